@@ -1,0 +1,4 @@
+using System.CommandLine;
+using ZkLora.Cli;
+
+return ZkLoraCommand.Build().Parse(args).Invoke();

@@ -1,0 +1,7 @@
+module ZkLora.Proofs.Tests.Main
+
+open Expecto
+
+[<EntryPoint>]
+let main argv =
+    runTestsInAssemblyWithCLIArgs [] argv
