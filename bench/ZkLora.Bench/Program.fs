@@ -1,0 +1,24 @@
+module ZkLora.Bench.Program
+
+open System
+
+/// Each benchmark mode: name, one-line help, entry point taking the remaining arguments.
+let modes : (string * string * (string[] -> int)) list =
+    [ ]
+
+let usage () =
+    eprintfn "usage: dotnet run -c Release --project bench/ZkLora.Bench -- <mode> [options]"
+    eprintfn "modes:"
+    for (name, help, _) in modes do eprintfn "  %-10s %s" name help
+
+[<EntryPoint>]
+let main argv =
+    match argv |> Array.tryHead with
+    | None -> usage (); 2
+    | Some mode ->
+        match modes |> List.tryFind (fun (n, _, _) -> n = mode) with
+        | Some (_, _, run) ->
+            printfn "# machine: %s" (Measure.machine ())
+            printfn "# date: %s" (DateTime.UtcNow.ToString "yyyy-MM-dd HH:mm 'UTC'")
+            run argv[1..]
+        | None -> eprintfn "unknown mode '%s'" mode; usage (); 2
