@@ -1,0 +1,40 @@
+/// `math` mode: field, FFT and MSM micro-benchmarks (quick mode, under a minute).
+/// Last line: `fp_mul_ns=<x> fft16_s=<y> msm16_s=<z>`.
+module ZkLora.Bench.MathBench
+
+open System
+open ZkLora.Math
+open ZkLora.Bench.Measure
+
+/// A dependent chain of multiplications, so the figure is latency, not throughput.
+let fpMulNs () =
+    let b = Fp.random ()
+    let mutable a = Fp.random ()
+    let inner = 2_000_000
+    let t = timePerCall 2 7 inner (fun () -> a <- a * b)
+    if a.IsZero then printfn "(unreachable)"
+    t.MedianSeconds * 1e9
+
+/// Independent multiplications over arrays (what FFT/MSM inner loops look like): throughput.
+let fpMulThroughputNs () =
+    let n = 1 <<< 12
+    let xs = Array.init n (fun _ -> Fp.random ())
+    let ys = Array.init n (fun _ -> Fp.random ())
+    let zs = Array.zeroCreate<Fp> n
+    let t = timePerCall 2 7 200 (fun () -> for i in 0 .. n - 1 do zs[i] <- xs[i] * ys[i])
+    t.MedianSeconds * 1e9 / float n
+
+let fpInvUs () =
+    let mutable a = Fp.random ()
+    let t = timePerCall 2 7 2_000 (fun () -> a <- a.Invert())
+    t.MedianSeconds * 1e6
+
+let run (_args: string[]) =
+    let mul = fpMulNs ()
+    printfn "Fp mul        %8.2f ns" mul
+    let thr = fpMulThroughputNs ()
+    printfn "Fp mul (indep.)%7.2f ns" thr
+    let inv = fpInvUs ()
+    printfn "Fp inversion  %8.2f us" inv
+    printfn "fp_mul_ns=%.2f" mul
+    0
