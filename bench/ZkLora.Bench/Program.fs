@@ -4,7 +4,7 @@ open System
 
 /// Each benchmark mode: name, one-line help, entry point taking the remaining arguments.
 let modes : (string * string * (string[] -> int)) list =
-    [ ]
+    [ "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run ]
 
 let usage () =
     eprintfn "usage: dotnet run -c Release --project bench/ZkLora.Bench -- <mode> [options]"

@@ -156,10 +156,10 @@ let treeTests =
 
         test "block boundaries (2^16 values per parallel block) agree with the definition" {
             let rng = Random(7)
-            for n in [ 65535; 65536; 65537; 2 * 65536 + 3 ] do
+            for n in [ 65535; 65536; 65537; 65536 + 40001; 2 * 65536 + 3 ] do
                 let values = Array.init n (fun _ -> rng.NextDouble() * 100.0 - 50.0)
                 Expect.equal (commitValues nonceB values) (referenceRoot nonceB values) $"root n={n}"
-                for index in [ 0; 1; 65535; 65536; n - 1; n / 2 ] |> List.filter (fun i -> i < n) |> List.distinct do
+                for index in [ 0; 1; 65535; 65536; 65537; 100000; n - 2; n - 1; n / 2 ] |> List.filter (fun i -> i < n) |> List.distinct do
                     let o = (openValues nonceB values (int64 index)).Value
                     Expect.equal o.Siblings (referencePath nonceB values index) $"path n={n} i={index}"
                     Expect.equal o.Value values[index] "value"

@@ -293,7 +293,7 @@ let commitFile (path: string) (ct: CancellationToken) : Result<Commitment, Activ
 /// commitment text gives Ok false; an unreadable or malformed file is an Error (the file is
 /// checked first, so a missing file is reported even with a bad commitment).
 let verifyFile (path: string) (commitmentJson: string) (ct: CancellationToken) : Result<bool, ActivationFileError> =
-    if not (isNull path) && not (File.Exists path) then
+    if not (isNull path) && not (File.Exists path || Directory.Exists path) then
         Error(FileNotFound path)
     else
         match tryParseCommitment commitmentJson with

@@ -15,9 +15,9 @@
 /// function of the values and reveals nothing but itself. The nonce is shared by all
 /// leaves (the original's format), so whoever learns it can test guesses for any leaf.
 ///
-/// Memory: the builder streams. Values arrive in blocks of 2^16; each full block is hashed
-/// (in parallel) into one subtree root and pushed into a frontier of at most one pending
-/// node per level, so building a root needs O(block + log n) memory whatever n is.
+/// Memory: the builder streams. Values arrive in blocks of 2^16; each block is hashed (in
+/// parallel) into one subtree node and pushed into a frontier of at most one pending node
+/// per level, so building a root needs O(block + log n) memory whatever n is.
 module ZkLora.Proofs.ActivationMerkle
 
 open System
@@ -143,25 +143,33 @@ type TreeBuilder(nonce: Bytes32, target: int64) =
             record lvl idx (ReadOnlySpan<byte> cur)
         frontier[lvl] <- cur
 
-    /// Reduces a full block of leaves (in leafBuf) to its subtree root, collecting the
-    /// opened position's in-block siblings when it lies in this block.
-    let reduceFullBlock (targetOffset: int) : byte[] =
+    /// Reduces the block's `length` leaves (in leafBuf) to one node, padding odd levels with
+    /// zeros, and collects the opened position's in-block siblings when it lies in this block.
+    /// Returns the node and its level. A full block is an aligned perfect subtree (no padding);
+    /// a short block is the last one, so its odd levels are the right edge of the whole tree,
+    /// whose parity matches (full blocks add an even number of nodes to every level below it).
+    let reduceBlock (length: int) (targetOffset: int) : byte[] * int =
+        let zero = ReadOnlySpan<byte>(Array.zeroCreate<byte> HashSize)
         let mutable src = leafBuf
         let mutable dst = levelBuf
-        let mutable len = BlockSize
+        let mutable len = length
         let mutable k = 0
         while len > 1 do
             if targetOffset >= 0 then
                 let s = (targetOffset >>> k) ^^^ 1
-                siblings[k] <- ReadOnlySpan<byte>(src, s * HashSize, HashSize).ToArray()
-            hashLevel src dst (len / 2)
-            len <- len / 2
+                if s < len then siblings[k] <- ReadOnlySpan<byte>(src, s * HashSize, HashSize).ToArray()
+            let pairs = len / 2
+            hashLevel src dst pairs
+            if len % 2 = 1 then
+                hashPairInto pairScratch (ReadOnlySpan<byte>(src, (len - 1) * HashSize, HashSize)) zero
+                    (Span<byte>(dst, pairs * HashSize, HashSize))
+            len <- (len + 1) / 2
             k <- k + 1
-            // level 1 lands in levelBuf; from then on reduce levelBuf in place through leafBuf
+            // ping-pong: level 1 lands in levelBuf, level 2 back in leafBuf, and so on
             let t = src
             src <- dst
             dst <- t
-        ReadOnlySpan<byte>(src, 0, HashSize).ToArray()
+        ReadOnlySpan<byte>(src, 0, HashSize).ToArray(), k
 
     /// Number of values absorbed so far.
     member _.Count = count
@@ -174,17 +182,24 @@ type TreeBuilder(nonce: Bytes32, target: int64) =
         if length < 0 || length > BlockSize then invalidArg "length" "block longer than BlockSize"
         if length > 0 then
             let start = count
-            if target >= start && target < start + int64 length then
-                targetValue <- values[offset + int (target - start)]
+            let targetOffset = if target >= start && target < start + int64 length then int (target - start) else -1
+            if targetOffset >= 0 then targetValue <- values[offset + targetOffset]
             hashLeaves nonceBytes values offset length leafBuf
+            let node, level = reduceBlock length targetOffset
             if length = BlockSize then
-                let targetOffset = if target >= start && target < start + int64 BlockSize then int (target - start) else -1
-                let root = reduceFullBlock targetOffset
-                addNode BlockLevels (start >>> BlockLevels) root
+                addNode BlockLevels (start >>> BlockLevels) node
             else
-                for i in 0 .. length - 1 do
-                    addNode 0 (start + int64 i) (ReadOnlySpan<byte>(leafBuf, i * HashSize, HashSize).ToArray())
                 closed <- true
+                if start = 0L then
+                    // the whole list fits in this block: its node is the root
+                    addNode level 0L node
+                else
+                    // lift the right-edge node to block level: it is a left child whose
+                    // right neighbour at every level up to BlockLevels is padding
+                    let zero = Array.zeroCreate<byte> HashSize
+                    for _ in level .. BlockLevels - 1 do
+                        hashPairInto pairScratch (ReadOnlySpan<byte> node) (ReadOnlySpan<byte> zero) (Span<byte> node)
+                    addNode BlockLevels (start >>> BlockLevels) node
             count <- start + int64 length
 
     /// Closes the tree: pads the right edge level by level and returns the root (and the
