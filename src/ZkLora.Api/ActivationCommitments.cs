@@ -12,8 +12,10 @@ namespace ZkLora.Api;
 /// <para>An activation file is JSON with an <c>input_data</c> member: a number or nested lists
 /// of numbers, flattened depth-first and read exactly as Python's <c>float()</c> reads them.
 /// Leaf <c>i</c> is <c>BLAKE3(be64(value_i) ‖ nonce)</c>; parents are <c>BLAKE3(left ‖ right)</c>;
-/// an odd level (other than the root) is padded with 32 zero bytes; an empty list commits to
-/// 32 zero bytes. The nonce is 32 bytes from the operating system's CSPRNG.</para>
+/// an odd level is padded with 32 zero bytes unless it is the root, and the leaf level is always
+/// padded when odd (so one value commits to <c>BLAKE3(leaf ‖ 0³²)</c>, as in the original); an empty
+/// list commits to 32 zero bytes. The nonce is 32 bytes from the operating system's CSPRNG.
+/// Hex is read with or without a <c>0x</c>/<c>0X</c> prefix and written with <c>0x</c>.</para>
 /// <para>The commitment JSON carries the nonce, i.e. it is the decommitment key: publish only
 /// its <c>root</c> (see <see cref="GetRoot"/>) and keep the JSON until you verify or open.
 /// An opening necessarily reveals the nonce (the original's leaf format shares one nonce among
@@ -65,9 +67,10 @@ public static class ActivationCommitments
     /// its nonce.
     /// </summary>
     /// <param name="path">Activation JSON file.</param>
-    /// <param name="commitment">Commitment JSON; <c>0x</c> or <c>0X</c> prefixes, either hex case.</param>
+    /// <param name="commitment">Commitment JSON; hex in either case, <c>0x</c>/<c>0X</c> prefix optional.</param>
     /// <returns>True when they match; false when they do not, or when the commitment is malformed
-    /// (not JSON, other members, bad hex, wrong length or prefix) — never an exception for that.</returns>
+    /// (not JSON, other members, bad hex, wrong length, a prefix other than 0x/0X) — never an
+    /// exception for that.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="ActivationsFormatException">The file is not valid activation JSON.</exception>
@@ -160,7 +163,7 @@ public static class ActivationCommitments
 
     /// <summary>Checks an opening against a trusted root in O(log n), without the other values.</summary>
     /// <param name="opening">Opening JSON from <see cref="OpenActivation(string, string, long)"/>.</param>
-    /// <param name="root">The root you trust, <c>"0x"</c> + 64 hex digits (obtained before the opening).</param>
+    /// <param name="root">The root you trust, 64 hex digits (<c>0x</c> prefix optional), obtained before the opening.</param>
     /// <returns>True when the opening is well-formed and proves its value at its index under the root;
     /// false otherwise (never throws for malformed input).</returns>
     public static bool VerifyOpening(string opening, string root) => VerifyOpening(opening, root, out _);

@@ -42,6 +42,9 @@ public sealed class ActivationCommitmentsTests : IDisposable
             .Replace("ROOT", "root").Replace("NONCE", "nonce")));
         Assert.Equal("0x6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebeb",
             ActivationCommitments.GetRoot(ThreeNestedCommitment));
+        // the original's json.dumps layout, without prefixes (the original strips them when present)
+        Assert.True(ActivationCommitments.VerifyCommitment(path, ThreeNestedCommitment.Replace("0x", "")
+            .Replace("\":\"", "\": \"").Replace("\",\"", "\", \"")));
     }
 
     [Fact]
@@ -75,7 +78,8 @@ public sealed class ActivationCommitmentsTests : IDisposable
     [InlineData("")]
     [InlineData("not json")]
     [InlineData("{\"root\":\"0x6236\",\"nonce\":\"0x0001\"}")]
-    [InlineData("{\"root\":\"6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebeb\",\"nonce\":\"0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}")]
+    [InlineData("{\"root\":\"0y6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebeb\",\"nonce\":\"0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}")]
+    [InlineData("{\"root\":\"0x6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebeb\",\"nonce\":\"0x000102030405060708090a0b0c0d0e0f\"}")]
     [InlineData("{\"root\":\"0x6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebez\",\"nonce\":\"0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}")]
     [InlineData("{\"root\":\"0x6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebeb\"}")]
     public void MalformedCommitmentIsFalseNotAnException(string commitment)

@@ -57,14 +57,17 @@ let private expectOk msg r =
     | Ok v -> v
     | Error e -> failtestf "%s: unexpected error %A" msg e
 
-/// Straightforward level-by-level tree (the definition, not the streaming builder).
+/// Straightforward level-by-level tree, written after the original Python's _merkle_root
+/// (not the streaming builder): the leaf level is padded when odd, even a single leaf;
+/// higher levels are padded when odd unless they are the root.
 let private referenceLevels (nonce: Bytes32) (values: float[]) =
+    let pad (level: Bytes32[]) = if level.Length % 2 = 1 then Array.append level [| Bytes32.Zero |] else level
     let levels = ResizeArray<Bytes32[]>()
-    let mutable level = values |> Array.map (ActivationMerkle.leafHash nonce)
+    let mutable level = values |> Array.map (ActivationMerkle.leafHash nonce) |> pad
     levels.Add level
     while level.Length > 1 do
-        let padded = if level.Length % 2 = 1 then Array.append level [| Bytes32.Zero |] else level
-        level <- Array.init (padded.Length / 2) (fun j -> ActivationMerkle.parentHash padded[2 * j] padded[2 * j + 1])
+        let next = Array.init (level.Length / 2) (fun j -> ActivationMerkle.parentHash level[2 * j] level[2 * j + 1])
+        level <- if next.Length = 1 then next else pad next
         levels.Add level
     levels
 
@@ -73,9 +76,7 @@ let private referenceRoot nonce (values: float[]) =
 
 let private referencePath nonce (values: float[]) (index: int) =
     let lv = referenceLevels nonce values
-    [ for k in 0 .. lv.Count - 2 ->
-          let s = (index >>> k) ^^^ 1
-          if s < lv[k].Length then lv[k][s] else Bytes32.Zero ]
+    [ for k in 0 .. lv.Count - 2 -> lv[k][(index >>> k) ^^^ 1] ]
 
 let private nonceA = hex32 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 let private nonceB = hex32 "a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5"
@@ -140,9 +141,9 @@ let knownAnswers =
                     | None -> ()
                     Expect.equal (verifyOpeningJson ("0x" + v.Root) (openingToJson o)) (Ok()) "opening verifies"
                 }
-        test "empty list commits to 32 zero bytes, single value to its leaf" {
+        test "empty list commits to 32 zero bytes, a single value to its leaf padded once" {
             Expect.equal (commitValues nonceA [||]) Bytes32.Zero "empty"
-            Expect.equal (commitValues nonceA [| 2.5 |]) (ActivationMerkle.leafHash nonceA 2.5) "single"
+            Expect.equal (commitValues nonceA [| 2.5 |]) (ActivationMerkle.parentHash (ActivationMerkle.leafHash nonceA 2.5) Bytes32.Zero) "single"
         }
     ]
 
@@ -166,7 +167,7 @@ let treeTests =
         }
 
         test "height and level lengths follow the padding rule" {
-            for (n, h) in [ 0L, 0; 1L, 0; 2L, 1; 3L, 2; 4L, 2; 5L, 3; 8L, 3; 9L, 4; 65536L, 16; 65537L, 17 ] do
+            for (n, h) in [ 0L, 0; 1L, 1; 2L, 1; 3L, 2; 4L, 2; 5L, 3; 8L, 3; 9L, 4; 65536L, 16; 65537L, 17 ] do
                 Expect.equal (ActivationMerkle.height n) h $"height {n}"
             Expect.equal (ActivationMerkle.levelLength 5L 1) 3L "ceil(5/2)"
             Expect.equal (ActivationMerkle.levelLength 5L 2) 2L "ceil(5/4)"
@@ -252,8 +253,11 @@ let tamperTests =
             let n = commitment.Value.Nonce.ToHex().Substring 2
             let bad =
                 [ null; ""; "not json"; "[]"; "{}"; "\"x\""
-                  sprintf "{\"root\":\"%s\",\"nonce\":\"0x%s\"}" r n // no prefix
                   sprintf "{\"root\":\"1x%s\",\"nonce\":\"0x%s\"}" r n // bad prefix
+                  sprintf "{\"root\":\"x%s\",\"nonce\":\"0x%s\"}" r n // bad prefix
+                  sprintf "{\"root\":\"0x0x%s\",\"nonce\":\"0x%s\"}" (r.Substring 2) n // doubled prefix
+                  sprintf "{\"root\":\"0x%s\",\"nonce\":\"0x%s\"}" r (n.Substring 32) // 16-byte nonce
+                  sprintf "{\"root\":\" 0x%s\",\"nonce\":\"0x%s\"}" r n // white space
                   sprintf "{\"root\":\"0x%s\",\"nonce\":\"0x%s\"}" (r.Substring 2) n // 62 digits
                   sprintf "{\"root\":\"0x%s00\",\"nonce\":\"0x%s\"}" r n // 66 digits
                   sprintf "{\"root\":\"0x%sg\",\"nonce\":\"0x%s\"}" (r.Substring 1) n // non-hex
@@ -264,6 +268,13 @@ let tamperTests =
                   sprintf "{\"root\":\"0x%s\",\"nonce\":\"0x%s\"} trailing" r n ]
             for b in bad do
                 Expect.equal (verifyFile (path.Force()) b none) (Ok false) $"commitment {b}"
+        }
+        test "the 0x prefix is optional, as in the original" {
+            let c = commitment.Value
+            let r = c.Root.ToHex().Substring 2
+            let n = c.Nonce.ToHex().Substring 2
+            let json = sprintf "{\"root\": \"%s\", \"nonce\": \"%s\"}" r n // also Python's json.dumps spacing
+            Expect.equal (verifyFile (path.Force()) json none) (Ok true) "no prefix"
         }
         test "missing file is a clear error" {
             let missing = Path.Combine(tempDir.Force(), "nope.json")

@@ -28,6 +28,15 @@
 /// count is only checked for consistency along the path (path length = height, padding
 /// siblings exactly where the count puts them); an opening of the last index n-1 with
 /// count n does pin the count to exactly n.
+///
+/// Interoperability with the original (src/zklora/polynomial_commit.py): for every file of
+/// numbers both compute the same root under the same nonce, and each verifies the other's
+/// commitments. Deliberate differences, all on input the original mishandles: strings,
+/// booleans and null inside input_data are rejected (numpy would coerce "1.5" to 1.5, true
+/// to 1.0, null to NaN), as are NaN/Infinity tokens, numbers beyond the double range and a
+/// repeated input_data member; a commitment must have exactly the members root and nonce,
+/// each exactly 32 bytes (the original ignores other members and takes hex of any length);
+/// the output JSON is compact where Python's json.dumps puts spaces after ':' and ','.
 module ZkLora.Proofs.ActivationCommitment
 
 open System
@@ -95,7 +104,7 @@ type OpeningRejection =
 let describeRejection (rejection: OpeningRejection) : string =
     match rejection with
     | MalformedOpening reason -> sprintf "malformed opening: %s" reason
-    | MalformedRoot -> "the root must be 0x followed by 64 hex digits"
+    | MalformedRoot -> "the root must be 64 hex digits, optionally prefixed by 0x"
     | PathRejected failure ->
         match failure with
         | ActivationMerkle.IndexNotBelowCount(i, n) -> sprintf "index %d is not below the count %d" i n
@@ -136,14 +145,14 @@ let private hexMember (name: string) (e: JsonElement) : Result<Bytes32, string> 
     let parsed = if e.ValueKind = JsonValueKind.String then Bytes32.TryParseHex(e.GetString()) else None
     match parsed with
     | Some b -> Ok b
-    | None -> Error(sprintf "\"%s\" must be a string \"0x\" + 64 hex digits" name)
+    | None -> Error(sprintf "\"%s\" must be a string of 64 hex digits (\"0x\" prefix optional)" name)
 
 /// Commitment JSON: {"root":"0x…","nonce":"0x…"} (compact, lower-case hex).
 let commitmentToJson (c: Commitment) : string =
     sprintf "{\"root\":\"%s\",\"nonce\":\"%s\"}" (c.Root.ToHex()) (c.Nonce.ToHex())
 
-/// Parses commitment JSON strictly: an object with exactly "root" and "nonce", each "0x"/"0X"
-/// and 64 hex digits. None for anything else (never throws).
+/// Parses commitment JSON strictly: an object with exactly "root" and "nonce", each 64 hex
+/// digits with an optional "0x"/"0X" prefix. None for anything else (never throws).
 let tryParseCommitment (text: string) : Commitment option =
     match tryParseJson text 4 with
     | None -> None
@@ -318,7 +327,7 @@ let openFile (path: string) (commitmentJson: string) (index: int64) (ct: Cancell
 let verifyOpening (root: Bytes32) (opening: Opening) : Result<unit, ActivationMerkle.PathFailure> =
     ActivationMerkle.verifyPath root opening.Nonce opening.Count opening.Index opening.Value opening.Siblings
 
-/// Parses and checks opening JSON against root text ("0x" + 64 hex digits).
+/// Parses and checks opening JSON against root text (64 hex digits, "0x" prefix optional).
 let verifyOpeningJson (rootHex: string) (openingJson: string) : Result<unit, OpeningRejection> =
     match Bytes32.TryParseHex rootHex with
     | None -> Error MalformedRoot

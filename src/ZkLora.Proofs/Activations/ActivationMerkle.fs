@@ -2,10 +2,11 @@
 /// Python zkLoRA:
 ///   leaf_i = BLAKE3(be64(value_i) || nonce)          (40 bytes in)
 ///   parent = BLAKE3(left || right)                    (64 bytes in)
-///   a level of odd length other than the root gets a 32-zero-byte right neighbour;
-///   no values -> root = 32 zero bytes; one value -> root = its leaf.
+///   a level of odd length gets a 32-zero-byte right neighbour, except a root; the leaf
+///   level counts as never being the root (the original pads it even for one value);
+///   no values -> root = 32 zero bytes; one value -> root = BLAKE3(leaf || zeros).
 /// So the tree shape is a function of the value count n alone: level k has
-/// L_k = ceil(n / 2^k) nodes and the height is ceil(log2 n).
+/// L_k = ceil(n / 2^k) nodes and the height is ceil(log2 n), but 1 for n = 1.
 ///
 /// Security note. Binding: two different value lists (or one position with two values)
 /// under the same root need a BLAKE3 collision. Leaves (40-byte inputs) and inner nodes
@@ -45,9 +46,12 @@ let private ParallelThreshold = 8192
 [<Literal>]
 let private ChunkSize = 4096
 
-/// Height of the tree over n values: 0 for n <= 1, else ceil(log2 n).
+/// Height of the tree over n values: 0 for none, 1 for one (its leaf is padded, as in the
+/// original), else ceil(log2 n).
 let height (n: int64) : int =
-    if n <= 1L then 0 else 64 - Numerics.BitOperations.LeadingZeroCount(uint64 (n - 1L))
+    if n <= 0L then 0
+    elif n = 1L then 1
+    else 64 - Numerics.BitOperations.LeadingZeroCount(uint64 (n - 1L))
 
 /// ceil(n / 2^k): the number of nodes at level k of a tree over n values.
 let levelLength (n: int64) (k: int) : int64 =
@@ -191,7 +195,8 @@ type TreeBuilder(nonce: Bytes32, target: int64) =
             else
                 closed <- true
                 if start = 0L then
-                    // the whole list fits in this block: its node is the root
+                    // the whole list fits in this block: its node is the root (for a single
+                    // value, its leaf, which Finish still pads once)
                     addNode level 0L node
                 else
                     // lift the right-edge node to block level: it is a left child whose

@@ -5,7 +5,8 @@ open System.Buffers
 open System.Security.Cryptography
 
 /// An immutable 32-byte value: a BLAKE3 digest (Merkle root, node) or a commitment nonce.
-/// Text form is "0x" followed by 64 hex digits (written lower case, read in either case).
+/// Text form is "0x" followed by 64 hex digits (written lower case; read in either case,
+/// with or without the prefix).
 [<Sealed>]
 type Bytes32 private (data: byte[]) =
 
@@ -29,17 +30,23 @@ type Bytes32 private (data: byte[]) =
     /// 32 bytes from the operating system's CSPRNG.
     static member Random() = Bytes32(RandomNumberGenerator.GetBytes 32)
 
-    /// Parses "0x"/"0X" followed by exactly 64 hex digits (either case); anything else is None.
+    /// Parses exactly 64 hex digits (either case), optionally prefixed by "0x" or "0X" (the
+    /// original Python zkLoRA strips such a prefix when present); anything else is None.
     static member TryParseHex(text: string) : Bytes32 option =
-        if isNull text || text.Length <> 66 || text[0] <> '0' || (text[1] <> 'x' && text[1] <> 'X') then
+        if isNull text then
             None
         else
+            let digits =
+                if text.Length >= 2 && text[0] = '0' && (text[1] = 'x' || text[1] = 'X') then text.AsSpan 2
+                else text.AsSpan()
             let bytes = Array.zeroCreate<byte> 32
             let mutable consumed = 0
             let mutable written = 0
-            match Convert.FromHexString(text.AsSpan 2, Span<byte> bytes, &consumed, &written) with
-            | OperationStatus.Done when written = 32 -> Some(Bytes32 bytes)
-            | _ -> None
+            if digits.Length <> 64 then None
+            else
+                match Convert.FromHexString(digits, Span<byte> bytes, &consumed, &written) with
+                | OperationStatus.Done when written = 32 -> Some(Bytes32 bytes)
+                | _ -> None
 
     /// Read-only view of the bytes.
     member _.Span = ReadOnlySpan<byte> data

@@ -3,8 +3,9 @@
 // Reads cases.json from flatten_cases.py and computes, with the BLAKE3 of the npm package
 // @noble/hashes (not the Blake3 NuGet package the project uses):
 //   leaf_i = BLAKE3(be64(value_i) || nonce)
-//   parent = BLAKE3(left || right); a level of odd length (other than the root) gets a
-//   32-zero-byte right neighbour; no values -> 32 zero bytes; one value -> root = leaf.
+//   parent = BLAKE3(left || right); the leaf level, when odd, gets a 32-zero-byte right
+//   neighbour (even a single leaf), higher odd levels too unless they are the root;
+//   no values -> 32 zero bytes; one value -> root = BLAKE3(leaf || zeros).
 // For chosen indices it also lists the opening path: the sibling at every level, bottom
 // up, with 32 zero bytes where the sibling is padding.
 // When Debian's b3sum is on PATH it cross-checks a few hashes against it as well.
@@ -22,15 +23,18 @@ const unhex = (s) => Uint8Array.from(Buffer.from(s, 'hex'));
 const concat = (a, b) => { const r = new Uint8Array(a.length + b.length); r.set(a); r.set(b, a.length); return r; };
 const ZERO = new Uint8Array(32);
 
+// Mirrors the original Python zkLoRA (src/zklora/polynomial_commit.py, _merkle_root): the
+// leaf level is padded whenever its length is odd, even a single leaf; every higher level is
+// padded when odd unless it is the root. So n = 1 gives root = BLAKE3(leaf || zeros).
 function levels(leaves) {
-  const all = [leaves];
-  let cur = leaves;
+  const all = [];
+  let cur = leaves.length % 2 === 1 ? [...leaves, ZERO] : leaves;
+  all.push(cur);
   while (cur.length > 1) {
-    if (cur.length % 2 === 1) cur = [...cur, ZERO];
     const next = [];
     for (let i = 0; i < cur.length; i += 2) next.push(blake3(concat(cur[i], cur[i + 1])));
-    all.push(next);
-    cur = next;
+    cur = next.length % 2 === 1 && next.length !== 1 ? [...next, ZERO] : next;
+    all.push(cur);
   }
   return all;
 }
@@ -40,7 +44,7 @@ function siblings(lv, index) {
   let i = index;
   for (let k = 0; k < lv.length - 1; k++) {
     const s = i ^ 1;
-    out.push(s < lv[k].length ? lv[k][s] : ZERO);
+    out.push(lv[k][s]); // padded levels: a missing neighbour is the ZERO appended above
     i >>= 1;
   }
   return out;
@@ -71,7 +75,7 @@ for (const c of cases) {
   const lv = levels(leaves);
   const root = leaves.length === 0 ? ZERO : lv[lv.length - 1][0];
   if (leaves.length > 0) crossCheck(concat(unhex(c.values_be[0]), nonce), leaves[0]);
-  if (leaves.length > 1) crossCheck(concat(lv[0][0], lv[0][1]), lv[1][0]);
+  if (leaves.length > 0) crossCheck(concat(lv[0][0], lv[0][1]), lv[1][0]);
   const n = leaves.length;
   const idx = c.name === 'seventeen' ? [...Array(n).keys()]
     : [...new Set([0, Math.floor(n / 2), n - 1].filter((i) => i >= 0 && i < n))];
