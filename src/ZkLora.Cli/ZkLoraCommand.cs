@@ -12,6 +12,7 @@ internal static class ZkLoraCommand
             "zkLoRA for .NET: commit to a LoRA adapter, serve it to a base-model user, " +
             "prove every returned delta in zero knowledge, and verify the proofs.");
         root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(InitDemoCommand.Create());
         return root;
     }
 }

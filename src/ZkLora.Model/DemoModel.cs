@@ -222,7 +222,8 @@ public static class DemoModel
     private static byte[] AdapterConfigJson() => Json(w =>
     {
         w.WriteStartObject();
-        w.WriteNull("alpha_pattern");
+        w.WriteStartObject("alpha_pattern");
+        w.WriteEndObject();
         w.WriteString("base_model_name_or_path", BaseModelName);
         w.WriteString("bias", "none");
         w.WriteBoolean("fan_in_fan_out", true);
@@ -235,7 +236,8 @@ public static class DemoModel
         w.WriteNull("modules_to_save");
         w.WriteString("peft_type", "LORA");
         w.WriteNumber("r", LoraRank);
-        w.WriteNull("rank_pattern");
+        w.WriteStartObject("rank_pattern");
+        w.WriteEndObject();
         w.WriteNull("revision");
         w.WriteStartArray("target_modules");
         w.WriteStringValue("c_attn");

@@ -11,39 +11,28 @@ public class TorchSharpNativeTests
 {
     private static byte[] Original() => File.ReadAllBytes(TestPaths.TorchSharpNativeSource);
 
-    // Field offsets located with readelf, independently of the patcher:
-    // .dynsym entry of _ZSt21ios_base_library_initv and the GLIBCXX_3.4.32 Elf64_Vernaux.
-    private static (int StInfo, int VnaFlags) LocateWithReadelf(string path)
+    // Known answers for TorchSharp 0.107.0's libLibTorchSharp.so, located independently with GNU readelf
+    // by tests/vectors/libtorchsharp_elf_offsets.sh: the .dynsym st_info byte of
+    // _ZSt21ios_base_library_initv (symbol 482) and the vna_flags of the GLIBCXX_3.4.32 Elf64_Vernaux.
+    private const string OriginalSha256 = "cf33b1b0bb6bbb9754a768fb5c5d04d9f498603be50e73f55621a0b40ee608b8";
+    private const int StInfo = 26052;
+    private const int VnaFlags = 260660;
+    private const int DynsymOffset = 14480;
+    private const int VersymOffset = 253870;
+    private const int SymbolIndex = 482;
+
+    [Fact]
+    public void CacheFileIsTheKnownRelease()
     {
-        static string Run(string args)
-        {
-            var psi = new System.Diagnostics.ProcessStartInfo("readelf", args) { RedirectStandardOutput = true };
-            using var p = System.Diagnostics.Process.Start(psi)!;
-            string output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return output;
-        }
-        string sections = Run("-S -W " + path);
-        long SectionOffset(string name)
-        {
-            var line = sections.Split('\n').Single(l => l.Contains(" " + name + " ", StringComparison.Ordinal));
-            var fields = line[(line.IndexOf(']') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return Convert.ToInt64(fields[3], 16); // Name Type Address Off ...
-        }
-        string syms = Run("--dyn-syms -W " + path);
-        var symLine = syms.Split('\n').Single(l => l.Contains("_ZSt21ios_base_library_initv", StringComparison.Ordinal));
-        int index = int.Parse(symLine.Split(':')[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        string versions = Run("-V -W " + path);
-        var auxLine = versions.Split('\n').Single(l => l.Contains("Name: GLIBCXX_3.4.32", StringComparison.Ordinal));
-        int auxOffset = Convert.ToInt32(auxLine.Trim().Split(':')[0], 16);
-        return ((int)SectionOffset(".dynsym") + index * 24 + 4, (int)SectionOffset(".gnu.version_r") + auxOffset + 4);
+        Assert.Equal(OriginalSha256, Convert.ToHexStringLower(SHA256.HashData(Original())));
+        Assert.Equal(DynsymOffset + 24 * SymbolIndex + 4, StInfo);
     }
 
     [Fact]
     public void PatchFlipsExactlyTheTwoFieldsAndIsIdempotent()
     {
         var original = Original();
-        var (stInfo, vnaFlags) = LocateWithReadelf(TestPaths.TorchSharpNativeSource);
+        int stInfo = StInfo, vnaFlags = VnaFlags;
         Assert.Equal(0x12, original[stInfo]);          // GLOBAL FUNC
         Assert.Equal(0x00, original[vnaFlags]);        // no flags
 
@@ -63,10 +52,10 @@ public class TorchSharpNativeTests
     public void NuGetCacheCopyIsNeverModified()
     {
         // The build patched the output copy; the cache file must still carry the original fields.
-        var (stInfo, vnaFlags) = LocateWithReadelf(TestPaths.TorchSharpNativeSource);
         var original = Original();
-        Assert.Equal(0x12, original[stInfo]);
-        Assert.Equal(0x00, original[vnaFlags]);
+        Assert.Equal(OriginalSha256, Convert.ToHexStringLower(SHA256.HashData(original)));
+        Assert.Equal(0x12, original[StInfo]);
+        Assert.Equal(0x00, original[VnaFlags]);
     }
 
     [Fact]
@@ -95,35 +84,11 @@ public class TorchSharpNativeTests
     {
         // Rebind a second imported symbol to GLIBCXX_3.4.32 in .gnu.version: weakening would hide it.
         var image = Original();
-        string path = Path.Combine(Path.GetTempPath(), "zklora-elf-" + Guid.NewGuid().ToString("N") + ".so");
-        try
-        {
-            File.WriteAllBytes(path, image);
-            var (stInfo, _) = LocateWithReadelf(path);
-            int symIndex = (stInfo - 4 - DynsymOffset(path)) / 24;
-            int versym = VersymOffset(path);
-            ushort target = BitConverter.ToUInt16(image, versym + symIndex * 2);
-            int other = symIndex == 1 ? 2 : 1;
-            BitConverter.GetBytes(target).CopyTo(image, versym + other * 2);
-            var e = Assert.Throws<ElfPatchException>(() => ElfGlibcxxFix.Patch(image));
-            Assert.Contains("other symbols", e.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    private static int DynsymOffset(string path) => HeaderOffset(path, ".dynsym");
-    private static int VersymOffset(string path) => HeaderOffset(path, ".gnu.version");
-
-    private static int HeaderOffset(string path, string name)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("readelf", "-S -W " + path) { RedirectStandardOutput = true };
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var line = p.StandardOutput.ReadToEnd().Split('\n').Single(l => l.Contains(" " + name + " ", StringComparison.Ordinal));
-        p.WaitForExit();
-        return Convert.ToInt32(line[(line.IndexOf(']') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], 16);
+        ushort target = BitConverter.ToUInt16(image, VersymOffset + SymbolIndex * 2);
+        Assert.Equal(18, target & 0x7fff); // GLIBCXX_3.4.32 is version index 18 in this file
+        BitConverter.GetBytes(target).CopyTo(image, VersymOffset + 1 * 2);
+        var e = Assert.Throws<ElfPatchException>(() => ElfGlibcxxFix.Patch(image));
+        Assert.Contains("other symbols", e.Message);
     }
 
     [Fact]
