@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace ZkLora.Model;
@@ -7,7 +6,8 @@ namespace ZkLora.Model;
 /// <summary>
 /// GPT-2's byte-level BPE tokenizer from a Hugging Face <c>vocab.json</c> + <c>merges.txt</c>, backed by
 /// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> in byte-level mode with GPT-2's pre-tokenization
-/// pattern; no prefix space and no BOS/EOS insertion, as <c>GPT2Tokenizer</c> does by default.
+/// (evaluated per code point, see <c>Gpt2PreTokenizer</c>); no prefix space and no BOS/EOS insertion, as
+/// <c>GPT2Tokenizer</c> does by default.
 /// <c>&lt;|endoftext|&gt;</c> in the text encodes to its special id. (The library's CodeGenTokenizer is not
 /// used: it hard-wires CodeGen's extra whitespace tokens, whose ids do not exist in GPT-2 vocabularies.)
 /// </summary>
@@ -27,9 +27,6 @@ public sealed class Gpt2Tokenizer
         VocabularySize = vocabSize;
         EndOfTextId = endOfTextId;
     }
-
-    // GPT-2's pre-tokenization pattern (contractions, letters, numbers, other symbols, whitespace runs).
-    private const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     /// <summary>Number of entries in <c>vocab.json</c>.</summary>
     public int VocabularySize { get; }
@@ -85,7 +82,7 @@ public sealed class Gpt2Tokenizer
             var options = new BpeOptions(vocabPath, mergesPath)
             {
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled), special),
+                PreTokenizer = new Gpt2PreTokenizer(special?.Keys ?? Enumerable.Empty<string>()),
                 SpecialTokens = special,
             };
             var inner = BpeTokenizer.Create(options);

@@ -57,6 +57,34 @@ public class TokenizerTests
     }
 
     [Fact]
+    public void RandomTextRoundTripsAndPreTokensTileTheText()
+    {
+        string[] alphabet =
+        {
+            "a", "b", "Z", "é", "ß", "中", "\U00020000", "\U0001D400", "1", "٣", "²", " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000",
+            "'", "'s", "'ll", "!", "?", ",", ".", "-", "\u0301", "🙂", "👩\u200d💻", "<|endoftext|>", "<|", "|>",
+        };
+        var rng = new SplitMix64(2024);
+        using var dir = new TempDir();
+        var tokenizer = Gpt2Tokenizer.Load(DemoModel.Create(dir.Path).ModelDirectory);
+        var pre = new Gpt2PreTokenizer(new[] { Gpt2Tokenizer.EndOfText });
+        for (int n = 0; n < 300; n++)
+        {
+            int length = (int)(rng.Next() % 24);
+            string text = string.Concat(Enumerable.Range(0, length).Select(_ => alphabet[rng.Next() % (ulong)alphabet.Length]));
+            int cursor = 0;
+            foreach (var (offset, len) in pre.PreTokenize(text))
+            {
+                Assert.Equal(cursor, offset);
+                Assert.True(len > 0);
+                cursor += len;
+            }
+            Assert.Equal(text.Length, cursor);
+            Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text)));
+        }
+    }
+
+    [Fact]
     public void RejectsBadFilesAndIds()
     {
         var tokenizer = Gpt2Tokenizer.Load(VectorDir);

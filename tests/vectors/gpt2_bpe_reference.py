@@ -44,6 +44,10 @@ MERGES = [
     ("Hell", "o"), ("'", "s"), ("Ã", "©"), ("c", "a"), ("ca", "f"), ("caf", "Ã©"),
     ("1", "2"), ("12", "3"), ("Ġ", "1"), ("Ċ", "Ċ"), ("Ġs", "at"), ("Ġm", "at"),
     ("Ġc", "at"), ("Ġa", "n"), ("Ġan", "d"), ("in", "g"), ("Ġ", "n"), ("u", "m"),
+    # These two cross a letter / astral-letter boundary ("a" + first byte of U+1D400, last byte of
+    # U+4E2D + first byte of U+20000): they only apply if a pre-tokenizer keeps astral letters in the
+    # same \p{L} run as their neighbours, as GPT-2's pattern does.
+    ("a", "ð"), ("Ń", "ð"),
 ]
 
 
@@ -61,8 +65,14 @@ def build_vocab():
     return vocab
 
 
+def is_white_space(ch):
+    # Unicode White_Space (what \\s means in the regex engines GPT-2 tokenizers use); str.isspace()
+    # also accepts the information separators U+001C..U+001F, which White_Space does not.
+    return ch.isspace() and ch not in "\x1c\x1d\x1e\x1f"
+
+
 def cls(ch):
-    if ch.isspace():
+    if is_white_space(ch):
         return "s"
     cat = unicodedata.category(ch)
     if cat.startswith("L"):
@@ -100,7 +110,7 @@ def pretokenize(text):
             continue
         # here text[i] is whitespace
         k = i
-        while k < n and text[k].isspace():
+        while k < n and is_white_space(text[k]):
             k += 1
         if k == n or k - i == 1:
             out.append(text[i:k])  # \s+(?!\S) at end of text, or \s+ for a single whitespace
@@ -161,6 +171,10 @@ TEXTS = [
     "He said: \"Hello, world\" -- and then (again) Hello!!",
     "ümlaut Ünïcödé 北京 ١٢٣",
     "mixed123abc 456 ...,,, ;;",
+    "astral letters a\U0001D400b \U0001D400\U0001D401c and CJK \u4e2d\U00020000\u6587",
+    "combining e\u0301 x\u00b2 nbsp a\u00a0b ideographic\u3000space em\u2003dash",
+    "separators \x1c\x1d and vt \x0b ff \x0c end  \n",
+    "'S 'll're ''s x's",
 ]
 
 
