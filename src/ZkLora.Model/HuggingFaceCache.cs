@@ -45,6 +45,8 @@ public static partial class HuggingFaceCache
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrRepoId);
         ArgumentException.ThrowIfNullOrWhiteSpace(revision);
+        if (pathOrRepoId == "~" || pathOrRepoId.StartsWith("~/", StringComparison.Ordinal))
+            pathOrRepoId = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), pathOrRepoId.TrimStart('~').TrimStart('/'));
         if (Directory.Exists(pathOrRepoId)) return System.IO.Path.GetFullPath(pathOrRepoId);
 
         bool looksLikePath = pathOrRepoId.StartsWith('.') || pathOrRepoId.StartsWith('/') || pathOrRepoId.StartsWith('~')

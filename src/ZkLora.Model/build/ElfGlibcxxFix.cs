@@ -66,7 +66,6 @@ namespace ZkLora.Build
             ulong shoff = U64(0x28);
             int shentsize = U16(0x3A);
             ulong shnum = U16(0x3C);
-            uint shstrndx = U16(0x3E);
             if (shoff == 0) throw new ElfPatchException(what + " has no section header table.");
             if (shentsize != 64) throw new ElfPatchException(what + " has section headers of " + shentsize + " bytes, expected 64.");
             CheckRange(shoff, 64, what + ": section header table");
@@ -88,7 +87,7 @@ namespace ZkLora.Build
                 if (s.Type != 8 /* SHT_NOBITS */ && s.Type != 0) CheckRange(s.Offset, s.Size, what + ": section " + i);
                 Sections.Add(s);
             }
-            _ = shstrndx; // section names are not needed: sections are found by type and sh_link.
+            // Section names (e_shstrndx) are not needed: sections are found by type and linked by sh_link.
         }
 
         internal byte[] Bytes => _b;
