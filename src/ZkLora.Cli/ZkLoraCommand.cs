@@ -16,6 +16,7 @@ internal static class ZkLoraCommand
         root.Subcommands.Add(VerifyCommitmentCommand.Create());
         root.Subcommands.Add(OpenCommand.Create());
         root.Subcommands.Add(VerifyOpeningCommand.Create());
+        root.Subcommands.Add(InitDemoCommand.Create());
         return root;
     }
 }
