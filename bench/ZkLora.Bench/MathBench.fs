@@ -29,7 +29,16 @@ let fpInvUs () =
     let t = timePerCall 2 7 2_000 (fun () -> a <- a.Invert())
     t.MedianSeconds * 1e6
 
-let run (_args: string[]) =
+/// Forward FFT of 2^k random elements on an existing domain (twiddles precomputed, as in a
+/// prover that reuses its domain); median seconds per transform.
+let fftSeconds (k: int) (samples: int) =
+    let d = ZkLora.Math.Poly.EvaluationDomain<PallasBase>.Create(k, 0)
+    let src = Array.init (1 <<< k) (fun _ -> Fp.random ())
+    let a = Array.copy src
+    let t = time 1 samples (fun () -> d.FftInPlace a)
+    t.MedianSeconds
+
+let run (args: string[]) =
     let mul = fpMulNs ()
     printfn "Fp mul        %8.2f ns" mul
     let thr = fpMulThroughputNs ()
@@ -37,4 +46,10 @@ let run (_args: string[]) =
     let inv = fpInvUs ()
     printfn "Fp inversion  %8.2f us" inv
     printfn "fp_mul_ns=%.2f" mul
+    let fft16 = fftSeconds 16 9
+    printfn "FFT 2^16      %8.4f s" fft16
+    // 2^20 is cheap enough to always run (a few seconds in total)
+    let fft20 = fftSeconds 20 (if Array.contains "--full" args then 7 else 3)
+    printfn "FFT 2^20      %8.4f s" fft20
+    printfn "fft16_s=%.4f" fft16
     0

@@ -104,6 +104,17 @@ let private ffts =
             d.IFftInPlace a
             Expect.isTrue (arraysEqual a xs) "iFFT ∘ FFT = id at 2^16"
         }
+        test "2^13 .. 2^17: fused large stages, round trip and spot checks against Horner" {
+            for k in 13 .. 17 do
+                let d = domain k 0
+                let xs = randomArray (1 <<< k)
+                let a = Array.copy xs
+                d.FftInPlace a
+                for i in [ 0; 3; (1 <<< k) - 1; Random.Shared.Next(1 <<< k) ] do
+                    Expect.equal a[i] (Coefficients.evaluate (coeffPoly xs) (d.OmegaPow i)) (sprintf "2^%d evaluation %d" k i)
+                d.IFftInPlace a
+                Expect.isTrue (arraysEqual a xs) (sprintf "iFFT ∘ FFT = id at 2^%d" k)
+        }
         test "2^14 extended by 2^2: coset round trip and spot checks" {
             let d = domain 14 2
             let xs = randomArray (3 <<< 14)
