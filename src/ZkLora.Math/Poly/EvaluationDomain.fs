@@ -32,11 +32,12 @@ type EvaluationDomain<'P when 'P :> IFieldParams and 'P: struct> private (k: int
         // Z_H(g·ω_ext^i) = g^n·ζ^i − 1 with ζ = ω_ext^n of order 2^e
         let gn = g.Pow(uint64 n)
         let zeta = FieldElement<'P>.RootOfUnity e
+        let values = Array.zeroCreate<FieldElement<'P>> (1 <<< e)
         let mutable z = FieldElement<'P>.One
-        Array.init (1 <<< e) (fun _ ->
-            let v = gn * z - FieldElement<'P>.One
+        for i in 0 .. values.Length - 1 do
+            values[i] <- gn * z - FieldElement<'P>.One
             z <- z * zeta
-            v)
+        values
     let vanishingInv =
         let c = Array.copy vanishing
         FieldElement<'P>.BatchInvert(Span c)

@@ -65,6 +65,7 @@ type Transcript(domain: string) =
     let hasher = Blake3.Hasher.New()
     // header scratch: tag + LE64 label length + LE64 data length
     let scratch = Array.zeroCreate<byte> 17
+    let scalarBuf = Array.zeroCreate<byte> 32
     let mutable squeezes = 0UL
     let mutable disposed = false
 
@@ -99,9 +100,8 @@ type Transcript(domain: string) =
 
     /// Absorbs a field element (canonical encoding, so prover and verifier agree byte for byte).
     member _.AbsorbScalar<'P when 'P :> IFieldParams and 'P: struct>(label: string, x: FieldElement<'P>) =
-        let buf = Array.zeroCreate<byte> 32
-        x.WriteBytes(Span buf)
-        writeRecord TranscriptTag.Scalar label (ReadOnlySpan buf)
+        x.WriteBytes(Span scalarBuf)
+        writeRecord TranscriptTag.Scalar label (ReadOnlySpan scalarBuf)
 
     /// Absorbs a compressed curve point given as its 32-byte encoding.
     member _.AbsorbPoint(label: string, compressed: ReadOnlySpan<byte>) =
