@@ -58,19 +58,49 @@ let twiddleTable (omega: FieldElement<'P>) (size: int) : FieldElement<'P>[] =
     else parallelChunks half fill
     t
 
+/// log2 of the tile side used by the large bit-reversal permutation (8×8 elements).
+let private tileLog = 3
+
+/// Bit-reversal permutation of a large array, tile by tile. Write i = (hi, mid, lo) with
+/// hi, lo of tileLog bits; rev(i) = (rev lo, rev mid, rev hi). The tile T(mid) = {(hi, mid, ·)}
+/// is 8 contiguous runs of 8 elements, and the permutation exchanges T(mid) with T(rev mid)
+/// as a reversed transpose: A'[hi][lo] = B[rev lo][rev hi]. Moving whole tiles through two
+/// small buffers uses every cache line fully, unlike element-wise swaps at random addresses.
+let private bitReverseTiled (a: FieldElement<'P>[]) (logN: int) =
+    let side = 1 <<< tileLog
+    let midBits = logN - 2 * tileLog
+    let hiShift = logN - tileLog
+    let revSide = Array.init side (fun i -> reverseBits (uint32 i) tileLog)
+    let tiles lo hi =
+        let bufA = Array.zeroCreate<FieldElement<'P>> (side * side)
+        let bufB = Array.zeroCreate<FieldElement<'P>> (side * side)
+        for mid in lo .. hi - 1 do
+            let midRev = reverseBits (uint32 mid) midBits
+            if mid <= midRev then
+                let baseA = mid <<< tileLog
+                let baseB = midRev <<< tileLog
+                for r in 0 .. side - 1 do
+                    Array.Copy(a, (r <<< hiShift) + baseA, bufA, r * side, side)
+                    Array.Copy(a, (r <<< hiShift) + baseB, bufB, r * side, side)
+                // A'[r][c] = B[rev c][rev r] and B'[r][c] = A[rev c][rev r] (the same when mid = midRev)
+                for r in 0 .. side - 1 do
+                    let rowA = (r <<< hiShift) + baseA
+                    let rowB = (r <<< hiShift) + baseB
+                    for c in 0 .. side - 1 do
+                        a[rowA + c] <- bufB[revSide[c] * side + revSide[r]]
+                        a[rowB + c] <- bufA[revSide[c] * side + revSide[r]]
+    parallelChunks (1 <<< midBits) tiles
+
 let private bitReverse (a: FieldElement<'P>[]) (logN: int) =
     let n = a.Length
-    let swapRange lo hi =
-        for i in lo .. hi - 1 do
+    if logN >= parallelLog then bitReverseTiled a logN
+    else
+        for i in 0 .. n - 1 do
             let j = reverseBits (uint32 i) logN
             if i < j then
                 let tmp = a[i]
                 a[i] <- a[j]
                 a[j] <- tmp
-    if logN < parallelLog then swapRange 0 n
-    else
-        // pairs (i, rev i) are disjoint and each is swapped by the smaller index only
-        parallelChunks n swapRange
 
 /// All stages with half-size m < 2^stages inside the block a[lo, lo + 2^stages).
 /// `tableLog` is log2 of the twiddle table's domain size T.
