@@ -264,7 +264,7 @@ let private msmInput<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFi
                         1, Gen.choose (1, 40) |> Gen.map (uint64 >> FieldElement<'S>.OfUInt64)
                         6, fieldElement<'S> ]
     Gen.sized (fun size -> gen {
-        let! n = Gen.choose (0, max 2 size)
+        let! n = Gen.choose ((if size >= 512 then 512 else 0), max 2 size)
         let! pairs = Gen.arrayOfLength n (Gen.zip baseGen scalarGen)
         // repeat some bases so buckets see P + P and P + (−P)
         let! repeat = Gen.elements [ false; true ]
@@ -291,12 +291,29 @@ let private msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldPa
                 let scalars = Array.init n (fun i -> if i % 97 = 0 then FieldElement<'S>.Zero elif i % 89 = 0 then -FieldElement<'S>.One else FieldElement<'S>.Random())
                 bases[n / 2] <- Affine<'B, 'S>.Identity
                 bases[n / 3] <- bases[n / 5]
+                // same base and scalar twice (P + P in every bucket) and P against −P (cancels)
+                bases[n - 1] <- bases[0]
+                scalars[n - 1] <- scalars[0]
+                bases[n - 2] <- -bases[1]
+                scalars[n - 2] <- scalars[1]
+                bases[n - 3] <- bases[2]
+                scalars[n - 3] <- -scalars[2]
+                bases[n - 4] <- bases[3]
+                scalars[n - 4] <- scalars[3]
+                bases[n - 5] <- bases[3]
+                scalars[n - 5] <- scalars[3]
                 let fast = Msm<'B, 'S>.Compute(bases, scalars)
                 // the naive sum with the variable-time multiplication, to keep the test fast
                 let mutable slow = Point<'B, 'S>.Identity
                 for i in 0 .. n - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
                 Expect.isTrue (fast.Equals slow) (sprintf "n = %d" n)
         }
+        testPropertyWithConfig { cfg with maxTest = 8; startSize = 520; endSize = 700 } "batch-affine path (n >= 512) equals the naive sum" <| fun () ->
+            Prop.forAll (Arb.fromGen msmInput<'B, 'S>) (fun pairs ->
+                let bases, scalars = Array.unzip pairs
+                let mutable slow = Point<'B, 'S>.Identity
+                for i in 0 .. bases.Length - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
+                Msm<'B, 'S>.Compute(bases, scalars).Equals slow)
         test "memory slices" {
             let bases = HashToCurve<'B, 'S>.Generators("zklora/test/msm", 100)
             let scalars = Array.init 100 (fun _ -> FieldElement<'S>.Random())
