@@ -246,6 +246,23 @@ let private hashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> 
             bytes[31] <- bytes[31] ||| (top &&& 0xC0uy) // exercise lo ≥ p
             bytes[63] <- bytes[63] ||| (top &&& 0xC0uy)
             HashToCurve<'B, 'S>.ReduceWide(ReadOnlySpan bytes).Equals(FieldElement<'B>.OfUniformBytes(ReadOnlySpan bytes))
+        testPropertyWithConfig cfg "table-driven sqrt agrees with Tonelli–Shanks" <| fun (x: FieldElement<'B>) ->
+            let squareRoot =
+                match FastSqrt<'B>.Sqrt(x * x) with
+                | ValueSome r -> r.Equals x || r.Equals(-x)
+                | ValueNone -> false
+            squareRoot &&
+            match FastSqrt<'B>.Sqrt x, x.Sqrt() with
+            | ValueSome r, ValueSome _ -> (r * r).Equals x
+            | ValueNone, ValueNone -> true
+            | _ -> false
+        test "table-driven sqrt on edge values" {
+            for v in [ FieldElement<'B>.Zero; FieldElement<'B>.One; -FieldElement<'B>.One; FieldElement<'B>.Generator; FieldElement<'B>.RootOfUnity 32; FieldElement<'B>.RootOfUnity 31 ] do
+                match FastSqrt<'B>.Sqrt v, v.Sqrt() with
+                | ValueSome r, ValueSome _ -> Expect.equal (r * r) v (sprintf "sqrt(%O)" v)
+                | ValueNone, ValueNone -> ()
+                | a, b -> failtestf "disagree on %O: %A vs %A" v a b
+        }
         test "all-ones wide input" {
             let bytes = Array.create 64 0xFFuy
             Expect.equal (HashToCurve<'B, 'S>.ReduceWide(ReadOnlySpan bytes)) (FieldElement<'B>.OfUniformBytes(ReadOnlySpan bytes)) "2^512 - 1"

@@ -75,7 +75,7 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
             BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(tail + 4), counter)
             Blake3.Hasher.Hash(ReadOnlySpan buf, Span out)
             let x = HashToCurve<'B, 'S>.ReduceWide(ReadOnlySpan(out, 0, 64))
-            match (CurveMath.rhs x CurveConstants<'B, 'S>.B).Sqrt() with
+            match FastSqrt<'B>.Sqrt(CurveMath.rhs x CurveConstants<'B, 'S>.B) with
             | ValueSome y ->
                 let y = if CurveMath.parity y = uint64 (out[64] &&& 1uy) then y else -y
                 result <- ValueSome(Affine<'B, 'S>(x, y))

@@ -121,7 +121,7 @@ type Affine<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams
                 if sign = 0UL then Ok Affine<'B, 'S>.Identity
                 else Error(sprintf "%s point encoding is the identity (x = 0) with the sign bit set" curve)
             | Ok x ->
-                match (CurveMath.rhs x CurveConstants<'B, 'S>.B).Sqrt() with
+                match FastSqrt<'B>.Sqrt(CurveMath.rhs x CurveConstants<'B, 'S>.B) with
                 | ValueNone -> Error(sprintf "%s point encoding: x is not the x-coordinate of a curve point (x^3 + 5 is not a square)" curve)
                 | ValueSome y ->
                     let y = if CurveMath.parity y = sign then y else -y
