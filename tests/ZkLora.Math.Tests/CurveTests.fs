@@ -320,10 +320,13 @@ let private msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldPa
                 bases[n - 5] <- bases[3]
                 scalars[n - 5] <- scalars[3]
                 let fast = Msm<'B, 'S>.Compute(bases, scalars)
+                // small chunks: bucket values carried across chunks meet P, −P and P again
+                let chunked = Msm<'B, 'S>.ComputeChunked(ReadOnlyMemory bases, ReadOnlyMemory scalars, 600)
                 // the naive sum with the variable-time multiplication, to keep the test fast
                 let mutable slow = Point<'B, 'S>.Identity
                 for i in 0 .. n - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
                 Expect.isTrue (fast.Equals slow) (sprintf "n = %d" n)
+                Expect.isTrue (chunked.Equals slow) (sprintf "n = %d in chunks of 600" n)
         }
         testPropertyWithConfig { cfg with maxTest = 8; startSize = 520; endSize = 700 } "batch-affine path (n >= 512) equals the naive sum" <| fun () ->
             Prop.forAll (Arb.fromGen msmInput<'B, 'S>) (fun pairs ->

@@ -5,14 +5,20 @@ open System.Threading.Tasks
 
 /// Per-worker scratch space for the batch-affine window sums, reused across windows so an
 /// MSM allocates O(n) once per core instead of once per window.
-type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(n: int, half: int) =
-    member val Digits = Array.zeroCreate<int> n
-    member val Xs = Array.zeroCreate<FieldElement<'B>> n
-    member val Ys = Array.zeroCreate<FieldElement<'B>> n
+type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(chunk: int, half: int) =
+    /// Digits of the current chunk's points.
+    member val Digits = Array.zeroCreate<int> chunk
+    /// Bucket lists (bucket value carried from earlier chunks first, then the chunk's points).
+    member val Xs = Array.zeroCreate<FieldElement<'B>> (chunk + half)
+    member val Ys = Array.zeroCreate<FieldElement<'B>> (chunk + half)
     member val Start = Array.zeroCreate<int> half
     member val Len = Array.zeroCreate<int> half
-    member val Denoms = Array.zeroCreate<FieldElement<'B>> (n / 2 + 1)
-    member val Prefix = Array.zeroCreate<FieldElement<'B>> (n / 2 + 1)
+    member val Denoms = Array.zeroCreate<FieldElement<'B>> ((chunk + half) / 2 + 1)
+    member val Prefix = Array.zeroCreate<FieldElement<'B>> ((chunk + half) / 2 + 1)
+    /// Each bucket's running value (affine) and whether it is non-empty.
+    member val BucketX = Array.zeroCreate<FieldElement<'B>> half
+    member val BucketY = Array.zeroCreate<FieldElement<'B>> half
+    member val BucketFull = Array.zeroCreate<bool> half
 
 /// Multi-scalar multiplication Σ k_i·P_i over affine bases.
 ///
@@ -25,7 +31,9 @@ type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(n: int, ha
 /// Bucket accumulation, which dominates, is batch-affine for n ≥ 512: the window's points are
 /// counting-sorted by bucket, then every bucket's list is halved by pairwise affine additions,
 /// all pairs of all buckets sharing ONE field inversion per round (Montgomery's trick), until
-/// each bucket holds one point. An affine addition then costs about 6 multiplications against
+/// each bucket holds one point. Points are taken in chunks of at most 2^16 (each bucket's value
+/// so far heads its list in the next chunk), so scratch memory stays O(chunk + buckets) per
+/// core and the scattered writes stay cache-friendly for n up to 2^20 and beyond. An affine addition then costs about 6 multiplications against
 /// 11 for a projective mixed addition. Equal x-coordinates (repeated bases) are handled:
 /// P + P uses the tangent slope, P + (−P) drops out. Small inputs use projective buckets.
 /// c minimises ⌈256/c⌉·(a·n + 23·2^(c−1)), with a ≈ 6 (affine) or 11 (projective)
@@ -36,6 +44,9 @@ type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(n: int, ha
 /// MSM, is what keeps the prover's witness hidden in the proof.
 [<AbstractClass; Sealed>]
 type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams and 'S: struct> private () =
+
+    /// Points per batch-affine chunk.
+    static member internal Chunk = 1 <<< 16
 
     /// Below this size the batch-affine rounds' inversions cost more than they save.
     static member internal AffineThreshold = 512
@@ -100,18 +111,39 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
     /// Window j with batch-affine bucket accumulation (see the type's comment).
     static member private WindowSumAffine(bases: ReadOnlySpan<Affine<'B, 'S>>, limbs: uint64[], j: int, c: int, ws: MsmWorkspace<'B>) : Point<'B, 'S> =
         let half = 1 <<< (c - 1)
+        let bx, by, bfull = ws.BucketX, ws.BucketY, ws.BucketFull
+        Array.Clear(bfull, 0, half)
+        let chunk = ws.Digits.Length
+        let mutable lo = 0
+        while lo < bases.Length do
+            let hi = min bases.Length (lo + chunk)
+            Msm<'B, 'S>.AccumulateChunk(bases.Slice(lo, hi - lo), limbs, lo, j, c, ws)
+            lo <- hi
+        // Σ (b+1)·B_b over the final bucket values.
+        Msm<'B, 'S>.RunningSum(half, fun b running ->
+            if bfull[b] then running.AddAffine(Affine<'B, 'S>(bx[b], by[b])) else running)
+
+    /// Adds one chunk of points (global indices offset..) into the workspace's buckets.
+    static member private AccumulateChunk(bases: ReadOnlySpan<Affine<'B, 'S>>, limbs: uint64[], offset: int, j: int, c: int, ws: MsmWorkspace<'B>) =
+        let half = 1 <<< (c - 1)
         let digits, xs, ys, start, len, denoms, prefix = ws.Digits, ws.Xs, ws.Ys, ws.Start, ws.Len, ws.Denoms, ws.Prefix
-        // 1. Counting sort of the window's points by bucket (identity bases skipped).
-        Array.Clear(len, 0, half)
+        let bx, by, bfull = ws.BucketX, ws.BucketY, ws.BucketFull
+        // 1. Counting sort by bucket (identity bases skipped), each list headed by the bucket's value.
+        for b in 0 .. half - 1 do len[b] <- if bfull[b] then 1 else 0
         for i in 0 .. bases.Length - 1 do
-            let d = if bases[i].IsIdentity then 0 else Scalars.signedDigit limbs[4 * i] limbs[4 * i + 1] limbs[4 * i + 2] limbs[4 * i + 3] j c
+            let g = 4 * (offset + i)
+            let d = if bases[i].IsIdentity then 0 else Scalars.signedDigit limbs[g] limbs[g + 1] limbs[g + 2] limbs[g + 3] j c
             digits[i] <- d
             if d <> 0 then len[abs d - 1] <- len[abs d - 1] + 1
-        let mutable offset = 0
+        let mutable total = 0
         for b in 0 .. half - 1 do
-            start[b] <- offset
-            offset <- offset + len[b]
-            len[b] <- 0
+            start[b] <- total
+            total <- total + len[b]
+            if bfull[b] then
+                xs[total - len[b]] <- bx[b]
+                ys[total - len[b]] <- by[b]
+                len[b] <- 1
+            else len[b] <- 0
         for i in 0 .. bases.Length - 1 do
             let d = digits[i]
             if d <> 0 then
@@ -174,13 +206,21 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
                         ys[s + w] <- ys[s + l - 1]
                         w <- w + 1
                     len[b] <- w
-        // 3. Σ (b+1)·B_b with each bucket now one affine point (or empty).
-        Msm<'B, 'S>.RunningSum(half, fun b running ->
-            if len[b] = 1 then running.AddAffine(Affine<'B, 'S>(xs[start[b]], ys[start[b]])) else running)
+        // 3. Each bucket is now one point or empty (P + (−P) can empty it).
+        for b in 0 .. half - 1 do
+            bfull[b] <- len[b] = 1
+            if len[b] = 1 then
+                bx[b] <- xs[start[b]]
+                by[b] <- ys[start[b]]
 
     /// Σ k_i·P_i. Bases and scalars must have equal lengths (a mismatch is a caller bug and
     /// throws ArgumentException); n = 0 gives the identity. Identity bases and zero scalars are fine.
     static member Compute(bases: ReadOnlyMemory<Affine<'B, 'S>>, scalars: ReadOnlyMemory<FieldElement<'S>>) : Point<'B, 'S> =
+        Msm<'B, 'S>.ComputeChunked(bases, scalars, Msm<'B, 'S>.Chunk)
+
+    /// Compute with an explicit batch-affine chunk size (tests use small chunks).
+    static member internal ComputeChunked(bases: ReadOnlyMemory<Affine<'B, 'S>>, scalars: ReadOnlyMemory<FieldElement<'S>>, chunk: int) : Point<'B, 'S> =
+        if chunk < 2 then invalidArg "chunk" "chunk must be at least 2"
         let n = bases.Length
         if scalars.Length <> n then
             invalidArg "scalars" (sprintf "MSM needs as many scalars as bases (%d bases, %d scalars)" n scalars.Length)
@@ -196,8 +236,9 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
                 Parallel.For(0, windows, fun j -> sums[j] <- Msm<'B, 'S>.WindowSumProjective(bases.Span, limbs, j, c)) |> ignore
             else
                 let half = 1 <<< (c - 1)
-                Parallel.For(0, windows,
-                             (fun () -> MsmWorkspace<'B>(n, half)),
+                let options = ParallelOptions(MaxDegreeOfParallelism = Environment.ProcessorCount) // bounds scratch memory
+                Parallel.For(0, windows, options,
+                             (fun () -> MsmWorkspace<'B>(min n chunk, half)),
                              (fun j _ ws -> sums[j] <- Msm<'B, 'S>.WindowSumAffine(bases.Span, limbs, j, c, ws); ws),
                              (fun _ -> ())) |> ignore
             let mutable acc = sums[windows - 1]
