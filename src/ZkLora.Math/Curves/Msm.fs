@@ -31,11 +31,11 @@ type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(chunk: int
 /// Bucket accumulation, which dominates, is batch-affine for n ≥ 512: the window's points are
 /// counting-sorted by bucket, then every bucket's list is halved by pairwise affine additions,
 /// all pairs of all buckets sharing ONE field inversion per round (Montgomery's trick), until
-/// each bucket holds one point. Points are taken in chunks of at most 2^16 (each bucket's value
-/// so far heads its list in the next chunk), so scratch memory stays O(chunk + buckets) per
-/// core and the scattered writes stay cache-friendly for n up to 2^20 and beyond. An affine addition then costs about 6 multiplications against
+/// each bucket holds one point. An affine addition then costs about 6 multiplications against
 /// 11 for a projective mixed addition. Equal x-coordinates (repeated bases) are handled:
-/// P + P uses the tangent slope, P + (−P) drops out. Small inputs use projective buckets.
+/// P + P uses the tangent slope, P + (−P) drops out. Points are taken in chunks of at most
+/// 2^16 (each bucket's value so far heads its list in the next chunk), so scratch memory stays
+/// O(chunk + buckets) per core for n up to 2^20 and beyond. Small inputs use projective buckets.
 /// c minimises ⌈256/c⌉·(a·n + 23·2^(c−1)), with a ≈ 6 (affine) or 11 (projective)
 /// multiplications per bucket addition and 23 per bucket in the running sums.
 ///
