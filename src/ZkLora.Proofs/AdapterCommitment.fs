@@ -208,7 +208,7 @@ let saltJson (salt: Fp) : string =
     | Ok s -> s
     | Error e -> failwith e // cannot happen: fixed ASCII content
 
-let private saltOfJson (v: JsonValue) : Result<Fp, string> =
+let private saltOfJson (v: JValue) : Result<Fp, string> =
     result {
         let! fields = JsonRead.exactObject "$" [ "salt" ] v
         let! s = JsonRead.str "$.salt" fields["salt"]

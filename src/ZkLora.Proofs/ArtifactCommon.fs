@@ -31,7 +31,7 @@ let fixedPointToJson (c: FixedPointConfig) =
               "value_bits", JInt(BigInteger c.ValueBits)
               "intermediate_bits", JInt(BigInteger c.IntermediateBits) ]
 
-let fixedPointOfJson (path: string) (v: JsonValue) : Result<FixedPointConfig, string> =
+let fixedPointOfJson (path: string) (v: JValue) : Result<FixedPointConfig, string> =
     result {
         let! f = JsonRead.exactObject path [ "scale_bits"; "value_bits"; "intermediate_bits" ] v
         let! sb = JsonRead.intIn (path + ".scale_bits") 0 maxIntermediateBits f["scale_bits"]
@@ -50,7 +50,7 @@ let checkScaling (path: string) (num: BigInteger) (den: BigInteger) : Result<Sca
 
 let scalingToJson (s: Scaling) = JObject [ "num", JInt s.Num; "den", JInt s.Den ]
 
-let scalingOfJson (path: string) (v: JsonValue) : Result<Scaling, string> =
+let scalingOfJson (path: string) (v: JValue) : Result<Scaling, string> =
     result {
         let! f = JsonRead.exactObject path [ "num"; "den" ] v
         let! num = JsonRead.integer (path + ".num") f["num"]
@@ -61,7 +61,7 @@ let scalingOfJson (path: string) (v: JsonValue) : Result<Scaling, string> =
 let commitmentToJson (c: Fp) =
     JObject [ "scheme", JString AdapterCommitment.scheme; "value", JString(AdapterCommitment.toHex c) ]
 
-let commitmentOfJson (path: string) (v: JsonValue) : Result<Fp, string> =
+let commitmentOfJson (path: string) (v: JValue) : Result<Fp, string> =
     result {
         let! f = JsonRead.exactObject path [ "scheme"; "value" ] v
         do! JsonRead.knownId (path + ".scheme") "commitment scheme" AdapterCommitment.scheme f["scheme"]
@@ -69,7 +69,7 @@ let commitmentOfJson (path: string) (v: JsonValue) : Result<Fp, string> =
         return! AdapterCommitment.ofHex hex |> Result.mapError (fun e -> path + ".value: " + e)
     }
 
-let stringOfJson (path: string) (validate: string -> Result<string, string>) (v: JsonValue) : Result<string, string> =
+let stringOfJson (path: string) (validate: string -> Result<string, string>) (v: JValue) : Result<string, string> =
     JsonRead.str path v |> Result.bind (fun s -> validate s |> Result.mapError (fun e -> path + ": " + e))
 
 /// 64 lowercase hex digits (a SHA-256 digest).
@@ -88,7 +88,7 @@ let validateCircuitId (s: string) : Result<string, string> =
 let shapeToJson (dims: int64[]) = JArray [ for d in dims -> JInt(BigInteger d) ]
 
 /// A tensor shape: non-empty, every dimension ≥ 1, total size ≤ maxValuesPerMatrix.
-let shapeOfJson (path: string) (v: JsonValue) : Result<int64[], string> =
+let shapeOfJson (path: string) (v: JValue) : Result<int64[], string> =
     result {
         let! items = JsonRead.list path v
         if items.IsEmpty then return! Error(sprintf "%s: shape must have at least one dimension" path)
@@ -106,7 +106,7 @@ let rowsAndCols (shape: int64[]) = (shape |> Array.take (shape.Length - 1) |> Ar
 let matrixToJson (m: BigInteger[][]) = JArray [ for row in m -> JArray [ for v in row -> JInt v ] ]
 
 /// A rows × cols matrix of integers with |v| ≤ bound.
-let matrixOfJson (path: string) (rows: int64) (cols: int64) (bound: BigInteger) (v: JsonValue) : Result<BigInteger[][], string> =
+let matrixOfJson (path: string) (rows: int64) (cols: int64) (bound: BigInteger) (v: JValue) : Result<BigInteger[][], string> =
     result {
         let! items = JsonRead.list path v
         if int64 items.Length <> rows then

@@ -23,11 +23,11 @@ open System.Text
 open System.Text.Json
 
 /// A JSON value restricted to what zkLoRA artifacts use.
-type JsonValue =
+type JValue =
     | JString of string
     | JInt of BigInteger
-    | JArray of JsonValue list
-    | JObject of (string * JsonValue) list
+    | JArray of JValue list
+    | JObject of (string * JValue) list
 
 /// A minimal Result computation expression for the readers.
 type internal ResultBuilder() =
@@ -111,7 +111,7 @@ module CanonicalJson =
                 if c <> 0 then result <- c; go <- false
         result
 
-    let rec private writeValue (sb: StringBuilder) (depth: int) (v: JsonValue) : Result<unit, string> =
+    let rec private writeValue (sb: StringBuilder) (depth: int) (v: JValue) : Result<unit, string> =
         if depth > maxDepth then Error "JSON value nests too deeply"
         else
             match v with
@@ -146,12 +146,12 @@ module CanonicalJson =
 
     /// The canonical text (pure ASCII) of a value; errors for duplicate keys, lone
     /// surrogates or excessive nesting.
-    let toCanonicalString (v: JsonValue) : Result<string, string> =
+    let toCanonicalString (v: JValue) : Result<string, string> =
         let sb = StringBuilder()
         writeValue sb 0 v |> Result.map (fun () -> sb.ToString())
 
     /// The canonical bytes (ASCII = UTF-8) of a value.
-    let toCanonicalBytes (v: JsonValue) : Result<byte[], string> =
+    let toCanonicalBytes (v: JValue) : Result<byte[], string> =
         toCanonicalString v |> Result.map Encoding.ASCII.GetBytes
 
     /// Lowercase hex SHA-256 of some bytes.
@@ -159,14 +159,14 @@ module CanonicalJson =
         Convert.ToHexString(SHA256.HashData bytes).ToLowerInvariant()
 
     /// Lowercase hex SHA-256 of the canonical JSON of a value.
-    let digest (v: JsonValue) : Result<string, string> =
+    let digest (v: JValue) : Result<string, string> =
         toCanonicalBytes v |> Result.map (fun b -> sha256Hex (ReadOnlySpan b))
 
     let private isIntegerLiteral (s: string) =
         let body = if s.StartsWith "-" then s.Substring 1 else s
         body.Length > 0 && body |> Seq.forall Char.IsAsciiDigit && (body = "0" || body[0] <> '0')
 
-    let rec private ofElement (path: string) (depth: int) (e: JsonElement) : Result<JsonValue, string> =
+    let rec private ofElement (path: string) (depth: int) (e: JsonElement) : Result<JValue, string> =
         match e.ValueKind with
         | JsonValueKind.String ->
             try Ok(JString(e.GetString()))
@@ -204,7 +204,7 @@ module CanonicalJson =
 
     /// Parses UTF-8 JSON text (any key order and whitespace) into a value; rejects invalid
     /// JSON, invalid UTF-8, duplicate keys, non-integer numbers, booleans and null.
-    let parseBytes (utf8: ReadOnlyMemory<byte>) : Result<JsonValue, string> =
+    let parseBytes (utf8: ReadOnlyMemory<byte>) : Result<JValue, string> =
         try
             use doc = JsonDocument.Parse(utf8, options)
             ofElement "$" 0 doc.RootElement
@@ -213,7 +213,7 @@ module CanonicalJson =
         | :? ArgumentException as ex -> Error(sprintf "invalid JSON: %s" ex.Message)
 
     /// Parses JSON text.
-    let parse (text: string) : Result<JsonValue, string> =
+    let parse (text: string) : Result<JValue, string> =
         if isNull text then Error "JSON text is null"
         else
             try parseBytes (ReadOnlyMemory(UTF8Encoding(false, true).GetBytes text))
@@ -223,7 +223,7 @@ module CanonicalJson =
 module internal JsonRead =
 
     /// The fields of an object that must have exactly `keys` (missing and unknown keys are errors).
-    let exactObject (path: string) (keys: string list) (v: JsonValue) : Result<Map<string, JsonValue>, string> =
+    let exactObject (path: string) (keys: string list) (v: JValue) : Result<Map<string, JValue>, string> =
         match v with
         | JObject fields ->
             let present = fields |> List.map fst |> Set.ofList
@@ -236,36 +236,36 @@ module internal JsonRead =
                 | None -> Ok(Map.ofList fields)
         | _ -> Error(sprintf "%s: expected an object" path)
 
-    let field (path: string) (m: Map<string, JsonValue>) (k: string) = path + "." + k, m[k]
+    let field (path: string) (m: Map<string, JValue>) (k: string) = path + "." + k, m[k]
 
-    let str (path: string) (v: JsonValue) : Result<string, string> =
+    let str (path: string) (v: JValue) : Result<string, string> =
         match v with
         | JString s -> Ok s
         | _ -> Error(sprintf "%s: expected a string" path)
 
-    let integer (path: string) (v: JsonValue) : Result<BigInteger, string> =
+    let integer (path: string) (v: JValue) : Result<BigInteger, string> =
         match v with
         | JInt i -> Ok i
         | _ -> Error(sprintf "%s: expected an integer" path)
 
     /// An integer in [lo, hi] as int64.
-    let int64In (path: string) (lo: int64) (hi: int64) (v: JsonValue) : Result<int64, string> =
+    let int64In (path: string) (lo: int64) (hi: int64) (v: JValue) : Result<int64, string> =
         match v with
         | JInt i when i >= BigInteger lo && i <= BigInteger hi -> Ok(int64 i)
         | JInt i -> Error(sprintf "%s: %O is outside the allowed range [%d, %d]" path i lo hi)
         | _ -> Error(sprintf "%s: expected an integer" path)
 
     /// An integer in [lo, hi] as int.
-    let intIn (path: string) (lo: int) (hi: int) (v: JsonValue) : Result<int, string> =
+    let intIn (path: string) (lo: int) (hi: int) (v: JValue) : Result<int, string> =
         int64In path (int64 lo) (int64 hi) v |> Result.map int
 
-    let list (path: string) (v: JsonValue) : Result<JsonValue list, string> =
+    let list (path: string) (v: JValue) : Result<JValue list, string> =
         match v with
         | JArray items -> Ok items
         | _ -> Error(sprintf "%s: expected an array" path)
 
     /// A string that must equal one known id (schema versions, backends, schemes).
-    let knownId (path: string) (what: string) (expected: string) (v: JsonValue) : Result<unit, string> =
+    let knownId (path: string) (what: string) (expected: string) (v: JValue) : Result<unit, string> =
         match v with
         | JString s when s = expected -> Ok()
         | JString s -> Error(sprintf "%s: unknown %s '%s' (this build knows '%s')" path what s expected)

@@ -44,7 +44,7 @@ module Manifest =
     let private adapterKeys =
         [ "module_name"; "in_dim"; "rank"; "out_dim"; "fixed_point"; "scaling"; "adapter_commitment" ]
 
-    let private adapterOfJson (path: string) (v: JsonValue) : Result<ManifestAdapter, string> =
+    let private adapterOfJson (path: string) (v: JValue) : Result<ManifestAdapter, string> =
         result {
             let! f = JsonRead.exactObject path adapterKeys v
             let! name = stringOfJson (path + ".module_name") ArtifactNames.validateModuleName f["module_name"]
@@ -59,7 +59,7 @@ module Manifest =
         }
 
     /// Strict reader: known schema/backend/scheme, exact fields, valid values, unique modules.
-    let ofJsonValue (v: JsonValue) : Result<Manifest, string> =
+    let ofJsonValue (v: JValue) : Result<Manifest, string> =
         result {
             let! f = JsonRead.exactObject "$" [ "schema_version"; "backend"; "commitment_scheme"; "adapters" ] v
             do! JsonRead.knownId "$.schema_version" "manifest schema" manifestSchema f["schema_version"]

@@ -72,7 +72,7 @@ module Statement =
           "output_shape"; "x"; "delta"; "fixed_point"; "scaling"; "rank"; "adapter_commitment" ]
 
     /// Reads the body (everything but statement_digest) strictly.
-    let private bodyOfFields (f: Map<string, JsonValue>) : Result<Statement, string> =
+    let private bodyOfFields (f: Map<string, JValue>) : Result<Statement, string> =
         result {
             do! JsonRead.knownId "$.schema_version" "statement schema" statementSchema f["schema_version"]
             do! JsonRead.knownId "$.backend" "backend" backend f["backend"]
@@ -106,13 +106,13 @@ module Statement =
         |> Result.bind (fun _ -> CanonicalJson.digest body)
 
     /// The JSON value including statement_digest.
-    let toJsonValue (s: Statement) : Result<JsonValue, string> =
+    let toJsonValue (s: Statement) : Result<JValue, string> =
         digest s |> Result.map (fun d -> JObject(bodyFields s @ [ "statement_digest", JString d ]))
 
     let toJson (s: Statement) = toJsonValue s |> Result.bind CanonicalJson.toCanonicalString
 
     /// Strict reader; also recomputes statement_digest and rejects a mismatch.
-    let ofJsonValue (v: JsonValue) : Result<Statement, string> =
+    let ofJsonValue (v: JValue) : Result<Statement, string> =
         result {
             let! f = JsonRead.exactObject "$" (bodyKeys @ [ "statement_digest" ]) v
             let! claimed = stringOfJson "$.statement_digest" validateDigestHex f["statement_digest"]
@@ -182,7 +182,7 @@ module ProofMeta =
                   "statement_digest", JString m.StatementDigest
                   "proof_digest", JString m.ProofDigest ]
 
-    let ofJsonValue (v: JsonValue) : Result<ProofMeta, string> =
+    let ofJsonValue (v: JValue) : Result<ProofMeta, string> =
         result {
             let! f = JsonRead.exactObject "$" [ "schema_version"; "backend"; "circuit_id"; "statement_digest"; "proof_digest" ] v
             do! JsonRead.knownId "$.schema_version" "meta schema" metaSchema f["schema_version"]

@@ -54,7 +54,7 @@ module TranscriptEntry =
             Error(sprintf "%s: output_shape %A must have the same leading dimensions as input_shape %A" path output input)
         else Ok()
 
-    let ofJsonValue (path: string) (v: JsonValue) : Result<TranscriptEntry, string> =
+    let ofJsonValue (path: string) (v: JValue) : Result<TranscriptEntry, string> =
         result {
             let! f = JsonRead.exactObject path keys v
             let! session = stringOfJson (path + ".session_id") ArtifactNames.validateSessionId f["session_id"]
@@ -85,7 +85,7 @@ module Transcript =
 
     /// Strict reader: known schema, exact fields, shapes matching value counts, values in
     /// bounds, unique (session, module, index).
-    let ofJsonValue (v: JsonValue) : Result<Transcript, string> =
+    let ofJsonValue (v: JValue) : Result<Transcript, string> =
         result {
             let! f = JsonRead.exactObject "$" [ "schema_version"; "entries" ] v
             do! JsonRead.knownId "$.schema_version" "transcript schema" transcriptSchema f["schema_version"]
