@@ -5,6 +5,7 @@ open System
 /// Each benchmark mode: name, one-line help, entry point taking the remaining arguments.
 let modes : (string * string * (string[] -> int)) list =
     [ "math", "field, FFT and MSM micro-benchmarks (quick, < 1 min)", MathBench.run
+      "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
       // one line per mode; keep this list sorted by dependency order (math, plonk, lora, commit)
     ]
 

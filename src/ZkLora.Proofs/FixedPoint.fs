@@ -71,31 +71,26 @@ let divRound (n: BigInteger) (d: BigInteger) : BigInteger =
 // ---------------------------------------------------------------------------------------
 // Quantization
 
-/// The shortest round-trip decimal text of a finite double, parsed exactly:
-/// (negative, digits as an integer M, decimal exponent E) with |v| ≈ M·10^E.
-/// .NET Core 3.0+ formats "R" as the shortest string that parses back to the same double
-/// (the same digits Python's repr produces), e.g. "1E-07", "-1.5", "5E-324", "-0".
-let private shortestDecimal (v: float) : Result<struct (bool * BigInteger * int), string> =
+/// The shortest round-trip decimal text of a finite double, split exactly into
+/// (negative, decimal digits D, decimal exponent E) with |v| ≈ D·10^E (D may have leading
+/// zeros). .NET Core 3.0+ formats "R" as the shortest string that parses back to the same
+/// double (the digits Python's repr produces), e.g. "1E-07", "-1.5", "5E-324", "-0".
+let private shortestDecimal (v: float) : Result<struct (bool * string * int), string> =
     let s = v.ToString("R", CultureInfo.InvariantCulture)
     let mutable i = 0
     let neg = s.Length > 0 && s[0] = '-'
     if neg then i <- 1
-    let digits = Text.StringBuilder()
-    let mutable fracDigits = 0
-    let mutable ok = true
     let intStart = i
-    while i < s.Length && Char.IsAsciiDigit s[i] do
-        digits.Append s[i] |> ignore
-        i <- i + 1
-    if i = intStart then ok <- false
+    while i < s.Length && Char.IsAsciiDigit s[i] do i <- i + 1
+    let intDigits = s.AsSpan(intStart, i - intStart)
+    let mutable ok = intDigits.Length > 0
+    let mutable fracDigits = ReadOnlySpan<char>.Empty
     if ok && i < s.Length && s[i] = '.' then
         i <- i + 1
         let fracStart = i
-        while i < s.Length && Char.IsAsciiDigit s[i] do
-            digits.Append s[i] |> ignore
-            i <- i + 1
-        fracDigits <- i - fracStart
-        if fracDigits = 0 then ok <- false
+        while i < s.Length && Char.IsAsciiDigit s[i] do i <- i + 1
+        fracDigits <- s.AsSpan(fracStart, i - fracStart)
+        if fracDigits.Length = 0 then ok <- false
     let mutable exp10 = 0
     if ok && i < s.Length && (s[i] = 'E' || s[i] = 'e') then
         i <- i + 1
@@ -111,12 +106,54 @@ let private shortestDecimal (v: float) : Result<struct (bool * BigInteger * int)
     if not ok || i <> s.Length then
         Error(sprintf "cannot parse the round-trip text '%s' of a double" s)
     else
-        Ok(struct (neg, BigInteger.Parse(digits.ToString(), CultureInfo.InvariantCulture), exp10 - fracDigits))
+        Ok(struct (neg, String.Concat(intDigits, fracDigits), exp10 - fracDigits.Length))
 
-/// The exact integer nearest to v·2^scale_bits, where v is read as its shortest round-trip
-/// decimal text; ties round away from zero. Errors for NaN, ±∞ and results outside
-/// ±value_bound. (-0.0 quantizes to 0.)
-let quantize (c: FixedPointConfig) (v: float) : Result<BigInteger, string> =
+/// 10^k as UInt128 for k ≤ 38 (10^38 < 2^127).
+let private pow10 : UInt128[] =
+    let t = Array.zeroCreate 39
+    t[0] <- UInt128.One
+    for k in 1 .. 38 do t[k] <- t[k - 1] * UInt128(0UL, 10UL)
+    t
+
+let private bigOfU128 (v: UInt128) : BigInteger =
+    if UInt128.op_LessThanOrEqual(v, UInt128(0UL, UInt64.MaxValue)) then BigInteger(uint64 v)
+    else (BigInteger(uint64 (v >>> 64)) <<< 64) + BigInteger(uint64 (v &&& UInt128(0UL, UInt64.MaxValue)))
+
+/// |q| for D·10^E·2^sb rounded half up on the magnitude, in UInt128 when provably
+/// overflow-free (the common case), else ValueNone. Same value as the BigInteger formula.
+let private magnitudeFast (digits: string) (e10: int) (sb: int) : UInt128 voption =
+    if digits.Length > 19 || sb > 120 then ValueNone
+    else
+        let m = UInt64.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture) // < 10^19 < 2^64
+        if m = 0UL then ValueSome UInt128.Zero
+        elif e10 >= 0 then
+            if e10 > 19 then ValueNone
+            else
+                let prod = UInt128(0UL, m) * pow10[e10] // < 2^64 · 2^64
+                // prod · 2^sb must stay below 2^127
+                if UInt128.op_GreaterThan(prod, UInt128.MaxValue >>> (sb + 1)) then ValueNone
+                else ValueSome(prod <<< sb)
+        else
+            let d = -e10
+            // num = m·2^sb < 2^(64+sb) ≤ 2^125 needs sb ≤ 61; den = 10^d, 2·den < 2^128
+            if d > 38 || sb > 61 then ValueNone
+            else
+                let num = UInt128(0UL, m) <<< sb
+                let den = pow10[d]
+                ValueSome(((num <<< 1) + den) / (den <<< 1))
+
+/// The reference BigInteger formula for |q|.
+let private magnitudeExact (digits: string) (e10: int) (sb: int) : BigInteger =
+    let m = BigInteger.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture)
+    if e10 >= 0 then
+        (m * BigInteger.Pow(BigInteger 10, e10)) <<< sb
+    else
+        // round half up on the magnitude = floor((2·num + den) / (2·den))
+        let num = m <<< sb
+        let den = BigInteger.Pow(BigInteger 10, -e10)
+        BigInteger.Divide((num <<< 1) + den, den <<< 1)
+
+let private quantizeWith (useFast: bool) (c: FixedPointConfig) (v: float) : Result<BigInteger, string> =
     match validateConfig c with
     | Error e -> Error e
     | Ok c ->
@@ -126,21 +163,26 @@ let quantize (c: FixedPointConfig) (v: float) : Result<BigInteger, string> =
         else
             match shortestDecimal v with
             | Error e -> Error e
-            | Ok(struct (neg, m, e10)) ->
+            | Ok(struct (neg, digits, e10)) ->
                 let magnitude =
-                    if e10 >= 0 then
-                        (m * BigInteger.Pow(BigInteger 10, e10)) <<< c.ScaleBits
-                    else
-                        // round half up on the magnitude = floor((2·num + den) / (2·den))
-                        let num = m <<< c.ScaleBits
-                        let den = BigInteger.Pow(BigInteger 10, -e10)
-                        BigInteger.Divide((num <<< 1) + den, den <<< 1)
+                    match (if useFast then magnitudeFast digits e10 c.ScaleBits else ValueNone) with
+                    | ValueSome m -> bigOfU128 m
+                    | ValueNone -> magnitudeExact digits e10 c.ScaleBits
                 let q = if neg then -magnitude else magnitude
                 let bound = valueBound c
-                if BigInteger.Abs q > bound then
+                if magnitude > bound then
                     Error(sprintf "value %s quantizes to %O, outside the value bound ±%O (value_bits = %d, scale_bits = %d)"
                               (v.ToString("R", CultureInfo.InvariantCulture)) q bound c.ValueBits c.ScaleBits)
                 else Ok q
+
+/// The exact integer nearest to v·2^scale_bits, where v is read as its shortest round-trip
+/// decimal text; ties round away from zero. Errors for NaN, ±∞ and results outside
+/// ±value_bound. (-0.0 quantizes to 0.) Uses 128-bit arithmetic when it provably cannot
+/// overflow, BigInteger otherwise (property-tested to agree).
+let quantize (c: FixedPointConfig) (v: float) : Result<BigInteger, string> = quantizeWith true c v
+
+/// `quantize` by the BigInteger formula only (the reference the fast path is tested against).
+let internal quantizeReference (c: FixedPointConfig) (v: float) : Result<BigInteger, string> = quantizeWith false c v
 
 /// `quantize` for a float32: the value is widened to double first (exactly), then the
 /// double's shortest text is used, as the contract says.
@@ -365,10 +407,15 @@ let private int64MaxBig = BigInteger Int64.MaxValue
 
 let inline private fitsInt64 (v: BigInteger) = v >= BigInteger Int64.MinValue && v <= int64MaxBig
 
-let inline private toBig128 (v: Int128) : BigInteger =
-    let lo = uint64 (v &&& Int128(0UL, UInt64.MaxValue))
-    let hi = int64 (v >>> 64)
-    (BigInteger hi <<< 64) + BigInteger lo
+let private int64Min128 = Int128.op_Implicit Int64.MinValue
+let private int64Max128 = Int128.op_Implicit Int64.MaxValue
+
+let private toBig128 (v: Int128) : BigInteger =
+    if Int128.op_GreaterThanOrEqual(v, int64Min128) && Int128.op_LessThanOrEqual(v, int64Max128) then BigInteger(int64 v) // the common case: one small allocation at most
+    else
+        let lo = uint64 (v &&& Int128(0UL, UInt64.MaxValue))
+        let hi = int64 (v >>> 64)
+        (BigInteger hi <<< 64) + BigInteger lo
 
 let inline private toInt128 (v: BigInteger) : Int128 =
     // callers guarantee |v| < 2^127
@@ -456,11 +503,11 @@ let private fastRow (f: FastAdapter) (x: BigInteger[]) : BigInteger[] voption =
                 let mutable j = 0
                 while ok && j < p.Rank do
                     let raw = dot128 f.AL (j * p.InDim) xl p.InDim
-                    if Int128.Abs raw > ib then ok <- false
+                    if Int128.op_GreaterThan(Int128.Abs raw, ib) then ok <- false
                     else
                         let hj = (raw + half128) >>> sb
                         // h_j must fit int64 for the second stage's products
-                        if hj > Int128(0UL, uint64 Int64.MaxValue) || hj < -Int128(0UL, uint64 Int64.MaxValue) then ok <- false
+                        if Int128.op_GreaterThan(hj, int64Max128) || Int128.op_LessThan(hj, -int64Max128) then ok <- false
                         else
                             let hl = int64 hj
                             h[j] <- hl
@@ -476,7 +523,32 @@ let private fastRow (f: FastAdapter) (x: BigInteger[]) : BigInteger[] voption =
                 let denHalf = p.Den >>> 1
                 let bound3 = maxS * BigInteger.Abs p.Num + denHalf
                 if bound2 > int128Max || not f.NumIsInt64 || not f.DenIsInt64 || bound3 > int128Max then ValueNone
+                elif bound2 <= int64MaxBig && bound3 <= int64MaxBig then
+                    // Everything in int64 (the common case: typical weights and activations).
+                    let ib = if p.IntermediateBound > int64MaxBig then Int64.MaxValue else int64 p.IntermediateBound
+                    let vb = if p.ValueBound > int64MaxBig then Int64.MaxValue else int64 p.ValueBound
+                    let num = int64 p.Num
+                    let den = int64 p.Den
+                    let denHalf = int64 denHalf
+                    let delta = Array.zeroCreate<BigInteger> p.OutDim
+                    let mutable k = 0
+                    while ok && k < p.OutDim do
+                        let r = dot64 f.BL (k * p.Rank) h p.Rank
+                        if (if r < 0L then -r else r) > ib then ok <- false
+                        else
+                            let s = (r + f.Half) >>> sb
+                            let t = s * num + denHalf
+                            let d =
+                                if den = 1L then t
+                                else
+                                    let struct (q, rem) = Math.DivRem(t, den)
+                                    if rem < 0L then q - 1L else q
+                            if (if d < 0L then -d else d) > vb then ok <- false
+                            else delta[k] <- BigInteger d
+                        k <- k + 1
+                    if ok then ValueSome delta else ValueNone
                 else
+                    // Int128 with explicit operator calls (F#'s generic comparison would box).
                     let ib = if p.IntermediateBound > int128Max then Int128.MaxValue else toInt128 p.IntermediateBound
                     let vb = if p.ValueBound > int128Max then Int128.MaxValue else toInt128 p.ValueBound
                     let half128 = Int128(0UL, uint64 f.Half)
@@ -490,16 +562,16 @@ let private fastRow (f: FastAdapter) (x: BigInteger[]) : BigInteger[] voption =
                         let r =
                             if useInt64 then Int128.op_Implicit (dot64 f.BL (k * p.Rank) h p.Rank)
                             else dot128 f.BL (k * p.Rank) h p.Rank
-                        if Int128.Abs r > ib then ok <- false
+                        if Int128.op_GreaterThan(Int128.Abs r, ib) then ok <- false
                         else
                             let s = (r + half128) >>> sb
                             let t = s * num + denHalf128
                             let d =
-                                if den = Int128.One then t
+                                if Int128.op_Equality(den, Int128.One) then t
                                 else
                                     let struct (q, rem) = Int128.DivRem(t, den)
-                                    if rem < Int128.Zero then q - Int128.One else q
-                            if Int128.Abs d > vb then ok <- false
+                                    if Int128.IsNegative rem then q - Int128.One else q
+                            if Int128.op_GreaterThan(Int128.Abs d, vb) then ok <- false
                             else delta[k] <- toBig128 d
                         k <- k + 1
                     if ok then ValueSome delta else ValueNone

@@ -163,6 +163,12 @@ let properties =
                 let d = BigInteger.Abs d0 + BigInteger.One
                 let q = floorDiv n d
                 d * q <= n && n < d * q + d && divRound (n + k * d) d = divRound n d + k && divRound n BigInteger.One = n))
+        testPropertyWithConfig { config with maxTest = 2000 } "fast quantize = BigInteger reference (values and errors)" (
+            Prop.forAll (Arb.fromGen (Gen.zip genFiniteDouble genConfig)) (fun (v, cfg) ->
+                let cfg = { cfg with ValueBits = max cfg.ValueBits 64; IntermediateBits = 250 }
+                quantize cfg v = quantizeReference cfg v
+                && quantize { cfg with ScaleBits = 0 } v = quantizeReference { cfg with ScaleBits = 0 } v
+                && quantize { ScaleBits = 62; ValueBits = 250; IntermediateBits = 250 } v = quantizeReference { ScaleBits = 62; ValueBits = 250; IntermediateBits = 250 } v))
         testPropertyWithConfig config "quantize is monotone and odd" (
             Prop.forAll (Arb.fromGen (Gen.two genFiniteDouble)) (fun (x, y) ->
                 let cfg = { ScaleBits = 20; ValueBits = 250; IntermediateBits = 250 }

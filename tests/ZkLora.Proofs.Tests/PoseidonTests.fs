@@ -82,6 +82,22 @@ let properties =
                 s.Finish() = Poseidon.hash msg))
         testPropertyWithConfig config "length is part of the domain: [m] and [m; 0] differ" (
             Prop.forAll (Arb.fromGen genFp) (fun m -> Poseidon.hash [| m |] <> Poseidon.hash [| m; Fp.Zero |]))
+        testPropertyWithConfig config "optimised permutation = textbook round function" (
+            Prop.forAll (Arb.fromGen (Gen.arrayOfLength 3 genFp)) (fun s ->
+                let perm = Poseidon.permutation ()
+                let mutable a, b, c = s[0], s[1], s[2]
+                let mutable x, y, z = s[0], s[1], s[2]
+                perm.Permute(&a, &b, &c)
+                perm.PermuteReference(&x, &y, &z)
+                perm.IsOptimised && a = x && b = y && c = z))
+        test "textbook round function reproduces halo2's permutation vectors too" {
+            let perm = Poseidon.permutation ()
+            for tv in vectors.Value.GetProperty("fp").GetProperty("permute").EnumerateArray() do
+                let s = elems<PallasBase> (tv.GetProperty "initial")
+                let mutable a, b, c = s[0], s[1], s[2]
+                perm.PermuteReference(&a, &b, &c)
+                Expect.equal [| a; b; c |] (elems<PallasBase> (tv.GetProperty "final")) "reference permute"
+        }
         testPropertyWithConfig config "changing any one state word changes the output (no aliasing of state words)" (
             Prop.forAll (Arb.fromGen (Gen.zip3 (Gen.arrayOfLength 3 genFp) (Gen.choose (0, 2)) genFp)) (fun (s, i, d) ->
                 let t = Array.copy s
