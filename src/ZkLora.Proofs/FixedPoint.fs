@@ -397,8 +397,8 @@ let deltaRowsExact (cfg: FixedPointConfig) (a: BigInteger[][]) (b: BigInteger[][
 // we check (in BigInteger, once per row) that length · max|left| · max|right| + floor(scale/2)
 // fits the accumulator (int64, else Int128), so no partial sum or rounding offset can wrap.
 // div_round by the power of two 2^scale_bits is an arithmetic right shift of n + 2^(sb−1),
-// which is a floor division for negative n too. The final division by den uses Int128 with a
-// floor correction. Any row that cannot be proven overflow-free, or that violates a bound, is
+// which is a floor division for negative n too. The final division by den uses int64 or Int128
+// (whichever the bound allows) with a floor correction. Any row that cannot be proven overflow-free, or that violates a bound, is
 // recomputed by the exact path, which also produces the error message, so results AND errors
 // are identical to the exact path.
 
@@ -418,7 +418,7 @@ let private toBig128 (v: Int128) : BigInteger =
         (BigInteger hi <<< 64) + BigInteger lo
 
 let inline private toInt128 (v: BigInteger) : Int128 =
-    // callers guarantee |v| < 2^127
+    // callers pass 0 ≤ v < 2^127 (bounds, half-denominators)
     let lo = uint64 (v &&& BigInteger UInt64.MaxValue)
     let hi = uint64 (int64 (v >>> 64))
     Int128(hi, lo)

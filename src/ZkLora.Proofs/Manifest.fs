@@ -90,5 +90,15 @@ module Manifest =
     let readFile (path: string) = ArtifactCommon.readFile "manifest" parseBytes path
     let writeFile (path: string) (m: Manifest) = ArtifactCommon.writeFile "manifest" path (toJson m)
 
+    /// A manifest entry for a module's quantized weights: validates the name and commits to
+    /// (shape, config, scaling, salt, A, B). The salt stays with the caller.
+    let adapterOf (moduleName: string) (shape: AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (salt: Fp)
+                  (a: BigInteger[][]) (b: BigInteger[][]) : Result<ManifestAdapter, string> =
+        ArtifactNames.validateModuleName moduleName
+        |> Result.bind (fun name ->
+            commit shape cfg s salt a b
+            |> Result.map (fun c -> { ModuleName = name; Shape = shape; FixedPoint = cfg; Scaling = s; Commitment = c })
+            |> Result.mapError (fun e -> sprintf "module '%s': %s" name e))
+
     /// The adapter for a module, if the manifest has it.
     let tryFind (moduleName: string) (m: Manifest) = m.Adapters |> List.tryFind (fun a -> a.ModuleName = moduleName)

@@ -130,6 +130,17 @@ let roundTrips =
                 let k: ArtifactNames.ProofKey = { SessionId = s; ModuleName = m; InvocationIndex = int64 i }
                 [ ArtifactNames.statementFileName k; ArtifactNames.proofFileName k; ArtifactNames.metaFileName k ]
                 |> List.forall (fun f -> match f with Ok name -> (ArtifactNames.tryParseFileName name |> Result.map fst) = Ok k | Error _ -> false)))
+        test "adapterOf commits, and the salt never appears in the manifest" {
+            let salt = newSalt ()
+            let a, b = [| [| 3I; -4I |] |], [| [| 5I |]; [| 6I |]; [| -7I |] |]
+            let shape = { InDim = 2; Rank = 1; OutDim = 3 }
+            let ad = expectOk (Manifest.adapterOf "h.3.mlp" shape defaultConfig { Num = 1I; Den = 2I } salt a b) "adapterOf"
+            Expect.equal (Ok ad.Commitment) (commit shape defaultConfig { Num = 1I; Den = 2I } salt a b) "commitment"
+            let text = expectOk (Manifest.toJson { Adapters = [ ad ] }) "toJson"
+            Expect.isFalse (text.Contains((toHex salt).Substring 2)) "salt not in the manifest"
+            expectError (Manifest.adapterOf "a/b" shape defaultConfig { Num = 1I; Den = 2I } salt a b) "module name" "bad name"
+            expectError (Manifest.adapterOf "m" { shape with OutDim = 2 } defaultConfig { Num = 1I; Den = 2I } salt a b) "module 'm'" "bad shape"
+        }
         test "files: write and read back" {
             let dir = Directory.CreateTempSubdirectory("zklora-art-")
             try
