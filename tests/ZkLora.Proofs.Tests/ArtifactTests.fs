@@ -233,6 +233,10 @@ let manifestNegatives =
         test "duplicate module names" {
             badManifest (fun o -> o["adapters"].AsArray().Add((adapter0 o).DeepClone())) "appears more than once"
         }
+        test "dim above the limit" { badManifest (fun o -> (adapter0 o).["in_dim"] <- JsonValue.Create(AdapterCommitment.maxDim + 1)) "outside the allowed range" }
+        test "scaling too large to commit to" {
+            badManifest (fun o -> (adapter0 o).["scaling"].AsObject().["num"] <- JsonNode.Parse("1809251394333065553493296640760748560207343510400633813116524750123642650625")) "too large"
+        }
         test "no adapters" { badManifest (fun o -> o["adapters"] <- JsonArray()) "at least one adapter" }
         test "adapters not a list" { badManifest (fun o -> o["adapters"] <- JsonObject()) "expected an array" }
         test "writer validates too" { expectError (Manifest.toJson { Adapters = [ { sampleManifest.Adapters.Head with ModuleName = "a/b" } ] }) "module name" "writer" }
@@ -257,6 +261,8 @@ let transcriptNegatives =
         }
         test "non-integer value" { badTranscript (fun o -> (entry0 o).["delta"].AsArray().[0].AsArray().[0] <- JsonValue.Create(0.5)) "not an integer" }
         test "scaling den <= 0" { badTranscript (fun o -> (entry0 o).["scaling_den"] <- JsonValue.Create(-1)) "> 0" }
+        test "unreduced scaling" { badTranscript (fun o -> (entry0 o).["scaling_num"] <- JsonValue.Create(4); (entry0 o).["scaling_den"] <- JsonValue.Create(2)) "not reduced" }
+        test "invalid fixed point" { badTranscript (fun o -> (entry0 o).["fixed_point"].AsObject().["intermediate_bits"] <- JsonValue.Create(10)) "intermediate_bits" }
         test "duplicate entries" { badTranscript (fun o -> o["entries"].AsArray().Add((entry0 o).DeepClone())) "appears more than once" }
         test "too many values" {
             badTranscript (fun o -> (entry0 o).["input_shape"] <- JsonNode.Parse("[100000, 100000, 4]")) "more than"
@@ -271,6 +277,7 @@ let statementNegatives =
         test "digest mismatch (tampered commitment)" {
             badStatement (fun o -> o["adapter_commitment"].AsObject().["value"] <- JsonValue.Create(toHex (Fp.OfUInt64 78UL))) "does not match"
         }
+        test "unknown field" { badStatement (fun o -> o["salt"] <- JsonValue.Create("0x00")) "unknown field 'salt'" }
         test "bad digest format" { badStatement (fun o -> o["statement_digest"] <- JsonValue.Create("ABC")) "64 lowercase hex" }
         test "missing digest" { badStatement (fun o -> o.Remove("statement_digest") |> ignore) "missing field 'statement_digest'" }
         test "unknown schema" { badStatement (fun o -> o["schema_version"] <- JsonValue.Create("zklora.statement.v9")) "unknown statement schema" }
