@@ -2,6 +2,8 @@ namespace ZkLora.Math
 
 open System
 open System.Numerics
+open System.Runtime.CompilerServices
+open System.Runtime.Intrinsics
 open System.Security.Cryptography
 open ZkLora.Math.Fields
 
@@ -56,6 +58,8 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     static let sqrtExponent = (oddPart + BigInteger.One) / two
     static let minusTwo = modulus - two
     static let generatorMont = mont (BigInteger 'P.MultiplicativeGenerator)
+    static let modulus30 = SafeGcd.prepare modulus
+    static let r2Signed30 = SafeGcd.toSigned30 (BigInteger.ModPow(two, BigInteger 512, modulus))
     static member Modulus = modulus
     static member OneMont = oneMont
     static member R2 = r2
@@ -68,6 +72,10 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     /// g^t, a primitive 2^s-th root of unity, in Montgomery form.
     static member RootOfUnityMont = rootOfUnity
     static member GeneratorMont = generatorMont
+    /// The modulus prepared for safegcd inversion.
+    static member Modulus30 = modulus30
+    /// R² mod p in signed-30 limbs: the safegcd numerator that makes (x·R)^{-1}·R² = x^{-1}·R.
+    static member R2Signed30 = r2Signed30
     static member Reduce(x: BigInteger) = reduce x
     static member Mont(x: BigInteger) = mont x
 
@@ -99,24 +107,45 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
 
     member x.IsZero = (x.L0 ||| x.L1 ||| x.L2 ||| x.L3) = 0UL
 
+    /// Builds the result of an arithmetic operation. One 32-byte vector store instead of four
+    /// 8-byte stores: callers copy the returned struct with 16/32-byte loads, and a load that
+    /// spans several smaller stores cannot be store-forwarded (a ~20-cycle stall per call in
+    /// dependent chains; measured 3-5 ns per operation here).
+    static member inline private Ret(r0: uint64, r1: uint64, r2: uint64, r3: uint64) =
+        Unsafe.BitCast<Vector256<uint64>, FieldElement<'P>>(Vector256.Create(r0, r1, r2, r3))
+
     static member (+)(a: FieldElement<'P>, b: FieldElement<'P>) =
         let struct (r0, r1, r2, r3) =
             Mont256.add 'P.P0 'P.P1 'P.P2 'P.P3 a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
-        FieldElement<'P>(r0, r1, r2, r3)
+        FieldElement<'P>.Ret(r0, r1, r2, r3)
 
     static member (-)(a: FieldElement<'P>, b: FieldElement<'P>) =
         let struct (r0, r1, r2, r3) =
             Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
-        FieldElement<'P>(r0, r1, r2, r3)
+        FieldElement<'P>.Ret(r0, r1, r2, r3)
 
-    static member (~-)(a: FieldElement<'P>) = FieldElement<'P>.Zero - a
+    static member (~-)(a: FieldElement<'P>) =
+        let struct (r0, r1, r2, r3) =
+            Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 0UL 0UL 0UL 0UL a.L0 a.L1 a.L2 a.L3
+        FieldElement<'P>.Ret(r0, r1, r2, r3)
 
     static member (*)(a: FieldElement<'P>, b: FieldElement<'P>) =
         let struct (r0, r1, r2, r3) =
             Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
+        FieldElement<'P>.Ret(r0, r1, r2, r3)
+
+    /// x², with a dedicated squaring (10 limb products instead of 16).
+    member x.Square() =
+        let struct (r0, r1, r2, r3) = Mont256.sqr 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv x.L0 x.L1 x.L2 x.L3
+        FieldElement<'P>.Ret(r0, r1, r2, r3)
+
+    /// Textbook Montgomery multiplication without the modulus-shape shortcuts of `*`;
+    /// for the tests, which check the fast paths against it.
+    static member internal MulReference(a: FieldElement<'P>, b: FieldElement<'P>) =
+        let struct (r0, r1, r2, r3) =
+            Mont256.mulReference 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
         FieldElement<'P>(r0, r1, r2, r3)
 
-    member x.Square() = x * x
     member x.Double() = x + x
 
     /// x^e for a non-negative exponent (square-and-multiply; variable-time in e only).
@@ -141,9 +170,21 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
             e <- e >>> 1
         acc
 
-    /// The multiplicative inverse, or ValueNone for zero (Fermat: x^(p-2)).
+    /// The multiplicative inverse, or ValueNone for zero. Constant-time safegcd (see SafeGcd.fs):
+    /// the running time does not depend on x (only the zero test answers early).
     member x.TryInvert() : FieldElement<'P> voption =
-        if x.IsZero then ValueNone else ValueSome(x.Pow FieldConstants<'P>.MinusTwo)
+        if x.IsZero then ValueNone else ValueSome(x.InvertOrZero())
+
+    /// x^{-1}, or zero for zero; constant time, including for zero.
+    member internal x.InvertOrZero() : FieldElement<'P> =
+        // The limbs hold x·R; safegcd with numerator R² returns R²/(x·R) = x^{-1}·R, the
+        // Montgomery form of the inverse, with no conversion multiplications.
+        let struct (r0, r1, r2, r3) =
+            SafeGcd.invert FieldConstants<'P>.Modulus30 FieldConstants<'P>.R2Signed30 x.L0 x.L1 x.L2 x.L3
+        FieldElement<'P>(r0, r1, r2, r3)
+
+    /// Fermat inversion x^(p-2) (square-and-multiply); kept as the tests' reference for `Invert`.
+    member internal x.InvertFermat() : FieldElement<'P> = x.Pow FieldConstants<'P>.MinusTwo
 
     /// The multiplicative inverse. Inverting zero is a programming error and throws.
     member x.Invert() : FieldElement<'P> =
