@@ -305,20 +305,26 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
 
     /// Inverts every non-zero element in place with one field inversion
     /// (Montgomery's trick: 3(n-1) multiplications + 1 inversion). Zeros stay zero.
+    /// The prefix products live in a pooled buffer (cleared on return: they are as secret
+    /// as the inputs), so large batches do not allocate.
     static member BatchInvert(xs: Span<FieldElement<'P>>) =
         let n = xs.Length
         if n > 0 then
-            let prefix = Array.zeroCreate<FieldElement<'P>> n
-            let mutable acc = FieldElement<'P>.One
-            for i in 0 .. n - 1 do
-                prefix[i] <- acc
-                if not xs[i].IsZero then acc <- acc * xs[i]
-            let mutable inv = acc.Invert()
-            for i in n - 1 .. -1 .. 0 do
-                if not xs[i].IsZero then
-                    let xi = xs[i]
-                    xs[i] <- inv * prefix[i]
-                    inv <- inv * xi
+            let pool = Buffers.ArrayPool<FieldElement<'P>>.Shared
+            let prefix = pool.Rent n
+            try
+                let mutable acc = FieldElement<'P>.One
+                for i in 0 .. n - 1 do
+                    prefix[i] <- acc
+                    if not xs[i].IsZero then acc <- acc * xs[i]
+                let mutable inv = acc.Invert()
+                for i in n - 1 .. -1 .. 0 do
+                    if not xs[i].IsZero then
+                        let xi = xs[i]
+                        xs[i] <- inv * prefix[i]
+                        inv <- inv * xi
+            finally
+                pool.Return(prefix, clearArray = true)
 
     member x.Equals(y: FieldElement<'P>) =
         x.L0 = y.L0 && x.L1 = y.L1 && x.L2 = y.L2 && x.L3 = y.L3
