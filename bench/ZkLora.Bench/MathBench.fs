@@ -36,6 +36,20 @@ let subChain (n: int) (a0: Fp) (b: Fp) =
     for _ in 1..n do a <- a - b
     a
 
+/// Horner steps acc <- acc·x + c: a multiply feeding an add feeding a multiply (polynomial evaluation).
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let hornerChain (n: int) (a0: Fp) (x: Fp) (c: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a * x + c
+    a
+
+/// Alternating square and multiply (the shape of square-and-multiply exponentiation).
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let squareMulChain (n: int) (a0: Fp) (b: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a.Square() * b
+    a
+
 /// Independent multiplications over arrays (what FFT/MSM inner loops look like): throughput.
 [<MethodImpl(MethodImplOptions.NoInlining)>]
 let mulArrays (xs: Fp[]) (ys: Fp[]) (zs: Fp[]) =
@@ -77,6 +91,8 @@ let run (_args: string[]) =
     report "Fp mul (throughput)" "ns" (float n) thr
     report "Fp square (latency)" "ns" 1.0 (perOp 2_000_000 (fun n -> squareChain n a))
     report "Fp add (latency)" "ns" 1.0 (perOp 5_000_000 (fun n -> addChain n a b))
+    report "Fp mul+add (Horner step)" "ns" 1.0 (perOp 2_000_000 (fun n -> hornerChain n a b b))
+    report "Fp square+mul" "ns" 1.0 (perOp 1_000_000 (fun n -> squareMulChain n a b))
     report "Fp sub (latency)" "ns" 1.0 (perOp 5_000_000 (fun n -> subChain n a b))
     report "Fp inversion" "us" 1000.0 (perOp 5_000 (fun n -> invChain n a))
     report "Fp inversion (Fermat)" "us" 1000.0 (perOp 200 (fun n -> fermatChain n a))

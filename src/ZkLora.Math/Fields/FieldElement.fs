@@ -79,6 +79,13 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     static member Reduce(x: BigInteger) = reduce x
     static member Mont(x: BigInteger) = mont x
 
+/// The two 16-byte halves of a field element (see FieldElement.Ret).
+[<Struct>]
+type internal Halves =
+    val Lo: Vector128<uint64>
+    val Hi: Vector128<uint64>
+    new(lo, hi) = { Lo = lo; Hi = hi }
+
 /// An element of the prime field defined by 'P, stored in Montgomery form as four
 /// 64-bit little-endian limbs, always fully reduced (so equal values have equal limbs).
 ///
@@ -107,12 +114,13 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
 
     member x.IsZero = (x.L0 ||| x.L1 ||| x.L2 ||| x.L3) = 0UL
 
-    /// Builds the result of an arithmetic operation. One 32-byte vector store instead of four
-    /// 8-byte stores: callers copy the returned struct with 16/32-byte loads, and a load that
-    /// spans several smaller stores cannot be store-forwarded (a ~20-cycle stall per call in
-    /// dependent chains; measured 3-5 ns per operation here).
+    /// Builds the result of an arithmetic operation with two 16-byte stores. Results travel
+    /// through memory (32-byte structs are returned via a buffer and passed on the stack), and
+    /// RyuJIT copies them with 16-byte loads; a load that spans two smaller stores cannot be
+    /// store-forwarded and stalls. Four 8-byte stores made dependent chains of `*` and `+`
+    /// 10-30% slower here; one 32-byte store was in between (bench/RESULTS.md).
     static member inline private Ret(r0: uint64, r1: uint64, r2: uint64, r3: uint64) =
-        Unsafe.BitCast<Vector256<uint64>, FieldElement<'P>>(Vector256.Create(r0, r1, r2, r3))
+        Unsafe.BitCast<Halves, FieldElement<'P>>(Halves(Vector128.Create(r0, r1), Vector128.Create(r2, r3)))
 
     static member (+)(a: FieldElement<'P>, b: FieldElement<'P>) =
         let struct (r0, r1, r2, r3) =

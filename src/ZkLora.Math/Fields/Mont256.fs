@@ -99,6 +99,21 @@ let inline macLimb (q: uint64) (c: uint64) (u: uint64) (carry: uint64) : struct 
         let v = s + carry
         struct (v, incIfBelow h v s)
 
+/// The top of a reduction step: (u2, u3, u4) + q·(m2·2^64 + m3·2^128) + carry (added at u2),
+/// for constant limbs m2, m3. For Pasta (m2 = 0, m3 = 2^62) q·m3 is a shift whose low half
+/// has 62 zero bits, so a 0/1 carry joins it without overflow: two carries instead of four.
+/// Returns the three limbs; the result fits (it is below 2m < 2^256), so u4 + ... cannot wrap.
+let inline macTop (q: uint64) (m2: uint64) (m3: uint64) (u2: uint64) (u3: uint64) (u4: uint64) (carry: uint64) =
+    if (m2 ||| (m3 ^^^ 0x4000000000000000UL)) = 0UL then
+        let v1 = u2 + carry
+        let x = (q <<< 62) + bit (v1 < u2)
+        let v2 = u3 + x
+        struct (v1, v2, u4 + (q >>> 2) + bit (v2 < x))
+    else
+        let struct (v1, h) = macLimb q m2 u2 carry
+        let struct (v2, h) = macLimb q m3 u3 h
+        struct (v1, v2, u4 + h)
+
 /// x - y - borrow for a limb y that is a JIT-time constant, returning (difference, borrow-out).
 /// When y < 2^64 - 1, y + borrow cannot wrap and one comparison suffices.
 let inline subLimb (x: uint64) (y: uint64) (borrow: uint64) : struct (uint64 * uint64) =
@@ -203,10 +218,8 @@ let inline private round p0 p1 p2 p3 (inv: uint64) (a0: uint64) (a1: uint64) (a2
     let q = u0 * inv
     let k = incIfNonZero (mulHi q p0) u0
     let struct (v0, h) = macLimb q p1 u1 k
-    let struct (v1, h) = macLimb q p2 u2 h
-    let struct (v2, h) = macLimb q p3 u3 h
-    // The round's result is below 2m < 2^256, so the top limb cannot wrap.
-    struct (v0, v1, v2, u4 + h)
+    let struct (v1, v2, v3) = macTop q p2 p3 u2 u3 u4 h
+    struct (v0, v1, v2, v3)
 
 /// Montgomery product a·b·2^-256 mod m for reduced a, b.
 let inline mul p0 p1 p2 p3 (inv: uint64) a0 a1 a2 a3 b0 b1 b2 b3 : struct (uint64 * uint64 * uint64 * uint64) =
@@ -226,11 +239,20 @@ let inline private reduceWord p0 p1 p2 p3 (inv: uint64) (ti: uint64) (t1: uint64
     let q = ti * inv
     let k = incIfNonZero (mulHi q p0) ti
     let struct (v1, h) = macLimb q p1 t1 k
-    let struct (v2, h) = macLimb q p2 t2 h
-    let struct (v3, h) = macLimb q p3 t3 h
-    let y = h + pending
-    let v4 = t4 + y
-    struct (v1, v2, v3, v4, bit (v4 < y))
+    // top limbs as in `macTop`, plus the pending carry and the carry out of t_{i+4}
+    if (p2 ||| (p3 ^^^ 0x4000000000000000UL)) = 0UL then
+        let v2 = t2 + h
+        let x = (q <<< 62) + bit (v2 < t2)
+        let v3 = t3 + x
+        let y = (q >>> 2) + bit (v3 < x) + pending
+        let v4 = t4 + y
+        struct (v1, v2, v3, v4, bit (v4 < y))
+    else
+        let struct (v2, h) = macLimb q p2 t2 h
+        let struct (v3, h) = macLimb q p3 t3 h
+        let y = h + pending
+        let v4 = t4 + y
+        struct (v1, v2, v3, v4, bit (v4 < y))
 
 /// Montgomery square a²·2^-256 mod m: 10 limb products instead of 16.
 ///
