@@ -79,13 +79,6 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     static member Reduce(x: BigInteger) = reduce x
     static member Mont(x: BigInteger) = mont x
 
-/// The two 16-byte halves of a field element (see FieldElement.Ret).
-[<Struct>]
-type internal Halves =
-    val Lo: Vector128<uint64>
-    val Hi: Vector128<uint64>
-    new(lo, hi) = { Lo = lo; Hi = hi }
-
 /// An element of the prime field defined by 'P, stored in Montgomery form as four
 /// 64-bit little-endian limbs, always fully reduced (so equal values have equal limbs).
 ///
@@ -114,38 +107,56 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
 
     member x.IsZero = (x.L0 ||| x.L1 ||| x.L2 ||| x.L3) = 0UL
 
-    /// Builds the result of an arithmetic operation with two 16-byte stores. Results travel
-    /// through memory (32-byte structs are returned via a buffer and passed on the stack), and
-    /// RyuJIT copies them with 16-byte loads; a load that spans two smaller stores cannot be
-    /// store-forwarded and stalls. Four 8-byte stores made dependent chains of `*` and `+`
-    /// 10-30% slower here; one 32-byte store was in between (bench/RESULTS.md).
-    static member inline private Ret(r0: uint64, r1: uint64, r2: uint64, r3: uint64) =
-        Unsafe.BitCast<Halves, FieldElement<'P>>(Halves(Vector128.Create(r0, r1), Vector128.Create(r2, r3)))
+    // Calling convention of the arithmetic operators. Each public operator is a small
+    // wrapper the JIT inlines into its caller; it passes the limbs to a non-inlined worker
+    // as scalar arguments (registers, mostly) and gets four limbs back. Passing the 32-byte
+    // structs themselves goes through memory twice per operation (a copy into the argument
+    // area, then the callee's loads), and RyuJIT copies them with 16-byte loads that cannot
+    // be store-forwarded from the previous result's 8-byte stores: this calling convention
+    // made dependent chains of multiplications about 15% faster (bench/RESULTS.md). The
+    // workers are too large to inline (RyuJIT does not inline methods with many locals).
 
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private AddLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64, b0: uint64, b1: uint64, b2: uint64, b3: uint64) =
+        Mont256.add 'P.P0 'P.P1 'P.P2 'P.P3 a0 a1 a2 a3 b0 b1 b2 b3
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private SubLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64, b0: uint64, b1: uint64, b2: uint64, b3: uint64) =
+        Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 a0 a1 a2 a3 b0 b1 b2 b3
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private MulLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64, b0: uint64, b1: uint64, b2: uint64, b3: uint64) =
+        Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a0 a1 a2 a3 b0 b1 b2 b3
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private SqrLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64) =
+        Mont256.sqr 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a0 a1 a2 a3
+
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (+)(a: FieldElement<'P>, b: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.add 'P.P0 'P.P1 'P.P2 'P.P3 a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
-        FieldElement<'P>.Ret(r0, r1, r2, r3)
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.AddLimbs(a.L0, a.L1, a.L2, a.L3, b.L0, b.L1, b.L2, b.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
 
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (-)(a: FieldElement<'P>, b: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
-        FieldElement<'P>.Ret(r0, r1, r2, r3)
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.SubLimbs(a.L0, a.L1, a.L2, a.L3, b.L0, b.L1, b.L2, b.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
 
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (~-)(a: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 0UL 0UL 0UL 0UL a.L0 a.L1 a.L2 a.L3
-        FieldElement<'P>.Ret(r0, r1, r2, r3)
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.SubLimbs(0UL, 0UL, 0UL, 0UL, a.L0, a.L1, a.L2, a.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
 
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (*)(a: FieldElement<'P>, b: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
-        FieldElement<'P>.Ret(r0, r1, r2, r3)
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.MulLimbs(a.L0, a.L1, a.L2, a.L3, b.L0, b.L1, b.L2, b.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
 
     /// x², with a dedicated squaring (10 limb products instead of 16).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     member x.Square() =
-        let struct (r0, r1, r2, r3) = Mont256.sqr 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv x.L0 x.L1 x.L2 x.L3
-        FieldElement<'P>.Ret(r0, r1, r2, r3)
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.SqrLimbs(x.L0, x.L1, x.L2, x.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
 
     /// Textbook Montgomery multiplication without the modulus-shape shortcuts of `*`;
     /// for the tests, which check the fast paths against it.
