@@ -252,12 +252,12 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
     /// Enters Montgomery form from canonical limbs (< p): a·R^2·R^{-1} = a·R.
     static member internal OfCanonicalLimbs(l0, l1, l2, l3) =
         let struct (s0, s1, s2, s3) = FieldConstants<'P>.R2
-        let struct (r0, r1, r2, r3) = Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv l0 l1 l2 l3 s0 s1 s2 s3
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.MulLimbs(l0, l1, l2, l3, s0, s1, s2, s3)
         FieldElement<'P>(r0, r1, r2, r3)
 
     /// Canonical limbs (leaves Montgomery form: a·R·1·R^{-1} = a).
     member x.CanonicalLimbs: struct (uint64 * uint64 * uint64 * uint64) =
-        Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv x.L0 x.L1 x.L2 x.L3 1UL 0UL 0UL 0UL
+        FieldElement<'P>.MulLimbs(x.L0, x.L1, x.L2, x.L3, 1UL, 0UL, 0UL, 0UL)
 
     static member OfUInt64(v: uint64) = FieldElement<'P>.OfCanonicalLimbs(v, 0UL, 0UL, 0UL)
     /// Negative values map to p - |v|.

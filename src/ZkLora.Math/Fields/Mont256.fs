@@ -10,7 +10,7 @@
 /// a + b < 2^256 for reduced a, b.
 ///
 /// Sparse moduli. The modulus limbs reach these functions as JIT-time constants, and
-/// `mulLimb`/`macLimb` test them for 0 and 2^62 with `if`s the JIT folds away. Both Pasta
+/// `mulLimb`, `macLimb` and `macTop` test them for 0 and 2^62 with `if`s the JIT folds away. Both Pasta
 /// primes are 2^254 + c1·2^64 + c0, so q·m costs two limb products and a shift instead of
 /// four products: the reduction does half the multiplications. (The tests are per limb,
 /// not one `if` around two whole algorithms: F# moves large `if` branches into separate,
@@ -19,16 +19,19 @@
 /// How the code is shaped for RyuJIT (.NET 10, x64); each choice was measured with
 /// bench/ZkLora.Bench (figures in bench/RESULTS.md):
 /// - .NET has no add-with-carry intrinsic: every carry is a compare plus a conversion of
-///   the comparison to 0/1. `incIfBelow` is `h + (s < l)` with the bool reinterpreted as
-///   a byte: IL `clt.un`, which the JIT compiles to cmp/setb at every tier. An `if` would
-///   be about 15% faster at tier 1 (if-converted to cmov), but tier-0 code, which runs
-///   until a method tiers up, compiles an `if` to a data-dependent branch.
+///   the comparison to 0/1. `bit` reinterprets the comparison's bool as a byte: IL
+///   `clt.un`, which the JIT compiles to cmp/setb at every tier. Writing carries as `if`s
+///   was 10-15% faster once optimised (RyuJIT if-converts them to cmov), but tier-0 code,
+///   which runs until a method tiers up, compiles an `if` to a data-dependent branch, and
+///   F# drops MethodImplOptions.AggressiveOptimization, the attribute that skips tier 0.
 /// - Product halves come from `mulx` (high) and `imul` (low): `Math.BigMul(a, b, &lo)`
 ///   and `MultiplyNoFlags(a, b, &lo)` force `lo` through memory.
 /// - The final conditional subtraction reads its borrow from the sign of the top limb
 ///   (valid for any m < 2^255 and input < 2m) and selects with masks.
-/// Constant time: no data-dependent branch or memory access, at any JIT tier; a test
-/// (FieldCodegenTests) disassembles the optimised operators and fails on a conditional jump.
+/// - The calling convention (limbs as scalar arguments) is FieldElement's business.
+/// Constant time: no data-dependent branch or memory access, at any JIT tier. The only
+/// `if`s test the modulus limbs (public constants) and vanish once optimised; a test
+/// (FieldCodegenTests) disassembles the optimised code and fails on any conditional jump.
 module internal ZkLora.Math.Fields.Mont256
 
 open System
@@ -323,6 +326,7 @@ let inline sqr p0 p1 p2 p3 (inv: uint64) (a0: uint64) (a1: uint64) (a2: uint64) 
 
 /// Textbook CIOS Montgomery multiplication with no shape shortcuts: the reference the
 /// tests hold the specialised `mul`/`sqr` to (its code shares nothing with them but `mac`).
+/// Loops over arrays and branches on data: for tests only, never on secrets.
 let mulReference p0 p1 p2 p3 (inv: uint64) a0 a1 a2 a3 b0 b1 b2 b3 : struct (uint64 * uint64 * uint64 * uint64) =
     let a = [| a0; a1; a2; a3 |]
     let b = [| b0; b1; b2; b3 |]
