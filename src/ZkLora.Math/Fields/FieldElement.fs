@@ -3,7 +3,6 @@ namespace ZkLora.Math
 open System
 open System.Numerics
 open System.Runtime.CompilerServices
-open System.Runtime.Intrinsics
 open System.Security.Cryptography
 open ZkLora.Math.Fields
 
@@ -83,8 +82,8 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
 /// 64-bit little-endian limbs, always fully reduced (so equal values have equal limbs).
 ///
 /// Arithmetic is constant-time in the values (branch-free carries and conditional
-/// subtraction); `Pow`, `Sqrt` and `Invert` are variable-time in their *public*
-/// exponents only. Decoding rejects non-canonical encodings.
+/// subtraction), and so is `Invert` (safegcd, fixed step count); `Pow` and `Sqrt` are
+/// variable-time in their *public* exponents only. Decoding rejects non-canonical encodings.
 [<Struct; CustomEquality; NoComparison>]
 type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
     val L0: uint64
