@@ -88,3 +88,30 @@ let tests =
                 let expected = terms |> Array.fold (fun acc t -> acc * y + ev t) Fp.Zero
                 combined[r] = expected)
     ]
+
+/// The interim polynomial operations (until Poly/ lands) against naive evaluation.
+[<Tests>]
+let polyOpsTests =
+    let eval (c: Fp[]) (x: Fp) = Array.foldBack (fun v acc -> acc * x + v) c Fp.Zero
+    testList "interim poly ops" [
+        testPropertyWithConfig config "fft evaluates at the roots of unity; ifft inverts" <| fun (vals: Fp list) ->
+            let a = Array.init 16 (fun i -> if i < vals.Length then vals[i] else fp (int64 (i * 3 + 1)))
+            let b = Array.copy a
+            PolyOps.fft b
+            let w = Fp.RootOfUnity 4
+            let ok = [ 0 .. 15 ] |> List.forall (fun i -> (eval a (w.Pow(uint64 i))) = b[i])
+            PolyOps.ifft b
+            ok && b = a
+        testPropertyWithConfig config "coset fft and its inverse" <| fun (vals: Fp list) (s: Fp) ->
+            let s = if s.IsZero then Fp.One else s
+            let a = Array.init 8 (fun i -> if i < vals.Length then vals[i] else fp (int64 (i + 2)))
+            let c = PolyOps.cosetFft a 32 s
+            let w = Fp.RootOfUnity 5
+            let ok = [ 0 .. 31 ] |> List.forall (fun i -> eval a (s * w.Pow(uint64 i)) = c[i])
+            PolyOps.cosetIfft c s
+            ok && c[.. 7] = a && c[8 ..] |> Array.forall (fun v -> v.IsZero)
+        testPropertyWithConfig config "synthetic division" <| fun (vals: Fp list) (z: Fp) (pt: Fp) ->
+            let a = Array.ofList (Fp.One :: vals)
+            let q = PolyOps.divideByLinear a z
+            eval q pt * (pt - z) + eval a z = eval a pt
+    ]
