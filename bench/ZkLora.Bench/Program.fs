@@ -5,8 +5,7 @@ open System
 /// Each benchmark mode: name, one-line help, entry point taking the remaining arguments.
 let modes : (string * string * (string[] -> int)) list =
     [ "math", "field, FFT and MSM micro-benchmarks (quick, < 1 min)", MathBench.run
-      // one line per mode; keep this list sorted by dependency order (math, plonk, lora, commit)
-    ]
+      "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run ]
 
 let usage () =
     eprintfn "usage: dotnet run -c Release --project bench/ZkLora.Bench -- <mode> [options]"

@@ -12,6 +12,11 @@ internal static class ZkLoraCommand
             "zkLoRA for .NET: commit to a LoRA adapter, serve it to a base-model user, " +
             "prove every returned delta in zero knowledge, and verify the proofs.");
         root.Subcommands.Add(InfoCommand.Create());
+        root.Subcommands.Add(CommitCommand.Create());
+        root.Subcommands.Add(VerifyCommitmentCommand.Create());
+        root.Subcommands.Add(OpenCommand.Create());
+        root.Subcommands.Add(VerifyOpeningCommand.Create());
+        root.Subcommands.Add(InitDemoCommand.Create());
         return root;
     }
 }

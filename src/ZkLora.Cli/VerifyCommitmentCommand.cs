@@ -1,0 +1,35 @@
+using System.CommandLine;
+using ZkLora.Api;
+
+namespace ZkLora.Cli;
+
+/// <summary><c>zklora verify-commitment &lt;file&gt; &lt;commitment&gt;</c>: exit 0 when the file matches.</summary>
+internal static class VerifyCommitmentCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("file") { Description = "Activation JSON file." };
+        var commitment = new Argument<string>("commitment") { Description = "Commitment JSON, inline or a file holding it." };
+        var command = new Command(
+            "verify-commitment",
+            "Check an activation file against a commitment (root and nonce). Exit code 0 when it matches, 1 otherwise.")
+        {
+            file,
+            commitment,
+        };
+        command.SetAction(parse => CliErrors.Run(() =>
+        {
+            var path = parse.GetRequiredValue(file);
+            var json = JsonOrFile.Read(parse.GetRequiredValue(commitment), "commitment");
+            var root = ActivationCommitments.GetRoot(json); // a malformed commitment is an error, not a mismatch
+            if (ActivationCommitments.VerifyCommitment(path, json))
+            {
+                Console.WriteLine($"commitment verified: '{path}' matches root {root}");
+                return 0;
+            }
+            Console.Error.WriteLine($"commitment NOT verified: '{path}' does not match root {root} under the given nonce");
+            return 1;
+        }));
+        return command;
+    }
+}
