@@ -25,11 +25,12 @@ let group =
         member _.EncodedSize = 32
         member _.Encode a = a.ToBytes()
         member _.Decode bytes = Fp.TryReadBytes bytes
-        member _.HashToGroup(domain, message) =
-            let h = Blake3.Hasher.New()
-            h.Update(ReadOnlySpan(Text.Encoding.UTF8.GetBytes domain))
-            h.Update(ReadOnlySpan message)
-            let out = Array.zeroCreate<byte> 64
-            h.Finalize(Span out)
-            Fp.OfUniformBytes(ReadOnlySpan out)
-        member g.HashManyToGroup(domain, messages) = messages |> Array.map (fun m -> g.HashToGroup(domain, m)) }
+        member _.Fold(points, half, u) = Array.init half (fun i -> points[i] + u * points[half + i])
+        member _.Generators(domain, count) =
+            Array.init count (fun i ->
+                let h = Blake3.Hasher.New()
+                h.Update(ReadOnlySpan(Text.Encoding.UTF8.GetBytes domain))
+                h.Update(ReadOnlySpan(BitConverter.GetBytes i))
+                let out = Array.zeroCreate<byte> 64
+                h.Finalize(Span out)
+                Fp.OfUniformBytes(ReadOnlySpan out)) }

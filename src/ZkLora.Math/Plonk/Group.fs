@@ -11,15 +11,17 @@ type IGroup<'G> =
     abstract Zero: 'G
     abstract Add: 'G * 'G -> 'G
     abstract Sub: 'G * 'G -> 'G
+    /// Scalar multiplication, constant-time in the scalar (blinds are secret).
     abstract Mul: 'G * Fp -> 'G
-    /// Σ scalars_i·points_i (equal lengths).
+    /// Σ scalars_i·points_i (equal lengths; variable-time).
     abstract Msm: scalars: ReadOnlyMemory<Fp> * points: ReadOnlyMemory<'G> -> 'G
+    /// [g_i + u·g_(half+i) for i < half] (the generator folding of one IPA round).
+    abstract Fold: points: 'G[] * half: int * u: Fp -> 'G[]
     abstract IsZero: 'G -> bool
     abstract EncodedSize: int
     abstract Encode: 'G -> byte[]
     /// Strict: rejects wrong lengths, non-canonical encodings, points not in the group.
     abstract Decode: ReadOnlySpan<byte> -> Result<'G, string>
-    /// Deterministic hash to a group element whose discrete logarithm nobody knows.
-    abstract HashToGroup: domain: string * message: byte[] -> 'G
-    /// Hashes many messages (may run in parallel).
-    abstract HashManyToGroup: domain: string * messages: byte[][] -> 'G[]
+    /// `count` independent group elements hashed from (domain, index), index = 0 … count-1:
+    /// nobody knows a discrete-log relation between them.
+    abstract Generators: domain: string * count: int -> 'G[]

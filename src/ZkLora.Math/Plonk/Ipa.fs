@@ -24,7 +24,6 @@ module ZkLora.Math.Plonk.Ipa
 
 open System
 open System.Collections.Concurrent
-open System.Threading.Tasks
 open ZkLora.Math
 
 /// Public parameters for domain size 2^k.
@@ -39,20 +38,14 @@ type Params<'G> =
 
 let private domain = "zklora/ipa/params/v1"
 
-/// Derives the parameters for 2^k from hash-to-group (deterministic).
+/// Derives the parameters for 2^k from hash-to-group (deterministic; independent
+/// generators for every k).
 let derive (group: IGroup<'G>) (k: int) : Params<'G> =
     let n = 1 <<< k
-    let msg (tag: string) (i: int) =
-        let w = ByteWriter()
-        w.String tag
-        w.Int32 k
-        w.Int32 i
-        w.ToArray()
-    let gs = group.HashManyToGroup(domain, Array.init n (msg "G"))
     { K = k
-      G = gs
-      W = group.HashToGroup(domain, msg "W" 0)
-      U = group.HashToGroup(domain, msg "U" 0) }
+      G = group.Generators(sprintf "%s/k=%d/G" domain k, n)
+      W = (group.Generators(domain + "/W", 1))[0]
+      U = (group.Generators(domain + "/U", 1))[0] }
 
 /// L_i(z) for every row i of the 2^k domain (the indicator vector when z is a root of unity).
 let lagrangeBasisAt (k: int) (z: Fp) : Fp[] =
@@ -123,7 +116,7 @@ let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r
     let zU = w.Challenge "ipa u scale"
     let av = Array.init n (fun i -> a[i] + xi * s[i])
     let bv = Array.copy b
-    let gv = Array.copy p.G
+    let mutable gv = p.G
     let mutable f = r + xi * sBlind
     let mutable len = n
     while len > 1 do
@@ -154,7 +147,7 @@ let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r
         for i in 0 .. half - 1 do
             av[i] <- av[i] + uInv * av[half + i]
             bv[i] <- bv[i] + u * bv[half + i]
-        Parallel.For(0, half, fun i -> gv[i] <- group.Add(gv[i], group.Mul(gv[half + i], u))) |> ignore
+        gv <- group.Fold(gv, half, u)
         f <- f + uInv * lBlind + u * rBlind
         len <- half
     w.WriteScalar("ipa c", av[0])
