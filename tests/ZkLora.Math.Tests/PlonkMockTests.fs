@@ -86,6 +86,19 @@ let tests =
                 let cs2 = b.Finalize()
                 Expect.equal cs2.LookupGroups[0].Chunks [| [| 0; 1; 2 |] |] "degree 6 fits three degree-1 inputs in one helper"
             }
+            test "selected lookups keep degree 3 and check only selected rows" {
+                let xs = [| 1L; 200L; 3L |]
+                let c = dotProduct xs [| 5L; 6L; 7L |] noCheat
+                let cs = configured c
+                Expect.equal cs.Degree 3 "h·(β - a) - q has degree 3"
+                Expect.equal (cs.Lookups |> Array.map (fun l -> l.Selector.IsSome)) [| true; true |] "selected"
+                Expect.isEmpty (failuresOf 9 c [| [| dotResult xs [| 5L; 6L; 7L |] |] |]) "satisfied"
+                // a value outside the table on a selected row is reported
+                let bad = dotProduct [| 1L; 300L |] [| 1L; 1L |] noCheat
+                match failuresOf 9 bad [| [| fp 301L |] |] with
+                | [ LookupNotSatisfied("a is a byte", 0, 2, [ "dot" ], [ v ]) ] -> Expect.equal v (fp 300L) "input"
+                | other -> failtestf "unexpected failures %A" other
+            }
             test "configuration mistakes are reported" {
                 let b = ConstraintSystemBuilder()
                 let a = b.AdviceColumn()

@@ -54,6 +54,12 @@ let tests =
                     let pk = keysFor 5 c
                     let inst = [| [| fp 2L; fp 3L; seq[11] |] |]
                     Prover.prove pcs pk c inst |> Result.bind (Verifier.verify pcs pk.Vk inst))
+                  "dot product (selected lookups)", (fun () ->
+                    let xs, ws = [| 3L; 255L; 0L; 17L |], [| 9L; 2L; 200L; 1L |]
+                    let c = dotProduct xs ws noCheat
+                    let pk = keysFor 9 c
+                    let inst = [| [| dotResult xs ws |] |]
+                    Prover.prove pcs pk c inst |> Result.bind (Verifier.verify pcs pk.Vk inst))
                   "squares", (fun () ->
                     let c = squares xs noCheat
                     let pk = keysFor 5 c
@@ -94,6 +100,11 @@ let tests =
             let pk2 = keysFor 6 c2
             let inst2 = [| [| fp (1L + 99L + 3L) |] |]
             Expect.isError (Verifier.verify pcs pk2.Vk inst2 (cheatProve pk2 c2 inst2)) "lookup"
+            // selected lookup
+            let c4 = dotProduct [| 1L; 256L |] [| 1L; 1L |] noCheat
+            let pk4 = keysFor 9 c4
+            let inst4 = [| [| fp 257L |] |]
+            Expect.isError (Verifier.verify pcs pk4.Vk inst4 (cheatProve pk4 c4 inst4)) "selected lookup"
             // copy (instance binding)
             let xs = Array.init 3 (fun i -> fp (int64 i + 5L))
             let c3 = squares xs noCheat

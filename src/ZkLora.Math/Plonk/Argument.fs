@@ -11,11 +11,14 @@
 ///  - logUp, per table group with compressed table t = Σ θ^i T_i, inputs f_l = Σ θ^i F_{l,i},
 ///    multiplicities m, helper columns h_c, running sum Z:
 ///      l_0·Z = 0;  l_last·Z = 0;
-///      l_active·(h_c·Π_{l∈c}(β - f_l) - Σ_{l∈c} Π_{l'∈c, l'≠l}(β - f_l')) = 0;
+///      l_active·(h_c·Π_{l∈c}(β - f_l) - Σ_{l∈c} s_l·Π_{l'∈c, l'≠l}(β - f_l')) = 0
+///      (s_l the lookup's selector, a fixed 0/1 column, or 1 for an unselected lookup);
 ///      l_active·((Z(ωX) - Z(X) - Σ_c h_c)·(β - t) + m) = 0.
 ///
 /// Lookup soundness (logUp, Haböck 2022): the last two identities on the active rows give
-/// Σ_{rows} Σ_l 1/(β - f_l) = Σ_{rows} m/(β - t) (telescoping Z from 0 to 0). With f and m
+/// Σ_{rows} Σ_l s_l/(β - f_l) = Σ_{rows} m/(β - t) (telescoping Z from 0 to 0). Selectors
+/// are fixed by the verifying key and 0/1, so every selected input has weight exactly 1 and
+/// no two inputs can cancel (weights summing to 0 mod p would need p selected rows). With f and m
 /// committed before β and p larger than the number of terms, this rational identity in β
 /// holds only if every input is a table value; a false statement passes with probability
 /// ≤ (u·(L + 1))/|F| over β, plus ≤ u²·L·(w - 1)/|F| for a θ-compression collision of
@@ -144,7 +147,14 @@ let identities (cs: ConstraintSystem) : Identity[] =
                         acc <- (if first then denoms[i] else acc * denoms[i])
                         first <- false
                 acc
-            let numer = members |> Array.mapi (fun i _ -> prod i) |> Array.reduce (+)
+            // Σ_l s_l·Π_{l'≠l}(β - f_l'), s_l the lookup's selector (1 when it has none).
+            let numer =
+                members
+                |> Array.mapi (fun i l ->
+                    match cs.Lookups[l].Selector with
+                    | Some sel -> TQuery(FixedP sel, 0) * prod i
+                    | None -> prod i)
+                |> Array.reduce (+)
             out.Add
                 { Name = sprintf "lookup group %d: helper %d" gi ci
                   Term = TLActive * (TQuery(LookupH(gi, ci), 0) * prod (-1) - numer) }

@@ -56,11 +56,19 @@ let compressedLookupValues (cs: ConstraintSystem) (k: int) (usable: int) (theta:
     let values = Evaluator.evaluateEach program (baseSources program k usable poly)
     struct (values[.. cs.Lookups.Length - 1], values[cs.Lookups.Length ..])
 
+/// Whether lookup l applies at a row (its selector is on, or it has none).
+let selectedRows (cs: ConstraintSystem) (fixedCols: Fp[][]) (l: int) : int -> bool =
+    match cs.Lookups[l].Selector with
+    | Some sel ->
+        let col = fixedCols[sel]
+        fun r -> not col[r].IsZero
+    | None -> fun _ -> true
+
 /// logUp multiplicities: for each group, how many times each table row is hit by the
 /// group's inputs over the usable rows (counted on the first row holding that value).
 /// Inputs missing from the table are left uncounted; the argument then fails, which is
 /// what a cheating prover deserves (the honest prover checks satisfaction first).
-let multiplicities (cs: ConstraintSystem) (n: int) (usable: int) (inputs: Fp[][]) (tables: Fp[][]) : Fp[][] =
+let multiplicities (cs: ConstraintSystem) (n: int) (usable: int) (fixedCols: Fp[][]) (inputs: Fp[][]) (tables: Fp[][]) : Fp[][] =
     cs.LookupGroups
     |> Array.mapi (fun gi g ->
         let t = tables[gi]
@@ -69,16 +77,18 @@ let multiplicities (cs: ConstraintSystem) (n: int) (usable: int) (inputs: Fp[][]
         let counts = Array.zeroCreate<int64> n
         for l in g.Lookups do
             let f = inputs[l]
+            let selected = selectedRows cs fixedCols l
             for r in 0 .. usable - 1 do
-                match firstRow.TryGetValue f[r] with
-                | true, row -> counts[row] <- counts[row] + 1L
-                | _ -> ()
+                if selected r then
+                    match firstRow.TryGetValue f[r] with
+                    | true, row -> counts[row] <- counts[row] + 1L
+                    | _ -> ()
         let m = counts |> Array.map (fun c -> Fp.OfUInt64(uint64 c))
         randomizeTail m usable
         m)
 
 /// logUp helper columns (per group, per chunk) and running sums (per group) for challenge β.
-let lookupColumns (cs: ConstraintSystem) (n: int) (usable: int) (beta: Fp) (inputs: Fp[][]) (tables: Fp[][]) (m: Fp[][]) =
+let lookupColumns (cs: ConstraintSystem) (n: int) (usable: int) (fixedCols: Fp[][]) (beta: Fp) (inputs: Fp[][]) (tables: Fp[][]) (m: Fp[][]) =
     let helpers = Array.zeroCreate<Fp[][]> cs.LookupGroups.Length
     let sums = Array.zeroCreate<Fp[]> cs.LookupGroups.Length
     Parallel.For(0, cs.LookupGroups.Length, fun gi ->
@@ -88,7 +98,9 @@ let lookupColumns (cs: ConstraintSystem) (n: int) (usable: int) (beta: Fp) (inpu
             |> Array.map (fun chunk ->
                 let h = Array.zeroCreate<Fp> n
                 for l in chunk do
-                    let inv = Array.init usable (fun r -> beta - inputs[l][r])
+                    let selected = selectedRows cs fixedCols l
+                    // unselected rows contribute 0 (BatchInvert leaves zeros as zeros)
+                    let inv = Array.init usable (fun r -> if selected r then beta - inputs[l][r] else Fp.Zero)
                     Fp.BatchInvert(System.Span inv)
                     for r in 0 .. usable - 1 do h[r] <- h[r] + inv[r]
                 randomizeTail h usable
@@ -172,8 +184,8 @@ let allColumns (cs: ConstraintSystem) (a: Assignment) (sigmas: Fp[][]) (theta: F
         { Advice = advice; Fixed = a.Fixed; Instance = a.Instance; Sigma = sigmas
           PermZ = [||]; LookupM = [||]; LookupH = [||]; LookupZ = [||] }
     let struct (inputs, tables) = compressedLookupValues cs a.K a.Usable theta partial.Get
-    let m = multiplicities cs a.N a.Usable inputs tables
-    let struct (h, z) = lookupColumns cs a.N a.Usable beta inputs tables m
+    let m = multiplicities cs a.N a.Usable a.Fixed inputs tables
+    let struct (h, z) = lookupColumns cs a.N a.Usable a.Fixed beta inputs tables m
     let pz = permutationProducts cs a.K a.Usable beta gamma partial.Column sigmas
     { partial with PermZ = pz; LookupM = m; LookupH = h; LookupZ = z }
 

@@ -46,6 +46,7 @@ let encode (cs: ConstraintSystem) (k: int) : byte[] =
         w.Int32 l.Inputs.Length
         for e in l.Inputs do expression w e
         ints w l.Table
+        w.Int32(defaultArg l.Selector -1)
         w.Int32 l.Group
     w.Int32 cs.LookupGroups.Length
     for g in cs.LookupGroups do

@@ -17,12 +17,15 @@ type Gate =
       /// With selectors replaced by their fixed columns: what is proved.
       Constraints: Expression[] }
 
-/// One lookup: at every usable row the tuple of input expressions must equal some row
-/// of the table's fixed columns.
+/// One lookup: at every usable row (or, for a selected lookup, at every usable row where
+/// its selector is on) the tuple of input expressions must equal some row of the table's
+/// fixed columns.
 type Lookup =
     { Name: string
       Written: Expression[]
       Inputs: Expression[]
+      /// Fixed column of the selector of a selected lookup (None: every usable row).
+      Selector: int option
       /// Fixed column indices of the table tuple.
       Table: int[]
       /// Index of the table group (lookups into the same table tuple share one).
@@ -91,7 +94,7 @@ type ConstraintSystemBuilder() =
     let mutable numSelectors = 0
     let mutable minimumDegree = 3
     let gates = ResizeArray<string * (string * Expression)[]>()
-    let lookups = ResizeArray<string * (Expression * TableColumn)[]>()
+    let lookups = ResizeArray<string * Selector option * (Expression * TableColumn)[]>()
     let equality = ResizeArray<Column>()
     let equalitySet = HashSet<Column>()
     let constants = ResizeArray<int>()
@@ -148,7 +151,7 @@ type ConstraintSystemBuilder() =
     /// A lookup: at every usable row, the tuple (input_1, …, input_w) must be a row of the
     /// table tuple (table_1, …, table_w). Inputs are expressions (multiply by a selector and
     /// keep a default tuple such as 0 in the table to switch the lookup off on other rows).
-    member _.Lookup(name: string, pairs: (Expression * TableColumn) seq) =
+    member private _.AddLookup(name: string, selector: Selector option, pairs: (Expression * TableColumn) seq) =
         let ps = Array.ofSeq pairs
         if String.IsNullOrWhiteSpace name then fail "a lookup needs a name"
         if ps.Length = 0 then fail "lookup '%s' has no inputs" name
@@ -156,7 +159,18 @@ type ConstraintSystemBuilder() =
         if (Array.distinct cols).Length <> cols.Length then fail "lookup '%s' uses a table column twice" name
         for c in cols do
             if not (tables.Contains c) then fail "lookup '%s': fixed[%d] is not a lookup table column" name c
-        lookups.Add((name, ps))
+        match selector with
+        | Some s when s.Index < 0 || s.Index >= numSelectors -> fail "lookup '%s': selector %d was not created by this builder" name s.Index
+        | _ -> ()
+        lookups.Add((name, selector, ps))
+
+    member b.Lookup(name: string, pairs: (Expression * TableColumn) seq) = b.AddLookup(name, None, pairs)
+
+    /// A selected lookup: only rows where `selector` is enabled are looked up (other rows
+    /// need no default entry in the table). Cheaper than multiplying the inputs by the
+    /// selector: the logUp helper constraint h·(β - f) - q = 0 keeps degree 2 + deg f.
+    member b.Lookup(name: string, selector: Selector, pairs: (Expression * TableColumn) seq) =
+        b.AddLookup(name, Some selector, pairs)
 
     /// Raises the degree bound (to make room for future gates or wider permutation chunks).
     member _.SetMinimumDegree(d: int) =
@@ -194,12 +208,13 @@ type ConstraintSystemBuilder() =
             | None -> groupKeys.Add cols; groupKeys.Count - 1
         let lookupArr =
             lookups
-            |> Seq.map (fun (name, ps) ->
+            |> Seq.map (fun (name, sel: Selector option, ps) ->
                 for (e, _) in ps do checkColumns (sprintf "lookup '%s'" name) e
                 let table = ps |> Array.map (fun (_, t) -> t.Fixed.Index)
                 { Name = name
                   Written = ps |> Array.map fst
                   Inputs = ps |> Array.map (fst >> replace)
+                  Selector = sel |> Option.map (fun s -> selectorBase + s.Index)
                   Table = table
                   Group = groupOf table })
             |> Array.ofSeq
@@ -242,6 +257,7 @@ type ConstraintSystemBuilder() =
         for l in lookupArr do
             for e in l.Inputs do Expression.queries e |> List.iter addQuery
             for t in l.Table do fix.Add(struct (t, 0)) |> ignore
+            l.Selector |> Option.iter (fun s -> fix.Add(struct (s, 0)) |> ignore)
         for c in equality do addQuery (struct (c, 0))
         let rotationsPerAdvice =
             adv |> Seq.countBy (fun (struct (c, _)) -> c) |> Seq.map snd |> Seq.fold max 1

@@ -166,13 +166,21 @@ module MockProver =
             let l = cs.Lookups[li]
             let set = tables[l.Group]
             let mutable row = 0
+            let selected =
+                match l.Selector with
+                | Some sel ->
+                    let col: Fp[] = a.Fixed[sel]
+                    fun (r: int) -> not col[r].IsZero
+                | None -> fun _ -> true
             while row < a.Usable && not (full ()) do
-                let vals = l.Inputs |> Array.map (eval a row)
-                if vals |> Array.exists (function Poison -> true | Real _ -> false) then failures.Add(LookupReadsBlindingRows(l.Name, li, row))
-                else
-                    let tuple = vals |> Array.map (function Real v -> v | Poison -> Fp.Zero)
-                    if not (set.Contains tuple) then
-                        failures.Add(LookupNotSatisfied(l.Name, li, row, regionsAt a row, List.ofArray tuple))
+                if selected row then
+                    let vals = l.Inputs |> Array.map (eval a row)
+                    if vals |> Array.exists (function Poison -> true | Real _ -> false) then
+                        failures.Add(LookupReadsBlindingRows(l.Name, li, row))
+                    else
+                        let tuple = vals |> Array.map (function Real v -> v | Poison -> Fp.Zero)
+                        if not (set.Contains tuple) then
+                            failures.Add(LookupNotSatisfied(l.Name, li, row, regionsAt a row, List.ofArray tuple))
                 row <- row + 1
         // Copy constraints (and instance bindings).
         for struct (ca, ra, cb, rb) in a.Copies do

@@ -20,6 +20,9 @@ type ProverOptions =
 
 let defaultOptions = { SkipSatisfactionCheck = false }
 
+/// Phase timings for profiling (benchmarks set it; off by default).
+let mutable internal trace: string -> float -> unit = fun _ _ -> ()
+
 let private coeffsOf (values: Fp[]) =
     let c = Array.copy values
     PolyOps.ifft c
@@ -44,6 +47,10 @@ let proveWith
     let cs = vk.Cs
     let k = vk.K
     let n = vk.N
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let mark (phase: string) =
+        trace phase clock.Elapsed.TotalSeconds
+        clock.Restart()
     match ProofLayout.checkInstances cs k instances with
     | Error e -> Error e
     | Ok() ->
@@ -57,10 +64,12 @@ let proveWith
     | Ok a when not (sameFixed a.Fixed pk.FixedValues) || a.Copies <> pk.Copies ->
         Error "synthesis produced fixed values or copy constraints that differ from the proving key (the circuit's layout depends on its witness)"
     | Ok a ->
+    mark "synthesis"
     let failures = if options.SkipSatisfactionCheck then [] else MockProver.check cs a
     if not failures.IsEmpty then
         Error(sprintf "the witness does not satisfy the circuit; no proof produced. %s" (MockProver.describe 20 failures))
     else
+    mark "satisfaction check"
     let layout = ProofLayout.build cs
     let usable = a.Usable
     let transcript = Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
@@ -76,6 +85,7 @@ let proveWith
     // Round 1: advice.
     let advice = ArgumentWitness.blindAdvice a
     let adviceBlinds = commitValues "advice" advice
+    mark "advice commitments"
     // Round 2: θ, multiplicities.
     let theta = w.Challenge "theta"
     let basePoly (p: PolyRef) =
@@ -85,8 +95,9 @@ let proveWith
         | InstanceP i -> a.Instance[i]
         | _ -> invalidOp "argument columns are not available yet"
     let struct (inputs, tables) = ArgumentWitness.compressedLookupValues cs k usable theta basePoly
-    let m = ArgumentWitness.multiplicities cs n usable inputs tables
+    let m = ArgumentWitness.multiplicities cs n usable a.Fixed inputs tables
     let mBlinds = commitValues "lookup multiplicities" m
+    mark "multiplicities"
     // Round 3: β, γ; permutation products, lookup helpers and running sums.
     let beta = w.Challenge "beta"
     let gamma = w.Challenge "gamma"
@@ -96,10 +107,12 @@ let proveWith
         | ColumnKind.Fixed -> a.Fixed[c.Index]
         | _ -> a.Instance[c.Index]
     let permZ = ArgumentWitness.permutationProducts cs k usable beta gamma columnValues pk.SigmaValues
-    let struct (helpers, sums) = ArgumentWitness.lookupColumns cs n usable beta inputs tables m
+    let struct (helpers, sums) = ArgumentWitness.lookupColumns cs n usable a.Fixed beta inputs tables m
+    mark "argument columns"
     let permZBlinds = commitValues "permutation product" permZ
     let helperBlinds = helpers |> Array.map (fun hs -> commitValues "lookup helper" hs)
     let sumBlinds = commitValues "lookup running sum" sums
+    mark "argument commitments"
     // Round 4: the vanishing argument's random polynomial.
     let randomPoly = Array.init n (fun _ -> Fp.Random())
     let randomBlind = Fp.Random()
@@ -122,6 +135,7 @@ let proveWith
         | LookupM g -> mCoeffs[g]
         | LookupH(g, c) -> helperCoeffs[g][c]
         | LookupZ g -> sumCoeffs[g]
+    mark "coefficient forms"
     let challenge c =
         match c with
         | Challenge.Theta -> theta
@@ -158,12 +172,14 @@ let proveWith
         let numer = Evaluator.evaluateCombined program src y
         let zInv = (shift.Pow(uint64 n) - Fp.One).Invert()
         for i in 0 .. n - 1 do hEvals[j + parts * i] <- numer[i] * zInv
+    mark "quotient evaluation"
     PolyOps.cosetIfft hEvals zeta
     let pieces = Array.init layout.Pieces (fun i -> Array.sub hEvals (i * n) n)
     let pieceBlinds = pieces |> Array.map (fun _ -> Fp.Random())
     let pieceCommitments = Array.zeroCreate pieces.Length
     Parallel.For(0, pieces.Length, fun i -> pieceCommitments[i] <- pcs.Commit(k, pieces[i], pieceBlinds[i])) |> ignore
     for c in pieceCommitments do w.WriteCommitment("quotient piece", pcs.Encode c)
+    mark "quotient commitments"
     // Evaluations at x·ω^r.
     let x = w.Challenge "x"
     let points = layout.Rotations |> Array.map (fun r -> x * (if r >= 0 then omega.Pow(uint64 r) else omega.Invert().Pow(uint64 (-r))))
@@ -174,6 +190,7 @@ let proveWith
     for e in evals do
         for v in e do w.WriteScalar("evaluation", v)
     w.WriteScalar("vanishing random evaluation", PolyOps.evaluate randomPoly x)
+    mark "evaluations"
     // Multipoint opening of everything, plus the linearized quotient h' = Σ x^(n·i)·h_i
     // (whose value at x the verifier derives) and the random polynomial.
     let blindOf (p: PolyRef) =
@@ -201,6 +218,7 @@ let proveWith
             [| { Coeffs = hLinear; Blind = hBlind; Points = [| pointIndex 0 |] }
                { Coeffs = randomPoly; Blind = randomBlind; Points = [| pointIndex 0 |] } |]
     Multiopen.prove pcs k w points entries
+    mark "multiopen"
     let body = w.ToArray()
     let out = Array.zeroCreate (5 + body.Length)
     Text.Encoding.ASCII.GetBytes(ProofLayout.ProofMagic).CopyTo(out, 0)
