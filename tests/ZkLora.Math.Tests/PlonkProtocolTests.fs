@@ -175,6 +175,14 @@ let tests =
             for i in bytes.Length - 32 .. bytes.Length - 1 do nonCanonical[i] <- 0xFFuy
             Expect.isError (Keys.readVerifyingKey pcs pk.Vk.Cs nonCanonical) "non-canonical"
         }
+        test "proving keys without the coset cache give valid proofs too" {
+            let xs, ws = [| 3L; 255L; 7L |], [| 9L; 2L; 200L |]
+            let c = dotProduct xs ws noCheat
+            let pk = match Keys.keygenWith 0L pcs c 9 with Ok pk -> pk | Error e -> failtest e
+            Expect.isNone pk.CosetCache "no cache"
+            let inst = [| [| dotResult xs ws |] |]
+            Expect.equal (Prover.prove pcs pk c inst |> Result.bind (Verifier.verify pcs pk.Vk inst)) (Ok()) "valid"
+        }
         test "keys are deterministic" {
             let c = rangeSum 3 [| 1L; 2L |] noCheat
             let a, b = keysFor 5 c, keysFor 5 c

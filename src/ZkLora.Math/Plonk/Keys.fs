@@ -30,7 +30,11 @@ type ProvingKey<'C> =
       L0Coeffs: Fp[]
       LLastCoeffs: Fp[]
       LActiveCoeffs: Fp[]
-      Copies: struct (Column * int * Column * int)[] }
+      Copies: struct (Column * int * Column * int)[]
+      /// Evaluations of the fixed, σ, l_0, l_last and l_active polynomials on each coset part
+      /// the quotient is computed on ([poly][part]), kept when small enough (saves two thirds of
+      /// the prover's coset FFTs for typical circuits); None for large circuits.
+      CosetCache: Fp[][][] option }
 
 module Keys =
     [<Literal>]
@@ -49,6 +53,16 @@ module Keys =
         for c in sigmaC do w.Bytes(pcs.Encode c)
         Blake3.Hasher.Hash(ReadOnlySpan(w.ToArray())).AsSpan().ToArray()
 
+    /// Largest coset cache `keygen` keeps in a proving key.
+    [<Literal>]
+    let DefaultCosetCacheBytes = 268435456L
+
+    /// The shifts ζ·ω_ext^j of the coset parts the quotient is evaluated on.
+    let cosetShifts (k: int) (parts: int) =
+        let extK = k + (int (Math.Log2(float parts)))
+        let omegaExt = Fp.RootOfUnity extK
+        Array.init parts (fun j -> Fp.Generator * omegaExt.Pow(uint64 j))
+
     let private ofValues (values: Fp[]) =
         let c = Array.copy values
         PolyOps.ifft c
@@ -57,7 +71,7 @@ module Keys =
     /// Derives both keys from the circuit's shape: deterministic (no randomness; fixed
     /// and σ commitments are unblinded), so the same circuit and k always give the
     /// same keys. The circuit is synthesized without its witness.
-    let keygen (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<ProvingKey<'C>, string> =
+    let keygenWith (maxCosetCacheBytes: int64) (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<ProvingKey<'C>, string> =
         if k < 1 || k > pcs.MaxK then Error(sprintf "k = %d is outside 1..%d supported by %s" k pcs.MaxK pcs.Name)
         else
         match Synthesis.configure circuit with
@@ -75,6 +89,15 @@ module Keys =
             let sigmaC = sigma |> Array.map (fun v -> pcs.CommitLagrange(k, v, Fp.Zero))
             let shape = CircuitDigest.ofShape cs k
             let struct (l0, lLast, lActive) = ArgumentWitness.lagrangeSelectors n a.Usable
+            let l0C, lLastC, lActiveC = ofValues l0, ofValues lLast, ofValues lActive
+            let parts = (ProofLayout.build cs).Parts
+            let cached = Array.concat [ fixedCoeffs; sigmaCoeffs; [| l0C; lLastC; lActiveC |] ]
+            let cacheBytes = int64 cached.Length * int64 parts * int64 n * 32L
+            let cache =
+                if cacheBytes > maxCosetCacheBytes then None
+                else
+                    let shifts = cosetShifts k parts
+                    Some(cached |> Array.Parallel.map (fun c -> shifts |> Array.map (fun s -> PolyOps.cosetFft c n s)))
             let vk =
                 { K = k
                   Cs = cs
@@ -88,11 +111,16 @@ module Keys =
                   FixedCoeffs = fixedCoeffs
                   SigmaValues = sigma
                   SigmaCoeffs = sigmaCoeffs
-                  L0Coeffs = ofValues l0
-                  LLastCoeffs = ofValues lLast
-                  LActiveCoeffs = ofValues lActive
-                  Copies = a.Copies }
+                  L0Coeffs = l0C
+                  LLastCoeffs = lLastC
+                  LActiveCoeffs = lActiveC
+                  Copies = a.Copies
+                  CosetCache = cache }
         with CircuitException msg -> Error(sprintf "key generation: %s" msg)
+
+    /// Key generation with the default coset-cache bound.
+    let keygen (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) =
+        keygenWith DefaultCosetCacheBytes pcs circuit k
 
     /// Canonical bytes: magic "ZKLV", version, scheme name, k, shape digest, then the
     /// fixed and σ commitments (counts included).

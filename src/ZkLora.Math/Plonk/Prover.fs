@@ -147,15 +147,26 @@ let proveWith
     let program = Evaluator.compile (layout.Identities |> Array.map (fun i -> i.Term)) challenge
     let parts = layout.Parts
     let ext = parts * n
-    let extK = k + (int (Math.Log2(float parts)))
     let zeta = Fp.Generator
-    let omegaExt = Fp.RootOfUnity extK
     let omega = Fp.RootOfUnity k
+    let shifts = Keys.cosetShifts k parts
     let hEvals = Array.zeroCreate<Fp> ext
+    let nFixed = cs.NumFixed
+    let nSigma = cs.PermutationColumns.Length
+    // Fixed, σ and Lagrange selector evaluations come from the key's cache when it has one.
+    let onCoset (p: PolyRef) (j: int) =
+        match pk.CosetCache, p with
+        | Some cache, FixedP i -> cache[i][j]
+        | Some cache, SigmaP i -> cache[nFixed + i][j]
+        | _ -> PolyOps.cosetFft (coeffs p) n shifts[j]
+    let selectorOnCoset (which: int) (coeffsOf: Fp[]) (j: int) =
+        match pk.CosetCache with
+        | Some cache -> cache[nFixed + nSigma + which][j]
+        | None -> PolyOps.cosetFft coeffsOf n shifts[j]
     for j in 0 .. parts - 1 do
-        let shift = zeta * omegaExt.Pow(uint64 j)
+        let shift = shifts[j]
         let polys = Array.zeroCreate program.Slots.Length
-        Parallel.For(0, polys.Length, fun s -> polys[s] <- PolyOps.cosetFft (coeffs program.Slots[s]) n shift) |> ignore
+        Parallel.For(0, polys.Length, fun s -> polys[s] <- onCoset program.Slots[s] j) |> ignore
         let xs = Array.zeroCreate n
         let mutable pt = shift
         for i in 0 .. n - 1 do
@@ -166,9 +177,9 @@ let proveWith
               RotationScale = 1
               Polys = polys
               X = xs
-              L0 = PolyOps.cosetFft pk.L0Coeffs n shift
-              LLast = PolyOps.cosetFft pk.LLastCoeffs n shift
-              LActive = PolyOps.cosetFft pk.LActiveCoeffs n shift }
+              L0 = selectorOnCoset 0 pk.L0Coeffs j
+              LLast = selectorOnCoset 1 pk.LLastCoeffs j
+              LActive = selectorOnCoset 2 pk.LActiveCoeffs j }
         let numer = Evaluator.evaluateCombined program src y
         let zInv = (shift.Pow(uint64 n) - Fp.One).Invert()
         for i in 0 .. n - 1 do hEvals[j + parts * i] <- numer[i] * zInv
