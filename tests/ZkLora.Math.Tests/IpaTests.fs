@@ -12,7 +12,7 @@ open ZkLora.Math.Tests.PlonkCircuits
 let private ipa = Ipa.IpaCommitmentScheme<Fp>(TestGroup.group, 12)
 let private pcs = ipa :> ICommitmentScheme<Fp>
 
-let private transcript () = Blake3Transcript("ipa test") :> ITranscript
+let private transcript () = new Blake3Transcript("ipa test") :> ITranscript
 
 let private evalCoeffs (c: Fp[]) (x: Fp) = Array.foldBack (fun v acc -> acc * x + v) c Fp.Zero
 

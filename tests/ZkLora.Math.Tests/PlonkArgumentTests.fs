@@ -89,11 +89,11 @@ let tests =
                 combined[r] = expected)
     ]
 
-/// The interim polynomial operations (until Poly/ lands) against naive evaluation.
+/// The proving system's polynomial adapter (over Poly/) against naive evaluation.
 [<Tests>]
 let polyOpsTests =
     let eval (c: Fp[]) (x: Fp) = Array.foldBack (fun v acc -> acc * x + v) c Fp.Zero
-    testList "interim poly ops" [
+    testList "plonk poly adapter" [
         testPropertyWithConfig config "fft evaluates at the roots of unity; ifft inverts" <| fun (vals: Fp list) ->
             let a = Array.init 16 (fun i -> if i < vals.Length then vals[i] else fp (int64 (i * 3 + 1)))
             let b = Array.copy a

@@ -18,12 +18,11 @@ type ProofWriter(transcript: ITranscript) =
     member _.Transcript = transcript
     /// A commitment's canonical encoding.
     member _.WriteCommitment(label: string, encoded: byte[]) =
-        transcript.Absorb(label, encoded)
+        transcript.AbsorbCommitment(label, encoded)
         w.Bytes encoded
     member _.WriteScalar(label: string, v: Fp) =
-        let b = v.ToBytes()
-        transcript.Absorb(label, b)
-        w.Bytes b
+        transcript.AbsorbScalar(label, v)
+        w.Fp v
     member _.Challenge(label: string) = transcript.Challenge label
     member _.Length = w.Length
     member _.ToArray() = w.ToArray()
@@ -36,11 +35,11 @@ type ProofReader(transcript: ITranscript, data: byte[]) =
     member _.Transcript = transcript
     member _.ReadCommitmentBytes(label: string, size: int) =
         let b = r.Bytes(size, label).ToArray()
-        transcript.Absorb(label, b)
+        transcript.AbsorbCommitment(label, b)
         b
     member _.ReadScalar(label: string) =
         let v = r.Fp label
-        transcript.Absorb(label, v.ToBytes())
+        transcript.AbsorbScalar(label, v)
         v
     member _.Challenge(label: string) = transcript.Challenge label
     member _.Finish() = r.Finish()

@@ -72,7 +72,7 @@ let proveWith
     mark "satisfaction check"
     let layout = ProofLayout.build cs
     let usable = a.Usable
-    let transcript = Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
+    use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
     let w = ProofWriter transcript
     transcript.Absorb("verifying key", vk.Digest)
     transcript.Absorb("instances", ProofLayout.encodeInstances instances)

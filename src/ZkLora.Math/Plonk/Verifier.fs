@@ -41,7 +41,7 @@ let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instance
         Error(sprintf "proof: unsupported version %d (expected %d)" proof[4] ProofLayout.ProofVersion)
     else
     let layout = ProofLayout.build cs
-    let transcript = Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
+    use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
     let r = ProofReader(transcript, proof[5..])
     transcript.Absorb("verifying key", vk.Digest)
     transcript.Absorb("instances", ProofLayout.encodeInstances instances)
