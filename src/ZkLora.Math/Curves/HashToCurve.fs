@@ -1,0 +1,106 @@
+namespace ZkLora.Math
+
+open System
+open System.Buffers.Binary
+open System.Collections.Concurrent
+open System.Text
+open System.Threading.Tasks
+
+/// Deterministic hash-to-curve for transparent commitment bases (no trusted setup).
+///
+/// Construction ("try-and-increment", version 1), for a domain string and an index i:
+///   DST = ASCII "zklora/hash-to-curve/v1/pallas" (or ".../vesta")
+///   for counter c = 0, 1, 2, …:
+///     msg = LE32(|DST|) ‖ DST ‖ LE32(|D|) ‖ D ‖ LE32(i) ‖ LE32(c)      (D = UTF-8 of the domain)
+///     h   = BLAKE3 extendable output of msg, 65 bytes
+///     x   = (h[0..63] read little-endian) mod p
+///     if x³ + 5 is a square mod p: y = the square root whose parity (lowest bit of the
+///       canonical value) equals h[64] & 1; return (x, y)
+/// Each attempt succeeds with probability ≈ 1/2 (x = 0 never does: 5 is a non-residue).
+///
+/// Security: modelling BLAKE3 as a random oracle, every output is a uniformly random point
+/// (x is within 2^-250 of uniform; the square-test keeps each valid x with its two y's
+/// equally likely), independent of every other (domain, index). Nobody — including whoever
+/// chose the domain string — knows a discrete-log relation between outputs, which is what
+/// Pedersen/IPA bases need. The length-prefixed message makes distinct (DST, domain, index,
+/// counter) tuples hash distinct strings. It is not constant-time (the number of attempts
+/// depends on the output), which is fine because every input is public.
+[<AbstractClass; Sealed>]
+type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams and 'S: struct> private () =
+    static let dst = Encoding.ASCII.GetBytes("zklora/hash-to-curve/v1/" + CurveConstants<'B, 'S>.Name)
+    /// 2^256 mod p as a field element, for the allocation-free wide reduction below.
+    static let twoTo256 = FieldElement<'B>.OfBigInteger(Numerics.BigInteger.One <<< 256)
+
+    /// Message buffer for a domain with the trailing 8 bytes (index, counter) left to fill.
+    static member internal Prefix(domain: string) : byte[] =
+        if isNull domain then nullArg "domain"
+        let d = Encoding.UTF8.GetBytes domain
+        let buf = Array.zeroCreate<byte> (4 + dst.Length + 4 + d.Length + 8)
+        BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan 0, dst.Length)
+        dst.CopyTo(buf, 4)
+        BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan(4 + dst.Length), d.Length)
+        d.CopyTo(buf, 8 + dst.Length)
+        buf
+
+    /// (lo + hi·2^256) mod p for 64 little-endian bytes, equal to FieldElement.OfUniformBytes
+    /// but without BigInteger allocations: each 256-bit half is < 4p (p > 2^254), so three
+    /// conditional subtractions reduce it, then hi is scaled by 2^256 mod p.
+    static member private ReduceHalf(s: ReadOnlySpan<byte>) : FieldElement<'B> =
+        let mutable a0 = BinaryPrimitives.ReadUInt64LittleEndian s
+        let mutable a1 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 8)
+        let mutable a2 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 16)
+        let mutable a3 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 24)
+        for _ in 1 .. 3 do
+            let struct (r0, r1, r2, r3) = Fields.Mont256.reduceOnce 'B.P0 'B.P1 'B.P2 'B.P3 a0 a1 a2 a3
+            a0 <- r0
+            a1 <- r1
+            a2 <- r2
+            a3 <- r3
+        FieldElement<'B>.OfCanonicalLimbs(a0, a1, a2, a3)
+
+    /// (lo + hi·2^256) mod p for 64 little-endian bytes, equal to FieldElement.OfUniformBytes
+    /// but without BigInteger allocations: each 256-bit half is < 4p (p > 2^254), so three
+    /// conditional subtractions reduce it, then hi is scaled by 2^256 mod p.
+    static member internal ReduceWide(src: ReadOnlySpan<byte>) : FieldElement<'B> =
+        if src.Length <> 64 then invalidArg "src" "need exactly 64 bytes"
+        HashToCurve<'B, 'S>.ReduceHalf(src.Slice(0, 32)) + HashToCurve<'B, 'S>.ReduceHalf(src.Slice 32) * twoTo256
+
+    /// One attempt loop for index i; `buf` comes from Prefix and `out` has 65 bytes.
+    static member internal HashWith(buf: byte[], index: uint32, out: byte[]) : Affine<'B, 'S> =
+        let tail = buf.Length - 8
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan tail, index)
+        let mutable counter = 0u
+        let mutable result = ValueNone
+        while result.IsNone do
+            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(tail + 4), counter)
+            Blake3.Hasher.Hash(ReadOnlySpan buf, Span out)
+            let x = HashToCurve<'B, 'S>.ReduceWide(ReadOnlySpan(out, 0, 64))
+            match FastSqrt<'B>.Sqrt(CurveMath.rhs x CurveConstants<'B, 'S>.B) with
+            | ValueSome y ->
+                let y = if CurveMath.parity y = uint64 (out[64] &&& 1uy) then y else -y
+                result <- ValueSome(Affine<'B, 'S>(x, y))
+            | ValueNone ->
+                if counter = UInt32.MaxValue then failwith "hash-to-curve: counter exhausted (probability 2^-(2^32))"
+                counter <- counter + 1u
+        result.Value
+
+    /// The point for (domain, index).
+    static member Hash(domain: string, index: uint32) : Affine<'B, 'S> =
+        HashToCurve<'B, 'S>.HashWith(HashToCurve<'B, 'S>.Prefix domain, index, Array.zeroCreate 65)
+
+    /// Points for indices 0 … count−1 of a domain, derived in parallel (each worker reuses one
+    /// message buffer). Output i equals Hash(domain, i).
+    static member Generators(domain: string, count: int) : Affine<'B, 'S>[] =
+        if count < 0 then invalidArg "count" "count must be non-negative"
+        let prefix = HashToCurve<'B, 'S>.Prefix domain
+        let result = Array.zeroCreate<Affine<'B, 'S>> count
+        if count > 0 then
+            let chunk = max 64 (count / (8 * Environment.ProcessorCount))
+            Parallel.ForEach(Partitioner.Create(0, count, chunk), fun (range: int * int) ->
+                let lo, hi = range
+                let buf = Array.copy prefix
+                let out = Array.zeroCreate<byte> 65
+                for i in lo .. hi - 1 do
+                    result[i] <- HashToCurve<'B, 'S>.HashWith(buf, uint32 i, out))
+            |> ignore
+        result
