@@ -5,7 +5,10 @@ open System
 /// Each benchmark mode: name, one-line help, entry point taking the remaining arguments.
 let modes : (string * string * (string[] -> int)) list =
     [ "math", "field, FFT and MSM micro-benchmarks (quick, < 1 min)", MathBench.run
-      "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run ]
+      "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run
+      "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
+      // one line per mode; keep this list sorted by dependency order (math, plonk, lora, commit)
+    ]
 
 let usage () =
     eprintfn "usage: dotnet run -c Release --project bench/ZkLora.Bench -- <mode> [options]"
