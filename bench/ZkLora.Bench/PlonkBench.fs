@@ -111,3 +111,7 @@ let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[
     let lines = ks |> List.map (fun kk -> kk, runK pcs paramsFor kk)
     printfn "%s" (lines |> List.find (fun (kk, _) -> kk = k) |> snd)
     0
+
+/// The mode's entry point: the IPA over Vesta.
+let run (args: string[]) =
+    runWith VestaIpa.pcs (fun k -> VestaIpa.scheme.Params k |> ignore) args

@@ -9,34 +9,31 @@ open ZkLora.Math.Plonk
 open ZkLora.Math.Tests.Generators
 open ZkLora.Math.Tests.PlonkCircuits
 
-let private ipa = Ipa.IpaCommitmentScheme<Fp>(TestGroup.group, 12)
-let private pcs = ipa :> ICommitmentScheme<Fp>
-
 let private transcript () = new Blake3Transcript("ipa test") :> ITranscript
 
 let private evalCoeffs (c: Fp[]) (x: Fp) = Array.foldBack (fun v acc -> acc * x + v) c Fp.Zero
 
-/// Opens random coefficients at z; returns (commitment, value, proof bytes).
-let private openRandom k (coeffs: Fp[]) (z: Fp) =
-    let blind = Fp.Random()
-    let c = pcs.Commit(k, coeffs, blind)
-    let w = ProofWriter(transcript ())
-    pcs.Open(k, w, coeffs, blind, z)
-    c, evalCoeffs coeffs z, w.ToArray()
-
-let private check k c z v (proof: byte[]) =
-    let r = ProofReader(transcript (), proof)
-    match pcs.Verify(k, r, c, z, v) with
-    | Error e -> Error e
-    | Ok chk ->
-        try
-            r.Finish()
-            if pcs.Decide [| chk |] then Ok chk else Error "equation fails"
-        with e -> Error e.Message
-
-[<Tests>]
-let tests =
-    testList "ipa (test group)" [
+let ipaSuite (name: string) (group: IGroup<'G>) =
+    let ipa = Ipa.IpaCommitmentScheme<'G>(group, 12)
+    let pcs = ipa :> ICommitmentScheme<'G>
+    /// Opens random coefficients at z; returns (commitment, value, proof bytes).
+    let openRandom k (coeffs: Fp[]) (z: Fp) =
+        let blind = Fp.Random()
+        let c = pcs.Commit(k, coeffs, blind)
+        let w = ProofWriter(transcript ())
+        pcs.Open(k, w, coeffs, blind, z)
+        c, evalCoeffs coeffs z, w.ToArray()
+    let check k c z v (proof: byte[]) =
+        let r = ProofReader(transcript (), proof)
+        match pcs.Verify(k, r, c, z, v) with
+        | Error e -> Error e
+        | Ok chk ->
+            try
+                r.Finish()
+                if pcs.Decide [| chk |] then Ok chk else Error "equation fails"
+            with e -> Error e.Message
+    let other = (group.Generators("ipa test other point", 1))[0]
+    testList name [
         testPropertyWithConfig config "L(z) sums to 1 and ⟨values, L(z)⟩ = p(z)" <| fun (vals: Fp list) (z: Fp) ->
             let k = 3
             let coeffs = Array.init 8 (fun i -> if i < vals.Length then vals[i] else fp (int64 i))
@@ -71,7 +68,7 @@ let tests =
             Expect.isOk (check k c z v proof) "valid"
             Expect.isError (check k c z (v + Fp.One) proof) "wrong value"
             Expect.isError (check k c (z + Fp.One) v proof) "wrong point"
-            Expect.isError (check k (c + Fp.One) z v proof) "wrong commitment"
+            Expect.isError (check k (group.Add(c, other)) z v proof) "wrong commitment"
             for i in 0 .. proof.Length - 1 do
                 let bad = Array.copy proof
                 bad[i] <- bad[i] ^^^ 0x01uy
@@ -82,7 +79,7 @@ let tests =
         test "proof size is 2k + 1 group elements and 2 scalars" {
             let k = 5
             let _, _, proof = openRandom k (Array.init 32 (fun i -> fp (int64 i))) (fp 99L)
-            Expect.equal proof.Length (32 * (2 * k + 1) + 64) "size"
+            Expect.equal proof.Length (group.EncodedSize * (2 * k + 1) + 64) "size"
         }
         test "openings of the same polynomial differ (fresh blinding)" {
             let k = 3
@@ -146,3 +143,9 @@ let tests =
             | Error e -> failtest e
         }
     ]
+
+[<Tests>]
+let testGroupTests = ipaSuite "ipa (test group)" TestGroup.group
+
+[<Tests>]
+let vestaTests = ipaSuite "ipa (Vesta)" VestaIpa.group

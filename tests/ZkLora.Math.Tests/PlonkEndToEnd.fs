@@ -202,3 +202,6 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
 
 [<Tests>]
 let testGroupSuite = suite "plonk end to end (IPA over the test group)" (Ipa.IpaCommitmentScheme<Fp>(TestGroup.group, 16)) 12
+
+[<Tests>]
+let vestaSuite = suite "plonk end to end (IPA over Vesta)" VestaIpa.pcs 14
