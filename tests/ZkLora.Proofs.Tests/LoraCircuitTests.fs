@@ -186,6 +186,19 @@ let tests =
                         || gateFails fs |> List.contains ("weight bound", "u != 0")
                     Expect.isTrue hit (sprintf "weight %O: %s" bad (MockProver.describe 5 fs))
             }
+            test "a non-zero product in a padding slot of a dot row" {
+                let i = input.Value
+                let c = circuit i.Plan (Some i.Witness)
+                let cs, cfg = Synthesis.configure c |> unwrap
+                let asg = Synthesis.run cs cfg c i.Plan.K (Some i.Instances) |> unwrap
+                let struct (_, start, _) = asg.Regions |> Array.find (fun (struct (n, _, _)) -> n = "raw dot")
+                // in_dim = 3 < dot width 4: slot 3 is padding
+                asg.Advice[cfg.DotW[3].Index][start] <- Fp.OfInt64 5L
+                asg.Advice[cfg.DotX[3].Index][start] <- Fp.OfInt64 7L
+                asg.Advice[cfg.Acc.Index][start] <- asg.Advice[cfg.Acc.Index][start] + Fp.OfInt64 35L
+                let fs = MockProver.check cs asg
+                Expect.exists fs (function CopyNotSatisfied _ -> true | _ -> false) (MockProver.describe 5 fs)
+            }
             test "a wrong quotient h_j" {
                 let w = input.Value.Witness
                 let raw = w.Raw |> Array.map Array.copy

@@ -506,7 +506,9 @@ let circuit (p: LoraPlan) (wit: LoraWitness option) =
                                             let xv = r.AssignAdviceFromInstance(k.Instance, instanceRowOfX s t i, k.DotX[d], row)
                                             sum <- sum + a.Value * xv.Value
                                         else
-                                            r.AssignAdvice(k.DotW[d], row, Fp.Zero) |> ignore
+                                            // Padding slot: the weight is pinned to the constant 0, so the
+                                            // slot's product is 0 whatever the other cell holds.
+                                            r.AssignAdviceFromConstant(k.DotW[d], row, Fp.Zero) |> ignore
                                             r.AssignAdvice(k.DotX[d], row, Fp.Zero) |> ignore
                                     accCell <- r.AssignAdvice(k.Acc, row, (if row = 0 then sum else accCell.Value + sum))
                                 accCell)
