@@ -66,6 +66,9 @@ let messageLength (s: LoraCircuitShape) =
     let per = AdapterCommitment.weightsPerElement s.Config
     10 + ceilDiv (s.Rank * s.InDim + s.OutDim * s.Rank) per
 
+/// The Poseidon gadget's layout in this circuit (2 full / 4 partial rounds per row).
+let poseidonLayout = PoseidonGadget.wide
+
 /// Blinding rows reserved by the constraint system (advice columns are queried at two
 /// rotations at most: cur/next or cur/prev), see ConstraintSystem.BlindingFactors.
 let private blindingRows = 5
@@ -110,7 +113,7 @@ let private planWith (s: LoraCircuitShape) (w: int) (d: int) : LoraPlan =
     let dotRows = t * s.Rank * ceilDiv s.InDim d
     let main = max laneRows dotRows + t * s.OutDim
     let header = 12 // header constants, salt and digest cells share the value column
-    let poseidon = PoseidonGadget.rowsForHash (messageLength s)
+    let poseidon = PoseidonGadget.rowsForHashWith poseidonLayout (messageLength s)
     let instanceRows = 3 + t * (s.InDim + s.OutDim)
     let rows = List.max [ main + header; poseidon; (1 <<< w); instanceRows ]
     let mutable k = 1
@@ -128,7 +131,7 @@ let private planWith (s: LoraCircuitShape) (w: int) (d: int) : LoraPlan =
       K = k }
 
 /// Advice columns of a plan (for the cost estimate and docs).
-let adviceColumns (p: LoraPlan) = p.Lanes + 5 + 2 * p.DotWidth + 2 * p.ScalingLimbs + 6
+let adviceColumns (p: LoraPlan) = p.Lanes + 5 + 2 * p.DotWidth + 2 * p.ScalingLimbs + PoseidonGadget.adviceColumns poseidonLayout
 
 /// The plan: w ∈ [6, 16] minimising (advice columns + lookup helpers) · 2^k, ties to the
 /// larger w; dot width max(rank, 4).
@@ -400,7 +403,7 @@ let configure (p: LoraPlan) (b: ConstraintSystemBuilder) : LoraConfig =
           "den - 1 - e3 = limbs", qOut.Expr * (c (den - BigInteger.One) - scalLimbs 0 - scalLimbs m) ])
     for i in 0 .. 2 * m - 1 do
         b.Lookup(sprintf "scaling remainder limb %d" i, qOut, [ scal[i].Cur, table ])
-    let poseidon = PoseidonGadget.configure b (Some consts)
+    let poseidon = PoseidonGadget.configure b poseidonLayout (Some consts)
     { Lanes = lanes; V = v; Carry = carry; Inv = inv; Q = q; DotW = dotW; DotX = dotX; Acc = acc; Scal = scal
       Table = table; Constants = consts; Instance = inst
       QRange = qRange; QWeight = qWeight; QPack0 = qPack0; QPack = qPack; QDot0 = qDot0; QDot = qDot
