@@ -21,7 +21,7 @@ type ProverOptions =
 let defaultOptions = { SkipSatisfactionCheck = false }
 
 /// Phase timings for profiling (benchmarks set it; off by default).
-let mutable internal trace: string -> float -> unit = fun _ _ -> ()
+let mutable trace: string -> float -> unit = fun _ _ -> ()
 
 let private coeffsOf (values: Fp[]) =
     let c = Array.copy values
