@@ -180,6 +180,39 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
                 Expect.isEmpty (Set.intersect (chunks p1) (chunks p2)) "no shared elements"
             }
         ]
+        test "random bytes (right and wrong lengths) give errors, never exceptions" {
+            let xs = [| fp 5L; fp 6L |]
+            let c = squares xs noCheat
+            let pk = keys 5 c
+            let inst = squaresInstances xs
+            let proof = prove pk c inst
+            let rng = Random 17
+            for len in [ 0; 1; 4; 5; 6; 37; proof.Length - 1; proof.Length; proof.Length; proof.Length + 1; 3 * proof.Length ] do
+                let junk = Array.zeroCreate<byte> len
+                rng.NextBytes junk
+                if len >= 5 then Array.blit proof 0 junk 0 5 // keep the header so parsing goes deep
+                Expect.isError (Verifier.verify pcs pk.Vk inst junk) (sprintf "junk of %d bytes" len)
+            // valid header and prefix, random tail
+            for cut in [ 40; 200; proof.Length / 2; proof.Length - 40 ] do
+                let junk = Array.copy proof
+                let tail = Array.zeroCreate<byte> (proof.Length - cut)
+                rng.NextBytes tail
+                Array.blit tail 0 junk cut tail.Length
+                Expect.isError (Verifier.verify pcs pk.Vk inst junk) (sprintf "random tail after %d" cut)
+            let vkBytes = Keys.writeVerifyingKey pcs pk.Vk
+            for len in [ 0; 3; 10; vkBytes.Length; vkBytes.Length + 5 ] do
+                let junk = Array.zeroCreate<byte> len
+                rng.NextBytes junk
+                Expect.isError (Keys.readVerifyingKey pcs pk.Vk.Cs junk) (sprintf "vk junk of %d bytes" len)
+            let vkTail = Array.copy vkBytes
+            for i in vkBytes.Length - 64 .. vkBytes.Length - 1 do vkTail[i] <- byte (rng.Next 256)
+            // random commitments either fail to decode or give a key the proof does not verify under
+            match Keys.readVerifyingKey pcs pk.Vk.Cs vkTail with
+            | Error _ -> ()
+            | Ok vk2 -> Expect.isError (Verifier.verify pcs vk2 inst proof) "vk with random commitments"
+            Expect.isError (Verifier.verify pcs pk.Vk null proof) "null instances"
+            Expect.isError (Verifier.verify pcs pk.Vk [| null; inst[1] |] proof) "null instance column"
+        }
         test "batch verification: valid batch passes, one bad proof fails it" {
             let c0 = squares [| fp 1L; fp 2L; fp 3L |] noCheat
             let pk = keys 5 c0
