@@ -42,11 +42,11 @@ module internal PolyOps =
         Fft.distributePowers a (shift.Invert())
 
     /// p(x).
-    let evaluate (coeffs: Fp[]) (x: Fp) = Coefficients.evaluate (Polynomial.ofArray<PallasBase, Coeff> coeffs) x
+    let evaluate (coeffs: Fp[]) (x: Fp) = Coefficients.evaluate (Polynomial.ofOwnedArray<PallasBase, Coeff> coeffs) x
 
     /// (p(X) - p(z)) / (X - z), same length as p (top coefficient 0).
     let divideByLinear (coeffs: Fp[]) (z: Fp) =
-        let struct (q, _) = Coefficients.divideByLinear (Polynomial.ofArray<PallasBase, Coeff> coeffs) z
+        let struct (q, _) = Coefficients.divideByLinear (Polynomial.ofOwnedArray<PallasBase, Coeff> coeffs) z
         let out = Array.zeroCreate coeffs.Length
         q.Values.CopyTo(Span(out, 0, q.Length))
         out
