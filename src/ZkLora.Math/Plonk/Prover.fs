@@ -121,7 +121,7 @@ let proveWith
     let sumBlinds = commitValues "lookup running sum" sums
     mark "argument commitments"
     // Round 4: the vanishing argument's random polynomial.
-    let randomPoly = Array.init n (fun _ -> Fp.Random())
+    let randomPoly = Randomness.array n
     let randomBlind = Fp.Random()
     w.WriteCommitment("vanishing random", pcs.Encode(pcs.Commit(k, randomPoly, randomBlind)))
     let y = w.Challenge "y"
