@@ -1,0 +1,123 @@
+/// `plonk` mode: the proving system on a standard circuit — a running dot product of
+/// byte-sized inputs filling every usable row (4 advice columns, 3 selectors, one 8-bit
+/// table shared by two selected lookups, a copy constraint per row, one public output).
+///
+///   dotnet run -c Release --project bench/ZkLora.Bench -- plonk --k 14          (one size)
+///   dotnet run -c Release --project bench/ZkLora.Bench -- plonk --all --k 14    (10, 14, 17, 20)
+///
+/// Per size: parameter derivation (hash-to-curve, once per k), key generation, proving
+/// (median after a warm-up proof), verification (median), proof size, peak working set
+/// so far. Last line: `k=<k> prove_s=<x> verify_s=<y> proof_bytes=<n> peak_mb=<m>`.
+module ZkLora.Bench.PlonkBench
+
+open System
+open System.Diagnostics
+open ZkLora.Math
+open ZkLora.Math.Plonk
+open ZkLora.Bench.Measure
+
+type private DotConfig =
+    { X: AdviceColumn
+      A: AdviceColumn
+      B: AdviceColumn
+      C: AdviceColumn
+      Q: Selector
+      QFirst: Selector
+      QL: Selector
+      T: TableColumn
+      Out: InstanceColumn }
+
+let private dotProduct (xs: int64[]) (ws: int64[]) =
+    { new ICircuit<DotConfig> with
+        member _.Configure b =
+            let x, a, bb, c = b.AdviceColumn(), b.AdviceColumn(), b.AdviceColumn(), b.AdviceColumn()
+            let q, qf, ql = b.Selector(), b.Selector(), b.Selector()
+            let t = b.LookupTableColumn()
+            let out = b.InstanceColumn()
+            for col in [ x.Column; a.Column; c.Column; out.Column ] do b.EnableEquality col
+            b.CreateGate("dot step", [ q.Expr * (a.Cur * bb.Cur + c.Prev - c.Cur) ])
+            b.CreateGate("dot start", [ qf.Expr * c.Cur ])
+            b.Lookup("a is a byte", ql, [ a.Cur, t ])
+            b.Lookup("b is a byte", ql, [ bb.Cur, t ])
+            { X = x; A = a; B = bb; C = c; Q = q; QFirst = qf; QL = ql; T = t; Out = out }
+        member _.Synthesize(cfg, l) =
+            l.AssignTable("bytes", fun t -> for v in 0 .. 255 do t.AssignCell(cfg.T, v, Fp.OfInt64(int64 v)))
+            let stored =
+                l.AssignRegion("inputs", fun r -> Array.init xs.Length (fun i -> r.AssignAdvice(cfg.X, i, Value.ofInt64 xs[i])))
+            let last =
+                l.AssignRegion("dot", fun r ->
+                    r.EnableSelector(cfg.QFirst, 0)
+                    let mutable c = r.AssignAdvice(cfg.C, 0, Fp.Zero)
+                    for i in 0 .. xs.Length - 1 do
+                        r.EnableSelector(cfg.Q, i + 1)
+                        r.EnableSelector(cfg.QL, i + 1)
+                        let a = r.CopyAdvice(stored[i], cfg.A, i + 1)
+                        let w = Value.ofInt64 ws[i]
+                        r.AssignAdvice(cfg.B, i + 1, w) |> ignore
+                        c <- r.AssignAdvice(cfg.C, i + 1, a.Value * w + c.Value)
+                    c)
+            l.ConstrainInstance(last.Cell, cfg.Out, 0) }
+
+let private runK (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (k: int) =
+    let n = 1 <<< k
+    let rng = Random 42
+    // rows: the dot region uses m + 1 rows; blinding for this circuit is 5 (+1 last row)
+    let m = n - 5 - 1 - 1
+    let xs = Array.init m (fun _ -> int64 (rng.Next 256))
+    let ws = Array.init m (fun _ -> int64 (rng.Next 256))
+    let circuit = dotProduct xs ws
+    let inst = [| [| Fp.OfInt64(Array.fold2 (fun acc x w -> acc + x * w) 0L xs ws) |] |]
+    let sw = Stopwatch.StartNew()
+    paramsFor k
+    let paramsS = sw.Elapsed.TotalSeconds
+    sw.Restart()
+    let pk =
+        match Keys.keygen pcs circuit k with
+        | Ok pk -> pk
+        | Error e -> failwithf "keygen: %s" e
+    let keygenS = sw.Elapsed.TotalSeconds
+    let prove () =
+        match Prover.prove pcs pk circuit inst with
+        | Ok p -> p
+        | Error e -> failwithf "prove: %s" e
+    let mutable proof = prove () // warm-up (JIT tiers, caches)
+    let proveSamples = if k <= 14 then 3 else 1
+    let tp = time 0 proveSamples (fun () -> proof <- prove ())
+    let verify () =
+        match Verifier.verify pcs pk.Vk inst proof with
+        | Ok() -> ()
+        | Error e -> failwithf "verify: %s" e
+    verify ()
+    let tv = time 1 (if k <= 17 then 7 else 3) verify
+    let peak = peakWorkingSetMiB ()
+    printfn "k=%-2d rows=%-8d params %7.2f s  keygen %7.2f s  prove %7.3f s  verify %7.4f s  proof %6d B  peak %7.0f MiB"
+        k m paramsS keygenS tp.MedianSeconds tv.MedianSeconds proof.Length peak
+    sprintf "k=%d prove_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f" k tp.MedianSeconds tv.MedianSeconds proof.Length peak
+
+let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[]) =
+    let mutable k = 14
+    let mutable all = false
+    let mutable i = 0
+    while i < args.Length do
+        match args[i] with
+        | "--k" when i + 1 < args.Length ->
+            k <- int args[i + 1]
+            i <- i + 2
+        | "--all" ->
+            all <- true
+            i <- i + 1
+        | "--trace" ->
+            Prover.trace <- fun phase seconds ->
+                let managed = float (GC.GetTotalMemory false) / 1048576.0
+                let ws = float (Process.GetCurrentProcess().WorkingSet64) / 1048576.0
+                eprintfn "    %-22s %8.3f s   managed %7.0f MiB   working set %7.0f MiB" phase seconds managed ws
+            i <- i + 1
+        | other -> failwithf "plonk: unknown option '%s' (use --k <k> [--all] [--trace])" other
+    let ks = if all then List.distinct (List.sort [ 10; 14; 17; 20; k ]) else [ k ]
+    let lines = ks |> List.map (fun kk -> kk, runK pcs paramsFor kk)
+    printfn "%s" (lines |> List.find (fun (kk, _) -> kk = k) |> snd)
+    0
+
+/// The mode's entry point: the IPA over Vesta.
+let run (args: string[]) =
+    runWith VestaIpa.pcs (fun k -> VestaIpa.scheme.Params k |> ignore) args

@@ -1,0 +1,175 @@
+namespace ZkLora.Math.Plonk
+
+open System
+open ZkLora.Math
+
+/// Verifying key: the circuit shape, size, and commitments to its fixed and permutation
+/// (σ) polynomials. `Digest` (BLAKE3 over the shape digest and the commitments) is the
+/// first thing every proof transcript absorbs.
+type VerifyingKey<'C> =
+    { K: int
+      Cs: ConstraintSystem
+      /// `CircuitDigest.ofShape Cs K`.
+      ShapeDigest: byte[]
+      FixedCommitments: 'C[]
+      SigmaCommitments: 'C[]
+      Digest: byte[] }
+    member vk.N = 1 <<< vk.K
+    member vk.Usable = vk.Cs.UsableRows(1 <<< vk.K)
+
+/// Proving key: the verifying key plus the fixed and σ polynomials (values and
+/// coefficients), the Lagrange selector polynomials and the copy constraints
+/// synthesis must reproduce.
+type ProvingKey<'C> =
+    { Vk: VerifyingKey<'C>
+      FixedValues: Fp[][]
+      FixedCoeffs: Fp[][]
+      SigmaValues: Fp[][]
+      SigmaCoeffs: Fp[][]
+      /// Coefficients of l_0, l_last and l_active.
+      L0Coeffs: Fp[]
+      LLastCoeffs: Fp[]
+      LActiveCoeffs: Fp[]
+      Copies: struct (Column * int * Column * int)[]
+      /// Evaluations of the fixed, σ, l_0, l_last and l_active polynomials on each coset part
+      /// the quotient is computed on ([poly][part]), kept when small enough (saves two thirds of
+      /// the prover's coset FFTs for typical circuits); None for large circuits.
+      CosetCache: Fp[][][] option }
+
+module Keys =
+    [<Literal>]
+    let private VkMagic = "ZKLV"
+    [<Literal>]
+    let VkVersion = 1uy
+
+    let private vkDigest (pcs: ICommitmentScheme<'C>) (shapeDigest: byte[]) (fixedC: 'C[]) (sigmaC: 'C[]) =
+        let w = ByteWriter()
+        w.String "zklora/plonk/verifying-key/v1"
+        w.String pcs.Name
+        w.Bytes shapeDigest
+        w.Int32 fixedC.Length
+        for c in fixedC do w.Bytes(pcs.Encode c)
+        w.Int32 sigmaC.Length
+        for c in sigmaC do w.Bytes(pcs.Encode c)
+        Blake3.Hasher.Hash(ReadOnlySpan(w.ToArray())).AsSpan().ToArray()
+
+    /// Largest coset cache `keygen` keeps in a proving key.
+    [<Literal>]
+    let DefaultCosetCacheBytes = 268435456L
+
+    /// The shifts ζ·ω_ext^j of the coset parts the quotient is evaluated on.
+    let cosetShifts (k: int) (parts: int) =
+        let extK = k + (int (Math.Log2(float parts)))
+        let omegaExt = Fp.RootOfUnity extK
+        Array.init parts (fun j -> Fp.Generator * omegaExt.Pow(uint64 j))
+
+    let private ofValues (values: Fp[]) =
+        let c = Array.copy values
+        PolyOps.ifft c
+        c
+
+    /// Derives both keys from the circuit's shape: deterministic (no randomness; fixed
+    /// and σ commitments are unblinded), so the same circuit and k always give the
+    /// same keys. The circuit is synthesized without its witness.
+    let keygenWith (maxCosetCacheBytes: int64) (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<ProvingKey<'C>, string> =
+        if k < 1 || k > pcs.MaxK then Error(sprintf "k = %d is outside 1..%d supported by %s" k pcs.MaxK pcs.Name)
+        else
+        match Synthesis.configure circuit with
+        | Error e -> Error e
+        | Ok(cs, config) ->
+        match Synthesis.run cs config circuit k None with
+        | Error e -> Error e
+        | Ok a ->
+        try
+            let n = a.N
+            let sigma = Permutation.sigmaValues cs k (Permutation.mapping cs n a.Copies)
+            let fixedCoeffs = a.Fixed |> Array.Parallel.map ofValues
+            let sigmaCoeffs = sigma |> Array.Parallel.map ofValues
+            let fixedC = a.Fixed |> Array.map (fun v -> pcs.CommitLagrange(k, v, Fp.Zero))
+            let sigmaC = sigma |> Array.map (fun v -> pcs.CommitLagrange(k, v, Fp.Zero))
+            let shape = CircuitDigest.ofShape cs k
+            let struct (l0, lLast, lActive) = ArgumentWitness.lagrangeSelectors n a.Usable
+            let l0C, lLastC, lActiveC = ofValues l0, ofValues lLast, ofValues lActive
+            let parts = (ProofLayout.build cs).Parts
+            let cached = Array.concat [ fixedCoeffs; sigmaCoeffs; [| l0C; lLastC; lActiveC |] ]
+            let cacheBytes = int64 cached.Length * int64 parts * int64 n * 32L
+            let cache =
+                if cacheBytes > maxCosetCacheBytes then None
+                else
+                    let shifts = cosetShifts k parts
+                    Some(cached |> Array.Parallel.map (fun c -> shifts |> Array.map (fun s -> PolyOps.cosetFft c n s)))
+            let vk =
+                { K = k
+                  Cs = cs
+                  ShapeDigest = shape
+                  FixedCommitments = fixedC
+                  SigmaCommitments = sigmaC
+                  Digest = vkDigest pcs shape fixedC sigmaC }
+            Ok
+                { Vk = vk
+                  FixedValues = a.Fixed
+                  FixedCoeffs = fixedCoeffs
+                  SigmaValues = sigma
+                  SigmaCoeffs = sigmaCoeffs
+                  L0Coeffs = l0C
+                  LLastCoeffs = lLastC
+                  LActiveCoeffs = lActiveC
+                  Copies = a.Copies
+                  CosetCache = cache }
+        with CircuitException msg -> Error(sprintf "key generation: %s" msg)
+
+    /// Key generation with the default coset-cache bound.
+    let keygen (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) =
+        keygenWith DefaultCosetCacheBytes pcs circuit k
+
+    /// Canonical bytes: magic "ZKLV", version, scheme name, k, shape digest, then the
+    /// fixed and σ commitments (counts included).
+    let writeVerifyingKey (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) : byte[] =
+        let w = ByteWriter()
+        w.Bytes(Text.Encoding.ASCII.GetBytes VkMagic)
+        w.Byte VkVersion
+        w.String pcs.Name
+        w.Int32 vk.K
+        w.Bytes vk.ShapeDigest
+        w.Int32 vk.FixedCommitments.Length
+        for c in vk.FixedCommitments do w.Bytes(pcs.Encode c)
+        w.Int32 vk.SigmaCommitments.Length
+        for c in vk.SigmaCommitments do w.Bytes(pcs.Encode c)
+        w.ToArray()
+
+    /// Parses a verifying key for a known constraint system (from the circuit's
+    /// configure step); rejects other versions, schemes, shapes, counts, non-canonical
+    /// commitments and trailing bytes.
+    let readVerifyingKey (pcs: ICommitmentScheme<'C>) (cs: ConstraintSystem) (bytes: byte[]) : Result<VerifyingKey<'C>, string> =
+        Decode.run (fun () ->
+            let r = ByteReader(bytes, "verifying key")
+            let fail msg = raise (DecodeException(sprintf "verifying key: %s" msg))
+            r.Expect(ReadOnlySpan(Text.Encoding.ASCII.GetBytes VkMagic), "magic")
+            let version = r.Byte "version"
+            if version <> VkVersion then fail (sprintf "unsupported version %d (expected %d)" version VkVersion)
+            let nameLen = r.Int32 "scheme name length"
+            if nameLen > 256 then fail "scheme name too long"
+            let name = Text.Encoding.UTF8.GetString(r.Bytes(nameLen, "scheme name"))
+            if name <> pcs.Name then fail (sprintf "commitment scheme '%s' does not match '%s'" name pcs.Name)
+            let k = r.Int32 "k"
+            if k < 1 || k > pcs.MaxK then fail (sprintf "k = %d is out of range" k)
+            let shape = r.Bytes(32, "shape digest").ToArray()
+            if not (shape.AsSpan().SequenceEqual(CircuitDigest.ofShape cs k)) then
+                fail "the circuit shape does not match this verifying key"
+            let readCommitments (label: string) (expected: int) =
+                let count = r.Int32(label + " count")
+                if count <> expected then fail (sprintf "%d %s commitments, the circuit has %d" count label expected)
+                Array.init count (fun i ->
+                    let b = r.Bytes(pcs.CommitmentSize k, sprintf "%s commitment %d" label i).ToArray()
+                    match pcs.Decode(k, b) with
+                    | Ok c -> c
+                    | Error e -> fail (sprintf "%s commitment %d: %s" label i e))
+            let fixedC = readCommitments "fixed" cs.NumFixed
+            let sigmaC = readCommitments "sigma" cs.PermutationColumns.Length
+            r.Finish()
+            { K = k
+              Cs = cs
+              ShapeDigest = shape
+              FixedCommitments = fixedC
+              SigmaCommitments = sigmaC
+              Digest = vkDigest pcs shape fixedC sigmaC })

@@ -1,0 +1,113 @@
+/// What a proof contains and in which order, derived from the constraint system alone
+/// (prover and verifier both build it, so they cannot disagree).
+///
+/// Transcript order: circuit digest; instance values; advice commitments; θ;
+/// multiplicity commitments; β, γ; permutation products, lookup helpers, lookup running
+/// sums; the vanishing argument's random polynomial; y; quotient pieces; x; evaluations
+/// of every queried polynomial (canonical order, instance excluded) and of the random
+/// polynomial; then the multipoint opening (x1, x2, f, x3, q(x3), x4) and the inner
+/// product argument.
+module ZkLora.Math.Plonk.ProofLayout
+
+open System
+open ZkLora.Math
+open ZkLora.Math.Plonk.Argument
+
+[<Literal>]
+let ProofMagic = "ZKLP"
+[<Literal>]
+let ProofVersion = 1uy
+
+/// Canonical rank of a polynomial reference (sort key).
+let rank (p: PolyRef) =
+    match p with
+    | AdviceP i -> struct (0, i, 0)
+    | FixedP i -> struct (1, i, 0)
+    | InstanceP i -> struct (2, i, 0)
+    | SigmaP i -> struct (3, i, 0)
+    | PermZ j -> struct (4, j, 0)
+    | LookupM g -> struct (5, g, 0)
+    | LookupH(g, c) -> struct (6, g, c)
+    | LookupZ g -> struct (7, g, 0)
+
+type Layout =
+    { Identities: Identity[]
+      /// Polynomials the proof opens, canonical order (instance columns excluded: the
+      /// verifier evaluates them itself), each with its sorted rotations.
+      Opened: struct (PolyRef * int[])[]
+      /// Instance queries (column, rotation).
+      InstanceQueries: struct (int * int)[]
+      /// All distinct rotations (0 included), sorted: the multiopen points are x·ω^r.
+      Rotations: int[]
+      /// Quotient pieces (degree - 1).
+      Pieces: int
+      /// Coset parts of size n the quotient is evaluated on (power of two ≥ pieces).
+      Parts: int
+      /// Commitments in transcript order (names only), for sizes.
+      PermZ: int
+      LookupHelpers: (int * int)[] }
+
+    /// Number of evaluations written after x (opened queries + random polynomial).
+    member l.EvaluationCount = (l.Opened |> Array.sumBy (fun (struct (_, rs)) -> rs.Length)) + 1
+
+let build (cs: ConstraintSystem) : Layout =
+    let ids = identities cs
+    let qs = queries (ids |> Seq.map (fun i -> i.Term))
+    let byPoly =
+        qs
+        |> Seq.groupBy (fun (struct (p, _)) -> p)
+        |> Seq.map (fun (p, rs) -> struct (p, rs |> Seq.map (fun (struct (_, r)) -> r) |> Seq.distinct |> Seq.sort |> Array.ofSeq))
+        |> Seq.sortBy (fun (struct (p, _)) -> rank p)
+        |> Array.ofSeq
+    let opened = byPoly |> Array.filter (fun (struct (p, _)) -> match p with InstanceP _ -> false | _ -> true)
+    let instanceQueries =
+        byPoly
+        |> Array.collect (fun (struct (p, rs)) ->
+            match p with
+            | InstanceP c -> rs |> Array.map (fun r -> struct (c, r))
+            | _ -> [||])
+    let rotations =
+        byPoly |> Seq.collect (fun (struct (_, rs)) -> rs) |> Seq.append [ 0 ] |> Seq.distinct |> Seq.sort |> Array.ofSeq
+    // The combined identity has degree ≤ Degree·(n-1); the quotient has degree
+    // < (Degree-1)·n: Degree-1 pieces of n coefficients, found from evaluations on
+    // Parts·n ≥ (Degree-1)·n coset points.
+    let maxDeg = ids |> Array.map (fun i -> degree i.Term) |> Array.fold max 1
+    if maxDeg > cs.Degree then
+        invalidOp (sprintf "an identity has degree %d above the circuit degree %d" maxDeg cs.Degree)
+    let pieces = cs.Degree - 1
+    let mutable parts = 1
+    while parts < pieces do parts <- parts * 2
+    { Identities = ids
+      Opened = opened
+      InstanceQueries = instanceQueries
+      Rotations = rotations
+      Pieces = pieces
+      Parts = parts
+      PermZ = cs.PermutationChunks
+      LookupHelpers = cs.LookupGroups |> Array.mapi (fun g grp -> g, grp.Chunks.Length) }
+
+/// Instance values as absorbed by the transcript: trailing zeros trimmed, so equal
+/// instance polynomials always give equal transcripts.
+let encodeInstances (instances: Fp[][]) =
+    let w = ByteWriter()
+    w.Int32 instances.Length
+    for col in instances do
+        let mutable len = col.Length
+        while len > 0 && col[len - 1].IsZero do len <- len - 1
+        w.Int32 len
+        for i in 0 .. len - 1 do w.Fp col[i]
+    w.ToArray()
+
+/// Checks instance values against the circuit: column count, lengths within usable rows.
+let checkInstances (cs: ConstraintSystem) (k: int) (instances: Fp[][]) =
+    let usable = cs.UsableRows(1 <<< k)
+    if isNull instances then Error "instance values are missing"
+    elif instances.Length <> cs.NumInstance then
+        Error(sprintf "the circuit has %d instance columns, got %d" cs.NumInstance instances.Length)
+    else
+        match instances |> Array.tryFindIndex (fun c -> isNull c || c.Length > usable) with
+        | Some i -> Error(sprintf "instance column %d is missing or longer than the %d usable rows" i usable)
+        | None -> Ok()
+
+/// The transcript's domain separator for proofs.
+let transcriptDomain = "zklora/plonk/proof/v1"

@@ -1,0 +1,149 @@
+/// The verifier: replays the transcript, recomputes the combined identity at x from the
+/// opened evaluations and the instance values, and checks every opening through the
+/// multipoint argument. Every failure is an `Error` with a reason; malformed bytes never
+/// raise.
+module ZkLora.Math.Plonk.Verifier
+
+open System
+open ZkLora.Math
+open ZkLora.Math.Plonk.Argument
+
+/// l_i(z) = ω^i·(z^n - 1)/(n·(z - ω^i)) for each row i in `rows` (z not a root of unity).
+let private lagrangeAt (k: int) (z: Fp) (rows: int[]) =
+    let n = 1 <<< k
+    let omega = Fp.RootOfUnity k
+    let zn1 = z.Pow(uint64 n) - Fp.One
+    let wis = rows |> Array.map (fun i -> omega.Pow(uint64 i))
+    let dens = wis |> Array.map (fun wi -> Fp.OfUInt64(uint64 n) * (z - wi))
+    Fp.BatchInvert(Span dens)
+    Array.init rows.Length (fun j -> wis[j] * zn1 * dens[j])
+
+/// The instance polynomial of each column evaluated at z (Σ v_i·l_i(z) over its values).
+let instanceAt (k: int) (column: Fp[]) (z: Fp) =
+    let rows = [| 0 .. column.Length - 1 |] |> Array.filter (fun i -> not column[i].IsZero)
+    let ls = lagrangeAt k z rows
+    let mutable acc = Fp.Zero
+    for j in 0 .. rows.Length - 1 do acc <- acc + column[rows[j]] * ls[j]
+    acc
+
+/// Verifies one proof up to the commitment scheme's deferred final check.
+let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
+    let cs = vk.Cs
+    let k = vk.K
+    let n = vk.N
+    match ProofLayout.checkInstances cs k instances with
+    | Error e -> Error e
+    | Ok() ->
+    if isNull proof then Error "proof is missing"
+    elif proof.Length < 5 || Text.Encoding.ASCII.GetString(proof, 0, 4) <> ProofLayout.ProofMagic then
+        Error "proof: bad magic (not a zkLoRA PLONK proof)"
+    elif proof[4] <> ProofLayout.ProofVersion then
+        Error(sprintf "proof: unsupported version %d (expected %d)" proof[4] ProofLayout.ProofVersion)
+    else
+    let layout = ProofLayout.build cs
+    use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
+    let r = ProofReader(transcript, proof[5..])
+    transcript.Absorb("verifying key", vk.Digest)
+    transcript.Absorb("instances", ProofLayout.encodeInstances instances)
+    Decode.run (fun () ->
+        let fail msg = raise (DecodeException msg)
+        let size = pcs.CommitmentSize k
+        let readCommitments (label: string) (count: int) =
+            Array.init count (fun i ->
+                let b = r.ReadCommitmentBytes(label, size)
+                match pcs.Decode(k, b) with
+                | Ok c -> c
+                | Error e -> fail (sprintf "proof: %s commitment %d: %s" label i e))
+        let adviceC = readCommitments "advice" cs.NumAdvice
+        let theta = r.Challenge "theta"
+        let mC = readCommitments "lookup multiplicities" cs.LookupGroups.Length
+        let beta = r.Challenge "beta"
+        let gamma = r.Challenge "gamma"
+        let permZC = readCommitments "permutation product" cs.PermutationChunks
+        let helperC = cs.LookupGroups |> Array.map (fun g -> readCommitments "lookup helper" g.Chunks.Length)
+        let sumC = readCommitments "lookup running sum" cs.LookupGroups.Length
+        let randomC = (readCommitments "vanishing random" 1)[0]
+        let y = r.Challenge "y"
+        let pieceC = readCommitments "quotient piece" layout.Pieces
+        let x = r.Challenge "x"
+        let evals = layout.Opened |> Array.map (fun (struct (_, rs)) -> rs |> Array.map (fun _ -> r.ReadScalar "evaluation"))
+        let randomEval = r.ReadScalar "vanishing random evaluation"
+        let xn = x.Pow(uint64 n)
+        if (xn - Fp.One).IsZero then fail "proof: degenerate challenge x (a root of unity)"
+        let omega = Fp.RootOfUnity k
+        let points =
+            layout.Rotations
+            |> Array.map (fun rot -> x * (if rot >= 0 then omega.Pow(uint64 rot) else omega.Invert().Pow(uint64 (-rot))))
+        let pointIndex (rot: int) = Array.IndexOf(layout.Rotations, rot)
+        // Values of every query at x.
+        let opened = Collections.Generic.Dictionary<struct (PolyRef * int), Fp>()
+        layout.Opened |> Array.iteri (fun i (struct (p, rs)) -> rs |> Array.iteri (fun j rot -> opened[struct (p, rot)] <- evals[i][j]))
+        for struct (c, rot) in layout.InstanceQueries do
+            opened[struct (InstanceP c, rot)] <- instanceAt k instances[c] points[pointIndex rot]
+        let usable = vk.Usable
+        let ls = lagrangeAt k x [| 0 .. 0 |]
+        let tail = lagrangeAt k x [| usable .. n - 1 |]
+        let l0 = ls[0]
+        let lLast = tail[0]
+        let lActive = Fp.One - Array.fold (+) Fp.Zero tail
+        let challenge c =
+            match c with
+            | Challenge.Theta -> theta
+            | Challenge.Beta -> beta
+            | _ -> gamma
+        let query p rot = opened[struct (p, rot)]
+        let mutable numerator = Fp.Zero
+        for id in layout.Identities do
+            numerator <- numerator * y + evaluateAt query challenge x l0 lLast lActive id.Term
+        let expectedH = numerator * (xn - Fp.One).Invert()
+        // Linearized quotient commitment Σ x^(n·i)·H_i.
+        let hC = pcs.Combine(Array.init pieceC.Length (fun i -> xn.Pow(uint64 i)), pieceC)
+        let commitmentOf (p: PolyRef) =
+            match p with
+            | AdviceP i -> adviceC[i]
+            | FixedP i -> vk.FixedCommitments[i]
+            | SigmaP i -> vk.SigmaCommitments[i]
+            | PermZ j -> permZC[j]
+            | LookupM g -> mC[g]
+            | LookupH(g, c) -> helperC[g][c]
+            | LookupZ g -> sumC[g]
+            | InstanceP _ -> invalidOp "instance polynomials are not opened"
+        let entries =
+            Array.append
+                (layout.Opened
+                 |> Array.mapi (fun i (struct (p, rs)) ->
+                     { Multiopen.VerifierEntry.Commitment = commitmentOf p
+                       Multiopen.VerifierEntry.Points = rs |> Array.map pointIndex
+                       Multiopen.VerifierEntry.Evals = evals[i] }))
+                [| { Commitment = hC; Points = [| pointIndex 0 |]; Evals = [| expectedH |] }
+                   { Commitment = randomC; Points = [| pointIndex 0 |]; Evals = [| randomEval |] } |]
+        let check =
+            match Multiopen.verify pcs k r points entries with
+            | Ok c -> c
+            | Error e -> fail (sprintf "proof: %s" e)
+        r.Finish()
+        check)
+
+/// Verifies one proof against a verifying key and instance values.
+let verify (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<unit, string> =
+    match verifyDeferred pcs vk instances proof with
+    | Error e -> Error e
+    | Ok check -> if pcs.Decide [| check |] then Ok() else Error "proof: the opening argument does not verify"
+
+/// Verifies many proofs of one circuit, sharing the final check (one combined decision
+/// with random weights). Ok only if every proof is valid; on failure the error names the
+/// first malformed proof, or says the combined check failed (then verify individually
+/// to find the culprit).
+let verifyBatch (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (items: (Fp[][] * byte[])[]) : Result<unit, string> =
+    let checks = Array.zeroCreate items.Length
+    let results =
+        items
+        |> Array.Parallel.mapi (fun i (inst, proof) ->
+            match verifyDeferred pcs vk inst proof with
+            | Ok c ->
+                checks[i] <- c
+                None
+            | Error e -> Some(sprintf "proof %d: %s" i e))
+    match results |> Array.tryPick id with
+    | Some e -> Error e
+    | None -> if pcs.Decide checks then Ok() else Error "batch: the combined opening check failed"
