@@ -136,6 +136,23 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
     }
 
     [Fact(Timeout = 60000)]
+    public async Task An_idle_connection_is_closed_without_a_message_and_clients_reconnect()
+    {
+        using var cts = Timeouts.Test();
+        await using var s = await RunningServer.StartAsync(fx.Adapter, socketOptions: new LoRAServerSocketOptions { IdleTimeout = TimeSpan.FromMilliseconds(200) });
+        using (var raw = await RawConnection.OpenAsync(s.Endpoint, cts.Token))
+        {
+            Assert.Null(await raw.ReceiveAsync(cts.Token)); // closed, and no unsolicited frame
+        }
+        await using var conn = new ContributorConnection(s.Endpoint);
+        var rows = new[] { Enumerable.Repeat(0.25, DemoModel.EmbeddingSize).ToArray() };
+        Assert.Equal(0, (await conn.LoraForwardAsync("idle", M0, [1, DemoModel.EmbeddingSize], rows, cts.Token)).InvocationIndex);
+        await Task.Delay(600, cts.Token); // the server drops the connection meanwhile
+        Assert.Equal(1, (await conn.LoraForwardAsync("idle", M0, [1, DemoModel.EmbeddingSize], rows, cts.Token)).InvocationIndex);
+        Assert.Equal(2, s.Server.GetRecordedCalls("idle").Count);
+    }
+
+    [Fact(Timeout = 60000)]
     public async Task Connections_beyond_the_limit_are_refused_with_an_error()
     {
         using var cts = Timeouts.Test();

@@ -70,24 +70,22 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
         cts.CancelAfter(timeout);
         try
         {
-            if (_stream is null)
+            if (_stream is not null)
             {
-                var client = new TcpClient { NoDelay = true };
+                // A reused connection may have been closed by the server while idle; then the
+                // request was never read, and it is sent again once on a fresh connection. (A
+                // lora_forward the server did process is never answered twice: its invocation
+                // index would not match, which the client checks.)
                 try
                 {
-                    await client.ConnectAsync(Endpoint.Host, Endpoint.Port, cts.Token).ConfigureAwait(false);
+                    return await SendAndReceiveAsync(request, cts.Token).ConfigureAwait(false);
                 }
-                catch (SocketException e)
+                catch (IOException e) when (e is not WireFrameException)
                 {
-                    client.Dispose();
-                    throw new IOException($"Cannot connect to contributor {Endpoint}: {e.Message}", e);
+                    CloseLocked();
                 }
-                _client = client;
-                _stream = client.GetStream();
             }
-            await WireFraming.WriteFrameAsync(_stream, request, cts.Token).ConfigureAwait(false);
-            var response = await WireFraming.ReadFrameAsync(_stream, WireFraming.MaxFrameBytes, cts.Token).ConfigureAwait(false);
-            return response ?? throw new IOException($"Contributor {Endpoint} closed the connection without answering.");
+            return await SendAndReceiveAsync(request, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -101,6 +99,28 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
         {
             _lock.Release();
         }
+    }
+
+    private async Task<byte[]> SendAndReceiveAsync(ReadOnlyMemory<byte> request, CancellationToken token)
+    {
+        if (_stream is null)
+            {
+                var client = new TcpClient { NoDelay = true };
+                try
+                {
+                    await client.ConnectAsync(Endpoint.Host, Endpoint.Port, token).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    client.Dispose();
+                    throw new IOException($"Cannot connect to contributor {Endpoint}: {e.Message}", e);
+                }
+                _client = client;
+                _stream = client.GetStream();
+            }
+            await WireFraming.WriteFrameAsync(_stream, request, token).ConfigureAwait(false);
+            var response = await WireFraming.ReadFrameAsync(_stream, WireFraming.MaxFrameBytes, token).ConfigureAwait(false);
+            return response ?? throw new IOException($"Contributor {Endpoint} closed the connection without answering.");
     }
 
     /// <summary>Asks for the injection points.</summary>

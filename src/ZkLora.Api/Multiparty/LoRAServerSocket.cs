@@ -12,8 +12,11 @@ public sealed record LoRAServerSocketOptions
     /// <summary>Most connections served at once; further connections get an error response and are closed.</summary>
     public int MaxConnections { get; init; } = 64;
 
-    /// <summary>Time allowed to receive one whole request frame (counted from the previous response); then the connection is closed.</summary>
-    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>How long a connection may sit idle between requests; then it is closed without a message (clients reconnect).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Time allowed to receive the rest of a request frame once its first byte has arrived; then an error is sent and the connection closed.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Time allowed to send one response.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromMinutes(2);
@@ -159,6 +162,22 @@ public sealed class LoRAServerSocket : IAsyncDisposable
             Log($"#{id} {peer}: connected");
             while (!stop.IsCancellationRequested)
             {
+                // Wait for the next request's first byte (a zero-byte read completes when data is
+                // available). An idle connection is closed silently: there is no request to answer,
+                // and an unsolicited error frame would be read as the answer to the client's next request.
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                {
+                    idle.CancelAfter(_options.IdleTimeout);
+                    try
+                    {
+                        await stream.ReadAsync(Memory<byte>.Empty, idle.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+                    {
+                        Log($"#{id} {peer}: idle for {_options.IdleTimeout.TotalSeconds:0} s, closing");
+                        return;
+                    }
+                }
                 byte[]? frame;
                 using (var read = CancellationTokenSource.CreateLinkedTokenSource(stop))
                 {
@@ -177,7 +196,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable
                     catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
                         Log($"#{id} {peer}: read timeout");
-                        await TrySendAsync(stream, WireMessages.ErrorBytes($"Read timeout: no complete request within {_options.ReadTimeout.TotalSeconds:0} s; closing the connection."), stop).ConfigureAwait(false);
+                        await TrySendAsync(stream, WireMessages.ErrorBytes($"Read timeout: the request frame did not arrive completely within {_options.ReadTimeout.TotalSeconds:0} s; closing the connection."), stop).ConfigureAwait(false);
                         return;
                     }
                 }
