@@ -106,7 +106,10 @@ let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[
         | "--all" ->
             all <- true
             i <- i + 1
-        | other -> failwithf "plonk: unknown option '%s' (use --k <k> [--all])" other
+        | "--trace" ->
+            Prover.trace <- fun phase seconds -> eprintfn "    %-22s %8.3f s" phase seconds
+            i <- i + 1
+        | other -> failwithf "plonk: unknown option '%s' (use --k <k> [--all] [--trace])" other
     let ks = if all then List.distinct (List.sort [ 10; 14; 17; 20; k ]) else [ k ]
     let lines = ks |> List.map (fun kk -> kk, runK pcs paramsFor kk)
     printfn "%s" (lines |> List.find (fun (kk, _) -> kk = k) |> snd)

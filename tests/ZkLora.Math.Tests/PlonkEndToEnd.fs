@@ -180,6 +180,39 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
                 Expect.isEmpty (Set.intersect (chunks p1) (chunks p2)) "no shared elements"
             }
         ]
+        test "random bytes (right and wrong lengths) give errors, never exceptions" {
+            let xs = [| fp 5L; fp 6L |]
+            let c = squares xs noCheat
+            let pk = keys 5 c
+            let inst = squaresInstances xs
+            let proof = prove pk c inst
+            let rng = Random 17
+            for len in [ 0; 1; 4; 5; 6; 37; proof.Length - 1; proof.Length; proof.Length; proof.Length + 1; 3 * proof.Length ] do
+                let junk = Array.zeroCreate<byte> len
+                rng.NextBytes junk
+                if len >= 5 then Array.blit proof 0 junk 0 5 // keep the header so parsing goes deep
+                Expect.isError (Verifier.verify pcs pk.Vk inst junk) (sprintf "junk of %d bytes" len)
+            // valid header and prefix, random tail
+            for cut in [ 40; 200; proof.Length / 2; proof.Length - 40 ] do
+                let junk = Array.copy proof
+                let tail = Array.zeroCreate<byte> (proof.Length - cut)
+                rng.NextBytes tail
+                Array.blit tail 0 junk cut tail.Length
+                Expect.isError (Verifier.verify pcs pk.Vk inst junk) (sprintf "random tail after %d" cut)
+            let vkBytes = Keys.writeVerifyingKey pcs pk.Vk
+            for len in [ 0; 3; 10; vkBytes.Length; vkBytes.Length + 5 ] do
+                let junk = Array.zeroCreate<byte> len
+                rng.NextBytes junk
+                Expect.isError (Keys.readVerifyingKey pcs pk.Vk.Cs junk) (sprintf "vk junk of %d bytes" len)
+            let vkTail = Array.copy vkBytes
+            for i in vkBytes.Length - 64 .. vkBytes.Length - 1 do vkTail[i] <- byte (rng.Next 256)
+            // random commitments either fail to decode or give a key the proof does not verify under
+            match Keys.readVerifyingKey pcs pk.Vk.Cs vkTail with
+            | Error _ -> ()
+            | Ok vk2 -> Expect.isError (Verifier.verify pcs vk2 inst proof) "vk with random commitments"
+            Expect.isError (Verifier.verify pcs pk.Vk null proof) "null instances"
+            Expect.isError (Verifier.verify pcs pk.Vk [| null; inst[1] |] proof) "null instance column"
+        }
         test "batch verification: valid batch passes, one bad proof fails it" {
             let c0 = squares [| fp 1L; fp 2L; fp 3L |] noCheat
             let pk = keys 5 c0
@@ -205,3 +238,75 @@ let testGroupSuite = suite "plonk end to end (IPA over the test group)" (Ipa.Ipa
 
 [<Tests>]
 let vestaSuite = suite "plonk end to end (IPA over Vesta)" VestaIpa.pcs 14
+
+[<Tests>]
+let provingApiTests =
+    testList "plonk proving API (Vesta)" [
+        test "key cache: hits return the same key, capacity evicts, failures are not cached" {
+            let cache = Proving.KeyCache<string>(2)
+            let mk xs () = squares xs noCheat
+            let a1 = cache.GetOrCreate("sq3", 5, mk [| fp 1L; fp 2L; fp 3L |])
+            let a2 = cache.GetOrCreate("sq3", 5, mk [| fp 1L; fp 2L; fp 3L |])
+            match a1, a2 with
+            | Ok k1, Ok k2 -> Expect.isTrue (obj.ReferenceEquals(k1, k2)) "cached"
+            | _ -> failtest "keygen failed"
+            cache.GetOrCreate("sq2", 5, mk [| fp 1L; fp 2L |]) |> ignore
+            cache.GetOrCreate("sq1", 5, mk [| fp 1L |]) |> ignore
+            Expect.equal cache.Count 2 "bounded"
+            Expect.isError (cache.GetOrCreate("too big", 3, mk (Array.create 50 Fp.One))) "k too small"
+            Expect.equal cache.Count 2 "failure not cached"
+        }
+        test "independent statements prove and verify in parallel" {
+            let c0 = squares [| fp 1L; fp 2L |] noCheat
+            let pk = match Proving.keygen c0 5 with Ok pk -> pk | Error e -> failtest e
+            let results =
+                Array.Parallel.init 4 (fun j ->
+                    let xs = [| fp (int64 j + 3L); fp (int64 j + 9L) |]
+                    let inst = squaresInstances xs
+                    Proving.prove pk (squares xs noCheat) inst |> Result.bind (Proving.verify pk.Vk inst))
+            Expect.allEqual results (Ok()) "all verify"
+        }
+        test "verifying key round trip through the Vesta encoding" {
+            let c = squares [| fp 4L |] noCheat
+            let pk = match Proving.keygen c 5 with Ok pk -> pk | Error e -> failtest e
+            let bytes = Proving.writeVerifyingKey pk.Vk
+            match Proving.readVerifyingKey pk.Vk.Cs bytes with
+            | Ok vk ->
+                let inst = squaresInstances [| fp 4L |]
+                let proof = match Proving.prove pk c inst with Ok p -> p | Error e -> failtest e
+                Expect.equal (Proving.verify vk inst proof) (Ok()) "parsed key verifies"
+            | Error e -> failtest e
+        }
+        test "non-canonical scalars and off-curve points in a proof are named in the error" {
+            let xs = [| fp 4L; fp 5L |]
+            let c = squares xs noCheat
+            let pk = match Proving.keygen c 5 with Ok pk -> pk | Error e -> failtest e
+            let inst = squaresInstances xs
+            let proof = match Proving.prove pk c inst with Ok p -> p | Error e -> failtest e
+            // the first advice commitment starts right after the 5-byte header
+            let badPoint = Array.copy proof
+            let mutable found = false
+            let mutable x = 2L
+            while not found do
+                // an x whose x^3 + 5 is a non-residue is not on the curve
+                let fx = Fq.OfInt64 x
+                if (fx * fx * fx + Fq.OfInt64 5L).Sqrt().IsNone then found <- true else x <- x + 1L
+            (Fq.OfInt64 x).ToBytes().CopyTo(badPoint, 5)
+            match Proving.verify pk.Vk inst badPoint with
+            | Error e -> Expect.stringContains e "advice commitment 0" "which element"
+            | Ok() -> failtest "accepted"
+            // the first evaluation follows every commitment before x
+            let layout = ProofLayout.build pk.Vk.Cs
+            let commitments =
+                pk.Vk.Cs.NumAdvice + pk.Vk.Cs.LookupGroups.Length + layout.PermZ
+                + (layout.LookupHelpers |> Array.sumBy snd) + pk.Vk.Cs.LookupGroups.Length + 1 + layout.Pieces
+            let at = 5 + 32 * commitments
+            let badScalar = Array.copy proof
+            let modulus = Fp.Modulus.ToByteArray(true, false)
+            Array.blit modulus 0 badScalar at modulus.Length
+            for i in at + modulus.Length .. at + 31 do badScalar[i] <- 0uy
+            match Proving.verify pk.Vk inst badScalar with
+            | Error e -> Expect.stringContains e "non-canonical" "non-canonical scalar"
+            | Ok() -> failtest "accepted"
+        }
+    ]

@@ -32,3 +32,26 @@ let tests =
             printfn "verify %.3f s" sw.Elapsed.TotalSeconds
         }
     ]
+
+[<Tests>]
+let foldProfile =
+    test "profile fold" {
+        if isNull (System.Environment.GetEnvironmentVariable "PFOLD") then skiptest "profiling only"
+        let half = 8192
+        let gs = Vesta.generators "fold profile" (2 * half)
+        let u = Ipa.roundChallenge (Fp.Random())
+        for _ in 1 .. 2 do
+            let sw = Stopwatch.StartNew()
+            VestaIpa.group.Fold(gs, half, u) |> ignore
+            printfn "batch-affine fold %d: %.3f s" half sw.Elapsed.TotalSeconds
+            sw.Restart()
+            let folded = Array.zeroCreate<Vesta> half
+            System.Threading.Tasks.Parallel.For(0, half, fun i -> folded[i] <- Vesta.OfAffine(gs[half + i]).MulVartime(u).AddAffine(gs[i])) |> ignore
+            Vesta.batchNormalize folded |> ignore
+            printfn "projective fold %d: %.3f s" half sw.Elapsed.TotalSeconds
+            sw.Restart()
+            let scalars = Array.init (2 * half) (fun _ -> Fp.Random())
+            sw.Restart()
+            Vesta.msm gs scalars |> ignore
+            printfn "msm %d: %.3f s" (2 * half) sw.Elapsed.TotalSeconds
+    }

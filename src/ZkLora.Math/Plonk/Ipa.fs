@@ -12,7 +12,7 @@
 /// Opening (zero knowledge): the prover commits S to a random vector s with ⟨s, b⟩ = 0;
 /// with challenges ξ, ζ_U the claim becomes P = C + ξ·S + (v·ζ_U)·U for a' = v + ξ·s; k
 /// halving rounds send L_j, R_j (each blinded on W) and fold a', b and the generators
-/// with challenge u_j; finally the prover reveals the folded scalar c and the combined
+/// with a 128-bit challenge u_j; finally the prover reveals the folded scalar c and the combined
 /// blind f. The verifier checks
 ///     P + Σ (u_j⁻¹·L_j + u_j·R_j) = c·⟨s_u, G⟩ + (c·⟨s_u, b⟩·ζ_U)·U + f·W,
 /// with s_u the vector of products of the u_j. Soundness: binding of Pedersen commitments
@@ -70,6 +70,13 @@ let lagrangeBasisAt (k: int) (z: Fp) : Fp[] =
         let c = zn1 * (Fp.OfUInt64(uint64 n)).Invert()
         for i in 0 .. n - 1 do b[i] <- b[i] * wis[i] * c
         b
+
+/// A round challenge: the transcript challenge's low 128 bits. Folding the generators
+/// costs one scalar multiplication per pair, and 128-bit scalars halve its doublings;
+/// 128 bits of challenge entropy per round keep the folding's soundness error ≈ 2^-128.
+let roundChallenge (c: Fp) : Fp =
+    let struct (l0, l1, _, _) = c.CanonicalLimbs
+    Fp.OfCanonicalLimbs(l0, l1, 0UL, 0UL)
 
 let private inner (a: ReadOnlySpan<Fp>) (b: ReadOnlySpan<Fp>) =
     let mutable acc = Fp.Zero
@@ -139,7 +146,7 @@ let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r
         let rPoint = withExtra 0 half ipLoHi rBlind
         w.WriteCommitment("ipa L", group.Encode lPoint)
         w.WriteCommitment("ipa R", group.Encode rPoint)
-        let u = w.Challenge "ipa u"
+        let u = roundChallenge (w.Challenge "ipa u")
         let uInv =
             match u.TryInvert() with
             | ValueSome v -> v
@@ -173,7 +180,7 @@ let private verifyInner (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (co
         | Ok l, Ok rr ->
             ls[j] <- l
             rs[j] <- rr
-            us[j] <- r.Challenge "ipa u"
+            us[j] <- roundChallenge (r.Challenge "ipa u")
             if us[j].IsZero then error <- Some "ipa: zero round challenge"
         | Error e, _ | _, Error e -> error <- Some e
         j <- j + 1

@@ -21,12 +21,13 @@ type ProverOptions =
 let defaultOptions = { SkipSatisfactionCheck = false }
 
 /// Phase timings for profiling (benchmarks set it; off by default).
-let mutable internal trace: string -> float -> unit = fun _ _ -> ()
+let mutable trace: string -> float -> unit = fun _ _ -> ()
 
-let private coeffsOf (values: Fp[]) =
-    let c = Array.copy values
-    PolyOps.ifft c
-    c
+/// Values → coefficients in place (the value arrays are not needed once committed), so
+/// the prover never holds both forms of a column.
+let private toCoeffsInPlace (cols: Fp[][]) =
+    Parallel.ForEach(cols, fun (c: Fp[]) -> PolyOps.ifft c) |> ignore
+    cols
 
 let private sameFixed (a: Fp[][]) (b: Fp[][]) =
     a.Length = b.Length
@@ -72,6 +73,11 @@ let proveWith
     mark "satisfaction check"
     let layout = ProofLayout.build cs
     let usable = a.Usable
+    // From here on only the witness columns are read from the assignment (the fixed
+    // values equal the key's), so the synthesized fixed copies can be collected.
+    let advice = a.Advice
+    let instance = a.Instance
+    let fixedValues = pk.FixedValues
     use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
     let w = ProofWriter transcript
     transcript.Absorb("verifying key", vk.Digest)
@@ -83,7 +89,8 @@ let proveWith
         for c in cs do w.WriteCommitment(label, pcs.Encode c)
         blinds
     // Round 1: advice.
-    let advice = ArgumentWitness.blindAdvice a
+    // the assignment is this prover's own: blind its advice columns in place
+    for col in advice do ArgumentWitness.randomizeTail col usable
     let adviceBlinds = commitValues "advice" advice
     mark "advice commitments"
     // Round 2: θ, multiplicities.
@@ -91,11 +98,11 @@ let proveWith
     let basePoly (p: PolyRef) =
         match p with
         | AdviceP i -> advice[i]
-        | FixedP i -> a.Fixed[i]
-        | InstanceP i -> a.Instance[i]
+        | FixedP i -> fixedValues[i]
+        | InstanceP i -> instance[i]
         | _ -> invalidOp "argument columns are not available yet"
     let struct (inputs, tables) = ArgumentWitness.compressedLookupValues cs k usable theta basePoly
-    let m = ArgumentWitness.multiplicities cs n usable a.Fixed inputs tables
+    let m = ArgumentWitness.multiplicities cs n usable fixedValues inputs tables
     let mBlinds = commitValues "lookup multiplicities" m
     mark "multiplicities"
     // Round 3: β, γ; permutation products, lookup helpers and running sums.
@@ -104,10 +111,10 @@ let proveWith
     let columnValues (c: Column) =
         match c.Kind with
         | ColumnKind.Advice -> advice[c.Index]
-        | ColumnKind.Fixed -> a.Fixed[c.Index]
-        | _ -> a.Instance[c.Index]
+        | ColumnKind.Fixed -> fixedValues[c.Index]
+        | _ -> instance[c.Index]
     let permZ = ArgumentWitness.permutationProducts cs k usable beta gamma columnValues pk.SigmaValues
-    let struct (helpers, sums) = ArgumentWitness.lookupColumns cs n usable a.Fixed beta inputs tables m
+    let struct (helpers, sums) = ArgumentWitness.lookupColumns cs n usable fixedValues beta inputs tables m
     mark "argument columns"
     let permZBlinds = commitValues "permutation product" permZ
     let helperBlinds = helpers |> Array.map (fun hs -> commitValues "lookup helper" hs)
@@ -119,12 +126,12 @@ let proveWith
     w.WriteCommitment("vanishing random", pcs.Encode(pcs.Commit(k, randomPoly, randomBlind)))
     let y = w.Challenge "y"
     // Coefficient forms of everything the identities read.
-    let adviceCoeffs = advice |> Array.Parallel.map coeffsOf
-    let instanceCoeffs = a.Instance |> Array.Parallel.map coeffsOf
-    let mCoeffs = m |> Array.Parallel.map coeffsOf
-    let permZCoeffs = permZ |> Array.Parallel.map coeffsOf
-    let helperCoeffs = helpers |> Array.map (Array.Parallel.map coeffsOf)
-    let sumCoeffs = sums |> Array.Parallel.map coeffsOf
+    let adviceCoeffs = toCoeffsInPlace advice
+    let instanceCoeffs = toCoeffsInPlace instance
+    let mCoeffs = toCoeffsInPlace m
+    let permZCoeffs = toCoeffsInPlace permZ
+    let helperCoeffs = helpers |> Array.map toCoeffsInPlace
+    let sumCoeffs = toCoeffsInPlace sums
     let coeffs (p: PolyRef) =
         match p with
         | AdviceP i -> adviceCoeffs[i]

@@ -1,0 +1,80 @@
+/// The proving system with its production commitment scheme (IPA over Vesta): the entry
+/// points circuit code and the zkLoRA protocol use, plus a bounded key cache so the
+/// second proof of a circuit shape pays no key generation.
+module ZkLora.Math.Plonk.Proving
+
+open System
+open System.Collections.Generic
+open ZkLora.Math
+
+type VestaProvingKey = ProvingKey<VestaAffine>
+type VestaVerifyingKey = VerifyingKey<VestaAffine>
+
+/// Keys for `circuit` at 2^k rows (deterministic in the circuit's shape).
+let keygen (circuit: ICircuit<'Config>) (k: int) : Result<VestaProvingKey, string> = Keys.keygen VestaIpa.pcs circuit k
+
+/// A proof that `circuit`'s witness satisfies it for `instances`; Error (with the
+/// MockProver report) when it does not.
+let prove (pk: VestaProvingKey) (circuit: ICircuit<'Config>) (instances: Fp[][]) : Result<byte[], string> =
+    Prover.prove VestaIpa.pcs pk circuit instances
+
+/// Verifies a proof.
+let verify (vk: VestaVerifyingKey) (instances: Fp[][]) (proof: byte[]) : Result<unit, string> =
+    Verifier.verify VestaIpa.pcs vk instances proof
+
+/// Verifies many proofs of one circuit with one combined final check.
+let verifyBatch (vk: VestaVerifyingKey) (items: (Fp[][] * byte[])[]) : Result<unit, string> =
+    Verifier.verifyBatch VestaIpa.pcs vk items
+
+/// Canonical verifying-key bytes.
+let writeVerifyingKey (vk: VestaVerifyingKey) = Keys.writeVerifyingKey VestaIpa.pcs vk
+
+/// Parses verifying-key bytes for the circuit whose constraint system is `cs`.
+let readVerifyingKey (cs: ConstraintSystem) (bytes: byte[]) = Keys.readVerifyingKey VestaIpa.pcs cs bytes
+
+/// A bounded, thread-safe cache of proving keys by a caller-chosen shape key (for
+/// example the circuit kind and its dimensions) and k. The least recently used key is
+/// evicted beyond `capacity`. Concurrent requests for one shape generate it once.
+[<Sealed>]
+type KeyCache<'Shape when 'Shape: equality>(capacity: int) =
+    do if capacity < 1 then invalidArg "capacity" "capacity must be at least 1"
+    let sync = obj ()
+    let entries = Dictionary<struct ('Shape * int), Lazy<Result<VestaProvingKey, string>>>()
+    let order = LinkedList<struct ('Shape * int)>()
+    let nodes = Dictionary<struct ('Shape * int), LinkedListNode<struct ('Shape * int)>>()
+    member _.Capacity = capacity
+    member _.Count = lock sync (fun () -> entries.Count)
+
+    /// The key for (shape, k), generated from `circuit` on first use. A failed generation
+    /// is not cached.
+    member _.GetOrCreate(shape: 'Shape, k: int, circuit: unit -> ICircuit<'Config>) : Result<VestaProvingKey, string> =
+        let id = struct (shape, k)
+        let entry =
+            lock sync (fun () ->
+                match entries.TryGetValue id with
+                | true, e ->
+                    order.Remove(nodes[id])
+                    nodes[id] <- order.AddFirst id
+                    e
+                | _ ->
+                    let e = lazy (keygen (circuit ()) k)
+                    entries[id] <- e
+                    nodes[id] <- order.AddFirst id
+                    e)
+        let result = entry.Value
+        lock sync (fun () ->
+            if Result.isError result then
+                // failures are not cached
+                match entries.TryGetValue id with
+                | true, e when Object.ReferenceEquals(e, entry) ->
+                    entries.Remove id |> ignore
+                    order.Remove(nodes[id])
+                    nodes.Remove id |> ignore
+                | _ -> ()
+            // evict least recently used keys (after success, so a failure evicts nothing)
+            while entries.Count > capacity do
+                let last = order.Last.Value
+                order.RemoveLast()
+                entries.Remove last |> ignore
+                nodes.Remove last |> ignore)
+        result
