@@ -23,8 +23,17 @@ public sealed record LoRAServerOptions
     /// <summary>Serve only these adapter modules (null: every module of the adapter).</summary>
     public IReadOnlyCollection<string>? Modules { get; init; }
 
-    /// <summary>The proving seam; default <see cref="UnavailableProofGenerator"/>.</summary>
-    public IProofGenerator ProofGenerator { get; init; } = UnavailableProofGenerator.Instance;
+    /// <summary>The proving seam; default <see cref="ZkProofGenerator.Default"/> (the zero-knowledge prover).</summary>
+    public IProofGenerator ProofGenerator { get; init; } = ZkProofGenerator.Default;
+
+    /// <summary>Where proving progress goes when <c>end_inference</c> arrives over the wire (or no progress sink is passed).</summary>
+    public IProgress<ProofProgress>? ProofProgress { get; init; }
+
+    /// <summary>
+    /// Test-only fault injection: rewrites the delta of a call (module, invocation index, exact
+    /// delta → delta returned and recorded). Models a dishonest contributor; never set in production.
+    /// </summary>
+    internal Func<string, long, BigInteger[][], BigInteger[][]>? TestDeltaOverride { get; init; }
 
     /// <summary>Most sessions open (recorded but not yet proved) at once.</summary>
     public int MaxOpenSessions { get; init; } = 256;
@@ -258,6 +267,7 @@ public sealed class LoRAServer
             session.NextIndex.TryGetValue(module.Name, out long index);
             session.NextIndex[module.Name] = index + 1;
             session.Values += values;
+            if (_options.TestDeltaOverride is { } tamper) delta = tamper(module.Name, index, delta);
             call = new RecordedCall(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, delta, cfg, scaling);
             session.Calls.Add(call);
         }
@@ -302,7 +312,7 @@ public sealed class LoRAServer
     /// ending it can be retried.
     /// </summary>
     /// <exception cref="LoraRequestException">Bad or unknown session id, or the session is already being proved.</exception>
-    /// <exception cref="ProofGenerationUnavailableException">This build cannot prove (the default generator).</exception>
+    /// <exception cref="ProofGenerationException">A call cannot be proved (the session stays open with its calls).</exception>
     public async Task<EndInferenceResponse> EndInferenceAsync(string sessionId, IProgress<ProofProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var sid = ArtifactNames.validateSessionId(sessionId);
@@ -325,7 +335,7 @@ public sealed class LoRAServer
         try
         {
             var job = new ProofJob(sessionId, calls, ProofDirectory, Manifest, _modules);
-            int written = await _options.ProofGenerator.ProveSessionAsync(job, progress, cancellationToken).ConfigureAwait(false);
+            int written = await _options.ProofGenerator.ProveSessionAsync(job, progress ?? _options.ProofProgress, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 _sessions.Remove(sessionId);

@@ -255,7 +255,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable
         }
         catch (WireProtocolException e) { return Refuse(e.Message); }
         catch (LoraRequestException e) { return Refuse(e.Message); }
-        catch (ProofGenerationUnavailableException e)
+        catch (ProofGenerationException e)
         {
             return Refuse($"end_inference: {e.Message}; the session's calls stay recorded.");
         }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
 using ZkLora.Proofs;
 using Fp = ZkLora.Math.FieldElement<ZkLora.Math.PallasBase>;
 
@@ -111,33 +112,61 @@ public interface IProofGenerator
     /// <param name="job">The session's calls and the witness.</param>
     /// <param name="progress">Optional progress sink.</param>
     /// <param name="cancellationToken">Cancels proving.</param>
-    /// <exception cref="ProofGenerationUnavailableException">This build cannot prove.</exception>
+    /// <exception cref="ProofGenerationException">A call cannot be proved.</exception>
     Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken);
 }
 
-/// <summary>Proof generation is not part of this build.</summary>
-public sealed class ProofGenerationUnavailableException : NotSupportedException
+/// <summary>Proof generation failed for a session (a bad call, a witness that does not open the manifest, an I/O error); nothing misleading was written.</summary>
+public sealed class ProofGenerationException : Exception
 {
-    /// <summary>The fixed message.</summary>
-    public const string DefaultMessage = "proof generation is not available in this build";
-
-    /// <summary>Creates the exception with <see cref="DefaultMessage"/>.</summary>
-    public ProofGenerationUnavailableException() : base(DefaultMessage) { }
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What failed, naming the call.</param>
+    public ProofGenerationException(string message) : base(message) { }
 }
 
 /// <summary>
-/// The default <see cref="IProofGenerator"/> of this build: the proving system is not included,
-/// so it writes nothing and fails with <see cref="ProofGenerationUnavailableException"/>. It never
-/// produces anything that looks like a proof.
+/// The prover of this build: the zero-knowledge LoRA circuit over the Vesta IPA
+/// (<see cref="ProofBatch"/>). For every recorded call of the session it checks the call against
+/// the manifest and the private adapter (the recorded delta must be the adapter's exact output,
+/// the salt must open the commitment), then proves the calls in parallel (bounded by
+/// <c>ZKLORA_PROVE_PARALLELISM</c> and a memory estimate against <c>ZKLORA_PROVE_MEMORY_MB</c>),
+/// with proving keys cached by circuit shape (<c>ZKLORA_KEY_CACHE_SIZE</c>).
 /// </summary>
-public sealed class UnavailableProofGenerator : IProofGenerator
+public sealed class ZkProofGenerator : IProofGenerator
 {
-    /// <summary>The shared instance.</summary>
-    public static UnavailableProofGenerator Instance { get; } = new();
+    private readonly ProofBatch.ProveOptions _options;
+
+    /// <summary>The shared instance with options from the environment.</summary>
+    public static ZkProofGenerator Default { get; } = new();
+
+    /// <summary>Creates a prover.</summary>
+    /// <param name="maxDegreeOfParallelism">Most statements proved at once (null: from the environment / processor count).</param>
+    public ZkProofGenerator(int? maxDegreeOfParallelism = null)
+    {
+        var d = ProofBatch.defaultOptions();
+        if (maxDegreeOfParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
+        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, d.MemoryBudgetBytes);
+    }
 
     /// <inheritdoc />
-    public Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken) =>
-        Task.FromException<int>(new ProofGenerationUnavailableException());
+    /// <exception cref="ProofGenerationException">A call cannot be proved; the message names it and says why.</exception>
+    public Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Task.Run(() =>
+        {
+            var calls = job.Calls.Where(c => c.SessionId == job.SessionId).Select(c => c.ToTranscriptEntry());
+            var adapters = MapModule.OfSeq(job.Modules.Select(kv =>
+                Tuple.Create(kv.Key, new ProofBatch.PrivateAdapter(kv.Value.A, kv.Value.B, kv.Value.Salt))));
+            var report = FuncConvert.FromAction<ProofBatch.ProveProgress>(p =>
+                progress?.Report(new ProofProgress(p.Done, p.Total,
+                    p.Finished is null ? null : $"{p.Finished.Value.ModuleName}#{p.Finished.Value.InvocationIndex}")));
+            var r = ProofBatch.proveCalls(_options, job.Manifest, adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (r.IsError) throw new ProofGenerationException(r.ErrorValue);
+            return r.ResultValue.Length;
+        }, cancellationToken);
+    }
 }
 
 /// <summary>Helpers for building transcripts from C#.</summary>
