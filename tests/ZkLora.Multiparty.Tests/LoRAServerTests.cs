@@ -155,13 +155,25 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     }
 
     [Fact]
-    public async Task Default_seam_fails_clearly_and_keeps_the_session()
+    public void The_default_seam_is_the_zero_knowledge_prover()
+    {
+        Assert.Same(ZkProofGenerator.Default, new LoRAServerOptions().ProofGenerator);
+    }
+
+    [Fact]
+    public async Task Default_seam_refuses_a_call_whose_delta_is_not_the_adapters_output_and_keeps_the_session()
     {
         using var dir = new TempDir();
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"));
+        // A dishonest contributor: the delta of (M0, 0) is off by one in its first value.
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions
+        {
+            TestDeltaOverride = (m, i, d) => m == M0 && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 0 && k == 0 ? v + 1 : v).ToArray()).ToArray() : d,
+        });
         s.LoraForward("sess", M0, [1, 32], Rows(1, 1));
-        var e = await Assert.ThrowsAsync<ProofGenerationUnavailableException>(() => s.EndInferenceAsync("sess"));
-        Assert.Equal("proof generation is not available in this build", e.Message);
+        var e = await Assert.ThrowsAsync<ProofGenerationException>(() => s.EndInferenceAsync("sess"));
+        Assert.Contains($"sess.{M0}.0", e.Message);
+        Assert.Contains("recorded delta differs from the committed adapter's output at row 0, column 0", e.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(s.ProofDirectory));
         Assert.Single(s.GetRecordedCalls("sess"));
         Assert.Equal(1, s.LoraForward("sess", M0, [1, 32], Rows(1, 1)).Call.InvocationIndex);
     }

@@ -37,10 +37,10 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         }
     }
 
-    [Fact(Timeout = 60000)]
+    [Fact(Timeout = 240000)]
     public async Task Two_contributors_serve_the_adapter_and_the_transcript_matches_their_records()
     {
-        using var cts = Timeouts.Test();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(200));
         await using var a = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { Modules = [M0] });
         await using var b = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { Modules = [M1] });
         using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
@@ -110,16 +110,35 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Equal(new long[] { 0, 1 }, t2.Entries.Where(e => e.ModuleName == M0).Select(e => e.InvocationIndex));
         Assert.Equal(new long[] { 0, 1 }, a.Server.GetRecordedCalls("flow-1").Select(c => c.InvocationIndex));
 
-        // (6) end_inference: this build cannot prove, and says so; the sessions stay recorded.
+        // (6) end_inference: each contributor proves its own calls of this session.
         var outcomes = await client.EndInferenceAsync(cts.Token);
         Assert.Equal(2, outcomes.Count);
         foreach (var o in outcomes)
         {
-            Assert.Null(o.Response);
-            Assert.Contains("proof generation is not available in this build", o.Error);
+            Assert.Null(o.Error);
+            Assert.Equal(new EndInferenceResponse("flow-1", 2, 2), o.Response);
         }
-        Assert.Equal(2, a.Server.GetRecordedCalls("flow-1").Count);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(a.Server.ProofDirectory));
+        Assert.Equal(6, Directory.GetFiles(a.Server.ProofDirectory).Length);
+        Assert.Equal(6, Directory.GetFiles(b.Server.ProofDirectory).Length);
+
+        // (7) The verifier pins both contributors' manifests (their union) and checks all proofs
+        // against B's transcript in one directory.
+        string proofs = dir.Combine("all-proofs");
+        Directory.CreateDirectory(proofs);
+        foreach (var f in Directory.GetFiles(a.Server.ProofDirectory).Concat(Directory.GetFiles(b.Server.ProofDirectory)))
+            File.Copy(f, Path.Combine(proofs, Path.GetFileName(f)));
+        string pinned = dir.Combine("pinned.json");
+        var union = new Manifest(Microsoft.FSharp.Collections.ListModule.OfSeq(a.Server.Manifest.Adapters.Concat(b.Server.Manifest.Adapters)));
+        Assert.True(ManifestModule.writeFile(pinned, union).IsOk);
+        string t2Path = dir.Combine("t2.json");
+        client.WriteTranscript(t2Path);
+        var verified = ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, pinned);
+        Assert.Equal(4, verified.ProofCount);
+        // Against one contributor's manifest only, the other's module is not pinned: rejected.
+        string onlyA = dir.Combine("only-a.json");
+        a.Server.WriteManifest(onlyA);
+        var rejected = Assert.Throws<ZkLora.Api.ProofVerificationException>(() => ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, onlyA));
+        Assert.Equal(ZkLora.Api.ProofVerificationFailure.ManifestMismatch, rejected.Reason);
     }
 
     [Fact(Timeout = 60000)]

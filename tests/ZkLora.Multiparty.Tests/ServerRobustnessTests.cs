@@ -193,15 +193,21 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
     }
 
     [Fact(Timeout = 60000)]
-    public async Task End_inference_reports_that_proving_is_unavailable_and_keeps_the_session()
+    public async Task End_inference_reports_a_call_that_cannot_be_proved_and_keeps_the_session()
     {
         using var cts = Timeouts.Test();
-        await using var s = await RunningServer.StartAsync(fx.Adapter);
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
+        {
+            TestDeltaOverride = (m, i, d) => i == 0 ? d.Select(r => r.Select(v => -v - 1).ToArray()).ToArray() : d,
+        });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess"), cts.Token);
         Assert.Equal("lora_forward_response", TypeOf((await conn.ReceiveAsync(cts.Token))!));
         await conn.SendFrameAsync("{\"type\":\"end_inference\",\"session_id\":\"sess\"}", cts.Token);
-        Assert.Equal("end_inference: proof generation is not available in this build; the session's calls stay recorded.", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        string error = ErrorOf(await conn.ReceiveAsync(cts.Token));
+        Assert.StartsWith("end_inference: call sess.", error);
+        Assert.Contains("recorded delta differs from the committed adapter's output", error);
+        Assert.EndsWith("; the session's calls stay recorded.", error);
         // The session is still open: another call continues its indices.
         await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess"), cts.Token);
         using var d = JsonDocument.Parse((await conn.ReceiveAsync(cts.Token))!);
