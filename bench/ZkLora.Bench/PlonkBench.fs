@@ -107,7 +107,10 @@ let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[
             all <- true
             i <- i + 1
         | "--trace" ->
-            Prover.trace <- fun phase seconds -> eprintfn "    %-22s %8.3f s" phase seconds
+            Prover.trace <- fun phase seconds ->
+                let managed = float (GC.GetTotalMemory false) / 1048576.0
+                let ws = float (Process.GetCurrentProcess().WorkingSet64) / 1048576.0
+                eprintfn "    %-22s %8.3f s   managed %7.0f MiB   working set %7.0f MiB" phase seconds managed ws
             i <- i + 1
         | other -> failwithf "plonk: unknown option '%s' (use --k <k> [--all] [--trace])" other
     let ks = if all then List.distinct (List.sort [ 10; 14; 17; 20; k ]) else [ k ]

@@ -6,6 +6,7 @@ open System
 let modes : (string * string * (string[] -> int)) list =
     [ "math", "field, FFT and MSM micro-benchmarks (quick, < 1 min)", MathBench.run
       "plonk", "proving system on a standard circuit (--k K, --all for 10/14/17/20)", PlonkBench.run
+      "lora", "LoRA circuit prove/verify for the DESIGN §7 shapes (--shape IxRxO --rows T, --all)", LoraBench.run
       "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run
       "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
       // one line per mode; keep this list sorted by dependency order (math, plonk, lora, commit)

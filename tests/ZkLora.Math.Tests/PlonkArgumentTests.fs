@@ -115,3 +115,19 @@ let polyOpsTests =
             let q = PolyOps.divideByLinear a z
             eval q pt * (pt - z) + eval a z = eval a pt
     ]
+
+[<Tests>]
+let randomnessTests =
+    testList "plonk randomness" [
+        test "bulk CSPRNG elements are distinct and spread over the field" {
+            let xs = Randomness.array 20000
+            Expect.equal (Array.distinct xs).Length xs.Length "distinct"
+            // canonical values below p ≈ 2^254: about half have bit 253 set
+            let high = xs |> Array.filter (fun v -> not (v.ToBigInteger() >>> 253).IsZero) |> Array.length
+            Expect.isTrue (abs (high - 10000) < 600) (sprintf "bit 253 set in %d of 20000" high)
+            let tail = Array.zeroCreate<Fp> 10
+            ArgumentWitness.randomizeTail tail 7
+            Expect.isTrue (tail[.. 6] |> Array.forall (fun v -> v.IsZero)) "head untouched"
+            Expect.isTrue (tail[7 ..] |> Array.forall (fun v -> not v.IsZero)) "tail filled"
+        }
+    ]

@@ -146,6 +146,14 @@ let tests =
                 let c = adHoc (fun b -> b.AdviceColumn()) (fun x l -> l.AssignRegion("r", fun r -> r.AssignAdvice(x, 0, Value.Unknown) |> ignore))
                 Expect.stringContains (synthError 5 c [||]) "unknown value" "message"
             }
+            test "reading a witness value during key generation is a clear error" {
+                let c =
+                    adHoc (fun b -> b.AdviceColumn())
+                        (fun x l -> l.AssignRegion("r", fun r -> r.AssignAdvice(x, 0, Value.Known((Value.Unknown).Get())) |> ignore))
+                match Keys.keygen IdealCommitment.scheme c 4 with
+                | Error e -> Expect.stringContains e "without a witness" "message"
+                | Ok _ -> failtest "keygen succeeded"
+            }
             test "instance columns: count and length are checked" {
                 let c = squares [| fp 1L |] noCheat
                 Expect.stringContains (synthError 5 c [| [| fp 1L |] |]) "2 instance columns, got 1" "count"

@@ -11,7 +11,7 @@ open ZkLora.Math.Plonk.Argument
 
 /// Fills rows from `first` to the end with fresh CSPRNG field elements.
 let randomizeTail (col: Fp[]) (first: int) =
-    for r in first .. col.Length - 1 do col[r] <- Fp.Random()
+    if first < col.Length then Randomness.fill (System.Span(col, first, col.Length - first))
 
 /// Copies the advice columns and fills their blinding rows (u .. n-1) with randomness.
 let blindAdvice (a: Assignment) : Fp[][] =

@@ -3,10 +3,6 @@ namespace ZkLora.Math.Plonk
 open System
 open System.Collections.Generic
 
-/// A mistake in a circuit's definition or synthesis (wrong column kind, a cell outside
-/// the usable rows, a copy involving a column without equality…). Raised while the
-/// circuit's own code runs; the public entry points turn it into an `Error`.
-exception CircuitException of string
 
 /// One custom gate: named constraints that must evaluate to zero at every row.
 type Gate =

@@ -113,7 +113,7 @@ let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r
     if a.Length <> n then invalidArg "a" "one value per domain row is required"
     let b = lagrangeBasisAt p.K z
     // A random s with ⟨s, b⟩ = 0 (Σ_i L_i(z) = 1, so subtracting ⟨s, b⟩ from every entry works).
-    let s = Array.init n (fun _ -> Fp.Random())
+    let s = Randomness.array n
     let t = inner (ReadOnlySpan s) (ReadOnlySpan b)
     for i in 0 .. n - 1 do s[i] <- s[i] - t
     let sBlind = Fp.Random()

@@ -154,34 +154,56 @@ module MockProver =
                     | Poison ->
                         failures.Add(ConstraintReadsBlindingRows(g.Name, gi, ci, g.ConstraintNames[ci], row, reads a row e))
                     row <- row + 1
-        // Lookups over the usable rows (where the logUp running sum is enforced).
-        let tables = Dictionary<int, HashSet<Fp[]>>()
+        // Lookups over the usable rows (where the logUp running sum is enforced). Single-column
+        // tables (the common range check) use a set of values, wider ones a set of tuples.
+        let singles = Dictionary<int, HashSet<Fp>>()
+        let tuples = Dictionary<int, HashSet<Fp[]>>()
         for gi in 0 .. cs.LookupGroups.Length - 1 do
             let g = cs.LookupGroups[gi]
-            let set = HashSet<Fp[]>(TupleComparer())
-            for r in 0 .. a.Usable - 1 do
-                set.Add(g.Table |> Array.map (fun c -> a.Fixed[c][r])) |> ignore
-            tables[gi] <- set
+            if g.Table.Length = 1 then
+                let col = a.Fixed[g.Table[0]]
+                let set = HashSet<Fp>()
+                for r in 0 .. a.Usable - 1 do set.Add col[r] |> ignore
+                singles[gi] <- set
+            else
+                let set = HashSet<Fp[]>(TupleComparer())
+                for r in 0 .. a.Usable - 1 do
+                    set.Add(g.Table |> Array.map (fun c -> a.Fixed[c][r])) |> ignore
+                tuples[gi] <- set
+        let report (l: Lookup) li row (vals: Lattice[]) =
+            if vals |> Array.exists (function Poison -> true | Real _ -> false) then
+                failures.Add(LookupReadsBlindingRows(l.Name, li, row))
+            else
+                let tuple = vals |> Array.map (function Real v -> v | Poison -> Fp.Zero)
+                failures.Add(LookupNotSatisfied(l.Name, li, row, regionsAt a row, List.ofArray tuple))
         for li in 0 .. cs.Lookups.Length - 1 do
             let l = cs.Lookups[li]
-            let set = tables[l.Group]
-            let mutable row = 0
             let selected =
                 match l.Selector with
                 | Some sel ->
                     let col: Fp[] = a.Fixed[sel]
                     fun (r: int) -> not col[r].IsZero
                 | None -> fun _ -> true
-            while row < a.Usable && not (full ()) do
-                if selected row then
-                    let vals = l.Inputs |> Array.map (eval a row)
-                    if vals |> Array.exists (function Poison -> true | Real _ -> false) then
-                        failures.Add(LookupReadsBlindingRows(l.Name, li, row))
-                    else
-                        let tuple = vals |> Array.map (function Real v -> v | Poison -> Fp.Zero)
-                        if not (set.Contains tuple) then
-                            failures.Add(LookupNotSatisfied(l.Name, li, row, regionsAt a row, List.ofArray tuple))
-                row <- row + 1
+            let mutable row = 0
+            match singles.TryGetValue l.Group with
+            | true, set ->
+                let input = l.Inputs[0]
+                while row < a.Usable && not (full ()) do
+                    if selected row then
+                        match eval a row input with
+                        | Real v when set.Contains v -> ()
+                        | v -> report l li row [| v |]
+                    row <- row + 1
+            | _ ->
+                let set = tuples[l.Group]
+                while row < a.Usable && not (full ()) do
+                    if selected row then
+                        let vals = l.Inputs |> Array.map (eval a row)
+                        let ok =
+                            not (vals |> Array.exists (function Poison -> true | Real _ -> false))
+                            && set.Contains(vals |> Array.map (function Real v -> v | Poison -> Fp.Zero))
+                        if not ok then report l li row vals
+                    row <- row + 1
         // Copy constraints (and instance bindings).
         for struct (ca, ra, cb, rb) in a.Copies do
             if not (full ()) then

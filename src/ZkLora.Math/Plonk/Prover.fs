@@ -121,7 +121,7 @@ let proveWith
     let sumBlinds = commitValues "lookup running sum" sums
     mark "argument commitments"
     // Round 4: the vanishing argument's random polynomial.
-    let randomPoly = Array.init n (fun _ -> Fp.Random())
+    let randomPoly = Randomness.array n
     let randomBlind = Fp.Random()
     w.WriteCommitment("vanishing random", pcs.Encode(pcs.Commit(k, randomPoly, randomBlind)))
     let y = w.Challenge "y"
@@ -192,6 +192,12 @@ let proveWith
         for i in 0 .. n - 1 do hEvals[j + parts * i] <- numer[i] * zInv
     mark "quotient evaluation"
     PolyOps.cosetIfft hEvals zeta
+    // Coefficients past the pieces vanish exactly when every identity holds on H (when the
+    // extended coset is larger than the quotient): a cheap self-check of the prover.
+    if not options.SkipSatisfactionCheck then
+        for i in layout.Pieces * n .. ext - 1 do
+            if not hEvals[i].IsZero then
+                invalidOp "prover bug: the combined identity is not divisible by X^n - 1 although the witness satisfies the circuit"
     let pieces = Array.init layout.Pieces (fun i -> Array.sub hEvals (i * n) n)
     let pieceBlinds = pieces |> Array.map (fun _ -> Fp.Random())
     let pieceCommitments = Array.zeroCreate pieces.Length

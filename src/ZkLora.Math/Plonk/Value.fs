@@ -2,6 +2,12 @@ namespace ZkLora.Math.Plonk
 
 open ZkLora.Math
 
+/// A mistake in a circuit's definition or synthesis (wrong column kind, a cell outside
+/// the usable rows, a copy involving a column without equality, reading a witness value
+/// during key generation…). Raised while the circuit's own code runs; the public entry
+/// points turn it into an `Error`.
+exception CircuitException of string
+
 /// A witness value that may be unknown. Key generation synthesizes a circuit without
 /// its witness (every advice value `Unknown`); proving and the MockProver need every
 /// advice value `Known`. Arithmetic propagates `Unknown`, so a circuit author writes
@@ -13,10 +19,11 @@ type Value =
     private new(known, v) = { IsKnown = known; inner = v }
     static member Known(v: Fp) = Value(true, v)
     static member Unknown = Value(false, Fp.Zero)
-    /// The value; throws InvalidOperationException when unknown (a synthesis bug).
+    /// The value; raises CircuitException when unknown (synthesis without a witness, as in
+    /// key generation, must not read witness values: use the operators or TryGet).
     member x.Get() =
         if x.IsKnown then x.inner
-        else invalidOp "the value is unknown (the circuit is being synthesized without a witness)"
+        else raise (CircuitException "a witness value was read while synthesizing without a witness (key generation); use Value arithmetic or TryGet")
     /// The value, or ValueNone when unknown.
     member x.TryGet() = if x.IsKnown then ValueSome x.inner else ValueNone
     member x.Map(f: Fp -> Fp) = if x.IsKnown then Value(true, f x.inner) else Value.Unknown
