@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job. Until the multi-party demo exists (`zklora demo`), this runs what the
-# zklora command can do today: build the deterministic demo model and adapter, then
-# commit to a file of activations, verify the commitment and open one position.
+# The main job: build the deterministic demo model and adapter, commit to a file of
+# activations (verify, open), then the multi-party flow with separate processes
+# (serve / infer / verify), and finally the whole flow in one process (`zklora demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
@@ -25,8 +25,9 @@ root=$(sed -E 's/.*"root":"([^"]+)".*/\1/' "$work/commitment.json")
 echo "== zklora verify-opening opening.json --root $root"; zklora verify-opening "$work/opening.json" --root "$root"
 
 # Multi-party inference: a contributor serves the demo adapter on a free loopback port; the
-# base-model user runs the demo model with the adapter's deltas and writes its transcript.
-# (Proof generation is not in this build yet, so the session is not ended here.)
+# verifier pins its manifest before inference; the base-model user runs the demo model with
+# the adapter's deltas, writes its transcript and ends the session (the contributor proves);
+# the verifier checks the proofs against the transcript and the pinned manifest.
 echo "== zklora serve --adapter demo/adapter --port 0 (background)"
 # (dotnet directly, not the zklora function, so that $! is the server process itself)
 dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" serve --adapter "$work/demo/adapter" \
@@ -34,8 +35,14 @@ dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" serve --adapter "$work/de
 server_pid=$!
 for _ in $(seq 1 100); do grep -q '^listening on' "$work/serve.log" && break; sleep 0.2; done
 cat "$work/serve.log"
+cp "$work/a-out/manifest.json" "$work/pinned-manifest.json"
 port=$(sed -nE 's/^listening on [^ ]*:([0-9]+) .*/\1/p' "$work/serve.log")
 [[ -n "$port" ]] || { echo "the server did not start"; exit 1; }
 echo "== zklora infer --base-model demo/model --port $port"
 zklora infer --base-model "$work/demo/model" --port "$port" --text "the cat sat on the mat" \
-  --transcript "$work/transcript.json" --session-id demo --no-end-inference
+  --transcript "$work/transcript.json" --session-id demo
+echo "== zklora verify --proof-dir a-out/proofs --transcript transcript.json --expected-adapters pinned-manifest.json"
+zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" --expected-adapters "$work/pinned-manifest.json"
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+echo "== zklora demo (the whole flow in one process)"
+zklora demo
