@@ -12,7 +12,7 @@ open ZkLora.Math.Plonk
 open ZkLora.Math.Tests.Generators
 open ZkLora.Math.Tests.PlonkCircuits
 
-let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
+let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) (iterations: int) =
     let keys k circuit =
         match Keys.keygen pcs circuit k with
         | Ok pk -> pk
@@ -28,7 +28,7 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
     let roundTrip k circuit inst =
         let pk = keys k circuit
         Prover.prove pcs pk circuit inst |> Result.bind (Verifier.verify pcs pk.Vk inst)
-    let few = { config with maxTest = 5 }
+    let few = { config with maxTest = iterations }
     let bytes = Gen.choose (0, 255) |> Gen.map int64
     testList name [
         testList "completeness" [
@@ -48,7 +48,7 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
             testPropertyWithConfig few "several instance values" <| fun (xs: Fp list) ->
                 let xs = Array.ofList xs |> Array.truncate 16
                 roundTrip 5 (squares xs noCheat) (squaresInstances xs) = Ok()
-            testProperty "dot product with selected lookups" <|
+            testPropertyWithConfig few "dot product with selected lookups" <|
                 Prop.forAll (Arb.fromGen (Gen.zip (Gen.arrayOfLength 30 bytes) (Gen.arrayOfLength 30 bytes))) (fun (xs, ws) ->
                     roundTrip 9 (dotProduct xs ws noCheat) [| [| dotResult xs ws |] |] = Ok())
             test (sprintf "dot product filling every row at k = %d" largeK) {
@@ -234,10 +234,10 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) =
     ]
 
 [<Tests>]
-let testGroupSuite = suite "plonk end to end (IPA over the test group)" (Ipa.IpaCommitmentScheme<Fp>(TestGroup.group, 16)) 12
+let testGroupSuite = suite "plonk end to end (IPA over the test group)" (Ipa.IpaCommitmentScheme<Fp>(TestGroup.group, 16)) 12 5
 
 [<Tests>]
-let vestaSuite = suite "plonk end to end (IPA over Vesta)" VestaIpa.pcs 14
+let vestaSuite = suite "plonk end to end (IPA over Vesta)" VestaIpa.pcs 14 3
 
 [<Tests>]
 let provingApiTests =

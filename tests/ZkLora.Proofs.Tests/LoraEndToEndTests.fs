@@ -54,6 +54,14 @@ let tests =
             reject "digest (high half)" (withInstance input 1 (fun d -> d + Fp.One))
             reject "digest (low half)" (withInstance input 2 (fun d -> d + Fp.One))
         }
+        test "2×1×2: the proof does not verify under the key of another scaling (another circuit id)" {
+            let input, (_, proof) = small.Value
+            let other = { input.Plan.Shape with Scaling = { Num = BigInteger 1; Den = BigInteger 1 } }
+            let p = plan other |> unwrap
+            Expect.notEqual (circuitId p) (circuitId input.Plan) "distinct ids"
+            let pk = Keys.keygen VestaIpa.pcs (circuit p None) p.K |> unwrap
+            Expect.isError (Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof) "foreign key"
+        }
         test "3×2×4 with 2 token rows and config 16/32/64: proof verifies" {
             let input = case (3, 2, 4, 2) { ScaleBits = 16; ValueBits = 32; IntermediateBits = 64 } 2
             let pk, proof = prove input

@@ -131,17 +131,24 @@ let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r
         let lBlind, rBlind = Fp.Random(), Fp.Random()
         let ipHiLo = inner (ReadOnlySpan(av, half, half)) (ReadOnlySpan(bv, 0, half))
         let ipLoHi = inner (ReadOnlySpan(av, 0, half)) (ReadOnlySpan(bv, half, half))
-        // <a_src, G_dst> + (ip·ζ_U)·U + blind·W as one multi-scalar multiplication
+        // <a_src, G_dst> + (ip·ζ_U)·U + blind·W: one multi-scalar multiplication for small
+        // rounds; for large ones the vector part runs on slices (no copies of the bases)
+        // and the two extra terms are added separately.
         let withExtra (aOffset: int) (gOffset: int) (ipValue: Fp) (blind: Fp) =
-            let sc = Array.zeroCreate (half + 2)
-            Array.blit av aOffset sc 0 half
-            sc[half] <- ipValue * zU
-            sc[half + 1] <- blind
-            let pts = Array.zeroCreate (half + 2)
-            Array.blit gv gOffset pts 0 half
-            pts[half] <- p.U
-            pts[half + 1] <- p.W
-            msm group sc pts
+            if half <= 4096 then
+                let sc = Array.zeroCreate (half + 2)
+                Array.blit av aOffset sc 0 half
+                sc[half] <- ipValue * zU
+                sc[half + 1] <- blind
+                let pts = Array.zeroCreate (half + 2)
+                Array.blit gv gOffset pts 0 half
+                pts[half] <- p.U
+                pts[half + 1] <- p.W
+                msm group sc pts
+            else
+                let body = group.Msm(ReadOnlyMemory(av, aOffset, half), ReadOnlyMemory(gv, gOffset, half))
+                let extra = msm group [| ipValue * zU |] [| p.U |]
+                group.Add(group.Add(body, extra), group.Mul(p.W, blind))
         let lPoint = withExtra half 0 ipHiLo lBlind
         let rPoint = withExtra 0 half ipLoHi rBlind
         w.WriteCommitment("ipa L", group.Encode lPoint)

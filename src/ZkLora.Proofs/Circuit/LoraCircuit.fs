@@ -45,6 +45,8 @@ type LoraPlan =
       ScalingLimbs: int
       /// Weights per packed commitment element.
       PackPerElement: int
+      /// Rounds per row of the commitment's Poseidon gadget.
+      Poseidon: PoseidonGadget.PoseidonLayout
       /// Rows each part needs and the resulting k.
       Rows: int
       K: int }
@@ -66,8 +68,9 @@ let messageLength (s: LoraCircuitShape) =
     let per = AdapterCommitment.weightsPerElement s.Config
     10 + ceilDiv (s.Rank * s.InDim + s.OutDim * s.Rank) per
 
-/// The Poseidon gadget's layout in this circuit (2 full / 4 partial rounds per row).
-let poseidonLayout = PoseidonGadget.wide
+/// The Poseidon layouts a plan chooses from: 1/2, 2/4 and 4/7 full/partial rounds per row
+/// (6, 12, 16 advice columns; 37, 19, 13 rows per permutation).
+let poseidonLayouts = [ PoseidonGadget.narrow; PoseidonGadget.wide; { PoseidonGadget.FullPerRow = 4; PoseidonGadget.PartialPerRow = 7 } ]
 
 /// Blinding rows reserved by the constraint system (advice columns are queried at two
 /// rotations at most: cur/next or cur/prev), see ConstraintSystem.BlindingFactors.
@@ -98,7 +101,7 @@ let validate (s: LoraCircuitShape) : Result<LoraCircuitShape, string> =
             else Ok { s with Config = cfg; Scaling = sc }
 
 /// Row counts for a given limb width and dot width.
-let private planWith (s: LoraCircuitShape) (w: int) (d: int) : LoraPlan =
+let private planWith (s: LoraCircuitShape) (w: int) (d: int) (layout: PoseidonGadget.PoseidonLayout) : LoraPlan =
     let cfg = s.Config
     let sb, vb, ib = cfg.ScaleBits, cfg.ValueBits, cfg.IntermediateBits
     let weightLimbs = ceilDiv vb w
@@ -113,7 +116,7 @@ let private planWith (s: LoraCircuitShape) (w: int) (d: int) : LoraPlan =
     let dotRows = t * s.Rank * ceilDiv s.InDim d
     let main = max laneRows dotRows + t * s.OutDim
     let header = 12 // header constants, salt and digest cells share the value column
-    let poseidon = PoseidonGadget.rowsForHashWith poseidonLayout (messageLength s)
+    let poseidon = PoseidonGadget.rowsForHashWith layout (messageLength s)
     let instanceRows = 3 + t * (s.InDim + s.OutDim)
     let rows = List.max [ main + header; poseidon; (1 <<< w); instanceRows ]
     let mutable k = 1
@@ -127,24 +130,28 @@ let private planWith (s: LoraCircuitShape) (w: int) (d: int) : LoraPlan =
       HighLimbs = highLimbs
       ScalingLimbs = scalingLimbs
       PackPerElement = AdapterCommitment.weightsPerElement cfg
+      Poseidon = layout
       Rows = rows
       K = k }
 
 /// Advice columns of a plan (for the cost estimate and docs).
-let adviceColumns (p: LoraPlan) = p.Lanes + 5 + 2 * p.DotWidth + 2 * p.ScalingLimbs + PoseidonGadget.adviceColumns poseidonLayout
+let adviceColumns (p: LoraPlan) = p.Lanes + 5 + 2 * p.DotWidth + 2 * p.ScalingLimbs + PoseidonGadget.adviceColumns p.Poseidon
 
-/// The plan: w ∈ [6, 16] minimising (advice columns + lookup helpers) · 2^k, ties to the
-/// larger w; dot width max(rank, 4).
+/// The plan: w ∈ [6, 16] and the Poseidon layout minimising (advice columns + lookup
+/// helpers) · (2^k + 2^11) (committed cells plus a per-column overhead), ties to the
+/// larger w and then the narrower Poseidon layout; dot width max(rank, 4).
 let plan (s: LoraCircuitShape) : Result<LoraPlan, string> =
     validate s
     |> Result.map (fun s ->
         let d = max s.Rank 4
-        [ 6 .. 16 ]
-        |> List.map (fun w ->
-            let p = planWith s w d
-            let lookups = p.Lanes + 2 + 2 * p.ScalingLimbs
-            let cost = float (adviceColumns p + lookups / 2 + 2) * float (1L <<< p.K)
-            (cost, -w), p)
+        [ for w in 6 .. 16 do
+            for li, layout in List.indexed poseidonLayouts do
+                let p = planWith s w d layout
+                let lookups = p.Lanes + 2 + 2 * p.ScalingLimbs
+                // committed columns × (rows + a per-column overhead worth ~2^11 rows: at
+                // small k the per-polynomial work of the prover, not the MSM size, dominates)
+                let cost = float (adviceColumns p + lookups / 2 + 2) * float ((1L <<< p.K) + 2048L)
+                yield (cost, -w, li), p ]
         |> List.minBy fst
         |> snd)
 
@@ -152,9 +159,9 @@ let plan (s: LoraCircuitShape) : Result<LoraPlan, string> =
 let circuitId (p: LoraPlan) =
     let s = p.Shape
     let c = s.Config
-    sprintf "%s;shape=%dx%dx%d;rows=%d;fixed_point=%d,%d,%d;scaling=%O/%O;w=%d;dot=%d;k=%d"
+    sprintf "%s;shape=%dx%dx%d;rows=%d;fixed_point=%d,%d,%d;scaling=%O/%O;w=%d;dot=%d;poseidon=%d/%d;k=%d"
         CircuitVersion s.InDim s.Rank s.OutDim s.Rows c.ScaleBits c.ValueBits c.IntermediateBits
-        s.Scaling.Num s.Scaling.Den p.LimbBits p.DotWidth p.K
+        s.Scaling.Num s.Scaling.Den p.LimbBits p.DotWidth p.Poseidon.FullPerRow p.Poseidon.PartialPerRow p.K
 
 // ---------------------------------------------------------------------------------------
 // The witness: every integer the circuit assigns (tests may craft inconsistent ones)
@@ -403,7 +410,7 @@ let configure (p: LoraPlan) (b: ConstraintSystemBuilder) : LoraConfig =
           "den - 1 - e3 = limbs", qOut.Expr * (c (den - BigInteger.One) - scalLimbs 0 - scalLimbs m) ])
     for i in 0 .. 2 * m - 1 do
         b.Lookup(sprintf "scaling remainder limb %d" i, qOut, [ scal[i].Cur, table ])
-    let poseidon = PoseidonGadget.configure b poseidonLayout (Some consts)
+    let poseidon = PoseidonGadget.configure b p.Poseidon (Some consts)
     { Lanes = lanes; V = v; Carry = carry; Inv = inv; Q = q; DotW = dotW; DotX = dotX; Acc = acc; Scal = scal
       Table = table; Constants = consts; Instance = inst
       QRange = qRange; QWeight = qWeight; QPack0 = qPack0; QPack = qPack; QDot0 = qDot0; QDot = qDot
