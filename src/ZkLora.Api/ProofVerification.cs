@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using ZkLora.Proofs;
 
@@ -60,14 +61,37 @@ public static class ProofVerification
     public static ProofVerificationResult BatchVerifyProofs(string proofDir, string transcriptPath, string expectedAdaptersPath, bool verbose = false, TextWriter? log = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(proofDir);
-        ArgumentException.ThrowIfNullOrWhiteSpace(transcriptPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(expectedAdaptersPath);
+        return BatchVerifyProofs([proofDir], transcriptPath, [expectedAdaptersPath], verbose, log);
+    }
+
+    /// <summary>
+    /// Verifies the proof directories of several contributors (each serving different modules)
+    /// against one transcript and the union of their pinned manifests. A statement found in two
+    /// directories, or a module pinned by two manifests, is rejected.
+    /// </summary>
+    /// <param name="proofDirs">One proof directory per contributor.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
+    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(proofDirs);
+        ArgumentNullException.ThrowIfNull(expectedAdaptersPaths);
+        ArgumentException.ThrowIfNullOrWhiteSpace(transcriptPath);
+        if (proofDirs.Count == 0 || proofDirs.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one proof directory, none empty.", nameof(proofDirs));
+        if (expectedAdaptersPaths.Count == 0 || expectedAdaptersPaths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one pinned manifest, none empty.", nameof(expectedAdaptersPaths));
         var writer = log ?? Console.Out;
         var sink = FuncConvert.FromAction<string>(line =>
         {
             if (verbose) lock (writer) writer.WriteLine(line);
         });
-        var r = ProofVerify.batchVerifyFiles(Path.GetFullPath(proofDir), Path.GetFullPath(transcriptPath), Path.GetFullPath(expectedAdaptersPath), sink);
+        var r = ProofVerify.batchVerifyManyFiles(
+            ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
+            ListModule.OfSeq(expectedAdaptersPaths.Select(Path.GetFullPath)), sink);
         if (r.IsError) throw new ProofVerificationException(ReasonOf(r.ErrorValue.Kind), r.ErrorValue.Message);
         var s = r.ResultValue;
         return new ProofVerificationResult(s.Proofs, s.Circuits, TimeSpan.FromSeconds(s.Seconds));

@@ -13,9 +13,9 @@ internal static class VerifyCommand
 {
     public static Command Create()
     {
-        var proofDir = new Option<string>("--proof-dir") { Description = "The contributor's proof directory.", Required = true };
+        var proofDir = new Option<string[]>("--proof-dir") { Description = "The contributor's proof directory (repeat once per contributor).", Required = true };
         var transcript = new Option<string>("--transcript") { Description = "The base-model user's transcript.", Required = true };
-        var adapters = new Option<string>("--expected-adapters") { Description = "The adapter manifest pinned BEFORE inference.", Required = true };
+        var adapters = new Option<string[]>("--expected-adapters") { Description = "The adapter manifest pinned BEFORE inference (repeat once per contributor).", Required = true };
         var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes." };
         var command = new Command("verify",
             "Verify a proof directory against the transcript and the pinned adapter manifest: full coverage, exact statements, " +
@@ -28,11 +28,14 @@ internal static class VerifyCommand
     }
 
     /// <summary>Runs the verification and prints the outcome; returns the exit code.</summary>
-    public static int Run(string proofDir, string transcript, string adapters, bool verbose)
+    public static int Run(string proofDir, string transcript, string adapters, bool verbose) => Run([proofDir], transcript, [adapters], verbose);
+
+    /// <summary>Runs the verification over several contributors' directories and manifests; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose)
     {
         try
         {
-            var r = ProofVerification.BatchVerifyProofs(proofDir, transcript, adapters, verbose);
+            var r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters, verbose);
             Console.WriteLine($"Done verifying {r.ProofCount} proofs. Total time: {r.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
             return 0;
         }

@@ -194,11 +194,41 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
 
 /// Verifies a proof directory against a transcript and the pinned manifest. `log` receives
 /// one line per step when the caller wants details.
-let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+/// Artifacts of several proof directories (one per contributor); a key found in two
+/// directories is a duplicate statement.
+let private scanAll (proofDirs: string list) : Result<Map<ArtifactNames.ProofKey, Artifact>, VerifyFailure> =
+    if proofDirs.IsEmpty then fail InvalidInput "no proof directory given"
+    else
+        proofDirs
+        |> traverseAll (fun d -> scan d |> Result.map (fun m -> d, m))
+        |> Result.bind (fun maps ->
+            maps
+            |> List.fold (fun acc (dir, m) ->
+                acc
+                |> Result.bind (fun (all: Map<ArtifactNames.ProofKey, Artifact * string>) ->
+                    match m |> Map.toList |> List.tryFind (fun (k, _) -> all.ContainsKey k) with
+                    | Some(k, _) ->
+                        fail Coverage (sprintf "duplicate statement: %s appears in both %s and %s" (describeKey k) (snd all[k]) dir)
+                    | None -> Ok(m |> Map.fold (fun (a: Map<_, _>) k v -> a.Add(k, (v, dir))) all))) (Ok Map.empty)
+            |> Result.map (Map.map (fun _ (a, _) -> a)))
+
+/// The union of several pinned manifests (one per contributor); a module pinned twice is an error.
+let unionManifests (manifests: Manifest list) : Result<Manifest, VerifyFailure> =
+    if manifests.IsEmpty then fail InvalidInput "no pinned manifest given"
+    else
+        let adapters = manifests |> List.collect (fun m -> m.Adapters)
+        match adapters |> List.countBy (fun a -> a.ModuleName) |> List.tryFind (fun (_, n) -> n > 1) with
+        | Some(name, _) -> fail InvalidInput (sprintf "module '%s' is pinned by more than one manifest" name)
+        | None -> Ok { Adapters = adapters }
+
+/// Verifies the proof directories of one or more contributors against B's transcript and the
+/// union of the pinned manifests.
+let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
-        let! artifacts = scan proofDir
+        let! manifest = unionManifests manifests
+        let! artifacts = scanAll proofDirs
         let sessions = transcript.Entries |> List.map (fun e -> e.SessionId) |> Set.ofList
         let relevant, other = artifacts |> Map.partition (fun k _ -> sessions.Contains k.SessionId)
         do if not other.IsEmpty then log (sprintf "ignoring %d artifact(s) of sessions not in the transcript" other.Count)
@@ -240,12 +270,20 @@ let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest)
         return { Proofs = checkedItems.Length; Circuits = groups.Length; Seconds = clock.Elapsed.TotalSeconds }
     }
 
-/// `batchVerify` over files: the transcript and the pinned manifest are read strictly first.
-let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+/// One contributor: one proof directory and its pinned manifest.
+let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyMany [ proofDir ] transcript [ manifest ] log
+
+/// `batchVerifyMany` over files: the transcript and the pinned manifests are read strictly first.
+let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
         let! t = Transcript.readFile transcriptPath |> tag InvalidInput
-        let! m = Manifest.readFile manifestPath |> tag InvalidInput
-        let! s = batchVerify proofDir t m log
+        let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput)
+        let! s = batchVerifyMany proofDirs t ms log
         return { s with Seconds = clock.Elapsed.TotalSeconds }
     }
+
+/// `batchVerify` over files.
+let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyFiles [ proofDir ] transcriptPath [ manifestPath ] log

@@ -121,8 +121,16 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Equal(6, Directory.GetFiles(a.Server.ProofDirectory).Length);
         Assert.Equal(6, Directory.GetFiles(b.Server.ProofDirectory).Length);
 
-        // (7) The verifier pins both contributors' manifests (their union) and checks all proofs
-        // against B's transcript in one directory.
+        // (7) The verifier pinned both contributors' manifests; it checks both proof directories
+        // against B's transcript.
+        string pinnedA = dir.Combine("pinned-a.json"), pinnedB = dir.Combine("pinned-b.json");
+        a.Server.WriteManifest(pinnedA);
+        b.Server.WriteManifest(pinnedB);
+        string t2Path = dir.Combine("t2.json");
+        client.WriteTranscript(t2Path);
+        var verified = ZkLora.Api.ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], t2Path, [pinnedA, pinnedB]);
+        Assert.Equal(4, verified.ProofCount);
+        // The same with the union manifest and the artifacts gathered in one directory.
         string proofs = dir.Combine("all-proofs");
         Directory.CreateDirectory(proofs);
         foreach (var f in Directory.GetFiles(a.Server.ProofDirectory).Concat(Directory.GetFiles(b.Server.ProofDirectory)))
@@ -130,14 +138,14 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         string pinned = dir.Combine("pinned.json");
         var union = new Manifest(Microsoft.FSharp.Collections.ListModule.OfSeq(a.Server.Manifest.Adapters.Concat(b.Server.Manifest.Adapters)));
         Assert.True(ManifestModule.writeFile(pinned, union).IsOk);
-        string t2Path = dir.Combine("t2.json");
-        client.WriteTranscript(t2Path);
-        var verified = ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, pinned);
-        Assert.Equal(4, verified.ProofCount);
+        Assert.Equal(4, ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, pinned).ProofCount);
+        // A directory given twice holds every statement twice.
+        var dup = Assert.Throws<ZkLora.Api.ProofVerificationException>(() =>
+            ZkLora.Api.ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory, proofs], t2Path, [pinnedA, pinnedB]));
+        Assert.Equal(ZkLora.Api.ProofVerificationFailure.Coverage, dup.Reason);
+        Assert.Contains("duplicate statement", dup.Message);
         // Against one contributor's manifest only, the other's module is not pinned: rejected.
-        string onlyA = dir.Combine("only-a.json");
-        a.Server.WriteManifest(onlyA);
-        var rejected = Assert.Throws<ZkLora.Api.ProofVerificationException>(() => ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, onlyA));
+        var rejected = Assert.Throws<ZkLora.Api.ProofVerificationException>(() => ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, pinnedA));
         Assert.Equal(ZkLora.Api.ProofVerificationFailure.ManifestMismatch, rejected.Reason);
     }
 

@@ -274,6 +274,21 @@ let tests =
             batchVerify fx.Dir { Entries = [] } fx.Manifest ignore |> expectFailure InvalidInput "no entries"
             batchVerify (Path.Combine(fx.Dir, "nope")) fx.Transcript fx.Manifest ignore |> expectFailure InvalidInput "does not exist"
         }
+        test "two contributors: their directories and manifests together verify; a statement in two directories is a duplicate" {
+            let fx = fixture.Value
+            // split the fixture's artifacts by module, as two contributors would hold them
+            let da, db = tempDir (), tempDir ()
+            for f in Directory.GetFiles fx.Dir do
+                let name = Path.GetFileName f
+                File.Copy(f, Path.Combine((if name.Contains(ma ()) then da else db), name))
+            let m1 = { Adapters = [ fx.Modules[0].Adapter ] }
+            let m2 = { Adapters = [ fx.Modules[1].Adapter ] }
+            let s = batchVerifyMany [ da; db ] fx.Transcript [ m1; m2 ] ignore |> unwrap
+            Expect.equal s.Proofs 4 "all four"
+            batchVerifyMany [ da; db ] fx.Transcript [ m1 ] ignore |> expectFailure ManifestMismatch "not in the pinned manifest"
+            batchVerifyMany [ da; db; fx.Dir ] fx.Transcript [ m1; m2 ] ignore |> expectFailure Coverage "duplicate statement"
+            batchVerifyMany [ da; db ] fx.Transcript [ m1; m2; m1 ] ignore |> expectFailure InvalidInput "pinned by more than one manifest"
+        }
         test "artifacts of other sessions are ignored" {
             let fx = fixture.Value
             let d = copyDir fx.Dir
