@@ -486,16 +486,16 @@ let circuit (p: LoraPlan) (wit: LoraWitness option) =
             let division (r: Region) (row: int) (valueCell: AssignedCell option) (d: LoraWitness -> Division) =
                 r.EnableSelector(k.QRange, row)
                 r.EnableSelector(k.QDiv, row)
-                let vcell =
-                    match valueCell with
-                    | Some src -> r.CopyAdvice(src, k.V, row)
-                    | None -> r.AssignAdvice(k.V, row, known (fun x -> (d x).Value))
+                // raw_j arrives as a copy of its dot product's accumulator; r_k is assigned
+                // here and tied to Σ B·h by the output gate on the same row.
+                match valueCell with
+                | Some src -> r.CopyAdvice(src, k.V, row) |> ignore
+                | None -> r.AssignAdvice(k.V, row, known (fun x -> (d x).Value)) |> ignore
                 assignLimbs r row 0 p.RemLimbs (fun x -> (d x).Low)
                 assignLimbs r row p.RemLimbs p.HighLimbs (fun x -> (d x).High)
                 zeroLanes r row (p.RemLimbs + p.HighLimbs)
                 r.AssignAdvice(k.Carry, row, known (fun x -> (d x).Carry)) |> ignore
                 r.AssignAdvice(k.Inv, row, knownFp (fun x -> invOf ((d x).Value + pow2 (cfg.IntermediateBits - 1)))) |> ignore
-                ignore vcell
                 r.AssignAdvice(k.Q, row, known (fun x -> (d x).Quotient))
             // --- raw_j = Σ_i A_ji x_ti, then h_j.
             let dw = p.DotWidth
