@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# The main job. Until the multi-party demo exists (`zklora demo`), this runs what the
-# zklora command can do today: build the deterministic demo model and adapter, then
-# commit to a file of activations, verify the commitment and open one position.
+# The main job: build the deterministic demo model and adapter, commit to a file of
+# activations (verify, open), then the multi-party flow with separate processes
+# (serve / infer / verify), and finally the whole flow in one process (`zklora demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 dotnet build src/ZkLora.Cli -c Release -nologo -v quiet >/dev/null
 zklora() { dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" "$@"; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 echo "== zklora info"; zklora info
 echo "== zklora init-demo $work/demo"; zklora init-demo "$work/demo"
@@ -18,3 +23,26 @@ echo "== zklora verify-commitment acts.json commitment.json"; zklora verify-comm
 echo "== zklora open acts.json --index 4"; zklora open "$work/acts.json" --index 4 --commitment "$work/commitment.json" | tee "$work/opening.json"
 root=$(sed -E 's/.*"root":"([^"]+)".*/\1/' "$work/commitment.json")
 echo "== zklora verify-opening opening.json --root $root"; zklora verify-opening "$work/opening.json" --root "$root"
+
+# Multi-party inference: a contributor serves the demo adapter on a free loopback port; the
+# verifier pins its manifest before inference; the base-model user runs the demo model with
+# the adapter's deltas, writes its transcript and ends the session (the contributor proves);
+# the verifier checks the proofs against the transcript and the pinned manifest.
+echo "== zklora serve --adapter demo/adapter --port 0 (background)"
+# (dotnet directly, not the zklora function, so that $! is the server process itself)
+dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" serve --adapter "$work/demo/adapter" \
+  --base-model "$work/demo/model" --port 0 --out-dir "$work/a-out" --quiet > "$work/serve.log" &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q '^listening on' "$work/serve.log" && break; sleep 0.2; done
+cat "$work/serve.log"
+cp "$work/a-out/manifest.json" "$work/pinned-manifest.json"
+port=$(sed -nE 's/^listening on [^ ]*:([0-9]+) .*/\1/p' "$work/serve.log")
+[[ -n "$port" ]] || { echo "the server did not start"; exit 1; }
+echo "== zklora infer --base-model demo/model --port $port"
+zklora infer --base-model "$work/demo/model" --port "$port" --text "the cat sat on the mat" \
+  --transcript "$work/transcript.json" --session-id demo
+echo "== zklora verify --proof-dir a-out/proofs --transcript transcript.json --expected-adapters pinned-manifest.json"
+zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" --expected-adapters "$work/pinned-manifest.json"
+kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+echo "== zklora demo (the whole flow in one process)"
+zklora demo

@@ -41,7 +41,7 @@ internal static class CliErrors
     }
 
     // ArgumentException appends " (Parameter 'x')" and the actual value: keep the sentence only.
-    private static string Describe(Exception e)
+    public static string Describe(Exception e)
     {
         if (e is ArgumentException { ParamName: { } name } argument)
         {

@@ -1,4 +1,4 @@
 using System.CommandLine;
 using ZkLora.Cli;
 
-return ZkLoraCommand.Build().Parse(args).Invoke();
+return await ZkLoraCommand.Build().Parse(args).InvokeAsync();

@@ -17,6 +17,10 @@ internal static class ZkLoraCommand
         root.Subcommands.Add(OpenCommand.Create());
         root.Subcommands.Add(VerifyOpeningCommand.Create());
         root.Subcommands.Add(InitDemoCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(InferCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 }

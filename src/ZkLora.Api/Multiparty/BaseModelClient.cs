@@ -1,0 +1,301 @@
+using System.Numerics;
+using System.Security.Cryptography;
+using ZkLora.Model;
+using ZkLora.Proofs;
+using static TorchSharp.torch;
+
+namespace ZkLora.Api.Multiparty;
+
+/// <summary>How a base-model user combines a contributor's answer with the module's own output.</summary>
+public enum CombineMode
+{
+    /// <summary>module output = base output + delta (the LoRA forward; the default).</summary>
+    AddDelta,
+    /// <summary>module output = the contributor's output (the delta alone replaces the base output).</summary>
+    Replace,
+}
+
+/// <summary>A contributor could not be used: it failed, refused a request or answered inconsistently.</summary>
+public sealed class ContributorException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ContributorException(string message, Exception? inner = null) : base(message, inner) { }
+}
+
+/// <summary>What one contributor answered to <c>end_inference</c>.</summary>
+/// <param name="Contributor">The contributor.</param>
+/// <param name="Response">Its answer, or null when it failed.</param>
+/// <param name="Error">Its error, or null on success.</param>
+public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInferenceResponse? Response, string? Error);
+
+/// <summary>
+/// The base-model user (party B, DESIGN §1). It runs the base model locally and patches every
+/// injection point its contributors announce: on each module call it quantizes the input itself,
+/// sends the activations to the module's contributor, checks the answer (shapes, invocation
+/// index, output = q_delta / 2^scale_bits exactly) and combines the delta with the base output.
+/// Its <see cref="GetTranscript">transcript</see> records its own view of every call: the quantized
+/// input it computed, the q_delta it received, shapes, index, fixed-point config and scaling.
+/// One forward pass runs at a time.
+/// </summary>
+public sealed class BaseModelClient : IAsyncDisposable
+{
+    private readonly Gpt2Model _model;
+    private readonly bool _ownsModel;
+    private readonly List<ContributorConnection> _connections;
+    private readonly Dictionary<string, (ContributorConnection Connection, InjectionPoint Point, FixedPoint.FixedPointConfig Config)> _owners = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _nextIndex = new(StringComparer.Ordinal);
+    private readonly List<TranscriptEntry> _entries = new();
+    private readonly object _transcriptGate = new();
+    private readonly SemaphoreSlim _forwardLock = new(1, 1);
+    private CancellationToken _forwardToken;
+    private bool _initialized;
+
+    /// <summary>Creates a client over a loaded model.</summary>
+    /// <param name="model">The base model (not disposed by the client unless <paramref name="ownsModel"/>).</param>
+    /// <param name="contributors">One or more contributors; each owns the modules it announces.</param>
+    /// <param name="combineMode">How deltas are combined.</param>
+    /// <param name="sessionId">Session id (A-Z a-z 0-9 _ -, 1–64 characters); null for a random one.</param>
+    /// <param name="ownsModel">Dispose the model with the client.</param>
+    /// <param name="requestTimeout">Time limit of one lora_forward exchange (default 2 minutes).</param>
+    /// <exception cref="ArgumentException">No contributor, a contributor listed twice, or a bad session id.</exception>
+    public BaseModelClient(Gpt2Model model, IEnumerable<ContributorEndpoint> contributors, CombineMode combineMode = CombineMode.AddDelta,
+        string? sessionId = null, bool ownsModel = false, TimeSpan? requestTimeout = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        ArgumentNullException.ThrowIfNull(contributors);
+        var list = contributors.ToList();
+        if (list.Count == 0) throw new ArgumentException("At least one contributor is needed.", nameof(contributors));
+        var dup = list.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1);
+        if (dup is not null) throw new ArgumentException($"Contributor {dup.Key} is listed twice.", nameof(contributors));
+        SessionId = sessionId ?? NewSessionId();
+        var ok = ArtifactNames.validateSessionId(SessionId);
+        if (ok.IsError) throw new ArgumentException(ok.ErrorValue, nameof(sessionId));
+        CombineMode = combineMode;
+        _ownsModel = ownsModel;
+        _connections = list.Select(c => new ContributorConnection(c, requestTimeout)).ToList();
+    }
+
+    /// <summary>Loads the base model (folder or Hugging Face cache name) and creates a client that owns it.</summary>
+    public static BaseModelClient Load(string baseModel, IEnumerable<ContributorEndpoint> contributors, CombineMode combineMode = CombineMode.AddDelta, string? sessionId = null)
+    {
+        var model = Gpt2Model.Load(baseModel);
+        try
+        {
+            return new BaseModelClient(model, contributors, combineMode, sessionId, ownsModel: true);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A random session id: "s" and 32 hex digits from the OS CSPRNG.</summary>
+    public static string NewSessionId() => "s" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The session id sent with every call.</summary>
+    public string SessionId { get; }
+
+    /// <summary>The combine mode.</summary>
+    public CombineMode CombineMode { get; }
+
+    /// <summary>The base model.</summary>
+    public Gpt2Model Model => _model;
+
+    /// <summary>Each patched module and the contributor that serves it (after <see cref="InitAndPatchAsync"/>).</summary>
+    public IReadOnlyDictionary<string, ContributorEndpoint> ModuleOwners =>
+        _owners.ToDictionary(kv => kv.Key, kv => kv.Value.Connection.Endpoint, StringComparer.Ordinal);
+
+    /// <summary>Each contributor's manifest digest, as announced in its init_response (compare with the pinned manifests).</summary>
+    public IReadOnlyDictionary<ContributorEndpoint, string> ManifestDigests { get; private set; } = new Dictionary<ContributorEndpoint, string>();
+
+    /// <summary>
+    /// Asks every contributor for its injection points and patches them into the model. A module
+    /// announced by two contributors, or one the model lacks or whose widths differ, is an error
+    /// (and nothing is patched).
+    /// </summary>
+    /// <exception cref="ContributorException">A contributor failed or announced an unusable module.</exception>
+    /// <exception cref="InvalidOperationException">Already initialised.</exception>
+    public async Task InitAndPatchAsync(CancellationToken cancellationToken = default)
+    {
+        if (_initialized) throw new InvalidOperationException("The client is already initialised.");
+        var owners = new Dictionary<string, (ContributorConnection, InjectionPoint, FixedPoint.FixedPointConfig)>(StringComparer.Ordinal);
+        var digests = new Dictionary<ContributorEndpoint, string>();
+        foreach (var conn in _connections)
+        {
+            InitResponse init;
+            try
+            {
+                init = await conn.InitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException)
+            {
+                throw new ContributorException($"Contributor {conn.Endpoint}: init_request failed: {e.Message}", e);
+            }
+            digests[conn.Endpoint] = init.ManifestDigest;
+            if (init.InjectionPoints.Count == 0) throw new ContributorException($"Contributor {conn.Endpoint} announced no injection points.");
+            foreach (var p in init.InjectionPoints)
+            {
+                LinearModuleInfo info;
+                try
+                {
+                    info = _model.GetLinearModule(p.ModuleName);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ContributorException($"Contributor {conn.Endpoint} announced '{p.ModuleName}', which the base model does not have: {e.Message}");
+                }
+                if (info.InFeatures != p.InDim || info.OutFeatures != p.OutDim)
+                    throw new ContributorException($"Contributor {conn.Endpoint} announced '{p.ModuleName}' as {p.InDim}→{p.OutDim}, but the model's module is {info.InFeatures}→{info.OutFeatures}.");
+                if (owners.TryGetValue(info.Name, out var other))
+                    throw new ContributorException($"Module '{info.Name}' is announced by both {other.Item1.Endpoint} and {conn.Endpoint}; each module must have one contributor.");
+                owners[info.Name] = (conn, p, init.FixedPoint);
+            }
+        }
+        foreach (var (name, owner) in owners)
+        {
+            _owners[name] = owner;
+            _model.Patch(name, (input, baseOutput) => OnModuleCall(name, input, baseOutput));
+        }
+        ManifestDigests = digests;
+        _initialized = true;
+    }
+
+    /// <summary>
+    /// The causal-LM loss of <paramref name="text"/> with every patched module served by its
+    /// contributor. Runs the model on a worker thread; module calls block that thread on the
+    /// network (there is no synchronization context, so this cannot deadlock).
+    /// </summary>
+    /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    public async Task<double> ForwardLossAsync(string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!_initialized) throw new InvalidOperationException("Call InitAndPatchAsync first.");
+        await _forwardLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _forwardToken = cancellationToken;
+            return await Task.Run(() => _model.Loss(text), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _forwardToken = default;
+            _forwardLock.Release();
+        }
+    }
+
+    private Tensor OnModuleCall(string name, Tensor input, Tensor baseOutput)
+    {
+        var (conn, point, cfg) = _owners[name];
+        long[] inShape = input.shape.ToArray();
+        if (inShape.Length == 1) inShape = [1, inShape[0]];
+        var rows = TensorRows.ToRows(input);
+        // B's own quantization of what it sends (the contributor recomputes the same integers).
+        var x = new BigInteger[rows.Length][];
+        for (int r = 0; r < rows.Length; r++)
+        {
+            x[r] = new BigInteger[rows[r].Length];
+            for (int i = 0; i < rows[r].Length; i++)
+            {
+                var q = FixedPoint.quantize(cfg, rows[r][i]);
+                if (q.IsError) throw new ContributorException($"Module '{name}': input row {r}, element {i} cannot be quantized: {q.ErrorValue}");
+                x[r][i] = q.ResultValue;
+            }
+        }
+        long expectedIndex;
+        lock (_transcriptGate)
+        {
+            _nextIndex.TryGetValue(name, out expectedIndex);
+        }
+        LoraForwardResponse resp;
+        try
+        {
+            // Blocking is safe here: this runs on the worker thread of ForwardLossAsync and the
+            // connection code never needs that thread back (ConfigureAwait(false) throughout).
+            resp = conn.LoraForwardAsync(SessionId, point.ModuleName, inShape, rows, _forwardToken).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException)
+        {
+            throw new ContributorException($"Module '{name}' (contributor {conn.Endpoint}): {e.Message}", e);
+        }
+        long[] outShape = [.. inShape[..^1], point.OutDim];
+        string Bad(string what) => $"Contributor {conn.Endpoint} answered module '{name}' inconsistently: {what}.";
+        if (resp.SessionId != SessionId || resp.SubmoduleName != point.ModuleName) throw new ContributorException(Bad("session or module name differs from the request"));
+        if (!resp.InputShape.SequenceEqual(inShape)) throw new ContributorException(Bad($"input_shape [{string.Join(", ", resp.InputShape)}] is not the shape sent"));
+        if (!resp.OutputShape.SequenceEqual(outShape)) throw new ContributorException(Bad($"output_shape [{string.Join(", ", resp.OutputShape)}], expected [{string.Join(", ", outShape)}]"));
+        if (resp.InvocationIndex != expectedIndex) throw new ContributorException(Bad($"invocation_index {resp.InvocationIndex}, expected {expectedIndex}"));
+        if (!resp.FixedPoint.Equals(cfg)) throw new ContributorException(Bad("fixed_point differs from the one announced in init_response"));
+        var scaling = ArtifactCommon.checkScaling("scaling", resp.ScalingNum, resp.ScalingDen);
+        if (scaling.IsError) throw new ContributorException(Bad(scaling.ErrorValue));
+        var bound = FixedPoint.valueBound(cfg);
+        var deltaValues = new double[resp.QDelta.Length][];
+        for (int r = 0; r < resp.QDelta.Length; r++)
+        {
+            deltaValues[r] = new double[point.OutDim];
+            for (int k = 0; k < point.OutDim; k++)
+            {
+                var q = resp.QDelta[r][k];
+                if (BigInteger.Abs(q) > bound) throw new ContributorException(Bad($"q_delta[{r}][{k}] is outside the value bound"));
+                double v = FixedPoint.dequantize(cfg, q);
+                // The combined output must follow from the recorded integers alone.
+                if (v != resp.Output[r][k])
+                    throw new ContributorException(Bad($"output[{r}][{k}] = {resp.Output[r][k]:R} is not q_delta / 2^{cfg.ScaleBits} = {v:R}"));
+                deltaValues[r][k] = v;
+            }
+        }
+        lock (_transcriptGate)
+        {
+            // Recorded under the name the contributor announced (and records the call under).
+            _entries.Add(new TranscriptEntry(SessionId, point.ModuleName, expectedIndex, inShape, outShape, x, resp.QDelta, cfg, scaling.ResultValue));
+            _nextIndex[name] = expectedIndex + 1;
+        }
+        var delta = TensorRows.FromRows(deltaValues, baseOutput.shape, baseOutput.dtype);
+        return CombineMode == CombineMode.AddDelta ? baseOutput.add(delta) : delta;
+    }
+
+    /// <summary>The transcript so far: B's own record of every call (quantized input, received q_delta).</summary>
+    public Transcript GetTranscript()
+    {
+        lock (_transcriptGate) return TranscriptFiles.Create(_entries.ToList());
+    }
+
+    /// <summary>Writes the transcript as canonical JSON.</summary>
+    /// <exception cref="IOException">It cannot be written.</exception>
+    public void WriteTranscript(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        TranscriptFiles.Write(path, GetTranscript());
+    }
+
+    /// <summary>
+    /// Tells every contributor that the session is over (each proves its part). Every contributor
+    /// is asked even if one fails; the outcomes say which succeeded.
+    /// </summary>
+    public async Task<IReadOnlyList<EndInferenceOutcome>> EndInferenceAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_initialized) throw new InvalidOperationException("Call InitAndPatchAsync first.");
+        var tasks = _connections.Select(async conn =>
+        {
+            try
+            {
+                var r = await conn.EndInferenceAsync(SessionId, cancellationToken).ConfigureAwait(false);
+                return new EndInferenceOutcome(conn.Endpoint, r, null);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException)
+            {
+                return new EndInferenceOutcome(conn.Endpoint, null, e.Message);
+            }
+        }).ToList();
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    /// <summary>Unpatches the model, closes the connections and disposes an owned model.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var name in _owners.Keys) _model.Unpatch(name);
+        foreach (var c in _connections) await c.DisposeAsync().ConfigureAwait(false);
+        if (_ownsModel) _model.Dispose();
+    }
+}

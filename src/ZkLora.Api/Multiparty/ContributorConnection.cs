@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Net.Sockets;
+
+namespace ZkLora.Api.Multiparty;
+
+/// <summary>A contributor's address, <c>host:port</c> (IPv6 as <c>[addr]:port</c>).</summary>
+/// <param name="Host">Host name or address.</param>
+/// <param name="Port">TCP port.</param>
+public sealed record ContributorEndpoint(string Host, int Port)
+{
+    /// <summary>Parses <c>host:port</c> or <c>[ipv6]:port</c>.</summary>
+    /// <exception cref="FormatException">Not of that form, or the port is not in 1–65535.</exception>
+    public static ContributorEndpoint Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1) throw new FormatException($"'{text}' is not host:port.");
+        string host = text[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
+        else if (host.Contains(':')) throw new FormatException($"'{text}': write an IPv6 address in brackets, [addr]:port.");
+        if (host.Length == 0) throw new FormatException($"'{text}' has an empty host.");
+        if (!int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+            throw new FormatException($"'{text}': the port must be an integer in 1–65535.");
+        return new ContributorEndpoint(host, port);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}
+
+/// <summary>
+/// One TCP connection to a contributor, carrying requests one at a time (concurrent callers
+/// queue). Every request has a time limit; a failed exchange closes the connection, and the next
+/// request reconnects.
+/// </summary>
+public sealed class ContributorConnection : IAsyncDisposable, IDisposable
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private TcpClient? _client;
+    private NetworkStream? _stream;
+
+    /// <summary>Creates a connection (connected lazily on the first request).</summary>
+    /// <param name="endpoint">The contributor.</param>
+    /// <param name="requestTimeout">Time limit of one request/response exchange (default 2 minutes).</param>
+    public ContributorConnection(ContributorEndpoint endpoint, TimeSpan? requestTimeout = null)
+    {
+        Endpoint = endpoint ?? throw new ArgumentNullException(nameof(endpoint));
+        RequestTimeout = requestTimeout ?? TimeSpan.FromMinutes(2);
+    }
+
+    /// <summary>The contributor.</summary>
+    public ContributorEndpoint Endpoint { get; }
+
+    /// <summary>Time limit of one exchange (end_inference uses <see cref="EndInferenceTimeout"/>).</summary>
+    public TimeSpan RequestTimeout { get; }
+
+    /// <summary>Time limit of <c>end_inference</c> (proving may take long); default 2 hours.</summary>
+    public TimeSpan EndInferenceTimeout { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>Sends one frame and returns the response frame.</summary>
+    /// <exception cref="IOException">The connection failed, or the contributor closed it without answering.</exception>
+    /// <exception cref="TimeoutException">No answer in time.</exception>
+    public Task<byte[]> ExchangeAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken = default) =>
+        ExchangeAsync(request, RequestTimeout, cancellationToken);
+
+    private async Task<byte[]> ExchangeAsync(ReadOnlyMemory<byte> request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            if (_stream is not null)
+            {
+                // A reused connection may have been closed by the server while idle; then the
+                // request was never read, and it is sent again once on a fresh connection. (A
+                // lora_forward the server did process is never answered twice: its invocation
+                // index would not match, which the client checks.)
+                try
+                {
+                    return await SendAndReceiveAsync(request, cts.Token).ConfigureAwait(false);
+                }
+                catch (IOException e) when (e is not WireFrameException)
+                {
+                    CloseLocked();
+                }
+            }
+            return await SendAndReceiveAsync(request, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            CloseLocked();
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                throw new TimeoutException($"Contributor {Endpoint} did not answer within {timeout.TotalSeconds:0} s.", e);
+            if (e is SocketException se) throw new IOException($"Connection to contributor {Endpoint} failed: {se.Message}", se);
+            throw;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task<byte[]> SendAndReceiveAsync(ReadOnlyMemory<byte> request, CancellationToken token)
+    {
+        if (_stream is null)
+            {
+                var client = new TcpClient { NoDelay = true };
+                try
+                {
+                    await client.ConnectAsync(Endpoint.Host, Endpoint.Port, token).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    client.Dispose();
+                    throw new IOException($"Cannot connect to contributor {Endpoint}: {e.Message}", e);
+                }
+                _client = client;
+                _stream = client.GetStream();
+            }
+            await WireFraming.WriteFrameAsync(_stream, request, token).ConfigureAwait(false);
+            var response = await WireFraming.ReadFrameAsync(_stream, WireFraming.MaxFrameBytes, token).ConfigureAwait(false);
+            return response ?? throw new IOException($"Contributor {Endpoint} closed the connection without answering.");
+    }
+
+    /// <summary>Asks for the injection points.</summary>
+    /// <exception cref="WireProtocolException">The contributor answered with an error or a malformed response.</exception>
+    public async Task<InitResponse> InitAsync(CancellationToken cancellationToken = default) =>
+        WireMessages.ParseInitResponse(await ExchangeAsync(WireMessages.InitRequestBytes(), cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Sends one module call.</summary>
+    /// <exception cref="WireProtocolException">The contributor answered with an error or a malformed response.</exception>
+    public async Task<LoraForwardResponse> LoraForwardAsync(string sessionId, string moduleName, long[] inputShape, IReadOnlyList<double[]> rows, CancellationToken cancellationToken = default) =>
+        WireMessages.ParseLoraForwardResponse(await ExchangeAsync(WireMessages.LoraForwardRequestBytes(sessionId, moduleName, inputShape, rows), cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Ends a session (the contributor proves its calls).</summary>
+    /// <exception cref="WireProtocolException">The contributor answered with an error (e.g. proving is unavailable) or a malformed response.</exception>
+    public async Task<EndInferenceResponse> EndInferenceAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        WireMessages.ParseEndInferenceResponse(await ExchangeAsync(WireMessages.EndInferenceRequestBytes(sessionId), EndInferenceTimeout, cancellationToken).ConfigureAwait(false));
+
+    private void CloseLocked()
+    {
+        _stream?.Dispose();
+        _client?.Dispose();
+        _stream = null;
+        _client = null;
+    }
+
+    /// <summary>Closes the connection.</summary>
+    public void Dispose()
+    {
+        _lock.Wait();
+        try { CloseLocked(); }
+        finally { _lock.Release(); }
+    }
+
+    /// <summary>Closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try { CloseLocked(); }
+        finally { _lock.Release(); }
+    }
+}

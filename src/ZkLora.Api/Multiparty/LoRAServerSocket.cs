@@ -1,0 +1,302 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace ZkLora.Api.Multiparty;
+
+/// <summary>Limits and logging of a <see cref="LoRAServerSocket"/>.</summary>
+public sealed record LoRAServerSocketOptions
+{
+    /// <summary>Largest request frame (at most <see cref="WireFraming.MaxFrameBytes"/>, 64 MiB).</summary>
+    public int MaxFrameBytes { get; init; } = WireFraming.MaxFrameBytes;
+
+    /// <summary>Most connections served at once; further connections get an error response and are closed.</summary>
+    public int MaxConnections { get; init; } = 64;
+
+    /// <summary>How long a connection may sit idle between requests; then it is closed without a message (clients reconnect).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Time allowed to receive the rest of a request frame once its first byte has arrived; then an error is sent and the connection closed.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Time allowed to send one response.</summary>
+    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Where to log connections and errors (null: no log).</summary>
+    public TextWriter? Log { get; init; }
+}
+
+/// <summary>
+/// The contributor's TCP endpoint (DESIGN §5): frames of 8-byte big-endian length + UTF-8 JSON,
+/// one request and one response per frame, several requests per connection. Connections are
+/// served concurrently up to a limit; every bad frame or request is answered with
+/// <c>{"type":"error","error":…}</c> and the server keeps serving (a connection is closed only when
+/// its byte stream can no longer be trusted: an oversized or truncated frame, or a read timeout).
+/// </summary>
+public sealed class LoRAServerSocket : IAsyncDisposable
+{
+    private readonly LoRAServer _server;
+    private readonly IPEndPoint _endpoint;
+    private readonly LoRAServerSocketOptions _options;
+    private readonly SemaphoreSlim _slots;
+    private readonly object _gate = new();
+    private readonly HashSet<Task> _connections = new();
+    private readonly HashSet<TcpClient> _clients = new();
+    private TcpListener? _listener;
+    private CancellationTokenSource? _stopping;
+    private Task? _acceptLoop;
+    private long _connectionCounter;
+
+    /// <summary>Creates the endpoint (not yet listening; see <see cref="StartAsync"/>).</summary>
+    /// <param name="server">The contributor.</param>
+    /// <param name="endpoint">Address and port; port 0 lets the system choose (see <see cref="LocalEndPoint"/>).</param>
+    /// <param name="options">Limits; null for the defaults.</param>
+    public LoRAServerSocket(LoRAServer server, IPEndPoint endpoint, LoRAServerSocketOptions? options = null)
+    {
+        _server = server ?? throw new ArgumentNullException(nameof(server));
+        _endpoint = endpoint ?? throw new ArgumentNullException(nameof(endpoint));
+        _options = options ?? new LoRAServerSocketOptions();
+        if (_options.MaxFrameBytes < 1 || _options.MaxFrameBytes > WireFraming.MaxFrameBytes)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxFrameBytes must be in [1, {WireFraming.MaxFrameBytes}].");
+        if (_options.MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxConnections must be at least 1.");
+        _slots = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
+    }
+
+    /// <summary>The bound address once started (with the actual port when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("The server is not started.");
+
+    /// <summary>Connections being served right now.</summary>
+    public int ActiveConnections { get { lock (_gate) return _clients.Count; } }
+
+    /// <summary>Binds and starts accepting connections.</summary>
+    /// <exception cref="SocketException">The address cannot be bound (e.g. the port is in use).</exception>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (_listener is not null) throw new InvalidOperationException("The server is already started.");
+            var listener = new TcpListener(_endpoint);
+            listener.Start();
+            _listener = listener;
+            _stopping = new CancellationTokenSource();
+            _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
+        }
+        Log($"listening on {LocalEndPoint}");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops accepting, closes every connection and waits for their handlers to finish.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        Task? accept;
+        lock (_gate)
+        {
+            if (_listener is null || _stopping is null) return;
+            _stopping.Cancel();
+            _listener.Stop();
+            accept = _acceptLoop;
+            foreach (var c in _clients) c.Close();
+        }
+        if (accept is not null) await accept.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task[] pending;
+        lock (_gate) pending = _connections.ToArray();
+        await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            _stopping.Dispose();
+            _stopping = null;
+            _listener = null;
+            _acceptLoop = null;
+        }
+        Log("stopped");
+    }
+
+    /// <summary>Stops the server.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private async Task AcceptLoopAsync(TcpListener listener, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { break; }
+            catch (ObjectDisposedException) { break; }
+            catch (SocketException e) when (stop.IsCancellationRequested || e.SocketErrorCode == SocketError.OperationAborted) { break; }
+            catch (SocketException e)
+            {
+                Log($"accept failed: {e.Message}");
+                continue;
+            }
+            long id = Interlocked.Increment(ref _connectionCounter);
+            Task handler;
+            lock (_gate)
+            {
+                if (stop.IsCancellationRequested) { client.Close(); break; }
+                _clients.Add(client);
+                handler = Task.Run(() => ServeConnectionAsync(client, id, stop));
+                _connections.Add(handler);
+            }
+            _ = handler.ContinueWith(t => { lock (_gate) _connections.Remove(t); }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task ServeConnectionAsync(TcpClient client, long id, CancellationToken stop)
+    {
+        string peer = client.Client.RemoteEndPoint?.ToString() ?? "?";
+        bool slot = _slots.Wait(0);
+        try
+        {
+            client.NoDelay = true;
+            var stream = client.GetStream();
+            if (!slot)
+            {
+                Log($"#{id} {peer}: refused, {_options.MaxConnections} connections already open");
+                await TrySendAsync(stream, WireMessages.ErrorBytes($"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
+                return;
+            }
+            Log($"#{id} {peer}: connected");
+            while (!stop.IsCancellationRequested)
+            {
+                // Wait for the next request's first byte (a zero-byte read completes when data is
+                // available). An idle connection is closed silently: there is no request to answer,
+                // and an unsolicited error frame would be read as the answer to the client's next request.
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                {
+                    idle.CancelAfter(_options.IdleTimeout);
+                    try
+                    {
+                        await stream.ReadAsync(Memory<byte>.Empty, idle.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+                    {
+                        Log($"#{id} {peer}: idle for {_options.IdleTimeout.TotalSeconds:0} s, closing");
+                        return;
+                    }
+                }
+                byte[]? frame;
+                using (var read = CancellationTokenSource.CreateLinkedTokenSource(stop))
+                {
+                    read.CancelAfter(_options.ReadTimeout);
+                    try
+                    {
+                        frame = await WireFraming.ReadFrameAsync(stream, _options.MaxFrameBytes, read.Token).ConfigureAwait(false);
+                    }
+                    catch (WireFrameException e)
+                    {
+                        Log($"#{id} {peer}: bad frame: {e.Message}");
+                        await TrySendAsync(stream, WireMessages.ErrorBytes(e.Message), stop).ConfigureAwait(false);
+                        if (e.StreamDesynchronized) return;
+                        continue;
+                    }
+                    catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+                    {
+                        Log($"#{id} {peer}: read timeout");
+                        await TrySendAsync(stream, WireMessages.ErrorBytes($"Read timeout: the request frame did not arrive completely within {_options.ReadTimeout.TotalSeconds:0} s; closing the connection."), stop).ConfigureAwait(false);
+                        return;
+                    }
+                }
+                if (frame is null) return; // the peer closed the connection between frames
+                byte[] response = await HandleAsync(frame, id, peer, stop).ConfigureAwait(false);
+                if (response.Length > WireFraming.MaxFrameBytes)
+                    response = WireMessages.ErrorBytes($"The response would be {response.Length} bytes, above the {WireFraming.MaxFrameBytes}-byte frame limit; send fewer rows per call.");
+                if (!await TrySendAsync(stream, response, stop).ConfigureAwait(false)) return;
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            Log($"#{id} {peer}: connection error: {e.Message}");
+        }
+        catch (Exception e)
+        {
+            // Never let one connection's failure fault the server.
+            Log($"#{id} {peer}: unexpected error: {e}");
+        }
+        finally
+        {
+            if (slot) _slots.Release();
+            lock (_gate) _clients.Remove(client);
+            client.Dispose();
+            Log($"#{id} {peer}: closed");
+        }
+    }
+
+    /// <summary>Answers one request frame; never throws for bad input.</summary>
+    private async Task<byte[]> HandleAsync(byte[] frame, long id, string peer, CancellationToken stop)
+    {
+        try
+        {
+            switch (WireMessages.ParseRequest(frame))
+            {
+                case InitRequest:
+                    return WireMessages.InitResponseBytes(_server.Describe());
+                case LoraForwardRequest f:
+                {
+                    var r = _server.LoraForward(f.SessionId, f.SubmoduleName, f.InputShape, f.Rows);
+                    var c = r.Call;
+                    return WireMessages.LoraForwardResponseBytes(new LoraForwardResponse(c.SessionId, c.ModuleName, c.InvocationIndex,
+                        c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, c.FixedPoint));
+                }
+                case EndInferenceRequest e:
+                {
+                    Log($"#{id} {peer}: end_inference for session '{e.SessionId}'");
+                    var r = await _server.EndInferenceAsync(e.SessionId, null, stop).ConfigureAwait(false);
+                    Log($"#{id} {peer}: session '{e.SessionId}': {r.RecordedCalls} calls, {r.ProofsWritten} proofs written");
+                    return WireMessages.EndInferenceResponseBytes(r);
+                }
+                default:
+                    return WireMessages.ErrorBytes("Unsupported request.");
+            }
+        }
+        catch (WireProtocolException e) { return Refuse(e.Message); }
+        catch (LoraRequestException e) { return Refuse(e.Message); }
+        catch (ProofGenerationException e)
+        {
+            return Refuse($"end_inference: {e.Message}; the session's calls stay recorded.");
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return WireMessages.ErrorBytes("The server is shutting down.");
+        }
+        catch (Exception e)
+        {
+            // A bug or an environment failure (disk full while writing proofs, ...): report it to the
+            // peer without a stack trace and keep serving.
+            Log($"#{id} {peer}: internal error: {e}");
+            return WireMessages.ErrorBytes($"Internal server error ({e.GetType().Name}): {e.Message}");
+        }
+
+        byte[] Refuse(string message)
+        {
+            Log($"#{id} {peer}: error: {message}");
+            return WireMessages.ErrorBytes(message);
+        }
+    }
+
+    private async Task<bool> TrySendAsync(Stream stream, byte[] payload, CancellationToken stop)
+    {
+        using var write = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        write.CancelAfter(_options.WriteTimeout);
+        try
+        {
+            await WireFraming.WriteFrameAsync(stream, payload, write.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private void Log(string message)
+    {
+        var log = _options.Log;
+        if (log is null) return;
+        lock (log) log.WriteLine($"[zklora serve {DateTime.UtcNow:HH:mm:ss}] {message}");
+    }
+}

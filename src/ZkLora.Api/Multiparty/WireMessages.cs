@@ -1,0 +1,605 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using System.Text.Json;
+using ZkLora.Proofs;
+
+namespace ZkLora.Api.Multiparty;
+
+/// <summary>
+/// A wire message is well framed but its content is not acceptable: invalid UTF-8 or JSON, an
+/// unknown request type, missing or extra fields, a wrong shape, a non-finite number, an unknown
+/// module, or an error reported by the peer. The message is meant for the peer and the user.
+/// </summary>
+public sealed class WireProtocolException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What was wrong, in words a user can act on.</param>
+    public WireProtocolException(string message) : base(message) { }
+}
+
+/// <summary>A parsed request (see <see cref="WireMessages"/> for the JSON schema).</summary>
+public abstract record WireRequest;
+
+/// <summary><c>{"type":"init_request"}</c>: asks a contributor for its injection points.</summary>
+public sealed record InitRequest : WireRequest;
+
+/// <summary>
+/// <c>lora_forward</c>: one module call's input activations. <paramref name="InputShape"/> is
+/// [rows, in_dim] or [batch, seq, in_dim]; <paramref name="Rows"/> is the input flattened to
+/// rows × in_dim (row-major over the leading dimensions), every value finite.
+/// </summary>
+/// <param name="SessionId">The inference session (ArtifactNames alphabet).</param>
+/// <param name="SubmoduleName">The injection point, e.g. <c>transformer.h.0.attn.c_attn</c>.</param>
+/// <param name="InputShape">Shape of the input as sent.</param>
+/// <param name="Rows">The input as rows × in_dim.</param>
+public sealed record LoraForwardRequest(string SessionId, string SubmoduleName, long[] InputShape, double[][] Rows) : WireRequest;
+
+/// <summary><c>end_inference</c>: the session is over; the contributor proves its recorded calls.</summary>
+/// <param name="SessionId">The session to close.</param>
+public sealed record EndInferenceRequest(string SessionId) : WireRequest;
+
+/// <summary>One LoRA injection point a contributor serves.</summary>
+/// <param name="ModuleName">Module name in the base model.</param>
+/// <param name="InDim">Input width.</param>
+/// <param name="OutDim">Output width.</param>
+/// <param name="Rank">LoRA rank.</param>
+public sealed record InjectionPoint(string ModuleName, int InDim, int OutDim, int Rank);
+
+/// <summary>A contributor's answer to <c>init_request</c>.</summary>
+/// <param name="Protocol">Wire protocol id (<see cref="WireMessages.ProtocolId"/>).</param>
+/// <param name="ManifestDigest">SHA-256 hex of the contributor's adapter manifest (compare with the pinned one).</param>
+/// <param name="FixedPoint">The fixed-point configuration the contributor quantizes with.</param>
+/// <param name="InjectionPoints">The modules it serves.</param>
+public sealed record InitResponse(string Protocol, string ManifestDigest, FixedPoint.FixedPointConfig FixedPoint, IReadOnlyList<InjectionPoint> InjectionPoints);
+
+/// <summary>A contributor's answer to <c>lora_forward</c>.</summary>
+/// <param name="SessionId">Echo of the request.</param>
+/// <param name="SubmoduleName">Echo of the request.</param>
+/// <param name="InvocationIndex">The contributor's index of this call for (session, module), from 0.</param>
+/// <param name="InputShape">The input shape as the contributor read it.</param>
+/// <param name="OutputShape">The input's leading dimensions and out_dim.</param>
+/// <param name="Output">The dequantized delta (q_delta / 2^scale_bits) as rows × out_dim doubles.</param>
+/// <param name="QDelta">The exact quantized delta, rows × out_dim.</param>
+/// <param name="ScalingNum">LoRA scaling numerator.</param>
+/// <param name="ScalingDen">LoRA scaling denominator.</param>
+/// <param name="FixedPoint">The fixed-point configuration used.</param>
+public sealed record LoraForwardResponse(
+    string SessionId, string SubmoduleName, long InvocationIndex, long[] InputShape, long[] OutputShape,
+    double[][] Output, BigInteger[][] QDelta, BigInteger ScalingNum, BigInteger ScalingDen, FixedPoint.FixedPointConfig FixedPoint);
+
+/// <summary>A contributor's answer to <c>end_inference</c>.</summary>
+/// <param name="SessionId">Echo of the request.</param>
+/// <param name="RecordedCalls">How many module calls the contributor recorded for the session.</param>
+/// <param name="ProofsWritten">How many proofs it wrote.</param>
+public sealed record EndInferenceResponse(string SessionId, int RecordedCalls, int ProofsWritten);
+
+/// <summary>
+/// The JSON messages of the zkLoRA wire protocol (DESIGN §5), one per frame
+/// (<see cref="WireFraming"/>). Every message is an object with a <c>type</c> member; readers are
+/// strict (exact member sets, exact types), so a typo is an error rather than a silent default.
+/// <list type="bullet">
+/// <item><c>{"type":"init_request"}</c> → <c>{"type":"init_response","protocol":"zklora.wire.v1",
+/// "manifest_digest":"64 hex","fixed_point":{"scale_bits","value_bits","intermediate_bits"},
+/// "injection_points":[{"module_name","in_dim","out_dim","rank"}]}</c></item>
+/// <item><c>{"type":"lora_forward","session_id","submodule_name","input"}</c>, input a nested array
+/// [rows][in_dim] or [batch][seq][in_dim] of finite numbers → <c>{"type":"lora_forward_response",
+/// "session_id","submodule_name","invocation_index","input_shape","output_shape","output","q_delta",
+/// "scaling_num","scaling_den","fixed_point"}</c>; <c>output</c> is nested like output_shape (floats,
+/// q_delta / 2^scale_bits), <c>q_delta</c> is rows × out_dim integers (rows = product of the leading
+/// dimensions).</item>
+/// <item><c>{"type":"end_inference","session_id"}</c> → <c>{"type":"end_inference_response",
+/// "session_id","recorded_calls","proofs_written"}</c></item>
+/// <item>any failure → <c>{"type":"error","error":"message"}</c></item>
+/// </list>
+/// </summary>
+public static class WireMessages
+{
+    /// <summary>The protocol id sent in <c>init_response</c>.</summary>
+    public const string ProtocolId = "zklora.wire.v1";
+
+    /// <summary>Most values one <c>lora_forward</c> input may hold.</summary>
+    public const long MaxInputValues = 1L << 24;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16 };
+
+    // ------------------------------------------------------------------ requests (contributor side)
+
+    /// <summary>Parses a request frame strictly.</summary>
+    /// <exception cref="WireProtocolException">The frame is not a valid request; the message says why.</exception>
+    public static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8)
+    {
+        using var doc = Parse(utf8, "request");
+        var root = doc.RootElement;
+        string type = TypeOf(root, "request");
+        switch (type)
+        {
+            case "init_request":
+                ExactMembers(root, "init_request", "type");
+                return new InitRequest();
+            case "lora_forward":
+            {
+                ExactMembers(root, "lora_forward", "type", "session_id", "submodule_name", "input");
+                string session = SessionId(root, "lora_forward");
+                string module = Str(root, "submodule_name", "lora_forward");
+                var (shape, rows) = ReadInput(root.GetProperty("input"));
+                return new LoraForwardRequest(session, module, shape, rows);
+            }
+            case "end_inference":
+                ExactMembers(root, "end_inference", "type", "session_id");
+                return new EndInferenceRequest(SessionId(root, "end_inference"));
+            default:
+                throw new WireProtocolException(
+                    $"Unknown request type '{Printable(type)}'; expected init_request, lora_forward or end_inference.");
+        }
+    }
+
+    private static (long[] Shape, double[][] Rows) ReadInput(JsonElement input)
+    {
+        // The shape is read from the first element at each depth; every array must then match it.
+        var shape = new List<long>();
+        var e = input;
+        while (e.ValueKind == JsonValueKind.Array)
+        {
+            int n = e.GetArrayLength();
+            if (n == 0) throw new WireProtocolException($"lora_forward: 'input' has an empty array at depth {shape.Count}; every dimension must be at least 1.");
+            shape.Add(n);
+            e = e[0];
+        }
+        if (shape.Count is not (2 or 3))
+            throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {shape.Count}.");
+        long total = 1;
+        foreach (var d in shape) total = checked(total * d);
+        if (total > MaxInputValues)
+            throw new WireProtocolException($"lora_forward: 'input' holds {total} values, more than the limit {MaxInputValues}.");
+        long width = shape[^1];
+        var rows = new double[(int)(total / width)][];
+        int r = 0;
+        void Walk(JsonElement a, int depth, string path)
+        {
+            if (a.ValueKind != JsonValueKind.Array || a.GetArrayLength() != shape[depth])
+                throw new WireProtocolException($"lora_forward: 'input{path}' must be an array of {shape[depth]} elements (the input must be rectangular, shape [{string.Join(", ", shape)}]).");
+            if (depth == shape.Count - 1)
+            {
+                var row = new double[width];
+                int i = 0;
+                foreach (var v in a.EnumerateArray())
+                {
+                    if (v.ValueKind != JsonValueKind.Number)
+                        throw new WireProtocolException($"lora_forward: 'input{path}[{i}]' must be a number, got {Kind(v)}.");
+                    if (!v.TryGetDouble(out double x) || !double.IsFinite(x))
+                        throw new WireProtocolException($"lora_forward: 'input{path}[{i}]' = {Printable(v.GetRawText())} is not a finite double (NaN and infinities are rejected).");
+                    row[i++] = x;
+                }
+                rows[r++] = row;
+                return;
+            }
+            int j = 0;
+            foreach (var c in a.EnumerateArray()) { Walk(c, depth + 1, $"{path}[{j}]"); j++; }
+        }
+        Walk(input, 0, "");
+        return (shape.ToArray(), rows);
+    }
+
+    /// <summary><c>{"type":"init_request"}</c>.</summary>
+    public static byte[] InitRequestBytes() => Write(w => { w.WriteStartObject(); w.WriteString("type", "init_request"); w.WriteEndObject(); });
+
+    /// <summary>A <c>lora_forward</c> request; <paramref name="rows"/> is the input as rows × in_dim, written nested as <paramref name="inputShape"/>.</summary>
+    /// <exception cref="ArgumentException">The shape is not [rows, in] or [batch, seq, in], or the rows do not fill it.</exception>
+    public static byte[] LoraForwardRequestBytes(string sessionId, string submoduleName, long[] inputShape, IReadOnlyList<double[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(inputShape);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (inputShape.Length is not (2 or 3) || inputShape.Any(d => d < 1))
+            throw new ArgumentException($"The input shape must be [rows, in_dim] or [batch, seq, in_dim] with positive dimensions, got [{string.Join(", ", inputShape)}].", nameof(inputShape));
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "lora_forward");
+            w.WriteString("session_id", sessionId);
+            w.WriteString("submodule_name", submoduleName);
+            w.WritePropertyName("input");
+            WriteNested(w, inputShape, rows, (writer, v) => writer.WriteNumberValue(v));
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>An <c>end_inference</c> request.</summary>
+    public static byte[] EndInferenceRequestBytes(string sessionId) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "end_inference");
+        w.WriteString("session_id", sessionId);
+        w.WriteEndObject();
+    });
+
+    // ------------------------------------------------------------------ responses (contributor side)
+
+    /// <summary><c>{"type":"error","error":message}</c>.</summary>
+    public static byte[] ErrorBytes(string message) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "error");
+        w.WriteString("error", message);
+        w.WriteEndObject();
+    });
+
+    /// <summary>The <c>init_response</c> for a contributor.</summary>
+    public static byte[] InitResponseBytes(InitResponse r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "init_response");
+            w.WriteString("protocol", r.Protocol);
+            w.WriteString("manifest_digest", r.ManifestDigest);
+            WriteFixedPoint(w, r.FixedPoint);
+            w.WriteStartArray("injection_points");
+            foreach (var p in r.InjectionPoints)
+            {
+                w.WriteStartObject();
+                w.WriteString("module_name", p.ModuleName);
+                w.WriteNumber("in_dim", p.InDim);
+                w.WriteNumber("out_dim", p.OutDim);
+                w.WriteNumber("rank", p.Rank);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>The <c>lora_forward_response</c> for a recorded call.</summary>
+    public static byte[] LoraForwardResponseBytes(LoraForwardResponse r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "lora_forward_response");
+            w.WriteString("session_id", r.SessionId);
+            w.WriteString("submodule_name", r.SubmoduleName);
+            w.WriteNumber("invocation_index", r.InvocationIndex);
+            WriteShape(w, "input_shape", r.InputShape);
+            WriteShape(w, "output_shape", r.OutputShape);
+            w.WritePropertyName("output");
+            WriteNested(w, r.OutputShape, r.Output, (writer, v) => writer.WriteNumberValue(v));
+            w.WriteStartArray("q_delta");
+            foreach (var row in r.QDelta)
+            {
+                w.WriteStartArray();
+                foreach (var v in row) w.WriteRawValue(v.ToString(CultureInfo.InvariantCulture), skipInputValidation: true);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WritePropertyName("scaling_num");
+            w.WriteRawValue(r.ScalingNum.ToString(CultureInfo.InvariantCulture), skipInputValidation: true);
+            w.WritePropertyName("scaling_den");
+            w.WriteRawValue(r.ScalingDen.ToString(CultureInfo.InvariantCulture), skipInputValidation: true);
+            WriteFixedPoint(w, r.FixedPoint);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>The <c>end_inference_response</c>.</summary>
+    public static byte[] EndInferenceResponseBytes(EndInferenceResponse r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "end_inference_response");
+            w.WriteString("session_id", r.SessionId);
+            w.WriteNumber("recorded_calls", r.RecordedCalls);
+            w.WriteNumber("proofs_written", r.ProofsWritten);
+            w.WriteEndObject();
+        });
+    }
+
+    // ------------------------------------------------------------------ responses (client side)
+
+    /// <summary>Reads an <c>init_response</c>.</summary>
+    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    public static InitResponse ParseInitResponse(ReadOnlyMemory<byte> utf8)
+    {
+        using var doc = ParseResponse(utf8, "init_response");
+        var root = doc.RootElement;
+        ExactMembers(root, "init_response", "type", "protocol", "manifest_digest", "fixed_point", "injection_points");
+        string protocol = Str(root, "protocol", "init_response");
+        if (protocol != ProtocolId) throw new WireProtocolException($"The contributor speaks protocol '{Printable(protocol)}'; this client speaks {ProtocolId}.");
+        string digest = Str(root, "manifest_digest", "init_response");
+        var cfg = ReadFixedPoint(root.GetProperty("fixed_point"), "init_response");
+        var pointsEl = root.GetProperty("injection_points");
+        if (pointsEl.ValueKind != JsonValueKind.Array) throw new WireProtocolException("init_response: 'injection_points' must be an array.");
+        var points = new List<InjectionPoint>();
+        foreach (var p in pointsEl.EnumerateArray())
+        {
+            ExactMembers(p, "init_response injection point", "module_name", "in_dim", "out_dim", "rank");
+            points.Add(new InjectionPoint(Str(p, "module_name", "injection point"), PositiveInt(p, "in_dim"), PositiveInt(p, "out_dim"), PositiveInt(p, "rank")));
+        }
+        return new InitResponse(protocol, digest, cfg, points);
+    }
+
+    /// <summary>Reads a <c>lora_forward_response</c>, checking every array against the shapes it states.</summary>
+    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    public static LoraForwardResponse ParseLoraForwardResponse(ReadOnlyMemory<byte> utf8)
+    {
+        const string what = "lora_forward_response";
+        using var doc = ParseResponse(utf8, what);
+        var root = doc.RootElement;
+        ExactMembers(root, what, "type", "session_id", "submodule_name", "invocation_index", "input_shape", "output_shape",
+            "output", "q_delta", "scaling_num", "scaling_den", "fixed_point");
+        string session = Str(root, "session_id", what);
+        string module = Str(root, "submodule_name", what);
+        var idxEl = root.GetProperty("invocation_index");
+        if (idxEl.ValueKind != JsonValueKind.Number || !idxEl.TryGetInt64(out long index) || index < 0)
+            throw new WireProtocolException($"{what}: 'invocation_index' must be a non-negative integer.");
+        long[] inShape = ReadShape(root.GetProperty("input_shape"), what + ".input_shape");
+        long[] outShape = ReadShape(root.GetProperty("output_shape"), what + ".output_shape");
+        if (inShape.Length != outShape.Length || !inShape[..^1].SequenceEqual(outShape[..^1]))
+            throw new WireProtocolException($"{what}: output_shape [{string.Join(", ", outShape)}] must have the leading dimensions of input_shape [{string.Join(", ", inShape)}].");
+        long rows = outShape[..^1].Aggregate(1L, (a, b) => checked(a * b));
+        long outDim = outShape[^1];
+        if (checked(rows * outDim) > MaxInputValues) throw new WireProtocolException($"{what}: output_shape holds more than {MaxInputValues} values.");
+        var output = new double[rows][];
+        int r = 0;
+        void Walk(JsonElement a, int depth, string path)
+        {
+            if (a.ValueKind != JsonValueKind.Array || a.GetArrayLength() != outShape[depth])
+                throw new WireProtocolException($"{what}: 'output{path}' must be an array of {outShape[depth]} elements (output_shape [{string.Join(", ", outShape)}]).");
+            if (depth == outShape.Length - 1)
+            {
+                var row = new double[outDim];
+                int i = 0;
+                foreach (var v in a.EnumerateArray())
+                {
+                    if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double x) || !double.IsFinite(x))
+                        throw new WireProtocolException($"{what}: 'output{path}[{i}]' must be a finite number.");
+                    row[i++] = x;
+                }
+                output[r++] = row;
+                return;
+            }
+            int j = 0;
+            foreach (var c in a.EnumerateArray()) { Walk(c, depth + 1, $"{path}[{j}]"); j++; }
+        }
+        Walk(root.GetProperty("output"), 0, "");
+        var qEl = root.GetProperty("q_delta");
+        if (qEl.ValueKind != JsonValueKind.Array || qEl.GetArrayLength() != rows)
+            throw new WireProtocolException($"{what}: 'q_delta' must be an array of {rows} rows.");
+        var q = new BigInteger[rows][];
+        int k = 0;
+        foreach (var rowEl in qEl.EnumerateArray())
+        {
+            if (rowEl.ValueKind != JsonValueKind.Array || rowEl.GetArrayLength() != outDim)
+                throw new WireProtocolException($"{what}: 'q_delta[{k}]' must be an array of {outDim} integers.");
+            q[k] = rowEl.EnumerateArray().Select((v, i) => Integer(v, $"{what}: 'q_delta[{k}][{i}]'")).ToArray();
+            k++;
+        }
+        var num = Integer(root.GetProperty("scaling_num"), what + ": 'scaling_num'");
+        var den = Integer(root.GetProperty("scaling_den"), what + ": 'scaling_den'");
+        var cfg = ReadFixedPoint(root.GetProperty("fixed_point"), what);
+        return new LoraForwardResponse(session, module, index, inShape, outShape, output, q, num, den, cfg);
+    }
+
+    /// <summary>Reads an <c>end_inference_response</c>.</summary>
+    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    public static EndInferenceResponse ParseEndInferenceResponse(ReadOnlyMemory<byte> utf8)
+    {
+        const string what = "end_inference_response";
+        using var doc = ParseResponse(utf8, what);
+        var root = doc.RootElement;
+        ExactMembers(root, what, "type", "session_id", "recorded_calls", "proofs_written");
+        return new EndInferenceResponse(Str(root, "session_id", what), NonNegativeInt(root, "recorded_calls"), NonNegativeInt(root, "proofs_written"));
+    }
+
+    /// <summary>If the frame is an error response, its message; otherwise null.</summary>
+    public static string? TryGetError(ReadOnlyMemory<byte> utf8)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(utf8, DocumentOptions);
+            var root = doc.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String &&
+                t.GetString() == "error" && root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String)
+                return e.GetString();
+        }
+        catch (JsonException) { }
+        return null;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string what)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+            throw new WireProtocolException($"The {what} frame is not valid UTF-8.");
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(utf8, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new WireProtocolException($"The {what} frame is not valid JSON: {e.Message}");
+        }
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = Kind(doc.RootElement);
+            doc.Dispose();
+            throw new WireProtocolException($"The {what} must be a JSON object with a 'type' member, got {kind}.");
+        }
+        return doc;
+    }
+
+    private static JsonDocument ParseResponse(ReadOnlyMemory<byte> utf8, string expectedType)
+    {
+        var doc = Parse(utf8, "response");
+        try
+        {
+            string type = TypeOf(doc.RootElement, "response");
+            if (type == "error")
+            {
+                string message = doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : "(no message)";
+                throw new WireProtocolException($"The contributor answered with an error: {message}");
+            }
+            if (type != expectedType) throw new WireProtocolException($"Expected a {expectedType}, got a '{Printable(type)}' message.");
+            return doc;
+        }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+    }
+
+    private static string TypeOf(JsonElement root, string what)
+    {
+        if (!root.TryGetProperty("type", out var t)) throw new WireProtocolException($"The {what} has no 'type' member.");
+        if (t.ValueKind != JsonValueKind.String) throw new WireProtocolException($"The {what}'s 'type' must be a string, got {Kind(t)}.");
+        return t.GetString()!;
+    }
+
+    private static void ExactMembers(JsonElement o, string what, params string[] names)
+    {
+        if (o.ValueKind != JsonValueKind.Object) throw new WireProtocolException($"{what}: expected an object, got {Kind(o)}.");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in o.EnumerateObject())
+        {
+            if (!names.Contains(p.Name, StringComparer.Ordinal))
+                throw new WireProtocolException($"{what}: unknown member '{Printable(p.Name)}' (allowed: {string.Join(", ", names)}).");
+            if (!seen.Add(p.Name)) throw new WireProtocolException($"{what}: member '{Printable(p.Name)}' appears twice.");
+        }
+        foreach (var n in names)
+            if (!seen.Contains(n)) throw new WireProtocolException($"{what}: missing member '{n}'.");
+    }
+
+    private static string Str(JsonElement o, string name, string what)
+    {
+        var v = o.GetProperty(name);
+        if (v.ValueKind != JsonValueKind.String) throw new WireProtocolException($"{what}: '{name}' must be a string, got {Kind(v)}.");
+        return v.GetString()!;
+    }
+
+    private static string SessionId(JsonElement o, string what)
+    {
+        string s = Str(o, "session_id", what);
+        var ok = ArtifactNames.validateSessionId(s);
+        if (ok.IsError) throw new WireProtocolException($"{what}: {ok.ErrorValue}");
+        return s;
+    }
+
+    private static int PositiveInt(JsonElement o, string name)
+    {
+        var v = o.GetProperty(name);
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i) || i < 1)
+            throw new WireProtocolException($"'{name}' must be a positive integer, got {Printable(v.GetRawText())}.");
+        return i;
+    }
+
+    private static int NonNegativeInt(JsonElement o, string name)
+    {
+        var v = o.GetProperty(name);
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i) || i < 0)
+            throw new WireProtocolException($"'{name}' must be a non-negative integer, got {Printable(v.GetRawText())}.");
+        return i;
+    }
+
+    private static BigInteger Integer(JsonElement v, string what)
+    {
+        if (v.ValueKind != JsonValueKind.Number) throw new WireProtocolException($"{what} must be an integer, got {Kind(v)}.");
+        string raw = v.GetRawText();
+        // JSON integers only: optional '-', digits; no fraction or exponent; at most 80 digits.
+        bool ok = raw.Length is > 0 and <= 81 && raw.Select((c, i) => char.IsAsciiDigit(c) || (i == 0 && c == '-')).All(b => b) && raw != "-";
+        if (!ok) throw new WireProtocolException($"{what} must be a plain integer, got {Printable(raw)}.");
+        return BigInteger.Parse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+    }
+
+    private static long[] ReadShape(JsonElement v, string what)
+    {
+        if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() is not (2 or 3))
+            throw new WireProtocolException($"{what} must be an array of 2 or 3 positive integers.");
+        return v.EnumerateArray().Select(d => d.ValueKind == JsonValueKind.Number && d.TryGetInt64(out long x) && x >= 1 && x <= MaxInputValues ? x
+            : throw new WireProtocolException($"{what} must hold positive integers up to {MaxInputValues}.")).ToArray();
+    }
+
+    private static void WriteShape(Utf8JsonWriter w, string name, long[] shape)
+    {
+        w.WriteStartArray(name);
+        foreach (var d in shape) w.WriteNumberValue(d);
+        w.WriteEndArray();
+    }
+
+    private static void WriteFixedPoint(Utf8JsonWriter w, FixedPoint.FixedPointConfig c)
+    {
+        w.WriteStartObject("fixed_point");
+        w.WriteNumber("scale_bits", c.ScaleBits);
+        w.WriteNumber("value_bits", c.ValueBits);
+        w.WriteNumber("intermediate_bits", c.IntermediateBits);
+        w.WriteEndObject();
+    }
+
+    private static FixedPoint.FixedPointConfig ReadFixedPoint(JsonElement v, string what)
+    {
+        ExactMembers(v, what + " fixed_point", "scale_bits", "value_bits", "intermediate_bits");
+        var cfg = new FixedPoint.FixedPointConfig(NonNegativeInt(v, "scale_bits"), NonNegativeInt(v, "value_bits"), NonNegativeInt(v, "intermediate_bits"));
+        var ok = FixedPoint.validateConfig(cfg);
+        if (ok.IsError) throw new WireProtocolException($"{what}: {ok.ErrorValue}");
+        return cfg;
+    }
+
+    private static void WriteNested<T>(Utf8JsonWriter w, long[] shape, IReadOnlyList<T[]> rows, Action<Utf8JsonWriter, T> value)
+    {
+        long expectedRows = shape[..^1].Aggregate(1L, (a, b) => checked(a * b));
+        if (rows.Count != expectedRows) throw new ArgumentException($"{rows.Count} rows do not fill shape [{string.Join(", ", shape)}].", nameof(rows));
+        int r = 0;
+        void Level(int depth)
+        {
+            w.WriteStartArray();
+            if (depth == shape.Length - 1)
+            {
+                var row = rows[r++];
+                if (row.Length != shape[^1]) throw new ArgumentException($"Row {r - 1} has {row.Length} values; the shape needs {shape[^1]}.", nameof(rows));
+                foreach (var v in row) value(w, v);
+            }
+            else
+            {
+                for (long i = 0; i < shape[depth]; i++) Level(depth + 1);
+            }
+            w.WriteEndArray();
+        }
+        Level(0);
+    }
+
+    private static byte[] Write(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false }))
+        {
+            write(w);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+
+    /// <summary>At most 80 characters of untrusted text, control characters escaped, for error messages.</summary>
+    internal static string Printable(string s)
+    {
+        var sb = new StringBuilder();
+        foreach (char c in s.Length > 80 ? s[..80] : s)
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
+        if (s.Length > 80) sb.Append('…');
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,110 @@
+using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
+using ZkLora.Proofs;
+
+namespace ZkLora.Api;
+
+/// <summary>Why a proof directory was rejected.</summary>
+public enum ProofVerificationFailure
+{
+    /// <summary>A file (transcript, manifest, proof directory, proof) is missing, unreadable or malformed.</summary>
+    InvalidInput,
+    /// <summary>A transcript row has no proof, or a statement is extra or duplicated.</summary>
+    Coverage,
+    /// <summary>A statement field differs from the transcript entry it claims to cover.</summary>
+    StatementMismatch,
+    /// <summary>A module is absent from the pinned manifest, or its commitment, shape, config or scaling differs.</summary>
+    ManifestMismatch,
+    /// <summary>A statement, meta or proof file was altered (its digests do not match).</summary>
+    Tampered,
+    /// <summary>A public value (x or delta) lies outside ±value_bound.</summary>
+    OutOfBounds,
+    /// <summary>A zero-knowledge proof does not verify.</summary>
+    InvalidProof,
+}
+
+/// <summary>Verification failed; <see cref="Reason"/> says which check, the message says exactly what.</summary>
+public sealed class ProofVerificationException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="reason">Which check failed.</param>
+    /// <param name="message">What failed, naming the statement.</param>
+    public ProofVerificationException(ProofVerificationFailure reason, string message) : base(message) => Reason = reason;
+
+    /// <summary>Which check failed.</summary>
+    public ProofVerificationFailure Reason { get; }
+}
+
+/// <summary>A successful verification.</summary>
+/// <param name="ProofCount">Proofs verified (one per transcript entry).</param>
+/// <param name="CircuitCount">Distinct circuits (proofs of one circuit are batch-verified together).</param>
+/// <param name="TotalTime">Wall time of the whole verification, reading files included.</param>
+public sealed record ProofVerificationResult(int ProofCount, int CircuitCount, TimeSpan TotalTime);
+
+/// <summary>
+/// The verifier (DESIGN §1 step 4). Checks every proof artifact against the base-model user's
+/// transcript and the adapter manifest pinned before inference: full coverage (no missing, extra
+/// or duplicate statement), exact statement match, manifest match, file digests, native bounds of
+/// the public values, and the zero-knowledge proofs (batched per circuit). Needs neither the
+/// weights nor TorchSharp.
+/// </summary>
+public static class ProofVerification
+{
+    /// <summary>Verifies a proof directory.</summary>
+    /// <param name="proofDir">The contributor's proof directory.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPath">The adapter manifest pinned before inference.</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
+    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    public static ProofVerificationResult BatchVerifyProofs(string proofDir, string transcriptPath, string expectedAdaptersPath, bool verbose = false, TextWriter? log = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(proofDir);
+        ArgumentException.ThrowIfNullOrWhiteSpace(expectedAdaptersPath);
+        return BatchVerifyProofs([proofDir], transcriptPath, [expectedAdaptersPath], verbose, log);
+    }
+
+    /// <summary>
+    /// Verifies the proof directories of several contributors (each serving different modules)
+    /// against one transcript and the union of their pinned manifests. A statement found in two
+    /// directories, or a module pinned by two manifests, is rejected.
+    /// </summary>
+    /// <param name="proofDirs">One proof directory per contributor.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
+    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(proofDirs);
+        ArgumentNullException.ThrowIfNull(expectedAdaptersPaths);
+        ArgumentException.ThrowIfNullOrWhiteSpace(transcriptPath);
+        if (proofDirs.Count == 0 || proofDirs.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one proof directory, none empty.", nameof(proofDirs));
+        if (expectedAdaptersPaths.Count == 0 || expectedAdaptersPaths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one pinned manifest, none empty.", nameof(expectedAdaptersPaths));
+        var writer = log ?? Console.Out;
+        var sink = FuncConvert.FromAction<string>(line =>
+        {
+            if (verbose) lock (writer) writer.WriteLine(line);
+        });
+        var r = ProofVerify.batchVerifyManyFiles(
+            ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
+            ListModule.OfSeq(expectedAdaptersPaths.Select(Path.GetFullPath)), sink);
+        if (r.IsError) throw new ProofVerificationException(ReasonOf(r.ErrorValue.Kind), r.ErrorValue.Message);
+        var s = r.ResultValue;
+        return new ProofVerificationResult(s.Proofs, s.Circuits, TimeSpan.FromSeconds(s.Seconds));
+    }
+
+    private static ProofVerificationFailure ReasonOf(ProofVerify.VerifyFailureKind kind) => kind.Tag switch
+    {
+        ProofVerify.VerifyFailureKind.Tags.Coverage => ProofVerificationFailure.Coverage,
+        ProofVerify.VerifyFailureKind.Tags.StatementMismatch => ProofVerificationFailure.StatementMismatch,
+        ProofVerify.VerifyFailureKind.Tags.ManifestMismatch => ProofVerificationFailure.ManifestMismatch,
+        ProofVerify.VerifyFailureKind.Tags.Tampered => ProofVerificationFailure.Tampered,
+        ProofVerify.VerifyFailureKind.Tags.OutOfBounds => ProofVerificationFailure.OutOfBounds,
+        ProofVerify.VerifyFailureKind.Tags.InvalidProof => ProofVerificationFailure.InvalidProof,
+        _ => ProofVerificationFailure.InvalidInput,
+    };
+}

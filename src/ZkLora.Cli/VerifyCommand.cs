@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Globalization;
+using ZkLora.Api;
+
+namespace ZkLora.Cli;
+
+/// <summary>
+/// <c>zklora verify --proof-dir D --transcript T --expected-adapters M [--verbose]</c>: checks every
+/// proof against B's transcript and the manifest pinned before inference. Exit 0 when everything
+/// verifies, 1 with the reason otherwise.
+/// </summary>
+internal static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var proofDir = new Option<string[]>("--proof-dir") { Description = "The contributor's proof directory (repeat once per contributor).", Required = true };
+        var transcript = new Option<string>("--transcript") { Description = "The base-model user's transcript.", Required = true };
+        var adapters = new Option<string[]>("--expected-adapters") { Description = "The adapter manifest pinned BEFORE inference (repeat once per contributor).", Required = true };
+        var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes." };
+        var command = new Command("verify",
+            "Verify a proof directory against the transcript and the pinned adapter manifest: full coverage, exact statements, " +
+            "adapter commitments, file digests, value bounds and the zero-knowledge proofs. Exit 0 when all verify, 1 otherwise.")
+        {
+            proofDir, transcript, adapters, verbose,
+        };
+        command.SetAction(parse => Run(parse.GetRequiredValue(proofDir), parse.GetRequiredValue(transcript), parse.GetRequiredValue(adapters), parse.GetValue(verbose)));
+        return command;
+    }
+
+    /// <summary>Runs the verification and prints the outcome; returns the exit code.</summary>
+    public static int Run(string proofDir, string transcript, string adapters, bool verbose) => Run([proofDir], transcript, [adapters], verbose);
+
+    /// <summary>Runs the verification over several contributors' directories and manifests; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose)
+    {
+        try
+        {
+            var r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters, verbose);
+            Console.WriteLine($"Done verifying {r.ProofCount} proofs. Total time: {r.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
+            return 0;
+        }
+        catch (ProofVerificationException e)
+        {
+            Console.Error.WriteLine($"zklora verify: REJECTED ({e.Reason}): {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"zklora verify: {CliErrors.Describe(e)}");
+            return 1;
+        }
+    }
+}

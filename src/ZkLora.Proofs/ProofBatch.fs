@@ -1,0 +1,231 @@
+/// Batch proving (DESIGN §1 step 3): one proof per recorded module call, all token rows of
+/// the call in one statement, written to the proof directory under the DESIGN §4 names.
+///
+/// Why it is sound to hand these files to a verifier: each statement is built from the
+/// call's transcript entry and the manifest entry (`Statement.ofEntry`), its digest is an
+/// instance value of the proof, and the prover refuses (with the MockProver report) any
+/// call whose recorded delta is not the committed adapter's exact output — so a wrong
+/// delta yields no proof at all, never an invalid-but-written one.
+module ZkLora.Proofs.ProofBatch
+
+open System
+open System.IO
+open System.Numerics
+open System.Threading
+open System.Threading.Tasks
+open ZkLora.Math
+open ZkLora.Math.Plonk
+open ZkLora.Proofs.Circuit
+
+/// The contributor's secret witness for one module: quantized A (rank × in_dim), B
+/// (out_dim × rank) and the commitment salt.
+type PrivateAdapter =
+    { A: BigInteger[][]
+      B: BigInteger[][]
+      Salt: Fp }
+
+/// Progress of a batch: proofs finished, proofs in total, and the call just finished.
+type ProveProgress =
+    { Done: int
+      Total: int
+      Finished: ArtifactNames.ProofKey option }
+
+/// Options of `proveCalls`.
+type ProveOptions =
+    { /// Most statements proved at once (each proof also parallelises internally).
+      MaxDegreeOfParallelism: int
+      /// Rough memory budget for concurrent proofs, in bytes; the degree of parallelism is
+      /// lowered so that (estimated peak per proof) × degree stays below it.
+      MemoryBudgetBytes: int64 }
+
+/// What a finished batch wrote.
+type ProvedCall =
+    { Key: ArtifactNames.ProofKey
+      CircuitId: string
+      StatementPath: string
+      ProofPath: string
+      MetaPath: string
+      Seconds: float }
+
+let private envInt (name: string) (fallback: int) =
+    match Environment.GetEnvironmentVariable name with
+    | null | "" -> fallback
+    | v ->
+        match Int32.TryParse v with
+        | true, n when n >= 1 -> n
+        | _ -> fallback
+
+/// Options from the environment: `ZKLORA_PROVE_PARALLELISM` (default: the processor count)
+/// and `ZKLORA_PROVE_MEMORY_MB` (default 4096).
+let defaultOptions () =
+    { MaxDegreeOfParallelism = envInt "ZKLORA_PROVE_PARALLELISM" Environment.ProcessorCount
+      MemoryBudgetBytes = int64 (envInt "ZKLORA_PROVE_MEMORY_MB" 4096) * 1048576L }
+
+/// The process-wide proving-key cache, keyed by circuit id (which fixes the shape and k);
+/// capacity from `ZKLORA_KEY_CACHE_SIZE` (default 4, least recently used evicted).
+let keyCache = lazy (Proving.KeyCache<string>(envInt "ZKLORA_KEY_CACHE_SIZE" 4))
+
+/// The circuit shape of a call proved with a manifest adapter.
+let shapeOf (e: TranscriptEntry) (a: ManifestAdapter) : LoraCircuit.LoraCircuitShape =
+    let rows, _ = ArtifactCommon.rowsAndCols e.InputShape
+    { InDim = a.Shape.InDim; Rank = a.Shape.Rank; OutDim = a.Shape.OutDim
+      Rows = int (min rows (int64 Int32.MaxValue)); Config = a.FixedPoint; Scaling = a.Scaling }
+
+/// Estimated peak bytes of one proof of a plan: advice plus argument columns in values and
+/// coefficients, the quotient on the extended domain, with slack for the transient FFTs.
+let estimatedProofBytes (p: LoraCircuit.LoraPlan) =
+    let columns = int64 (LoraCircuit.adviceColumns p + p.Lanes + 16)
+    columns * (1L <<< p.K) * 32L * 6L
+
+let private describeKey (k: ArtifactNames.ProofKey) = sprintf "%s.%s.%d" k.SessionId k.ModuleName k.InvocationIndex
+
+/// Everything one call needs before the proving system runs; all checks that can fail
+/// cheaply happen here, so a batch never starts proving when one of its calls is bad.
+type private Prepared =
+    { Entry: TranscriptEntry
+      Statement: Statement
+      Digest: string
+      Plan: LoraCircuit.LoraPlan
+      CircuitId: string
+      Witness: LoraCircuit.LoraWitness
+      Instances: Fp[][] }
+
+let private firstDifference (recorded: BigInteger[][]) (computed: BigInteger[][]) =
+    Seq.init recorded.Length id
+    |> Seq.tryPick (fun t ->
+        Array.zip recorded[t] computed[t]
+        |> Array.tryFindIndex (fun (r, c) -> r <> c)
+        |> Option.map (fun k -> t, k, recorded[t][k], computed[t][k]))
+
+let private prepare (manifest: Manifest) (adapters: Map<string, PrivateAdapter>) (e: TranscriptEntry) : Result<Prepared, string> =
+    let key = describeKey (TranscriptEntry.key e)
+    let ctx r = r |> Result.mapError (fun msg -> sprintf "call %s: %s" key msg)
+    ctx <| result {
+        let! a =
+            match Manifest.tryFind e.ModuleName manifest with
+            | Some a -> Ok a
+            | None -> Error(sprintf "module '%s' is not in the manifest" e.ModuleName)
+        let! w =
+            match adapters.TryFind e.ModuleName with
+            | Some w -> Ok w
+            | None -> Error(sprintf "no private adapter (A, B, salt) for module '%s'" e.ModuleName)
+        do! Statement.checkEntryAgainstAdapter e a
+        // The witness must open the manifest's commitment, or the proof would be for a
+        // different adapter than the one the verifier pinned.
+        let! c = AdapterCommitment.commit a.Shape a.FixedPoint a.Scaling w.Salt w.A w.B
+        do! if c.Equals a.Commitment then Ok() else Error "the private adapter (A, B, salt) does not open the manifest's commitment"
+        let! p = LoraCircuit.plan (shapeOf e a)
+        let cid = LoraCircuit.circuitId p
+        let! s = Statement.ofEntry e a cid
+        let! digest = Statement.digest s
+        let! wit = LoraCircuit.witness p.Shape w.A w.B w.Salt e.X
+        // Native consistency report first (clear and cheap); the prover's own satisfaction
+        // check (MockProver) then guards the circuit itself.
+        do!
+            match firstDifference e.Delta wit.Delta with
+            | Some(t, k, r, cv) ->
+                Error(sprintf "the recorded delta differs from the committed adapter's output at row %d, column %d (recorded %O, adapter gives %O); no valid proof exists for this call" t k r cv)
+            | None -> Ok()
+        // Instances from the RECORDED values (what the verifier will use).
+        let! inst = LoraCircuit.instances p.Shape e.X e.Delta a.Commitment digest
+        return { Entry = e; Statement = s; Digest = digest; Plan = p; CircuitId = cid; Witness = wit; Instances = inst }
+    }
+
+let private writeArtifacts (proofDir: string) (p: Prepared) (proof: byte[]) : Result<string * string * string, string> =
+    result {
+        let key = Statement.key p.Statement
+        let! sName = ArtifactNames.statementFileName key
+        let! pName = ArtifactNames.proofFileName key
+        let! mName = ArtifactNames.metaFileName key
+        let sPath, pPath, mPath = Path.Combine(proofDir, sName), Path.Combine(proofDir, pName), Path.Combine(proofDir, mName)
+        let! meta = ProofMeta.create p.Statement (ReadOnlySpan proof)
+        // proof, then statement, then meta (the meta binds the other two by digest)
+        do!
+            try
+                File.WriteAllBytes(pPath, proof)
+                Ok()
+            with
+            | :? IOException as ex -> Error(sprintf "cannot write proof file %s: %s" pPath ex.Message)
+            | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot write proof file %s: %s" pPath ex.Message)
+        do! Statement.writeFile sPath p.Statement
+        do! ProofMeta.writeFile mPath meta
+        return sPath, pPath, mPath
+    }
+
+/// Proves every call (transcript entries as the contributor recorded them) with the private
+/// adapters, writing `<session>.<module>.<index>.zklora.{statement.json,proof,meta.json}` into
+/// `proofDir`. Every call is checked first (manifest entry, opening of the commitment, exact
+/// delta); then statements are proved in parallel (bounded by the options and the memory
+/// estimate), keys coming from `keyCache`. Returns the written calls in input order, or the
+/// first error (by input order).
+let proveCalls
+    (options: ProveOptions)
+    (manifest: Manifest)
+    (adapters: Map<string, PrivateAdapter>)
+    (calls: TranscriptEntry list)
+    (proofDir: string)
+    (progress: ProveProgress -> unit)
+    (cancellation: CancellationToken)
+    : Result<ProvedCall list, string> =
+    result {
+        do! if options.MaxDegreeOfParallelism < 1 then Error "the degree of parallelism must be at least 1" else Ok()
+        do!
+            match calls |> List.countBy TranscriptEntry.key |> List.tryFind (fun (_, n) -> n > 1) with
+            | Some(k, _) -> Error(sprintf "call %s appears more than once" (describeKey k))
+            | None -> Ok()
+        let! prepared = calls |> traverse (fun _ e -> prepare manifest adapters e)
+        do!
+            try
+                Directory.CreateDirectory proofDir |> ignore
+                Ok()
+            with
+            | :? IOException as ex -> Error(sprintf "cannot create the proof directory %s: %s" proofDir ex.Message)
+            | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot create the proof directory %s: %s" proofDir ex.Message)
+        let items = Array.ofList prepared
+        let total = items.Length
+        let biggest = if total = 0 then 0L else items |> Array.map (fun p -> estimatedProofBytes p.Plan) |> Array.max
+        let byMemory = if biggest <= 0L then total else int (max 1L (options.MemoryBudgetBytes / biggest))
+        let degree = max 1 (min options.MaxDegreeOfParallelism (min byMemory (max 1 total)))
+        let results = Array.zeroCreate<Result<ProvedCall, string>> total
+        let finished = ref 0
+        let failed = ref 0
+        let po = ParallelOptions(MaxDegreeOfParallelism = degree, CancellationToken = cancellation)
+        let run () =
+            // Statements of one circuit next to each other, so the key is generated once and
+            // then reused while it is hot in the cache.
+            let order = Array.init total id |> Array.sortBy (fun i -> items[i].CircuitId, i)
+            Parallel.ForEach(order, po, fun (i: int) (state: ParallelLoopState) ->
+                if Volatile.Read(&failed.contents) = 0 then
+                    let p = items[i]
+                    let clock = Diagnostics.Stopwatch.StartNew()
+                    let r =
+                        result {
+                            let! pk = keyCache.Value.GetOrCreate(p.CircuitId, p.Plan.K, fun () -> LoraCircuit.circuit p.Plan None)
+                            let! proof =
+                                Proving.prove pk (LoraCircuit.circuit p.Plan (Some p.Witness)) p.Instances
+                                |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
+                            let! sPath, pPath, mPath = writeArtifacts proofDir p proof
+                            return { Key = Statement.key p.Statement; CircuitId = p.CircuitId
+                                     StatementPath = sPath; ProofPath = pPath; MetaPath = mPath
+                                     Seconds = clock.Elapsed.TotalSeconds }
+                        }
+                        |> Result.mapError (fun e -> sprintf "call %s: %s" (describeKey (Statement.key p.Statement)) e)
+                    results[i] <- r
+                    match r with
+                    | Ok c ->
+                        let d = Interlocked.Increment(&finished.contents)
+                        progress { Done = d; Total = total; Finished = Some c.Key }
+                    | Error _ ->
+                        Interlocked.Increment(&failed.contents) |> ignore
+                        state.Stop())
+            |> ignore
+        do!
+            try
+                progress { Done = 0; Total = total; Finished = None }
+                run ()
+                Ok()
+            with :? OperationCanceledException -> Error "proving was cancelled"
+        match results |> Array.tryPick (fun r -> match r with Error e -> Some e | _ -> None) with
+        | Some e -> return! Error e
+        | None -> return results |> Array.map (function Ok c -> c | Error e -> failwith e) |> List.ofArray
+    }

@@ -1,0 +1,289 @@
+/// Batch verification (DESIGN §1 step 4): every proof artifact against B's transcript and the
+/// manifest the verifier pinned before inference.
+///
+/// Security argument, in the order of the checks:
+/// - coverage: the set of (session, module, index) keys of the statements in the proof
+///   directory, for the transcript's sessions, equals the transcript's set, and each
+///   statement's content carries the key of its file name (so no row is unproved and no
+///   statement is counted twice);
+/// - statement match: every field of a statement equals the transcript entry (x and delta
+///   value by value) and the pinned manifest entry (shape, config, scaling, rank,
+///   commitment); the circuit id is recomputed from those, never taken from the files;
+/// - integrity: the statement digest is recomputed, the meta file's digests must match the
+///   statement and the proof bytes;
+/// - native bounds: |x|, |δ| ≤ value_bound (the circuit's soundness assumes it, it does not
+///   range-check public values);
+/// - the proof verifies for instances rebuilt from the TRANSCRIPT values, the pinned
+///   commitment and the recomputed digest, under a key derived from the recomputed circuit.
+/// Nothing here needs the weights, the salts or TorchSharp.
+module ZkLora.Proofs.ProofVerify
+
+open System
+open System.Collections.Generic
+open System.IO
+open ZkLora.Math
+open ZkLora.Math.Plonk
+open ZkLora.Proofs.Circuit
+
+/// Why verification failed.
+type VerifyFailureKind =
+    /// A file (transcript, manifest, proof directory) is missing or malformed.
+    | InvalidInput
+    /// A transcript row has no proof, or a statement is extra or duplicated.
+    | Coverage
+    /// A statement field differs from the transcript entry.
+    | StatementMismatch
+    /// A module is absent from the pinned manifest, or its commitment/shape/config/scaling differs.
+    | ManifestMismatch
+    /// A statement, meta or proof file was altered (digests do not match).
+    | Tampered
+    /// A public value lies outside ±value_bound.
+    | OutOfBounds
+    /// The zero-knowledge proof does not verify.
+    | InvalidProof
+
+type VerifyFailure = { Kind: VerifyFailureKind; Message: string }
+
+type VerifySummary =
+    { Proofs: int
+      Circuits: int
+      Seconds: float }
+
+/// Result computation expression over any error type (the shared one is string-only).
+type private VerifyBuilder() =
+    member _.Return(v) : Result<'a, 'e> = Ok v
+    member _.ReturnFrom(r: Result<'a, 'e>) = r
+    member _.Bind(r: Result<'a, 'e>, f: 'a -> Result<'b, 'e>) = Result.bind f r
+    member _.Zero() : Result<unit, 'e> = Ok()
+
+let private verifyResult = VerifyBuilder()
+
+/// Maps f over a list, stopping at the first error.
+let private traverseAll (f: 'a -> Result<'b, 'e>) (xs: 'a list) : Result<'b list, 'e> =
+    let rec go acc xs =
+        match xs with
+        | [] -> Ok(List.rev acc)
+        | x :: rest ->
+            match f x with
+            | Ok y -> go (y :: acc) rest
+            | Error e -> Error e
+    go [] xs
+
+let private fail kind msg : Result<'a, VerifyFailure> = Error { Kind = kind; Message = msg }
+let private tag kind (r: Result<'a, string>) = r |> Result.mapError (fun m -> { Kind = kind; Message = m })
+
+let private describeKey (k: ArtifactNames.ProofKey) = sprintf "%s.%s.%d" k.SessionId k.ModuleName k.InvocationIndex
+
+/// Verifying keys by circuit id (bounded by `ZKLORA_VK_CACHE_SIZE`, default 16; oldest evicted).
+let private vkCache = Dictionary<string, Lazy<Result<Proving.VestaVerifyingKey, string>>>()
+let private vkOrder = Queue<string>()
+let private vkCapacity =
+    match Int32.TryParse(Environment.GetEnvironmentVariable "ZKLORA_VK_CACHE_SIZE") with
+    | true, n when n >= 1 -> n
+    | _ -> 16
+
+/// The verifying key of a plan: keys are a deterministic function of the circuit, so the
+/// verifier derives it itself (no coset cache: only the commitments are kept).
+let verifyingKey (p: LoraCircuit.LoraPlan) : Result<Proving.VestaVerifyingKey, string> =
+    let id = LoraCircuit.circuitId p
+    let entry =
+        lock vkCache (fun () ->
+            match vkCache.TryGetValue id with
+            | true, e -> e
+            | _ ->
+                let e = lazy (Keys.keygenWith 0L VestaIpa.pcs (LoraCircuit.circuit p None) p.K |> Result.map (fun pk -> pk.Vk))
+                vkCache[id] <- e
+                vkOrder.Enqueue id
+                while vkCache.Count > vkCapacity do vkCache.Remove(vkOrder.Dequeue()) |> ignore
+                e)
+    let r = entry.Value
+    if Result.isError r then lock vkCache (fun () -> vkCache.Remove id |> ignore)
+    r
+
+type private Artifact =
+    { Key: ArtifactNames.ProofKey
+      Statement: string option
+      Proof: string option
+      Meta: string option }
+
+/// Lists the artifacts of a proof directory by key; other files are ignored, but a file with
+/// an artifact suffix and a malformed name is an error.
+let private scan (proofDir: string) : Result<Map<ArtifactNames.ProofKey, Artifact>, VerifyFailure> =
+    if not (Directory.Exists proofDir) then fail InvalidInput (sprintf "proof directory %s does not exist" proofDir)
+    else
+        let files =
+            try Ok(Directory.GetFiles proofDir |> Array.map Path.GetFileName |> Array.sort)
+            with
+            | :? IOException as ex -> Error ex.Message
+            | :? UnauthorizedAccessException as ex -> Error ex.Message
+        match files with
+        | Error e -> fail InvalidInput (sprintf "cannot list proof directory %s: %s" proofDir e)
+        | Ok files ->
+            let isArtifact (f: string) =
+                [ ArtifactNames.statementSuffix; ArtifactNames.proofSuffix; ArtifactNames.metaSuffix ]
+                |> List.exists (fun s -> f.EndsWith(s, StringComparison.Ordinal))
+            files
+            |> Array.filter isArtifact
+            |> Array.fold (fun acc f ->
+                acc
+                |> Result.bind (fun (m: Map<_, Artifact>) ->
+                    match ArtifactNames.tryParseFileName f with
+                    | Error e -> fail InvalidInput (sprintf "proof directory: %s" e)
+                    | Ok(k, suffix) ->
+                        let a = m.TryFind k |> Option.defaultValue { Key = k; Statement = None; Proof = None; Meta = None }
+                        let path = Some(Path.Combine(proofDir, f))
+                        let a =
+                            if suffix = ArtifactNames.statementSuffix then { a with Statement = path }
+                            elif suffix = ArtifactNames.proofSuffix then { a with Proof = path }
+                            else { a with Meta = path }
+                        Ok(m.Add(k, a)))) (Ok Map.empty)
+
+let private readBytes (what: string) (path: string) =
+    try
+        let info = FileInfo path
+        if info.Length > ArtifactCommon.maxArtifactBytes then Error(sprintf "%s file %s is too large" what path)
+        else Ok(File.ReadAllBytes path)
+    with
+    | :? IOException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
+    | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
+
+/// One checked statement, ready for the proof check.
+type private Checked =
+    { Key: ArtifactNames.ProofKey
+      Plan: LoraCircuit.LoraPlan
+      Instances: Fp[][]
+      Proof: byte[] }
+
+let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact) : Result<Checked, VerifyFailure> =
+    let key = describeKey a.Key
+    let ctx (r: Result<'a, VerifyFailure>) = r |> Result.mapError (fun f -> { f with Message = sprintf "%s: %s" key f.Message })
+    ctx <| verifyResult {
+        let! sPath = match a.Statement with Some p -> Ok p | None -> fail Coverage "the statement file is missing"
+        let! pPath = match a.Proof with Some p -> Ok p | None -> fail Coverage "the proof file is missing"
+        let! mPath = match a.Meta with Some p -> Ok p | None -> fail Coverage "the meta file is missing"
+        let! adapter =
+            match Manifest.tryFind entry.ModuleName manifest with
+            | Some ad -> Ok ad
+            | None -> fail ManifestMismatch (sprintf "module '%s' is not in the pinned manifest" entry.ModuleName)
+        do! Statement.checkEntryAgainstAdapter entry adapter |> tag ManifestMismatch
+        // A statement whose digest field does not match its content was altered.
+        let! st = Statement.readFile sPath |> tag Tampered
+        do!
+            if Statement.key st <> a.Key then
+                fail Coverage (sprintf "the statement file covers %s, not the entry its name says (a duplicate or misplaced statement)" (describeKey (Statement.key st)))
+            else Ok()
+        do! LoraCircuit.checkPublicBounds (ProofBatch.shapeOf entry adapter) st.X st.Delta |> tag OutOfBounds
+        do! LoraCircuit.checkPublicBounds (ProofBatch.shapeOf entry adapter) entry.X entry.Delta |> tag OutOfBounds
+        do!
+            match Statement.checkAgainst entry adapter st with
+            | Ok() -> Ok()
+            | Error m when m.Contains "(manifest)" -> fail ManifestMismatch m
+            | Error m -> fail StatementMismatch m
+        let! plan = LoraCircuit.plan (ProofBatch.shapeOf entry adapter) |> tag ManifestMismatch
+        let cid = LoraCircuit.circuitId plan
+        do!
+            if st.CircuitId <> cid then fail StatementMismatch (sprintf "statement circuit id '%s' differs from the circuit for this entry, '%s'" st.CircuitId cid)
+            else Ok()
+        let! proof = readBytes "proof" pPath |> tag InvalidInput
+        let! meta = ProofMeta.readFile mPath |> tag Tampered
+        do! ProofMeta.check meta st (ReadOnlySpan proof) |> tag Tampered
+        let! digest = Statement.digest st |> tag Tampered
+        let! inst = LoraCircuit.instances plan.Shape entry.X entry.Delta adapter.Commitment digest |> tag InvalidInput
+        return { Key = a.Key; Plan = plan; Instances = inst; Proof = proof }
+    }
+
+/// Verifies a proof directory against a transcript and the pinned manifest. `log` receives
+/// one line per step when the caller wants details.
+/// Artifacts of several proof directories (one per contributor); a key found in two
+/// directories is a duplicate statement.
+let private scanAll (proofDirs: string list) : Result<Map<ArtifactNames.ProofKey, Artifact>, VerifyFailure> =
+    if proofDirs.IsEmpty then fail InvalidInput "no proof directory given"
+    else
+        proofDirs
+        |> traverseAll (fun d -> scan d |> Result.map (fun m -> d, m))
+        |> Result.bind (fun maps ->
+            maps
+            |> List.fold (fun acc (dir, m) ->
+                acc
+                |> Result.bind (fun (all: Map<ArtifactNames.ProofKey, Artifact * string>) ->
+                    match m |> Map.toList |> List.tryFind (fun (k, _) -> all.ContainsKey k) with
+                    | Some(k, _) ->
+                        fail Coverage (sprintf "duplicate statement: %s appears in both %s and %s" (describeKey k) (snd all[k]) dir)
+                    | None -> Ok(m |> Map.fold (fun (a: Map<_, _>) k v -> a.Add(k, (v, dir))) all))) (Ok Map.empty)
+            |> Result.map (Map.map (fun _ (a, _) -> a)))
+
+/// The union of several pinned manifests (one per contributor); a module pinned twice is an error.
+let unionManifests (manifests: Manifest list) : Result<Manifest, VerifyFailure> =
+    if manifests.IsEmpty then fail InvalidInput "no pinned manifest given"
+    else
+        let adapters = manifests |> List.collect (fun m -> m.Adapters)
+        match adapters |> List.countBy (fun a -> a.ModuleName) |> List.tryFind (fun (_, n) -> n > 1) with
+        | Some(name, _) -> fail InvalidInput (sprintf "module '%s' is pinned by more than one manifest" name)
+        | None -> Ok { Adapters = adapters }
+
+/// Verifies the proof directories of one or more contributors against B's transcript and the
+/// union of the pinned manifests.
+let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    let clock = Diagnostics.Stopwatch.StartNew()
+    verifyResult {
+        do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
+        let! manifest = unionManifests manifests
+        let! artifacts = scanAll proofDirs
+        let sessions = transcript.Entries |> List.map (fun e -> e.SessionId) |> Set.ofList
+        let relevant, other = artifacts |> Map.partition (fun k _ -> sessions.Contains k.SessionId)
+        do if not other.IsEmpty then log (sprintf "ignoring %d artifact(s) of sessions not in the transcript" other.Count)
+        let entryKeys = transcript.Entries |> List.map TranscriptEntry.key |> Set.ofList
+        // Coverage first: every row proved, nothing extra.
+        do!
+            match transcript.Entries |> List.tryFind (fun e -> not (relevant.ContainsKey(TranscriptEntry.key e))) with
+            | Some e -> fail Coverage (sprintf "transcript entry %s has no proof artifacts (row not covered)" (describeKey (TranscriptEntry.key e)))
+            | None -> Ok()
+        do!
+            match relevant |> Map.toList |> List.tryFind (fun (k, _) -> not (entryKeys.Contains k)) with
+            | Some(k, _) -> fail Coverage (sprintf "extra statement %s: the transcript has no such call" (describeKey k))
+            | None -> Ok()
+        // Per-statement checks (file integrity, exact match, manifest, bounds).
+        let! checkedItems =
+            transcript.Entries
+            |> traverseAll (fun e ->
+                let r = checkOne e manifest relevant[TranscriptEntry.key e]
+                if Result.isOk r then log (sprintf "statement %s matches the transcript and the pinned manifest" (describeKey (TranscriptEntry.key e)))
+                r)
+        // Proofs: one batch per circuit (shared final check); a failed batch is re-checked
+        // proof by proof to name the culprit.
+        let groups = checkedItems |> List.groupBy (fun c -> LoraCircuit.circuitId c.Plan)
+        let verifyGroup (cid: string, items: Checked list) : Result<unit, VerifyFailure> =
+            verifyResult {
+                let! vk = verifyingKey items.Head.Plan |> tag InvalidInput
+                let batch = items |> List.map (fun c -> c.Instances, c.Proof) |> Array.ofList
+                match Proving.verifyBatch vk batch with
+                | Ok() -> return log (sprintf "%d proof(s) of circuit %s verify" items.Length cid)
+                | Error batchError ->
+                    let culprit =
+                        items |> List.tryPick (fun c ->
+                            match Proving.verify vk c.Instances c.Proof with
+                            | Ok() -> None
+                            | Error e -> Some(sprintf "%s: the proof does not verify: %s" (describeKey c.Key) e))
+                    return! fail InvalidProof (defaultArg culprit (sprintf "circuit %s: %s" cid batchError))
+            }
+        let! _ = groups |> traverseAll verifyGroup
+        return { Proofs = checkedItems.Length; Circuits = groups.Length; Seconds = clock.Elapsed.TotalSeconds }
+    }
+
+/// One contributor: one proof directory and its pinned manifest.
+let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyMany [ proofDir ] transcript [ manifest ] log
+
+/// `batchVerifyMany` over files: the transcript and the pinned manifests are read strictly first.
+let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    let clock = Diagnostics.Stopwatch.StartNew()
+    verifyResult {
+        let! t = Transcript.readFile transcriptPath |> tag InvalidInput
+        let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput)
+        let! s = batchVerifyMany proofDirs t ms log
+        return { s with Seconds = clock.Elapsed.TotalSeconds }
+    }
+
+/// `batchVerify` over files.
+let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyFiles [ proofDir ] transcriptPath [ manifestPath ] log

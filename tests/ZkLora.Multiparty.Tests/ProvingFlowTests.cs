@@ -1,0 +1,159 @@
+using System.Numerics;
+using ZkLora.Api;
+using ZkLora.Api.Multiparty;
+using ZkLora.Model;
+using ZkLora.Proofs;
+using Xunit;
+
+namespace ZkLora.Multiparty.Tests;
+
+/// <summary>
+/// One proved session of the demo model over loopback with the default server (the
+/// zero-knowledge prover): manifest pinned before inference, client run, end_inference, transcript.
+/// </summary>
+public sealed class ProvedSessionFixture : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+
+    public string ProofDirectory { get; private set; } = "";
+    public string TranscriptPath { get; private set; } = "";
+    public string PinnedManifestPath { get; private set; } = "";
+    public DemoModelPaths Paths { get; private set; } = null!;
+    public LoraAdapter Adapter { get; private set; } = null!;
+    public EndInferenceResponse? Response { get; private set; }
+    public List<ProofProgress> Progress { get; } = new();
+
+    public string Combine(params string[] parts) => _dir.Combine(parts);
+
+    private sealed class Sink(List<ProofProgress> list) : IProgress<ProofProgress>
+    {
+        public void Report(ProofProgress value) { lock (list) list.Add(value); }
+    }
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        Paths = DemoModel.Create(_dir.Combine("demo"));
+        Adapter = LoraAdapter.Load(Paths.AdapterDirectory);
+        await using var server = await RunningServer.StartAsync(Adapter, new LoRAServerOptions { ProofProgress = new Sink(Progress) }, outDir: _dir.Combine("contributor"));
+        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
+        server.Server.WriteManifest(PinnedManifestPath);
+        using var model = Gpt2Model.Load(Paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "proved-1");
+        await client.InitAndPatchAsync(cts.Token);
+        await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
+        TranscriptPath = _dir.Combine("user", "transcript.json");
+        client.WriteTranscript(TranscriptPath);
+        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        Assert.Null(outcome.Error);
+        Response = outcome.Response;
+        ProofDirectory = server.Server.ProofDirectory;
+    }
+
+    public Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSessionFixture>
+{
+    [Fact]
+    public void The_default_server_proves_every_call_and_the_proofs_verify()
+    {
+        Assert.Equal(new EndInferenceResponse("proved-1", 2, 2), fx.Response);
+        Assert.Equal(6, Directory.GetFiles(fx.ProofDirectory).Length);
+        lock (fx.Progress) Assert.Contains(fx.Progress, p => p.Done == 2 && p.Total == 2);
+        var r = ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
+        Assert.Equal(2, r.ProofCount);
+        Assert.Equal(1, r.CircuitCount);
+        Assert.True(r.TotalTime > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void A_manifest_swapped_after_inference_is_rejected()
+    {
+        // The same adapter committed under fresh salts: same shapes, config and scaling, other commitments.
+        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")));
+        string swapped = fx.Combine("swapped-" + Guid.NewGuid().ToString("N") + ".json");
+        other.WriteManifest(swapped);
+        Assert.NotEqual(ManifestModule.digest(ManifestModule.readFile(fx.PinnedManifestPath).ResultValue).ResultValue, other.ManifestDigest);
+        var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, swapped));
+        Assert.Equal(ProofVerificationFailure.ManifestMismatch, e.Reason);
+        Assert.Contains("adapter_commitment", e.Message);
+    }
+
+    [Fact]
+    public void A_transcript_altered_after_inference_is_rejected()
+    {
+        var t = TranscriptFiles.Read(fx.TranscriptPath);
+        var e0 = t.Entries.Head;
+        var delta = e0.Delta.Select((r, i) => r.Select((v, k) => i == 0 && k == 0 ? v + BigInteger.One : v).ToArray()).ToArray();
+        var changed = new TranscriptEntry(e0.SessionId, e0.ModuleName, e0.InvocationIndex, e0.InputShape, e0.OutputShape, e0.X, delta, e0.FixedPoint, e0.Scaling);
+        string path = fx.Combine("altered-" + Guid.NewGuid().ToString("N") + ".json");
+        TranscriptFiles.Write(path, TranscriptFiles.Create(t.Entries.Skip(1).Prepend(changed)));
+        var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, path, fx.PinnedManifestPath));
+        Assert.Equal(ProofVerificationFailure.StatementMismatch, e.Reason);
+        Assert.Contains("delta", e.Message);
+    }
+
+    [Fact]
+    public void The_verify_command_prints_the_outcome_and_sets_the_exit_code()
+    {
+        Assert.Equal(0, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
+        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
+        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
+    }
+}
+
+public class DishonestContributorTests(DemoFixture fx) : IClassFixture<DemoFixture>
+{
+    [Fact(Timeout = 120000)]
+    public async Task A_contributor_returning_a_wrong_delta_for_one_call_is_caught()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(100));
+        string target = DemoModel.AdapterModules[1];
+        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
+        {
+            // One value of one call is shifted by 2^-20 (one quantum): invisible in the loss, fatal for the proof.
+            TestDeltaOverride = (m, i, d) => m == target && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 1 && k == 5 ? v + 1 : v).ToArray()).ToArray() : d,
+        });
+        using var dir = new TempDir();
+        string pinned = dir.Combine("pinned.json");
+        server.Server.WriteManifest(pinned);
+        using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "dishonest");
+        await client.InitAndPatchAsync(cts.Token);
+        await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
+        string transcript = dir.Combine("transcript.json");
+        client.WriteTranscript(transcript);
+
+        // The contributor cannot prove the wrong delta: end_inference fails and names the call.
+        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        Assert.Null(outcome.Response);
+        Assert.Contains($"dishonest.{target}.0", outcome.Error);
+        Assert.Contains("recorded delta differs from the committed adapter's output at row 1, column 5", outcome.Error);
+
+        // And the verifier never accepts: nothing covers the transcript's rows.
+        var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(server.Server.ProofDirectory, transcript, pinned));
+        Assert.Equal(ProofVerificationFailure.Coverage, e.Reason);
+    }
+}
+
+public class DemoCommandTests
+{
+    [Fact(Timeout = 300000)]
+    public async Task Zklora_demo_runs_the_whole_flow_to_success_and_keeps_its_artifacts()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.Combine("demo-out");
+        int rc = await ZkLora.Cli.DemoCommand.RunAsync(outDir, DemoModel.SampleText, CancellationToken.None);
+        Assert.Equal(0, rc);
+        string proofs = Path.Combine(outDir, "contributor", "proofs");
+        Assert.Equal(6, Directory.GetFiles(proofs).Length);
+        string transcript = Path.Combine(outDir, "user", "transcript.json");
+        string pinned = Path.Combine(outDir, "verifier", "pinned-manifest.json");
+        Assert.Equal(2, ProofVerification.BatchVerifyProofs(proofs, transcript, pinned).ProofCount);
+    }
+}

@@ -1,0 +1,337 @@
+/// Batch proving and batch verification: prove → verify end to end, and one test per
+/// rejection the verifier must make.
+module ZkLora.Proofs.Tests.ProofBatchTests
+
+open System
+open System.IO
+open System.Numerics
+open System.Threading
+open Expecto
+open ZkLora.Math
+open ZkLora.Proofs
+open ZkLora.Proofs.FixedPoint
+open ZkLora.Proofs.AdapterCommitment
+open ZkLora.Proofs.ProofBatch
+open ZkLora.Proofs.ProofVerify
+
+let private unwrap r = match r with Ok v -> v | Error e -> failtestf "unexpected error: %A" e
+
+type private Module = { Adapter: ManifestAdapter; Private: PrivateAdapter }
+
+let private randomModule (rnd: Random) (name: string) (i, r, o) (cfg: FixedPointConfig) (sc: Scaling) =
+    let bits = min 20 (cfg.ValueBits / 2 - 2)
+    let v () = BigInteger(rnd.NextInt64(-(1L <<< bits), 1L <<< bits))
+    let a = Array.init r (fun _ -> Array.init i (fun _ -> v ()))
+    let b = Array.init o (fun _ -> Array.init r (fun _ -> v ()))
+    let salt = newSalt ()
+    let entry = Manifest.adapterOf name { InDim = i; Rank = r; OutDim = o } cfg sc salt a b |> unwrap
+    { Adapter = entry; Private = { A = a; B = b; Salt = salt } }
+
+let private call (rnd: Random) (session: string) (m: Module) (index: int64) (rows: int) : TranscriptEntry =
+    let cfg = m.Adapter.FixedPoint
+    let bits = min 20 (cfg.ValueBits / 2 - 2)
+    let xs = Array.init rows (fun _ -> Array.init m.Adapter.Shape.InDim (fun _ -> BigInteger(rnd.NextInt64(-(1L <<< bits), 1L <<< bits))))
+    let delta = deltaRows cfg m.Private.A m.Private.B xs m.Adapter.Scaling.Num m.Adapter.Scaling.Den |> unwrap
+    { SessionId = session; ModuleName = m.Adapter.ModuleName; InvocationIndex = index
+      InputShape = [| 1L; int64 rows; int64 m.Adapter.Shape.InDim |]
+      OutputShape = [| 1L; int64 rows; int64 m.Adapter.Shape.OutDim |]
+      X = xs; Delta = delta; FixedPoint = cfg; Scaling = m.Adapter.Scaling }
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "zklora-batch-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let private copyDir (src: string) =
+    let d = tempDir ()
+    for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
+    d
+
+let private options = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32 }
+
+let private prove manifest (mods: Module list) calls dir =
+    let adapters = mods |> List.map (fun m -> m.Adapter.ModuleName, m.Private) |> Map.ofList
+    proveCalls options manifest adapters calls dir ignore CancellationToken.None
+
+/// The shared fixture: two modules, four calls (two of module a with one row each, so they
+/// share a circuit and go through the batch verifier together).
+type private Fixture =
+    { Dir: string
+      Manifest: Manifest
+      Transcript: Transcript
+      Modules: Module list }
+
+let private fixture =
+    lazy (
+        let rnd = Random 7
+        let sc = { Num = BigInteger 2; Den = BigInteger 3 }
+        let ma = randomModule rnd "model.h.0.attn.c_attn" (3, 2, 4) defaultConfig sc
+        let mb = randomModule rnd "model.h.1.attn.c_attn" (2, 1, 3) defaultConfig { Num = BigInteger 1; Den = BigInteger 1 }
+        let calls = [ call rnd "s1" ma 0L 1; call rnd "s1" ma 1L 1; call rnd "s1" ma 2L 2; call rnd "s1" mb 0L 1 ]
+        let manifest = { Adapters = [ ma.Adapter; mb.Adapter ] }
+        let dir = tempDir ()
+        let written = prove manifest [ ma; mb ] calls dir |> unwrap
+        Expect.equal written.Length 4 "four proofs written"
+        { Dir = dir; Manifest = manifest; Transcript = { Entries = calls }; Modules = [ ma; mb ] })
+
+let private fileOf (dir: string) (suffix: string) (session: string) (m: string) (i: int64) =
+    Path.Combine(dir, sprintf "%s.%s.%d%s" session m i suffix)
+
+let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Result<VerifySummary, VerifyFailure>) =
+    match r with
+    | Ok s -> failtestf "verification succeeded (%d proofs) but should fail with %A" s.Proofs kind
+    | Error f ->
+        Expect.equal f.Kind kind (sprintf "failure kind (message: %s)" f.Message)
+        Expect.stringContains f.Message contains "message"
+
+let private ma () = fixture.Value.Modules[0].Adapter.ModuleName
+let private mb () = fixture.Value.Modules[1].Adapter.ModuleName
+
+let private withEntry (i: int) (f: TranscriptEntry -> TranscriptEntry) (t: Transcript) =
+    { Entries = t.Entries |> List.mapi (fun j e -> if i = j then f e else e) }
+
+let private bump (m: BigInteger[][]) = m |> Array.mapi (fun t r -> r |> Array.mapi (fun k v -> if t = 0 && k = 0 then v + BigInteger.One else v))
+
+/// Rewrites a statement file with a changed body and a consistent digest (an attacker who
+/// recomputes SHA-256), returning nothing.
+let private rewriteStatement (path: string) (f: Statement -> Statement) =
+    let s = Statement.readFile path |> unwrap
+    Statement.writeFile path (f s) |> unwrap
+
+let private rewriteMeta (dir: string) (session: string) (m: string) (i: int64) =
+    let st = Statement.readFile (fileOf dir ArtifactNames.statementSuffix session m i) |> unwrap
+    let proof = File.ReadAllBytes(fileOf dir ArtifactNames.proofSuffix session m i)
+    ProofMeta.writeFile (fileOf dir ArtifactNames.metaSuffix session m i) (ProofMeta.create st (ReadOnlySpan proof) |> unwrap) |> unwrap
+
+[<Tests>]
+let tests =
+    testSequenced <| testList "batch prove / verify" [
+        test "the fixture's proofs verify (files and in memory)" {
+            let fx = fixture.Value
+            let s = batchVerify fx.Dir fx.Transcript fx.Manifest ignore |> unwrap
+            Expect.equal s.Proofs 4 "four proofs"
+            Expect.equal s.Circuits 3 "three circuits (a with 1 row, a with 2 rows, b)"
+            let d = tempDir ()
+            Transcript.writeFile (Path.Combine(d, "t.json")) fx.Transcript |> unwrap
+            Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
+            let s2 = batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> unwrap
+            Expect.equal s2.Proofs 4 "four proofs from files"
+        }
+        test "artifacts use the DESIGN §4 names and the meta binds statement and proof" {
+            let fx = fixture.Value
+            let names = Directory.GetFiles fx.Dir |> Array.map Path.GetFileName |> Set.ofArray
+            for e in fx.Transcript.Entries do
+                for suffix in [ ArtifactNames.statementSuffix; ArtifactNames.proofSuffix; ArtifactNames.metaSuffix ] do
+                    Expect.isTrue (names.Contains(sprintf "%s.%s.%d%s" e.SessionId e.ModuleName e.InvocationIndex suffix)) suffix
+            Expect.equal names.Count 12 "exactly three files per call"
+        }
+        test "a transcript row without proof artifacts is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            for suffix in [ ArtifactNames.statementSuffix; ArtifactNames.proofSuffix; ArtifactNames.metaSuffix ] do
+                File.Delete(fileOf d suffix "s1" (mb ()) 0L)
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "has no proof artifacts"
+        }
+        test "a missing proof file (statement present) is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            File.Delete(fileOf d ArtifactNames.proofSuffix "s1" (ma ()) 1L)
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "proof file is missing"
+        }
+        test "an extra statement (no transcript row) is rejected" {
+            let fx = fixture.Value
+            let t = { Entries = fx.Transcript.Entries |> List.filter (fun e -> not (e.ModuleName = ma () && e.InvocationIndex = 2L)) }
+            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure Coverage "extra statement"
+        }
+        test "a duplicate statement (one call's statement under another call's name) is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            for suffix in [ ArtifactNames.statementSuffix; ArtifactNames.proofSuffix; ArtifactNames.metaSuffix ] do
+                File.Copy(fileOf d suffix "s1" (ma ()) 0L, fileOf d suffix "s1" (ma ()) 1L, true)
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "duplicate"
+        }
+        test "a statement whose x differs from the transcript is rejected" {
+            let fx = fixture.Value
+            let t = fx.Transcript |> withEntry 0 (fun e -> { e with X = bump e.X })
+            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "x"
+        }
+        test "a statement whose delta differs from the transcript is rejected" {
+            let fx = fixture.Value
+            let t = fx.Transcript |> withEntry 3 (fun e -> { e with Delta = bump e.Delta })
+            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "delta"
+        }
+        test "a statement for another session or index than its transcript row is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p = fileOf d ArtifactNames.statementSuffix "s1" (ma ()) 0L
+            rewriteStatement p (fun s -> { s with InvocationIndex = 7L })
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "covers s1"
+        }
+        test "a statement with a different circuit id is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p = fileOf d ArtifactNames.statementSuffix "s1" (ma ()) 0L
+            rewriteStatement p (fun s -> { s with CircuitId = s.CircuitId + "x" })
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure StatementMismatch "circuit id"
+        }
+        test "a transcript row whose shape or scaling differs from the statement is rejected" {
+            let fx = fixture.Value
+            let t = fx.Transcript |> withEntry 0 (fun e -> { e with InputShape = [| 1L; 1L; 1L; e.InputShape[2] |]; OutputShape = [| 1L; 1L; 1L; e.OutputShape[2] |] })
+            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "input_shape"
+        }
+        test "a module absent from the pinned manifest is rejected" {
+            let fx = fixture.Value
+            let m = { Adapters = [ fx.Modules[0].Adapter ] }
+            batchVerify fx.Dir fx.Transcript m ignore |> expectFailure ManifestMismatch "not in the pinned manifest"
+        }
+        test "a manifest with another commitment (another salt) is rejected" {
+            let fx = fixture.Value
+            let mod0 = fx.Modules[0]
+            let other = Manifest.adapterOf mod0.Adapter.ModuleName mod0.Adapter.Shape mod0.Adapter.FixedPoint mod0.Adapter.Scaling (newSalt ()) mod0.Private.A mod0.Private.B |> unwrap
+            let m = { Adapters = [ other; fx.Modules[1].Adapter ] }
+            batchVerify fx.Dir fx.Transcript m ignore |> expectFailure ManifestMismatch "adapter_commitment"
+        }
+        test "a manifest with another rank, config or scaling is rejected" {
+            let fx = fixture.Value
+            let a0 = fx.Modules[0].Adapter
+            let withA a = { Adapters = [ a; fx.Modules[1].Adapter ] }
+            batchVerify fx.Dir fx.Transcript (withA { a0 with Shape = { a0.Shape with Rank = 3 } }) ignore |> expectFailure ManifestMismatch "rank"
+            batchVerify fx.Dir fx.Transcript (withA { a0 with FixedPoint = { a0.FixedPoint with ScaleBits = 19 } }) ignore |> expectFailure ManifestMismatch "fixed-point"
+            batchVerify fx.Dir fx.Transcript (withA { a0 with Scaling = { Num = BigInteger 1; Den = BigInteger 3 } }) ignore |> expectFailure ManifestMismatch "scaling"
+        }
+        test "a tampered statement file (digest no longer matches) is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p = fileOf d ArtifactNames.statementSuffix "s1" (ma ()) 0L
+            let text = File.ReadAllText p
+            let e = fx.Transcript.Entries[0]
+            let v = e.X[0][0]
+            let needle = sprintf "\"x\":[[%O" v
+            Expect.stringContains text needle "x in the file"
+            File.WriteAllText(p, text.Replace(needle, sprintf "\"x\":[[%O" (v + BigInteger.One)))
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Tampered "statement_digest"
+        }
+        test "a tampered meta file is rejected" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p = fileOf d ArtifactNames.metaSuffix "s1" (mb ()) 0L
+            let m = ProofMeta.readFile p |> unwrap
+            let flipped = (if m.ProofDigest[0] = '0' then "1" else "0") + m.ProofDigest.Substring 1
+            ProofMeta.writeFile p { m with ProofDigest = flipped } |> unwrap
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Tampered "proof_digest"
+        }
+        test "a tampered proof file is rejected (meta digest)" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p = fileOf d ArtifactNames.proofSuffix "s1" (mb ()) 0L
+            let bytes = File.ReadAllBytes p
+            bytes[bytes.Length / 2] <- bytes[bytes.Length / 2] ^^^ 1uy
+            File.WriteAllBytes(p, bytes)
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Tampered "proof_digest"
+        }
+        test "a tampered proof with a matching meta does not verify" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p = fileOf d ArtifactNames.proofSuffix "s1" (mb ()) 0L
+            let bytes = File.ReadAllBytes p
+            bytes[bytes.Length - 40] <- bytes[bytes.Length - 40] ^^^ 4uy
+            File.WriteAllBytes(p, bytes)
+            rewriteMeta d "s1" (mb ()) 0L
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure InvalidProof "does not verify"
+        }
+        test "proofs swapped between two calls of one circuit (metas rewritten) do not verify" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            let p0 = fileOf d ArtifactNames.proofSuffix "s1" (ma ()) 0L
+            let p1 = fileOf d ArtifactNames.proofSuffix "s1" (ma ()) 1L
+            let b0, b1 = File.ReadAllBytes p0, File.ReadAllBytes p1
+            File.WriteAllBytes(p0, b1)
+            File.WriteAllBytes(p1, b0)
+            rewriteMeta d "s1" (ma ()) 0L
+            rewriteMeta d "s1" (ma ()) 1L
+            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure InvalidProof "does not verify"
+        }
+        test "x or delta outside ±value_bound is rejected natively" {
+            let fx = fixture.Value
+            let vb = valueBound defaultConfig
+            let tx = fx.Transcript |> withEntry 0 (fun e -> { e with X = e.X |> Array.map (Array.map (fun _ -> vb + BigInteger.One)) })
+            batchVerify fx.Dir tx fx.Manifest ignore |> expectFailure OutOfBounds "outside ±value_bound"
+            let td = fx.Transcript |> withEntry 3 (fun e -> { e with Delta = e.Delta |> Array.map (Array.map (fun _ -> -vb - BigInteger.One)) })
+            batchVerify fx.Dir td fx.Manifest ignore |> expectFailure OutOfBounds "outside ±value_bound"
+        }
+        test "an out-of-bound value in a transcript file is rejected when it is read" {
+            let fx = fixture.Value
+            let d = tempDir ()
+            Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
+            let text = Transcript.toJson fx.Transcript |> unwrap
+            let e = fx.Transcript.Entries[0]
+            let needle = sprintf "\"x\":[[%O" (e.X[0][0])
+            File.WriteAllText(Path.Combine(d, "t.json"), text.Replace(needle, sprintf "\"x\":[[%O" (valueBound defaultConfig + BigInteger.One)))
+            batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> expectFailure InvalidInput "x"
+        }
+        test "an empty transcript or a missing proof directory is an error" {
+            let fx = fixture.Value
+            batchVerify fx.Dir { Entries = [] } fx.Manifest ignore |> expectFailure InvalidInput "no entries"
+            batchVerify (Path.Combine(fx.Dir, "nope")) fx.Transcript fx.Manifest ignore |> expectFailure InvalidInput "does not exist"
+        }
+        test "two contributors: their directories and manifests together verify; a statement in two directories is a duplicate" {
+            let fx = fixture.Value
+            // split the fixture's artifacts by module, as two contributors would hold them
+            let da, db = tempDir (), tempDir ()
+            for f in Directory.GetFiles fx.Dir do
+                let name = Path.GetFileName f
+                File.Copy(f, Path.Combine((if name.Contains(ma ()) then da else db), name))
+            let m1 = { Adapters = [ fx.Modules[0].Adapter ] }
+            let m2 = { Adapters = [ fx.Modules[1].Adapter ] }
+            let s = batchVerifyMany [ da; db ] fx.Transcript [ m1; m2 ] ignore |> unwrap
+            Expect.equal s.Proofs 4 "all four"
+            batchVerifyMany [ da; db ] fx.Transcript [ m1 ] ignore |> expectFailure ManifestMismatch "not in the pinned manifest"
+            batchVerifyMany [ da; db; fx.Dir ] fx.Transcript [ m1; m2 ] ignore |> expectFailure Coverage "duplicate statement"
+            batchVerifyMany [ da; db ] fx.Transcript [ m1; m2; m1 ] ignore |> expectFailure InvalidInput "pinned by more than one manifest"
+        }
+        test "artifacts of other sessions are ignored" {
+            let fx = fixture.Value
+            let d = copyDir fx.Dir
+            for f in Directory.GetFiles d do
+                let name = Path.GetFileName f
+                File.Copy(f, Path.Combine(d, "other" + name.Substring 2))
+            let s = batchVerify d fx.Transcript fx.Manifest ignore |> unwrap
+            Expect.equal s.Proofs 4 "only the transcript's session"
+        }
+        test "the prover refuses a call whose recorded delta is not the adapter's output" {
+            let fx = fixture.Value
+            let calls = fx.Transcript.Entries |> List.mapi (fun i e -> if i = 1 then { e with Delta = bump e.Delta } else e)
+            let d = tempDir ()
+            match prove fx.Manifest fx.Modules calls d with
+            | Ok _ -> failtest "a proof was produced for a wrong delta"
+            | Error e -> Expect.stringContains e "recorded delta differs" "clear report"
+            Expect.isEmpty (Directory.GetFiles d) "nothing written"
+        }
+        test "the prover refuses a private adapter that does not open the manifest's commitment" {
+            let fx = fixture.Value
+            let mods = fx.Modules |> List.map (fun m -> { m with Private = { m.Private with Salt = newSalt () } })
+            match prove fx.Manifest mods fx.Transcript.Entries (tempDir ()) with
+            | Ok _ -> failtest "proved with the wrong salt"
+            | Error e -> Expect.stringContains e "does not open" "clear report"
+        }
+        test "random small shapes and several fixed-point configs: prove → verify" {
+            let rnd = Random 11
+            let configs =
+                [ defaultConfig, { Num = BigInteger 2; Den = BigInteger 1 }
+                  { ScaleBits = 16; ValueBits = 32; IntermediateBits = 64 }, { Num = BigInteger 1; Den = BigInteger 2 }
+                  { ScaleBits = 8; ValueBits = 16; IntermediateBits = 40 }, { Num = BigInteger -3; Den = BigInteger 4 } ]
+            for n, (cfg, sc) in List.indexed configs do
+                let shape = rnd.Next(1, 6), rnd.Next(1, 3), rnd.Next(1, 6)
+                let m = randomModule rnd (sprintf "mod%d" n) shape cfg sc
+                let calls = [ call rnd "e2e" m 0L (rnd.Next(1, 3)); call rnd "e2e" m 1L 1 ]
+                let manifest = { Adapters = [ m.Adapter ] }
+                let d = tempDir ()
+                let progress = Collections.Concurrent.ConcurrentBag<ProveProgress>()
+                let written =
+                    proveCalls options manifest (Map [ m.Adapter.ModuleName, m.Private ]) calls d progress.Add CancellationToken.None |> unwrap
+                Expect.equal written.Length 2 "two proofs"
+                Expect.equal (progress |> Seq.map (fun p -> p.Done) |> Seq.max) 2 "progress reaches the total"
+                let s = batchVerify d { Entries = calls } manifest ignore |> unwrap
+                Expect.equal s.Proofs 2 (sprintf "config %A, shape %A" cfg shape)
+        }
+    ]
