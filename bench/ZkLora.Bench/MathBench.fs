@@ -1,34 +1,83 @@
 /// `math` mode: field, FFT and MSM micro-benchmarks (quick mode, under a minute).
 /// Last line: `fp_mul_ns=<x> fft16_s=<y> msm16_s=<z>`. `--full` adds MSM and generator
 /// derivation at 2^20.
+///
+/// Each timed sample runs a whole loop inside one non-inlined function, so the figures
+/// are the operations themselves, not a closure call per operation. Samples are repeated
+/// and the median reported; on this shared 2-core machine the minimum is printed too.
 module ZkLora.Bench.MathBench
 
 open System
+open System.Runtime.CompilerServices
 open ZkLora.Math
 open ZkLora.Bench.Measure
 
-/// A dependent chain of multiplications, so the figure is latency, not throughput.
-let fpMulNs () =
-    let b = Fp.random ()
-    let mutable a = Fp.random ()
-    let inner = 2_000_000
-    let t = timePerCall 2 7 inner (fun () -> a <- a * b)
-    if a.IsZero then printfn "(unreachable)"
-    t.MedianSeconds * 1e9
+/// A dependent chain of multiplications: each one needs the previous result (latency).
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let mulChain (n: int) (a0: Fp) (b: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a * b
+    a
+
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let squareChain (n: int) (a0: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a.Square()
+    a
+
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let addChain (n: int) (a0: Fp) (b: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a + b
+    a
+
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let subChain (n: int) (a0: Fp) (b: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a - b
+    a
+
+/// Horner steps acc <- acc·x + c: a multiply feeding an add feeding a multiply (polynomial evaluation).
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let hornerChain (n: int) (a0: Fp) (x: Fp) (c: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a * x + c
+    a
+
+/// Alternating square and multiply (the shape of square-and-multiply exponentiation).
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let squareMulChain (n: int) (a0: Fp) (b: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a.Square() * b
+    a
 
 /// Independent multiplications over arrays (what FFT/MSM inner loops look like): throughput.
-let fpMulThroughputNs () =
-    let n = 1 <<< 12
-    let xs = Array.init n (fun _ -> Fp.random ())
-    let ys = Array.init n (fun _ -> Fp.random ())
-    let zs = Array.zeroCreate<Fp> n
-    let t = timePerCall 2 7 200 (fun () -> for i in 0 .. n - 1 do zs[i] <- xs[i] * ys[i])
-    t.MedianSeconds * 1e9 / float n
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let mulArrays (xs: Fp[]) (ys: Fp[]) (zs: Fp[]) =
+    for i in 0 .. xs.Length - 1 do zs[i] <- xs[i] * ys[i]
 
-let fpInvUs () =
-    let mutable a = Fp.random ()
-    let t = timePerCall 2 7 2_000 (fun () -> a <- a.Invert())
-    t.MedianSeconds * 1e6
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let invChain (n: int) (a0: Fp) =
+    let mutable a = a0
+    for _ in 1..n do a <- a.Invert()
+    a
+
+[<MethodImpl(MethodImplOptions.NoInlining)>]
+let fermatChain (n: int) (a0: Fp) =
+    let mutable a = a0
+    let e = Fp.Modulus - Numerics.BigInteger 2
+    for _ in 1..n do a <- a.Pow e
+    a
+
+/// Nanoseconds per operation for `run inner` (one sample = one call); median and minimum.
+let perOp (inner: int) (run: int -> Fp) : float * float =
+    let mutable sink = Fp.Zero
+    let t = time 3 15 (fun () -> sink <- run inner)
+    if sink.IsZero && sink.IsZero then () // keep the result alive
+    t.MedianSeconds * 1e9 / float inner, t.MinSeconds * 1e9 / float inner
+
+let private report (name: string) (unit: string) (scale: float) (median: float, minimum: float) =
+    printfn "%-28s %9.2f %s   (min %.2f)" name (median / scale) unit (minimum / scale)
 
 /// Forward FFT of 2^k random elements on an existing domain (twiddles precomputed, as in a
 /// prover that reuses its domain); median seconds per transform.
@@ -86,12 +135,29 @@ let msmS (bases: VestaAffine[]) (samples: int) =
 
 let run (args: string[]) =
     let full = args |> Array.contains "--full"
-    let mul = fpMulNs ()
-    printfn "Fp mul        %8.2f ns" mul
-    let thr = fpMulThroughputNs ()
-    printfn "Fp mul (indep.)%7.2f ns" thr
-    let inv = fpInvUs ()
-    printfn "Fp inversion  %8.2f us" inv
+    let a = Fp.random ()
+    let b = Fp.random ()
+    let mul = perOp 2_000_000 (fun n -> mulChain n a b)
+    report "Fp mul (latency)" "ns" 1.0 mul
+    let n = 1 <<< 12
+    let xs = Array.init n (fun _ -> Fp.random ())
+    let ys = Array.init n (fun _ -> Fp.random ())
+    let zs = Array.zeroCreate<Fp> n
+    let thr = perOp 200 (fun k -> (for _ in 1..k do mulArrays xs ys zs); zs[0])
+    report "Fp mul (throughput)" "ns" (float n) thr
+    report "Fp square (latency)" "ns" 1.0 (perOp 2_000_000 (fun n -> squareChain n a))
+    report "Fp add (latency)" "ns" 1.0 (perOp 5_000_000 (fun n -> addChain n a b))
+    report "Fp mul+add (Horner step)" "ns" 1.0 (perOp 2_000_000 (fun n -> hornerChain n a b b))
+    report "Fp square+mul" "ns" 1.0 (perOp 1_000_000 (fun n -> squareMulChain n a b))
+    report "Fp sub (latency)" "ns" 1.0 (perOp 5_000_000 (fun n -> subChain n a b))
+    report "Fp inversion" "us" 1000.0 (perOp 5_000 (fun n -> invChain n a))
+    report "Fp inversion (Fermat)" "us" 1000.0 (perOp 200 (fun n -> fermatChain n a))
+    let batch = perOp 20 (fun k ->
+        for _ in 1..k do
+            Array.blit xs 0 zs 0 n
+            Fp.batchInvert zs
+        zs[0])
+    report "Fp batch inversion (4096)" "ns/elt" (float n) batch
     let struct (fft16, fft16Cpu) = fftSeconds 16 15
     printfn "FFT 2^16      %8.4f s  (cpu %.4f s)" fft16 fft16Cpu
     // 2^20 is cheap enough to always run (a few seconds in total)
@@ -114,5 +180,5 @@ let run (args: string[]) =
         let msm20 = msmS bases20 3
         printfn "Vesta MSM 2^20         %7.3f s" msm20
     printfn "msm16_s=%.3f" msm16
-    printfn "fp_mul_ns=%.2f fft16_s=%.4f msm16_s=%.3f" mul fft16 msm16
+    printfn "fp_mul_ns=%.2f fft16_s=%.4f msm16_s=%.3f" (fst mul) fft16 msm16
     0

@@ -1,12 +1,24 @@
 module ZkLora.Bench.Program
 
 open System
+open BenchmarkDotNet.Running
+
+/// `bdn` mode: the BenchmarkDotNet suites of this assembly, driven by BenchmarkDotNet's own
+/// command line (e.g. `--filter *FieldBenchmarks*`, `--inProcess`, `--list flat`).
+let runBenchmarkDotNet (args: string[]) =
+    let summaries = BenchmarkSwitcher.FromAssembly(typeof<FieldBenchmarks>.Assembly).Run(args)
+    if summaries |> Seq.exists (fun s -> s.HasCriticalValidationErrors) then 1 else 0
 
 /// Each benchmark mode: name, one-line help, entry point taking the remaining arguments.
 let modes : (string * string * (string[] -> int)) list =
     [ "math", "field, FFT and MSM micro-benchmarks (quick, < 1 min)", MathBench.run
       "plonk", "proving system on a standard circuit (--k K, --all for 10/14/17/20)", PlonkBench.run
-      "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run ]
+      "lora", "LoRA circuit prove/verify for the DESIGN §7 shapes (--shape IxRxO --rows T, --all)", LoraBench.run
+      "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run
+      "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
+      "bdn", "BenchmarkDotNet suites; BenchmarkDotNet arguments follow (e.g. --filter *Field*)", runBenchmarkDotNet
+      // one line per mode; keep this list sorted by dependency order (math, plonk, lora, commit)
+    ]
 
 let usage () =
     eprintfn "usage: dotnet run -c Release --project bench/ZkLora.Bench -- <mode> [options]"

@@ -4,4 +4,6 @@ open Expecto
 
 [<EntryPoint>]
 let main argv =
-    runTestsInAssemblyWithCLIArgs [] argv
+    // child-process mode of FieldCodegenTests: run the field operators under the JIT listing
+    if argv = [| FieldCodegenTests.probeSwitch |] then FieldCodegenTests.probe ()
+    else runTestsInAssemblyWithCLIArgs [] argv

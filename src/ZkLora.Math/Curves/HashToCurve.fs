@@ -30,6 +30,8 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
     static let dst = Encoding.ASCII.GetBytes("zklora/hash-to-curve/v1/" + CurveConstants<'B, 'S>.Name)
     /// 2^256 mod p as a field element, for the allocation-free wide reduction below.
     static let twoTo256 = FieldElement<'B>.OfBigInteger(Numerics.BigInteger.One <<< 256)
+    /// t·2^254 mod p for t = 0..3, the top two bits of a 256-bit value.
+    static let topBits = Array.init 4 (fun t -> FieldElement<'B>.OfBigInteger(Numerics.BigInteger t <<< 254))
 
     /// Message buffer for a domain with the trailing 8 bytes (index, counter) left to fill.
     static member internal Prefix(domain: string) : byte[] =
@@ -42,25 +44,20 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
         d.CopyTo(buf, 8 + dst.Length)
         buf
 
-    /// (lo + hi·2^256) mod p for 64 little-endian bytes, equal to FieldElement.OfUniformBytes
-    /// but without BigInteger allocations: each 256-bit half is < 4p (p > 2^254), so three
-    /// conditional subtractions reduce it, then hi is scaled by 2^256 mod p.
+    /// A 256-bit little-endian value mod p, without BigInteger allocations. Write
+    /// v = v' + t·2^254 with v' < 2^254 < p (already reduced) and t < 4 the top two bits;
+    /// then v mod p = v' + (t·2^254 mod p), the latter from a four-entry table.
+    /// (Mont256.reduceOnce is only valid below 2p, and v can reach 4p.)
     static member private ReduceHalf(s: ReadOnlySpan<byte>) : FieldElement<'B> =
-        let mutable a0 = BinaryPrimitives.ReadUInt64LittleEndian s
-        let mutable a1 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 8)
-        let mutable a2 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 16)
-        let mutable a3 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 24)
-        for _ in 1 .. 3 do
-            let struct (r0, r1, r2, r3) = Fields.Mont256.reduceOnce 'B.P0 'B.P1 'B.P2 'B.P3 a0 a1 a2 a3
-            a0 <- r0
-            a1 <- r1
-            a2 <- r2
-            a3 <- r3
-        FieldElement<'B>.OfCanonicalLimbs(a0, a1, a2, a3)
+        let a0 = BinaryPrimitives.ReadUInt64LittleEndian s
+        let a1 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 8)
+        let a2 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 16)
+        let a3 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 24)
+        let low = FieldElement<'B>.OfCanonicalLimbs(a0, a1, a2, a3 &&& 0x3FFFFFFFFFFFFFFFUL)
+        low + topBits[int (a3 >>> 62)]
 
     /// (lo + hi·2^256) mod p for 64 little-endian bytes, equal to FieldElement.OfUniformBytes
-    /// but without BigInteger allocations: each 256-bit half is < 4p (p > 2^254), so three
-    /// conditional subtractions reduce it, then hi is scaled by 2^256 mod p.
+    /// but without BigInteger allocations: each half is reduced, then hi is scaled by 2^256 mod p.
     static member internal ReduceWide(src: ReadOnlySpan<byte>) : FieldElement<'B> =
         if src.Length <> 64 then invalidArg "src" "need exactly 64 bytes"
         HashToCurve<'B, 'S>.ReduceHalf(src.Slice(0, 32)) + HashToCurve<'B, 'S>.ReduceHalf(src.Slice 32) * twoTo256

@@ -2,6 +2,7 @@ namespace ZkLora.Math
 
 open System
 open System.Numerics
+open System.Runtime.CompilerServices
 open System.Security.Cryptography
 open ZkLora.Math.Fields
 
@@ -56,6 +57,8 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     static let sqrtExponent = (oddPart + BigInteger.One) / two
     static let minusTwo = modulus - two
     static let generatorMont = mont (BigInteger 'P.MultiplicativeGenerator)
+    static let modulus30 = SafeGcd.prepare modulus
+    static let r2Signed30 = SafeGcd.toSigned30 (BigInteger.ModPow(two, BigInteger 512, modulus))
     static member Modulus = modulus
     static member OneMont = oneMont
     static member R2 = r2
@@ -68,6 +71,10 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     /// g^t, a primitive 2^s-th root of unity, in Montgomery form.
     static member RootOfUnityMont = rootOfUnity
     static member GeneratorMont = generatorMont
+    /// The modulus prepared for safegcd inversion.
+    static member Modulus30 = modulus30
+    /// R² mod p in signed-30 limbs: the safegcd numerator that makes (x·R)^{-1}·R² = x^{-1}·R.
+    static member R2Signed30 = r2Signed30
     static member Reduce(x: BigInteger) = reduce x
     static member Mont(x: BigInteger) = mont x
 
@@ -75,8 +82,8 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
 /// 64-bit little-endian limbs, always fully reduced (so equal values have equal limbs).
 ///
 /// Arithmetic is constant-time in the values (branch-free carries and conditional
-/// subtraction); `Pow`, `Sqrt` and `Invert` are variable-time in their *public*
-/// exponents only. Decoding rejects non-canonical encodings.
+/// subtraction), and so is `Invert` (safegcd, fixed step count); `Pow` and `Sqrt` are
+/// variable-time in their *public* exponents only. Decoding rejects non-canonical encodings.
 [<Struct; CustomEquality; NoComparison>]
 type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
     val L0: uint64
@@ -99,24 +106,64 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
 
     member x.IsZero = (x.L0 ||| x.L1 ||| x.L2 ||| x.L3) = 0UL
 
+    // Calling convention of the arithmetic operators. Each public operator is a small
+    // wrapper the JIT inlines into its caller; it passes the limbs to a non-inlined worker
+    // as scalar arguments (registers, mostly) and gets four limbs back. Passing the 32-byte
+    // structs themselves goes through memory twice per operation (a copy into the argument
+    // area, then the callee's loads), and RyuJIT copies them with 16-byte loads that cannot
+    // be store-forwarded from the previous result's 8-byte stores: this calling convention
+    // made dependent chains of multiplications about 15% faster (bench/RESULTS.md). The
+    // workers are too large to inline (RyuJIT does not inline methods with many locals).
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private AddLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64, b0: uint64, b1: uint64, b2: uint64, b3: uint64) =
+        Mont256.add 'P.P0 'P.P1 'P.P2 'P.P3 a0 a1 a2 a3 b0 b1 b2 b3
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private SubLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64, b0: uint64, b1: uint64, b2: uint64, b3: uint64) =
+        Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 a0 a1 a2 a3 b0 b1 b2 b3
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private MulLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64, b0: uint64, b1: uint64, b2: uint64, b3: uint64) =
+        Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a0 a1 a2 a3 b0 b1 b2 b3
+
+    [<MethodImpl(MethodImplOptions.NoInlining)>]
+    static member private SqrLimbs(a0: uint64, a1: uint64, a2: uint64, a3: uint64) =
+        Mont256.sqr 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a0 a1 a2 a3
+
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (+)(a: FieldElement<'P>, b: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.add 'P.P0 'P.P1 'P.P2 'P.P3 a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.AddLimbs(a.L0, a.L1, a.L2, a.L3, b.L0, b.L1, b.L2, b.L3)
         FieldElement<'P>(r0, r1, r2, r3)
 
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (-)(a: FieldElement<'P>, b: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.sub 'P.P0 'P.P1 'P.P2 'P.P3 a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.SubLimbs(a.L0, a.L1, a.L2, a.L3, b.L0, b.L1, b.L2, b.L3)
         FieldElement<'P>(r0, r1, r2, r3)
 
-    static member (~-)(a: FieldElement<'P>) = FieldElement<'P>.Zero - a
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    static member (~-)(a: FieldElement<'P>) =
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.SubLimbs(0UL, 0UL, 0UL, 0UL, a.L0, a.L1, a.L2, a.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
 
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
     static member (*)(a: FieldElement<'P>, b: FieldElement<'P>) =
-        let struct (r0, r1, r2, r3) =
-            Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.MulLimbs(a.L0, a.L1, a.L2, a.L3, b.L0, b.L1, b.L2, b.L3)
         FieldElement<'P>(r0, r1, r2, r3)
 
-    member x.Square() = x * x
+    /// x², with a dedicated squaring (10 limb products instead of 16).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member x.Square() =
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.SqrLimbs(x.L0, x.L1, x.L2, x.L3)
+        FieldElement<'P>(r0, r1, r2, r3)
+
+    /// Textbook Montgomery multiplication without the modulus-shape shortcuts of `*`;
+    /// for the tests, which check the fast paths against it.
+    static member internal MulReference(a: FieldElement<'P>, b: FieldElement<'P>) =
+        let struct (r0, r1, r2, r3) =
+            Mont256.mulReference 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv a.L0 a.L1 a.L2 a.L3 b.L0 b.L1 b.L2 b.L3
+        FieldElement<'P>(r0, r1, r2, r3)
+
     member x.Double() = x + x
 
     /// x^e for a non-negative exponent (square-and-multiply; variable-time in e only).
@@ -141,9 +188,21 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
             e <- e >>> 1
         acc
 
-    /// The multiplicative inverse, or ValueNone for zero (Fermat: x^(p-2)).
+    /// The multiplicative inverse, or ValueNone for zero. Constant-time safegcd (see SafeGcd.fs):
+    /// the running time does not depend on x (only the zero test answers early).
     member x.TryInvert() : FieldElement<'P> voption =
-        if x.IsZero then ValueNone else ValueSome(x.Pow FieldConstants<'P>.MinusTwo)
+        if x.IsZero then ValueNone else ValueSome(x.InvertOrZero())
+
+    /// x^{-1}, or zero for zero; constant time, including for zero.
+    member internal x.InvertOrZero() : FieldElement<'P> =
+        // The limbs hold x·R; safegcd with numerator R² returns R²/(x·R) = x^{-1}·R, the
+        // Montgomery form of the inverse, with no conversion multiplications.
+        let struct (r0, r1, r2, r3) =
+            SafeGcd.invert FieldConstants<'P>.Modulus30 FieldConstants<'P>.R2Signed30 x.L0 x.L1 x.L2 x.L3
+        FieldElement<'P>(r0, r1, r2, r3)
+
+    /// Fermat inversion x^(p-2) (square-and-multiply); kept as the tests' reference for `Invert`.
+    member internal x.InvertFermat() : FieldElement<'P> = x.Pow FieldConstants<'P>.MinusTwo
 
     /// The multiplicative inverse. Inverting zero is a programming error and throws.
     member x.Invert() : FieldElement<'P> =
@@ -192,12 +251,12 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
     /// Enters Montgomery form from canonical limbs (< p): a·R^2·R^{-1} = a·R.
     static member internal OfCanonicalLimbs(l0, l1, l2, l3) =
         let struct (s0, s1, s2, s3) = FieldConstants<'P>.R2
-        let struct (r0, r1, r2, r3) = Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv l0 l1 l2 l3 s0 s1 s2 s3
+        let struct (r0, r1, r2, r3) = FieldElement<'P>.MulLimbs(l0, l1, l2, l3, s0, s1, s2, s3)
         FieldElement<'P>(r0, r1, r2, r3)
 
     /// Canonical limbs (leaves Montgomery form: a·R·1·R^{-1} = a).
     member x.CanonicalLimbs: struct (uint64 * uint64 * uint64 * uint64) =
-        Mont256.mul 'P.P0 'P.P1 'P.P2 'P.P3 'P.Inv x.L0 x.L1 x.L2 x.L3 1UL 0UL 0UL 0UL
+        FieldElement<'P>.MulLimbs(x.L0, x.L1, x.L2, x.L3, 1UL, 0UL, 0UL, 0UL)
 
     static member OfUInt64(v: uint64) = FieldElement<'P>.OfCanonicalLimbs(v, 0UL, 0UL, 0UL)
     /// Negative values map to p - |v|.
@@ -264,20 +323,26 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
 
     /// Inverts every non-zero element in place with one field inversion
     /// (Montgomery's trick: 3(n-1) multiplications + 1 inversion). Zeros stay zero.
+    /// The prefix products live in a pooled buffer (cleared on return: they are as secret
+    /// as the inputs), so large batches do not allocate.
     static member BatchInvert(xs: Span<FieldElement<'P>>) =
         let n = xs.Length
         if n > 0 then
-            let prefix = Array.zeroCreate<FieldElement<'P>> n
-            let mutable acc = FieldElement<'P>.One
-            for i in 0 .. n - 1 do
-                prefix[i] <- acc
-                if not xs[i].IsZero then acc <- acc * xs[i]
-            let mutable inv = acc.Invert()
-            for i in n - 1 .. -1 .. 0 do
-                if not xs[i].IsZero then
-                    let xi = xs[i]
-                    xs[i] <- inv * prefix[i]
-                    inv <- inv * xi
+            let pool = Buffers.ArrayPool<FieldElement<'P>>.Shared
+            let prefix = pool.Rent n
+            try
+                let mutable acc = FieldElement<'P>.One
+                for i in 0 .. n - 1 do
+                    prefix[i] <- acc
+                    if not xs[i].IsZero then acc <- acc * xs[i]
+                let mutable inv = acc.Invert()
+                for i in n - 1 .. -1 .. 0 do
+                    if not xs[i].IsZero then
+                        let xi = xs[i]
+                        xs[i] <- inv * prefix[i]
+                        inv <- inv * xi
+            finally
+                pool.Return(prefix, clearArray = true)
 
     member x.Equals(y: FieldElement<'P>) =
         x.L0 = y.L0 && x.L1 = y.L1 && x.L2 = y.L2 && x.L3 = y.L3

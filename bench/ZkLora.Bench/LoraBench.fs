@@ -1,0 +1,96 @@
+/// `lora` mode: the LoRA circuit (one proof per module call) over the Vesta IPA, for the
+/// DESIGN §7 shapes, default fixed-point config, scaling 2/1, random weights and inputs of
+/// moderate magnitude (every intermediate inside the contract's bounds).
+///
+///   dotnet run -c Release --project bench/ZkLora.Bench -- lora                      (2×1×2, 16×2×16, 64×4×64)
+///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --shape 768x2x256 --rows 1
+///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --all                (adds 768×2×256 and 768×4×2304 × 16)
+///
+/// Per shape: plan (w, k), witness + commitment, parameters (once per k), key generation,
+/// proving (warm-up proof, then the median), verification (median), proof size, peak
+/// working set so far. Last line: `shape=… rows=… k=… prove_s=… verify_s=… proof_bytes=… peak_mb=…`.
+module ZkLora.Bench.LoraBench
+
+open System
+open System.Diagnostics
+open System.Numerics
+open ZkLora.Math
+open ZkLora.Math.Plonk
+open ZkLora.Proofs.FixedPoint
+open ZkLora.Proofs.Circuit
+open ZkLora.Bench.Measure
+
+let private digest = String.replicate 64 "a"
+
+let private runShape (i: int, r: int, o: int, t: int) =
+    let rng = Random 42
+    let v (bits: int) = BigInteger(rng.NextInt64(-(1L <<< bits), 1L <<< bits))
+    let shape : LoraCircuit.LoraCircuitShape =
+        { InDim = i; Rank = r; OutDim = o; Rows = t; Config = defaultConfig; Scaling = { Num = BigInteger 2; Den = BigInteger.One } }
+    // |A|, |B|, |x| < 2^30: raw < in·2^60, h < in·2^40, r < rank·in·2^70 ≪ 2^126
+    let a = Array.init r (fun _ -> Array.init i (fun _ -> v 30))
+    let b = Array.init o (fun _ -> Array.init r (fun _ -> v 30))
+    let xs = Array.init t (fun _ -> Array.init i (fun _ -> v 30))
+    let sw = Stopwatch.StartNew()
+    let input =
+        match LoraCircuit.build shape a b (Fp.Random()) xs digest with
+        | Ok x -> x
+        | Error e -> failwithf "build: %s" e
+    let buildS = sw.Elapsed.TotalSeconds
+    let p = input.Plan
+    sw.Restart()
+    VestaIpa.scheme.Params p.K |> ignore
+    let paramsS = sw.Elapsed.TotalSeconds
+    sw.Restart()
+    let pk =
+        match Keys.keygen VestaIpa.pcs (LoraCircuit.circuit p None) p.K with
+        | Ok pk -> pk
+        | Error e -> failwithf "keygen: %s" e
+    let keygenS = sw.Elapsed.TotalSeconds
+    let circuit = LoraCircuit.circuit p (Some input.Witness)
+    let prove () =
+        match Prover.prove VestaIpa.pcs pk circuit input.Instances with
+        | Ok proof -> proof
+        | Error e -> failwithf "prove: %s" e
+    sw.Restart()
+    let mutable proof = prove () // warm-up
+    let firstS = sw.Elapsed.TotalSeconds
+    let samples = if p.K <= 12 then 3 else 1
+    let tp = time 0 samples (fun () -> proof <- prove ())
+    let verify () =
+        match Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof with
+        | Ok() -> ()
+        | Error e -> failwithf "verify: %s" e
+    verify ()
+    let tv = time 1 5 verify
+    let peak = peakWorkingSetMiB ()
+    printfn "%dx%dx%d rows=%-2d w=%-2d k=%-2d build %6.2f s  params %6.2f s  keygen %6.2f s  first prove %7.2f s  prove %7.3f s  verify %7.4f s  proof %6d B  peak %6.0f MiB"
+        i r o t p.LimbBits p.K buildS paramsS keygenS firstS tp.MedianSeconds tv.MedianSeconds proof.Length peak
+    sprintf "shape=%dx%dx%d rows=%d k=%d prove_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f" i r o t p.K tp.MedianSeconds tv.MedianSeconds proof.Length peak
+
+let private parseShape (s: string) =
+    match s.Split 'x' |> Array.map Int32.TryParse with
+    | [| (true, i); (true, r); (true, o) |] -> i, r, o
+    | _ -> failwithf "lora: --shape must look like 16x2x16, got '%s'" s
+
+let run (args: string[]) =
+    let mutable shapes = [ 2, 1, 2, 1; 16, 2, 16, 1; 64, 4, 64, 1 ]
+    let mutable custom: (int * int * int) option = None
+    let mutable rows = 1
+    let mutable i = 0
+    while i < args.Length do
+        match args[i] with
+        | "--shape" when i + 1 < args.Length ->
+            custom <- Some(parseShape args[i + 1])
+            i <- i + 2
+        | "--rows" when i + 1 < args.Length ->
+            rows <- int args[i + 1]
+            i <- i + 2
+        | "--all" ->
+            shapes <- shapes @ [ 768, 2, 256, 1; 768, 4, 2304, 16 ]
+            i <- i + 1
+        | other -> failwithf "lora: unknown option '%s' (use --shape IxRxO [--rows T] | --all)" other
+    let shapes = match custom with Some(a, b, c) -> [ a, b, c, rows ] | None -> shapes
+    let lines = shapes |> List.map runShape
+    printfn "%s" (List.last lines)
+    0

@@ -1,0 +1,255 @@
+module ZkLora.Proofs.Tests.LoraCircuitTests
+
+open System.Numerics
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open ZkLora.Math
+open ZkLora.Math.Hash
+open ZkLora.Math.Plonk
+open ZkLora.Proofs
+open ZkLora.Proofs.FixedPoint
+open ZkLora.Proofs.Circuit
+open ZkLora.Proofs.Circuit.LoraCircuit
+
+let private digest = String.replicate 4 "0123456789abcdef"
+
+let private cfgOf (sb, vb, ib) = { ScaleBits = sb; ValueBits = vb; IntermediateBits = ib }
+
+let private shapeOf (i, r, o, t) cfg num den =
+    { InDim = i; Rank = r; OutDim = o; Rows = t; Config = cfg; Scaling = { Num = BigInteger(num: int); Den = BigInteger(den: int) } }
+
+let private unwrap r = match r with Ok v -> v | Error e -> failwithf "unexpected error: %s" e
+
+/// MockProver failures of a (possibly crafted) witness against the given instance vector.
+let private failures (p: LoraPlan) (wit: LoraWitness) (inst: Fp[][]) =
+    match MockProver.run p.K (circuit p (Some wit)) inst with
+    | Ok fs -> fs
+    | Error e -> failwithf "synthesis error: %s" e
+
+let private gateFails (fs: VerifyFailure list) =
+    fs |> List.choose (function ConstraintNotSatisfied(g, _, _, cn, _, _, _) -> Some(g, cn) | _ -> None)
+
+let private lookupFails (fs: VerifyFailure list) =
+    fs |> List.choose (function LookupNotSatisfied(l, _, _, _, _) -> Some l | _ -> None)
+
+/// The commitment of arbitrary (possibly out-of-bound) weights, packed without checks, so a
+/// crafted witness can be given a matching public commitment.
+let private commitUnchecked (s: LoraCircuitShape) (salt: Fp) (a: BigInteger[][]) (b: BigInteger[][]) =
+    let cfg = s.Config
+    let vb = valueBound cfg
+    let ws = Array.append (Array.concat a) (Array.concat b)
+    let per = AdapterCommitment.weightsPerElement cfg
+    let packed =
+        ws
+        |> Array.chunkBySize per
+        |> Array.map (fun g -> g |> Array.rev |> Array.fold (fun acc w -> (acc <<< cfg.ValueBits) + w + vb) BigInteger.Zero |> Fp.OfBigInteger)
+    let header =
+        [| AdapterCommitment.tagElement AdapterCommitment.domainTag
+           Fp.OfInt64(int64 s.InDim); Fp.OfInt64(int64 s.Rank); Fp.OfInt64(int64 s.OutDim)
+           Fp.OfInt64(int64 cfg.ScaleBits); Fp.OfInt64(int64 cfg.ValueBits); Fp.OfInt64(int64 cfg.IntermediateBits)
+           Fp.OfBigInteger s.Scaling.Num; Fp.OfBigInteger s.Scaling.Den; salt |]
+    Poseidon.hash (Array.append header packed)
+
+let private craftedInstances (s: LoraCircuitShape) (w: LoraWitness) =
+    instances s w.X w.Delta (commitUnchecked s w.Salt w.A w.B) digest |> unwrap
+
+// ---------------------------------------------------------------------------------------
+
+let private genCase = gen {
+    let! cfg = Gen.elements [ cfgOf (20, 63, 127); cfgOf (16, 32, 64); cfgOf (8, 16, 40) ]
+    let! inDim = Gen.choose (1, 8)
+    let! rank = Gen.choose (1, 3)
+    let! outDim = Gen.choose (1, 8)
+    let! rows = Gen.choose (1, 4)
+    let! (num, den) = Gen.elements [ (1, 1); (2, 1); (1, 2); (-3, 4); (16, 7); (0, 1) ]
+    // magnitudes: mostly well inside the bounds (so the contract holds), sometimes the
+    // full ±value_bound range for weights
+    let vb = valueBound cfg
+    let half = BigInteger.One <<< (cfg.ValueBits / 2 - 1)
+    let value (lim: BigInteger) = gen {
+        let! bytes = Gen.arrayOfLength 32 (Gen.choose (0, 255) |> Gen.map byte)
+        let v = BigInteger(System.ReadOnlySpan bytes, isUnsigned = true)
+        let! sign = Gen.elements [ 1; -1 ]
+        return BigInteger(sign) * (v % (lim + BigInteger.One)) }
+    let! wide = Gen.elements [ false; false; true ]
+    let wlim = if wide then vb else half
+    let! a = Gen.arrayOfLength rank (Gen.arrayOfLength inDim (value wlim))
+    let! b = Gen.arrayOfLength outDim (Gen.arrayOfLength rank (value half))
+    let! xs = Gen.arrayOfLength rows (Gen.arrayOfLength inDim (value half))
+    return shapeOf (inDim, rank, outDim, rows) cfg num den, a, b, xs }
+
+let private config = { FsCheckConfig.defaultConfig with maxTest = 15 }
+
+[<Tests>]
+let tests =
+    testList "LoRA circuit" [
+        testPropertyWithConfig config "honest witness: MockProver satisfied, δ = FixedPoint.deltaRows; contract errors ⇒ crafted witness rejected" (
+            Prop.forAll (Arb.fromGen genCase) (fun (s, a, b, xs) ->
+                let salt = Fp.Random()
+                match build s a b salt xs digest with
+                | Ok input ->
+                    let expected = deltaRows s.Config a b xs s.Scaling.Num s.Scaling.Den |> unwrap
+                    Expect.equal input.Witness.Delta expected "δ agrees with FixedPoint.deltaRows"
+                    Expect.equal (checkPublicBounds input.Plan.Shape xs input.Witness.Delta) (Ok()) "public values in bounds"
+                    let fs = failures input.Plan input.Witness input.Instances
+                    Expect.isEmpty fs (MockProver.describe 5 fs)
+                | Error e ->
+                    // The contract refuses these values: the unchecked witness must not satisfy.
+                    let p = plan s |> unwrap
+                    let w = witnessUnchecked p.Shape a b salt xs
+                    let inBounds = checkPublicBounds p.Shape xs w.Delta = Ok()
+                    if inBounds then
+                        let fs = failures p w (craftedInstances p.Shape w)
+                        Expect.isNonEmpty fs (sprintf "contract error '%s' but the crafted witness satisfies the circuit" e)))
+
+        test "plan and circuit id are deterministic and separate shapes, rows, configs, scalings" {
+            let baseShape = shapeOf (16, 2, 16, 1) defaultConfig 1 1
+            let id s = plan s |> unwrap |> circuitId
+            Expect.equal (id baseShape) (id baseShape) "deterministic"
+            let variants =
+                [ baseShape; { baseShape with InDim = 17 }; { baseShape with Rank = 3 }; { baseShape with OutDim = 15 }; { baseShape with Rows = 2 }
+                  { baseShape with Config = cfgOf (16, 32, 64) }; { baseShape with Scaling = { Num = BigInteger 2; Den = BigInteger.One } } ]
+            Expect.equal (variants |> List.map id |> List.distinct |> List.length) variants.Length "all distinct"
+            Expect.stringStarts (id baseShape) CircuitVersion "versioned"
+        }
+
+        test "shapes and configs the circuit cannot hold without wrap-around are refused" {
+            let big = shapeOf (4, 2, 4, 1) (cfgOf (20, 126, 250)) 1 1
+            Expect.isError (plan big) "2·126 bits of product"
+            Expect.isError (plan (shapeOf (0, 1, 1, 1) defaultConfig 1 1)) "in_dim 0"
+            Expect.isError (plan (shapeOf (1, 1, 1, 0) defaultConfig 1 1)) "no rows"
+            Expect.isError (plan (shapeOf (1, 1, 1, 1) defaultConfig 2 4)) "unreduced scaling"
+        }
+
+        test "digest halves: big-endian 16-byte halves" {
+            let hi, lo = digestHalves digest |> unwrap
+            Expect.equal (hi.ToBigInteger()) (BigInteger.Parse("00123456789abcdef0123456789abcdef", System.Globalization.NumberStyles.HexNumber)) "hi"
+            Expect.equal (lo.ToBigInteger()) (BigInteger.Parse("00123456789abcdef0123456789abcdef", System.Globalization.NumberStyles.HexNumber)) "lo"
+            let hi2, lo2 = digestHalves ("ff" + String.replicate 62 "0") |> unwrap
+            Expect.equal (hi2.ToBigInteger()) (BigInteger 255 <<< 120) "top byte"
+            Expect.isTrue lo2.IsZero "lo zero"
+            Expect.isError (digestHalves "abc") "short"
+            Expect.isError (digestHalves (String.replicate 64 "g")) "not hex"
+        }
+
+        test "native public-bound check rejects x or δ outside ±value_bound" {
+            let s = shapeOf (2, 1, 2, 1) (cfgOf (8, 16, 40)) 1 1
+            let vb = valueBound s.Config
+            Expect.equal (checkPublicBounds s [| [| vb; -vb |] |] [| [| vb; BigInteger.Zero |] |]) (Ok()) "at the bound"
+            Expect.isError (checkPublicBounds s [| [| vb + BigInteger.One; BigInteger.Zero |] |] [| [| BigInteger.Zero; BigInteger.Zero |] |]) "x over"
+            Expect.isError (checkPublicBounds s [| [| BigInteger.Zero; BigInteger.Zero |] |] [| [| BigInteger.Zero; -vb - BigInteger.One |] |]) "δ under"
+            Expect.isError (checkPublicBounds s [| [| BigInteger.Zero |] |] [| [| BigInteger.Zero; BigInteger.Zero |] |]) "shape"
+        }
+
+        testList "MockProver rejects" [
+            let s = shapeOf (3, 2, 3, 2) defaultConfig 3 4
+            let rnd = System.Random(7)
+            let v () = BigInteger(rnd.NextInt64(-(1L <<< 30), 1L <<< 30))
+            let a = Array.init 2 (fun _ -> Array.init 3 (fun _ -> v ()))
+            let b = Array.init 3 (fun _ -> Array.init 2 (fun _ -> v ()))
+            let xs = Array.init 2 (fun _ -> Array.init 3 (fun _ -> v ()))
+            let salt = Fp.OfInt64 12345L
+            let input = lazy (build s a b salt xs digest |> unwrap)
+            let withInstance (row: int) (f: Fp -> Fp) =
+                let i = input.Value
+                let col = Array.copy i.Instances[0]
+                col[row] <- f col[row]
+                failures i.Plan i.Witness [| col |]
+
+            test "the honest witness (control)" {
+                let i = input.Value
+                Expect.isEmpty (failures i.Plan i.Witness i.Instances) "satisfied"
+            }
+            test "a wrong δ entry (instance)" {
+                let fs = withInstance (instanceRowOfDelta s 1 2) (fun d -> d + Fp.One)
+                Expect.contains (gateFails fs) ("output", "q*num + floor(den/2) = den*delta + e3") "δ relation"
+            }
+            test "a wrong x entry (instance)" {
+                let fs = withInstance (instanceRowOfX s 0 1) (fun x -> x + Fp.One)
+                // the accumulator follows the copied x, so the raw division no longer matches
+                Expect.contains (gateFails fs) ("division", "n = e' + c*2^(sb-1) + 2^sb*S") (MockProver.describe 5 fs)
+            }
+            test "a wrong commitment (instance)" {
+                let fs = withInstance 0 (fun c -> c + Fp.One)
+                Expect.exists fs (function InstanceMismatch(_, _, _, _, 0, _) -> true | _ -> false) "commitment"
+            }
+            test "a weight just outside ±value_bound (both ends)" {
+                let vb = valueBound s.Config
+                for bad in [ vb + BigInteger.One; -vb - BigInteger.One ] do
+                    let a' = a |> Array.map Array.copy
+                    a'[1][2] <- bad
+                    let w = witnessUnchecked s a' b salt xs
+                    let fs = failures input.Value.Plan w (craftedInstances s w)
+                    let hit =
+                        lookupFails fs |> List.exists (fun l -> l.StartsWith "weight top limb" || l.StartsWith "lane")
+                        || gateFails fs |> List.contains ("weight bound", "u != 0")
+                    Expect.isTrue hit (sprintf "weight %O: %s" bad (MockProver.describe 5 fs))
+            }
+            test "a non-zero product in a padding slot of a dot row" {
+                let i = input.Value
+                let c = circuit i.Plan (Some i.Witness)
+                let cs, cfg = Synthesis.configure c |> unwrap
+                let asg = Synthesis.run cs cfg c i.Plan.K (Some i.Instances) |> unwrap
+                let struct (_, start, _) = asg.Regions |> Array.find (fun (struct (n, _, _)) -> n = "raw dot")
+                // in_dim = 3 < dot width 4: slot 3 is padding
+                asg.Advice[cfg.DotW[3].Index][start] <- Fp.OfInt64 5L
+                asg.Advice[cfg.DotX[3].Index][start] <- Fp.OfInt64 7L
+                asg.Advice[cfg.Acc.Index][start] <- asg.Advice[cfg.Acc.Index][start] + Fp.OfInt64 35L
+                let fs = MockProver.check cs asg
+                Expect.exists fs (function CopyNotSatisfied _ -> true | _ -> false) (MockProver.describe 5 fs)
+            }
+            test "a wrong quotient h_j" {
+                let w = input.Value.Witness
+                let raw = w.Raw |> Array.map Array.copy
+                let d = raw[1][0]
+                raw[1][0] <- { d with Quotient = d.Quotient + BigInteger.One }
+                let fs = failures input.Value.Plan { w with Raw = raw } input.Value.Instances
+                Expect.contains (gateFails fs) ("division", "q = S - 2^(ib-1-sb) + c") "quotient"
+            }
+            test "a remainder moved out of its interval (same value, quotient one lower)" {
+                let w = input.Value.Witness
+                let out = w.Out |> Array.map Array.copy
+                let sb = s.Config.ScaleBits
+                // find an output whose rounding bit is set; move it into the low part
+                let t, k = [ for t in 0 .. 1 do for k in 0 .. 2 -> t, k ] |> List.find (fun (t, k) -> (out[t][k]).Carry.IsOne)
+                let d = out[t][k]
+                out[t][k] <- { d with Carry = BigInteger.Zero; Low = d.Low + (BigInteger.One <<< (sb - 1)); Quotient = d.Quotient - BigInteger.One }
+                let fs = failures input.Value.Plan { w with Out = out } input.Value.Instances
+                Expect.exists (lookupFails fs) (fun l -> l.StartsWith "remainder top limb") (MockProver.describe 5 fs)
+            }
+            test "δ one lower with the scaling remainder one den higher" {
+                let i = input.Value
+                let w = i.Witness
+                let delta = w.Delta |> Array.map Array.copy
+                let rem = w.ScalingRem |> Array.map Array.copy
+                delta[0][1] <- delta[0][1] - BigInteger.One
+                rem[0][1] <- rem[0][1] + s.Scaling.Den
+                let inst = instances s xs delta i.Commitment digest |> unwrap
+                let fs = failures i.Plan { w with Delta = delta; ScalingRem = rem } inst
+                Expect.isEmpty (gateFails fs) "the gates alone hold"
+                Expect.exists (lookupFails fs) (fun l -> l.StartsWith "scaling remainder limb") (MockProver.describe 5 fs)
+            }
+        ]
+
+        test "an intermediate over the bound: the contract errors and the crafted witness is rejected" {
+            let s = shapeOf (4, 1, 2, 1) (cfgOf (4, 8, 10)) 1 1
+            let a = [| [| 127; 127; 127; 127 |] |> Array.map BigInteger |]
+            let b = [| [| BigInteger 1 |]; [| BigInteger -1 |] |]
+            let xs = [| [| 100; 100; 100; 100 |] |> Array.map BigInteger |]
+            Expect.isError (build s a b Fp.One xs digest) "raw = 50800 > 511"
+            let p = plan s |> unwrap
+            let w = witnessUnchecked s a b Fp.One xs
+            let fs = failures p w (craftedInstances s w)
+            Expect.exists (lookupFails fs) (fun l -> l.StartsWith "high part top limb" || l.StartsWith "lane") (MockProver.describe 5 fs)
+            // r over the bound while raw is within it: raw = 4·7·15 = 420, h = 26, r = 127·26 > 511
+            let a2 = [| [| 7; 7; 7; 7 |] |> Array.map BigInteger |]
+            let b2 = [| [| BigInteger 127 |]; [| BigInteger 1 |] |]
+            let xs2 = [| [| 15; 15; 15; 15 |] |> Array.map BigInteger |]
+            Expect.isError (build s a2 b2 Fp.One xs2 digest) "r over the bound"
+            let w2 = witnessUnchecked s a2 b2 Fp.One xs2
+            Expect.isTrue (BigInteger.Abs (w2.Raw[0][0]).Value <= intermediateBound s.Config) "raw within"
+            let fs2 = failures p w2 (craftedInstances s w2)
+            Expect.isNonEmpty (lookupFails fs2) (MockProver.describe 5 fs2)
+        }
+    ]
