@@ -3,12 +3,13 @@
 /// moderate magnitude (every intermediate inside the contract's bounds).
 ///
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora                      (2×1×2, 16×2×16, 64×4×64)
-///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --shape 768x2x256 --rows 1
+///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --shape 768x2x256 --rows 1 [--fixed-point 16,32,64]
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --all                (adds 768×2×256 and 768×4×2304 × 16)
 ///
 /// Per shape: plan (w, k), witness + commitment, parameters (once per k), key generation,
-/// proving (warm-up proof, then the median), verification (median), proof size, peak
-/// working set so far. Last line: `shape=… rows=… k=… prove_s=… verify_s=… proof_bytes=… peak_mb=…`.
+/// proving cold (parameters + key generation + first proof, as on a first call) and warm
+/// (median with the key cached), verification (median), proof size, peak working set so far.
+/// Last line: `shape=… rows=… k=… prove_cold_s=… prove_warm_s=… verify_s=… proof_bytes=… peak_mb=…`.
 module ZkLora.Bench.LoraBench
 
 open System
@@ -22,15 +23,24 @@ open ZkLora.Bench.Measure
 
 let private digest = String.replicate 64 "a"
 
-let private runShape (i: int, r: int, o: int, t: int) =
+/// Magnitude bits m for random A, B, x (|value| < 2^m) such that, in the worst case, every
+/// intermediate stays inside the contract (scaling 2/1): with L = ceil(log2(in·rank)),
+/// raw < in·2^2m needs 2m + L < ib - 1; r < rank·in·2^(3m - sb) needs 3m - sb + L < ib - 1;
+/// delta ≈ 2·r / 2^sb needs 3m - 2sb + L + 1 < vb - 1. Capped at 30 (inputs of moderate size).
+let private magnitudeBits (cfg: FixedPointConfig) (i: int) (r: int) =
+    let l = int (Math.Ceiling(Math.Log2(float (i * r))))
+    let sb, vb, ib = cfg.ScaleBits, cfg.ValueBits, cfg.IntermediateBits
+    [ 30; vb - 2; (ib - 2 - l) / 2; (ib - 2 - l + sb) / 3; (vb - 3 - l + 2 * sb) / 3 ] |> List.min |> max 1
+
+let private runShape (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
     let rng = Random 42
     let v (bits: int) = BigInteger(rng.NextInt64(-(1L <<< bits), 1L <<< bits))
     let shape : LoraCircuit.LoraCircuitShape =
-        { InDim = i; Rank = r; OutDim = o; Rows = t; Config = defaultConfig; Scaling = { Num = BigInteger 2; Den = BigInteger.One } }
-    // |A|, |B|, |x| < 2^30: raw < in·2^60, h < in·2^40, r < rank·in·2^70 ≪ 2^126
-    let a = Array.init r (fun _ -> Array.init i (fun _ -> v 30))
-    let b = Array.init o (fun _ -> Array.init r (fun _ -> v 30))
-    let xs = Array.init t (fun _ -> Array.init i (fun _ -> v 30))
+        { InDim = i; Rank = r; OutDim = o; Rows = t; Config = cfg; Scaling = { Num = BigInteger 2; Den = BigInteger.One } }
+    let m = magnitudeBits cfg i r
+    let a = Array.init r (fun _ -> Array.init i (fun _ -> v m))
+    let b = Array.init o (fun _ -> Array.init r (fun _ -> v m))
+    let xs = Array.init t (fun _ -> Array.init i (fun _ -> v m))
     let sw = Stopwatch.StartNew()
     let input =
         match LoraCircuit.build shape a b (Fp.Random()) xs digest with
@@ -53,8 +63,9 @@ let private runShape (i: int, r: int, o: int, t: int) =
         | Ok proof -> proof
         | Error e -> failwithf "prove: %s" e
     sw.Restart()
-    let mutable proof = prove () // warm-up
+    let mutable proof = prove () // the first proof: with parameters and keygen, the cold figure
     let firstS = sw.Elapsed.TotalSeconds
+    let coldS = paramsS + keygenS + firstS
     let samples = if p.K <= 12 then 3 else 1
     let tp = time 0 samples (fun () -> proof <- prove ())
     let verify () =
@@ -64,9 +75,10 @@ let private runShape (i: int, r: int, o: int, t: int) =
     verify ()
     let tv = time 1 5 verify
     let peak = peakWorkingSetMiB ()
-    printfn "%dx%dx%d rows=%-2d w=%-2d k=%-2d build %6.2f s  params %6.2f s  keygen %6.2f s  first prove %7.2f s  prove %7.3f s  verify %7.4f s  proof %6d B  peak %6.0f MiB"
-        i r o t p.LimbBits p.K buildS paramsS keygenS firstS tp.MedianSeconds tv.MedianSeconds proof.Length peak
-    sprintf "shape=%dx%dx%d rows=%d k=%d prove_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f" i r o t p.K tp.MedianSeconds tv.MedianSeconds proof.Length peak
+    printfn "%dx%dx%d rows=%-2d fixed_point=%d,%d,%d w=%-2d k=%-2d build %6.2f s  params %6.2f s  keygen %6.2f s  first prove %7.2f s  warm prove %7.3f s  verify %7.4f s  proof %6d B  peak %6.0f MiB"
+        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits p.LimbBits p.K buildS paramsS keygenS firstS tp.MedianSeconds tv.MedianSeconds proof.Length peak
+    sprintf "shape=%dx%dx%d rows=%d k=%d prove_cold_s=%.3f prove_warm_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f"
+        i r o t p.K coldS tp.MedianSeconds tv.MedianSeconds proof.Length peak
 
 let private parseShape (s: string) =
     match s.Split 'x' |> Array.map Int32.TryParse with
@@ -77,6 +89,7 @@ let run (args: string[]) =
     let mutable shapes = [ 2, 1, 2, 1; 16, 2, 16, 1; 64, 4, 64, 1 ]
     let mutable custom: (int * int * int) option = None
     let mutable rows = 1
+    let mutable cfg = defaultConfig
     let mutable i = 0
     while i < args.Length do
         match args[i] with
@@ -86,11 +99,21 @@ let run (args: string[]) =
         | "--rows" when i + 1 < args.Length ->
             rows <- int args[i + 1]
             i <- i + 2
+        | "--fixed-point" when i + 1 < args.Length ->
+            cfg <-
+                match args[i + 1].Split ',' |> Array.map Int32.TryParse with
+                | [| (true, sb); (true, vb); (true, ib) |] ->
+                    let c = { ScaleBits = sb; ValueBits = vb; IntermediateBits = ib }
+                    match validateConfig c with
+                    | Ok _ -> c
+                    | Error e -> failwithf "lora: --fixed-point %s: %s" args[i + 1] e
+                | _ -> failwithf "lora: --fixed-point must look like 16,32,64, got '%s'" args[i + 1]
+            i <- i + 2
         | "--all" ->
             shapes <- shapes @ [ 768, 2, 256, 1; 768, 4, 2304, 16 ]
             i <- i + 1
-        | other -> failwithf "lora: unknown option '%s' (use --shape IxRxO [--rows T] | --all)" other
+        | other -> failwithf "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] | --all)" other
     let shapes = match custom with Some(a, b, c) -> [ a, b, c, rows ] | None -> shapes
-    let lines = shapes |> List.map runShape
+    let lines = shapes |> List.map (runShape cfg)
     printfn "%s" (List.last lines)
     0
