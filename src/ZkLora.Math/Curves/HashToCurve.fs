@@ -28,10 +28,6 @@ open System.Threading.Tasks
 [<AbstractClass; Sealed>]
 type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams and 'S: struct> private () =
     static let dst = Encoding.ASCII.GetBytes("zklora/hash-to-curve/v1/" + CurveConstants<'B, 'S>.Name)
-    /// 2^256 mod p as a field element, for the allocation-free wide reduction below.
-    static let twoTo256 = FieldElement<'B>.OfBigInteger(Numerics.BigInteger.One <<< 256)
-    /// t·2^254 mod p for t = 0..3, the top two bits of a 256-bit value.
-    static let topBits = Array.init 4 (fun t -> FieldElement<'B>.OfBigInteger(Numerics.BigInteger t <<< 254))
 
     /// Message buffer for a domain with the trailing 8 bytes (index, counter) left to fill.
     static member internal Prefix(domain: string) : byte[] =
@@ -44,24 +40,6 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
         d.CopyTo(buf, 8 + dst.Length)
         buf
 
-    /// A 256-bit little-endian value mod p, without BigInteger allocations. Write
-    /// v = v' + t·2^254 with v' < 2^254 < p (already reduced) and t < 4 the top two bits;
-    /// then v mod p = v' + (t·2^254 mod p), the latter from a four-entry table.
-    /// (Mont256.reduceOnce is only valid below 2p, and v can reach 4p.)
-    static member private ReduceHalf(s: ReadOnlySpan<byte>) : FieldElement<'B> =
-        let a0 = BinaryPrimitives.ReadUInt64LittleEndian s
-        let a1 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 8)
-        let a2 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 16)
-        let a3 = BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 24)
-        let low = FieldElement<'B>.OfCanonicalLimbs(a0, a1, a2, a3 &&& 0x3FFFFFFFFFFFFFFFUL)
-        low + topBits[int (a3 >>> 62)]
-
-    /// (lo + hi·2^256) mod p for 64 little-endian bytes, equal to FieldElement.OfUniformBytes
-    /// but without BigInteger allocations: each half is reduced, then hi is scaled by 2^256 mod p.
-    static member internal ReduceWide(src: ReadOnlySpan<byte>) : FieldElement<'B> =
-        if src.Length <> 64 then invalidArg "src" "need exactly 64 bytes"
-        HashToCurve<'B, 'S>.ReduceHalf(src.Slice(0, 32)) + HashToCurve<'B, 'S>.ReduceHalf(src.Slice 32) * twoTo256
-
     /// One attempt loop for index i; `buf` comes from Prefix and `out` has 65 bytes.
     static member internal HashWith(buf: byte[], index: uint32, out: byte[]) : Affine<'B, 'S> =
         let tail = buf.Length - 8
@@ -71,7 +49,7 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
         while result.IsNone do
             BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(tail + 4), counter)
             Blake3.Hasher.Hash(ReadOnlySpan buf, Span out)
-            let x = HashToCurve<'B, 'S>.ReduceWide(ReadOnlySpan(out, 0, 64))
+            let x = FieldElement<'B>.OfUniformBytes(ReadOnlySpan(out, 0, 64))
             match FastSqrt<'B>.Sqrt(CurveMath.rhs x CurveConstants<'B, 'S>.B) with
             | ValueSome y ->
                 let y = if CurveMath.parity y = uint64 (out[64] &&& 1uy) then y else -y

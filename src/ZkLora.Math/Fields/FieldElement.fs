@@ -59,6 +59,10 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     static let generatorMont = mont (BigInteger 'P.MultiplicativeGenerator)
     static let modulus30 = SafeGcd.prepare modulus
     static let r2Signed30 = SafeGcd.toSigned30 (BigInteger.ModPow(two, BigInteger 512, modulus))
+    // Wide reduction without BigInteger needs every 254-bit value to be canonical already.
+    static let modulusAbove2To254 = modulus > (BigInteger.One <<< 254)
+    static let topBitsMont = Array.init 4 (fun t -> mont (BigInteger t <<< 254))
+    static let twoTo256Mont = mont (BigInteger.One <<< 256)
     static member Modulus = modulus
     static member OneMont = oneMont
     static member R2 = r2
@@ -75,6 +79,12 @@ type internal FieldConstants<'P when 'P :> IFieldParams and 'P: struct> private 
     static member Modulus30 = modulus30
     /// R² mod p in signed-30 limbs: the safegcd numerator that makes (x·R)^{-1}·R² = x^{-1}·R.
     static member R2Signed30 = r2Signed30
+    /// True when p > 2^254, so a 256-bit value splits into a canonical 254-bit part and two top bits.
+    static member ModulusAbove2To254 = modulusAbove2To254
+    /// t·2^254 mod p for t = 0..3, in Montgomery form.
+    static member TopBitsMont = topBitsMont
+    /// 2^256 mod p, in Montgomery form.
+    static member TwoTo256Mont = twoTo256Mont
     static member Reduce(x: BigInteger) = reduce x
     static member Mont(x: BigInteger) = mont x
 
@@ -303,9 +313,27 @@ type FieldElement<'P when 'P :> IFieldParams and 'P: struct> =
     /// Reduces 64 uniformly random bytes (little-endian) modulo p. The statistical
     /// distance from uniform is below 2^-250, so this is the unbiased way to map hash
     /// output to a field element (used for Fiat–Shamir challenges and hash-to-field).
+    ///
+    /// Allocation-free (it runs once per hash-to-curve attempt and per challenge): each
+    /// 256-bit half v = v' + t·2^254 with v' < 2^254 < p, already canonical, and t its top two
+    /// bits, so v mod p = v' + (t·2^254 mod p); the result is lo + hi·(2^256 mod p).
+    /// (Mont256.reduceOnce covers only x < 2p, and a half can reach 4p.)
     static member OfUniformBytes(src: ReadOnlySpan<byte>) : FieldElement<'P> =
         if src.Length <> 64 then invalidArg "src" "need exactly 64 bytes"
-        FieldElement<'P>.OfBigInteger(BigInteger(src, isUnsigned = true, isBigEndian = false))
+        if FieldConstants<'P>.ModulusAbove2To254 then
+            let struct (w0, w1, w2, w3) = FieldConstants<'P>.TwoTo256Mont
+            FieldElement<'P>.OfHalfWide(src.Slice(0, 32)) + FieldElement<'P>.OfHalfWide(src.Slice 32) * FieldElement<'P>(w0, w1, w2, w3)
+        else
+            FieldElement<'P>.OfBigInteger(BigInteger(src, isUnsigned = true, isBigEndian = false))
+
+    /// A 256-bit little-endian value mod p, for p > 2^254 (see OfUniformBytes).
+    static member private OfHalfWide(s: ReadOnlySpan<byte>) : FieldElement<'P> =
+        let a0 = Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian s
+        let a1 = Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 8)
+        let a2 = Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 16)
+        let a3 = Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(s.Slice 24)
+        let struct (t0, t1, t2, t3) = FieldConstants<'P>.TopBitsMont[int (a3 >>> 62)]
+        FieldElement<'P>.OfCanonicalLimbs(a0, a1, a2, a3 &&& 0x3FFFFFFFFFFFFFFFUL) + FieldElement<'P>(t0, t1, t2, t3)
 
     /// A uniformly random element from the OS CSPRNG, by rejection sampling of
     /// 255-bit strings (p > 2^254, so each draw is accepted with probability > 1/2).
