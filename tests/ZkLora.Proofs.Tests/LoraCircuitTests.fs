@@ -122,6 +122,21 @@ let tests =
             Expect.isError (plan (shapeOf (1, 1, 1, 1) defaultConfig 2 4)) "unreduced scaling"
         }
 
+        test "shapes too large for one proof are refused with the row count, without int32 overflow" {
+            let dim = AdapterCommitment.maxDim
+            // every product of these dims overflows int32; planning must say why it refuses
+            for shape in [ (dim, dim, dim, 1); (dim, 1, dim, System.Int32.MaxValue); (1, 1, 1, System.Int32.MaxValue); (4096, 64, 4096, 4096) ] do
+                match plan (shapeOf shape defaultConfig 1 1) with
+                | Ok p -> failtestf "%A planned (k = %d)" shape p.K
+                | Error e -> Expect.stringContains e "circuit rows" (sprintf "%A: %s" shape e)
+            // 2x1x2 needs 3 + 4·rows instance rows: 2^22 − 7 rows fit at k = 24, one more does not
+            let thin rows = plan (shapeOf (2, 1, 2, rows) defaultConfig 1 1)
+            match thin ((1 <<< 22) - 7) with
+            | Ok p -> Expect.equal p.K VestaIpa.MaxK "the largest k"
+            | Error e -> failtestf "2^22 − 7 rows should fit: %s" e
+            Expect.isError (thin ((1 <<< 22) - 6)) "one row more than k = 24 holds"
+        }
+
         test "digest halves: big-endian 16-byte halves" {
             let hi, lo = digestHalves digest |> unwrap
             Expect.equal (hi.ToBigInteger()) (BigInteger.Parse("00123456789abcdef0123456789abcdef", System.Globalization.NumberStyles.HexNumber)) "hi"

@@ -76,6 +76,18 @@ let poseidonLayouts = [ PoseidonGadget.narrow; PoseidonGadget.wide; { PoseidonGa
 /// rotations at most: cur/next or cur/prev), see ConstraintSystem.BlindingFactors.
 let private blindingRows = 5
 
+/// A lower bound on the rows any plan of this shape needs (weights in lanes, then one row per
+/// dot-product chunk, per output, per instance value), in exact arithmetic.
+let private minimumRows (s: LoraCircuitShape) : BigInteger =
+    let i, r, o, t = big s.InDim, big s.Rank, big s.OutDim, big s.Rows
+    let chunks = (i + big (max s.Rank 4) - BigInteger.One) / big (max s.Rank 4)
+    let main = BigInteger.Max(r * (i + o) + t * r, t * r * chunks) + t * o
+    BigInteger.Max(main, big 3 + t * (i + o))
+
+/// The most rows a circuit can use at the largest k the commitment scheme supports
+/// (minus blinding rows and the margin the planner keeps).
+let private maxCircuitRows = (1 <<< VestaIpa.MaxK) - blindingRows - 1 - 16
+
 /// The checks every shape must pass before a circuit is built: valid config and scaling,
 /// positive dims, and the no-wrap conditions of docs/circuit.md §"No wrap-around".
 let validate (s: LoraCircuitShape) : Result<LoraCircuitShape, string> =
@@ -86,6 +98,11 @@ let validate (s: LoraCircuitShape) : Result<LoraCircuitShape, string> =
         elif s.Rows < 1 then Error "a proof covers at least one token row"
         elif s.InDim > AdapterCommitment.maxDim || s.Rank > AdapterCommitment.maxDim || s.OutDim > AdapterCommitment.maxDim then
             Error "dimension above the adapter-commitment limit"
+        elif minimumRows s > big maxCircuitRows then
+            // Checked in exact arithmetic before any int32 row count is formed (the planner's
+            // products would overflow for dims near the commitment limit).
+            Error(sprintf "shape %dx%dx%d with %d rows needs at least %O circuit rows; one proof holds at most %d (k ≤ %d): split the call into fewer rows per proof or use a smaller module"
+                      s.InDim s.Rank s.OutDim s.Rows (minimumRows s) maxCircuitRows VestaIpa.MaxK)
         else
             let vb, ib, sb = cfg.ValueBits, cfg.IntermediateBits, cfg.ScaleBits
             // |Σ A·x| ≤ in·2^(2vb−2); |Σ B·h| ≤ rank·2^(vb−1)·(2^(ib−1−sb)+1); |s·num| and
@@ -142,7 +159,7 @@ let adviceColumns (p: LoraPlan) = p.Lanes + 5 + 2 * p.DotWidth + 2 * p.ScalingLi
 /// larger w and then the narrower Poseidon layout; dot width max(rank, 4).
 let plan (s: LoraCircuitShape) : Result<LoraPlan, string> =
     validate s
-    |> Result.map (fun s ->
+    |> Result.bind (fun s ->
         let d = max s.Rank 4
         [ for w in 6 .. 16 do
             for li, layout in List.indexed poseidonLayouts do
@@ -153,7 +170,11 @@ let plan (s: LoraCircuitShape) : Result<LoraPlan, string> =
                 let cost = float (adviceColumns p + lookups / 2 + 2) * float ((1L <<< p.K) + 2048L)
                 yield (cost, -w, li), p ]
         |> List.minBy fst
-        |> snd)
+        |> snd
+        |> fun p ->
+            if p.K <= VestaIpa.MaxK then Ok p
+            else Error(sprintf "shape %dx%dx%d with %d rows needs %d circuit rows (k = %d); one proof holds at most k = %d"
+                           s.InDim s.Rank s.OutDim s.Rows p.Rows p.K VestaIpa.MaxK))
 
 /// Deterministic identifier of the circuit: everything the keys depend on.
 let circuitId (p: LoraPlan) =
