@@ -2,7 +2,6 @@ using System.Numerics;
 using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
-using ZkLora.Proofs;
 using Xunit;
 
 namespace ZkLora.Multiparty.Tests;
@@ -78,7 +77,7 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
         var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")));
         string swapped = fx.Combine("swapped-" + Guid.NewGuid().ToString("N") + ".json");
         other.WriteManifest(swapped);
-        Assert.NotEqual(ManifestModule.digest(ManifestModule.readFile(fx.PinnedManifestPath).ResultValue).ResultValue, other.ManifestDigest);
+        Assert.NotEqual(AdapterManifest.Read(fx.PinnedManifestPath).Digest, other.ManifestDigest);
         var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, swapped));
         Assert.Equal(ProofVerificationFailure.ManifestMismatch, e.Reason);
         Assert.Contains("adapter_commitment", e.Message);
@@ -87,12 +86,12 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     [Fact]
     public void A_transcript_altered_after_inference_is_rejected()
     {
-        var t = TranscriptFiles.Read(fx.TranscriptPath);
-        var e0 = t.Entries.Head;
+        var t = InferenceTranscript.Read(fx.TranscriptPath);
+        var e0 = t.Entries[0];
         var delta = e0.Delta.Select((r, i) => r.Select((v, k) => i == 0 && k == 0 ? v + BigInteger.One : v).ToArray()).ToArray();
-        var changed = new TranscriptEntry(e0.SessionId, e0.ModuleName, e0.InvocationIndex, e0.InputShape, e0.OutputShape, e0.X, delta, e0.FixedPoint, e0.Scaling);
+        var changed = new InferenceTranscriptEntry(e0.SessionId, e0.ModuleName, e0.InvocationIndex, e0.InputShape, e0.OutputShape, e0.X, delta, e0.FixedPoint, e0.Scaling);
         string path = fx.Combine("altered-" + Guid.NewGuid().ToString("N") + ".json");
-        TranscriptFiles.Write(path, TranscriptFiles.Create(t.Entries.Skip(1).Prepend(changed)));
+        new InferenceTranscript(t.Entries.Skip(1).Prepend(changed)).Write(path);
         var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, path, fx.PinnedManifestPath));
         Assert.Equal(ProofVerificationFailure.StatementMismatch, e.Reason);
         Assert.Contains("delta", e.Message);
