@@ -71,6 +71,33 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     }
 
     [Fact]
+    public async Task Asynchronous_verification_agrees_and_can_be_cancelled_between_steps()
+    {
+        var r = await ProofVerification.BatchVerifyProofsAsync(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
+        Assert.Equal((2, 1), (r.ProofCount, r.CircuitCount));
+
+        // Cancelled as soon as the first statement has been checked: the proofs are never verified.
+        using var cts = new CancellationTokenSource();
+        var log = new CancellingWriter(cts);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], verbose: true, log, cts.Token));
+        Assert.Single(log.Lines);
+        Assert.StartsWith("statement ", log.Lines[0]);
+    }
+
+    /// <summary>Records verbose lines and cancels on the first one.</summary>
+    private sealed class CancellingWriter(CancellationTokenSource cts) : StringWriter
+    {
+        public List<string> Lines { get; } = new();
+
+        public override void WriteLine(string? value)
+        {
+            Lines.Add(value ?? "");
+            cts.Cancel();
+        }
+    }
+
+    [Fact]
     public void A_manifest_swapped_after_inference_is_rejected()
     {
         // The same adapter committed under fresh salts: same shapes, config and scaling, other commitments.
