@@ -18,8 +18,17 @@ public sealed class WireProtocolException : Exception
     public WireProtocolException(string message) : base(message) { }
 }
 
-/// <summary>A parsed request (see <see cref="WireMessages"/> for the JSON schema).</summary>
-public abstract record WireRequest;
+/// <summary>
+/// A parsed request (see <see cref="WireMessages"/> for the JSON schema): one of
+/// <see cref="InitRequest"/>, <see cref="LoraForwardRequest"/>, <see cref="EndInferenceRequest"/>.
+/// </summary>
+public abstract record WireRequest
+{
+    // The protocol has exactly these requests: no other assembly can add one.
+    private protected WireRequest()
+    {
+    }
+}
 
 /// <summary><c>{"type":"init_request"}</c>: asks a contributor for its injection points.</summary>
 public sealed record InitRequest : WireRequest;
