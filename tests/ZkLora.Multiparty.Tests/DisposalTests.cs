@@ -74,6 +74,28 @@ public class DisposalTests(DemoFixture fx) : IClassFixture<DemoFixture>
         }
     }
 
+    [Fact]
+    public void Bad_timeouts_are_rejected_when_the_object_is_made_not_when_a_connection_uses_them()
+    {
+        using var dir = new TempDir();
+        var server = LoRAServer.Create(fx.Adapter, dir.Combine("out"));
+        var any = new IPEndPoint(IPAddress.Loopback, 0);
+        foreach (var bad in new[]
+                 {
+                     new LoRAServerSocketOptions { IdleTimeout = TimeSpan.Zero },
+                     new LoRAServerSocketOptions { ReadTimeout = TimeSpan.FromSeconds(-5) },
+                     new LoRAServerSocketOptions { WriteTimeout = TimeSpan.FromDays(30) },
+                 })
+            Assert.Contains("Timeout must be positive", Assert.Throws<ArgumentOutOfRangeException>(() => new LoRAServerSocket(server, any, bad)).Message);
+        using var ok = new LoRAServerSocket(server, any, new LoRAServerSocketOptions { IdleTimeout = Timeout.InfiniteTimeSpan });
+
+        var endpoint = new ContributorEndpoint("127.0.0.1", 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ContributorConnection(endpoint, TimeSpan.Zero));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ContributorConnection(endpoint) { EndInferenceTimeout = TimeSpan.FromMilliseconds(-2) });
+        using var fine = new ContributorConnection(endpoint, Timeout.InfiniteTimeSpan) { EndInferenceTimeout = TimeSpan.FromHours(5) };
+        Assert.Equal(TimeSpan.FromHours(5), fine.EndInferenceTimeout);
+    }
+
     [Fact(Timeout = 60000)]
     public async Task A_disposed_client_unpatches_the_model_and_refuses_further_use()
     {

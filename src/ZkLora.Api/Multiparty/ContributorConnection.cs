@@ -44,11 +44,17 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     /// <summary>Creates a connection (connected lazily on the first request).</summary>
     /// <param name="endpoint">The contributor.</param>
     /// <param name="requestTimeout">Time limit of one request/response exchange (default 2 minutes).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The timeout is not positive (nor <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
     public ContributorConnection(ContributorEndpoint endpoint, TimeSpan? requestTimeout = null)
     {
         Endpoint = endpoint ?? throw new ArgumentNullException(nameof(endpoint));
-        RequestTimeout = requestTimeout ?? TimeSpan.FromMinutes(2);
+        RequestTimeout = CheckTimeout(requestTimeout ?? TimeSpan.FromMinutes(2), nameof(requestTimeout));
     }
+
+    private static TimeSpan CheckTimeout(TimeSpan timeout, string name) =>
+        timeout == Timeout.InfiniteTimeSpan || (timeout > TimeSpan.Zero && timeout.TotalMilliseconds <= int.MaxValue)
+            ? timeout
+            : throw new ArgumentOutOfRangeException(name, timeout, "A timeout must be positive (at most int.MaxValue ms) or Timeout.InfiniteTimeSpan.");
 
     /// <summary>The contributor.</summary>
     public ContributorEndpoint Endpoint { get; }
@@ -57,7 +63,14 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     public TimeSpan RequestTimeout { get; }
 
     /// <summary>Time limit of <c>end_inference</c> (proving may take long); default 2 hours.</summary>
-    public TimeSpan EndInferenceTimeout { get; init; } = TimeSpan.FromHours(2);
+    /// <exception cref="ArgumentOutOfRangeException">Not positive (nor <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
+    public TimeSpan EndInferenceTimeout
+    {
+        get => _endInferenceTimeout;
+        init => _endInferenceTimeout = CheckTimeout(value, nameof(EndInferenceTimeout));
+    }
+
+    private readonly TimeSpan _endInferenceTimeout = TimeSpan.FromHours(2);
 
     /// <summary>Sends one frame and returns the response frame.</summary>
     /// <param name="request">The request payload (UTF-8 JSON, see <see cref="WireMessages"/>).</param>

@@ -52,6 +52,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
     /// <param name="server">The contributor.</param>
     /// <param name="endpoint">Address and port; port 0 lets the system choose (see <see cref="LocalEndPoint"/>).</param>
     /// <param name="options">Limits; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A limit or timeout in <paramref name="options"/> is out of range.</exception>
     public LoRAServerSocket(LoRAServer server, IPEndPoint endpoint, LoRAServerSocketOptions? options = null)
     {
         _server = server ?? throw new ArgumentNullException(nameof(server));
@@ -60,7 +61,17 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         if (_options.MaxFrameBytes < 1 || _options.MaxFrameBytes > WireFraming.MaxFrameBytes)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxFrameBytes must be in [1, {WireFraming.MaxFrameBytes}].");
         if (_options.MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxConnections must be at least 1.");
+        CheckTimeout(_options.IdleTimeout, nameof(LoRAServerSocketOptions.IdleTimeout));
+        CheckTimeout(_options.ReadTimeout, nameof(LoRAServerSocketOptions.ReadTimeout));
+        CheckTimeout(_options.WriteTimeout, nameof(LoRAServerSocketOptions.WriteTimeout));
         _slots = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
+    }
+
+    // Checked here rather than when the first connection arrives, where a bad value would fail every connection.
+    private static void CheckTimeout(TimeSpan timeout, string name)
+    {
+        if (timeout != Timeout.InfiniteTimeSpan && (timeout <= TimeSpan.Zero || timeout.TotalMilliseconds > int.MaxValue))
+            throw new ArgumentOutOfRangeException("options", timeout, $"{name} must be positive (at most {int.MaxValue} ms) or Timeout.InfiniteTimeSpan.");
     }
 
     /// <summary>The bound address once started (with the actual port when 0 was asked for).</summary>
