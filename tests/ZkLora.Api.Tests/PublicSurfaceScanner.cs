@@ -85,9 +85,13 @@ internal static class PublicSurfaceScanner
             if (Visible(c))
                 foreach (var p in c.GetParameters()) Check(p.ParameterType, $"parameter '{p.Name}'", Signature(name, c));
 
+        // Accessors are reported through their property or event.
+        var accessors = type.GetProperties(Declared).SelectMany(p => p.GetAccessors(nonPublic: true))
+            .Concat(type.GetEvents(Declared).SelectMany(e => new[] { e.AddMethod, e.RemoveMethod, e.RaiseMethod }))
+            .OfType<MethodInfo>().ToHashSet();
         foreach (var m in type.GetMethods(Declared))
         {
-            if (!Visible(m)) continue;
+            if (!Visible(m) || accessors.Contains(m)) continue;
             string where = Signature(name, m);
             Check(m.ReturnType, "return type", where);
             foreach (var p in m.GetParameters()) Check(p.ParameterType, $"parameter '{p.Name}'", where);
