@@ -77,21 +77,70 @@ public static class ProofVerification
     /// <param name="log">Where verbose lines go (default: standard output).</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
-    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null)
+    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null) =>
+        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, verbose, log, CancellationToken.None);
+
+    /// <summary>As <see cref="BatchVerifyProofs(string, string, string, bool, TextWriter?)"/>, on the thread pool, with cancellation.</summary>
+    /// <param name="proofDir">The contributor's proof directory.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPath">The adapter manifest pinned before inference.</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
+    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(string proofDir, string transcriptPath, string expectedAdaptersPath, bool verbose = false, TextWriter? log = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(proofDir);
+        ArgumentException.ThrowIfNullOrWhiteSpace(expectedAdaptersPath);
+        return BatchVerifyProofsAsync([proofDir], transcriptPath, [expectedAdaptersPath], verbose, log, cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="BatchVerifyProofs(IReadOnlyList{string}, string, IReadOnlyList{string}, bool, TextWriter?)"/>,
+    /// on the thread pool, with cancellation.
+    /// </summary>
+    /// <param name="proofDirs">One proof directory per contributor.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
+    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null, CancellationToken cancellationToken = default)
+    {
+        CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, verbose, log, cancellationToken), cancellationToken);
+    }
+
+    private static void CheckArguments(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths)
     {
         ArgumentNullException.ThrowIfNull(proofDirs);
         ArgumentNullException.ThrowIfNull(expectedAdaptersPaths);
         ArgumentException.ThrowIfNullOrWhiteSpace(transcriptPath);
         if (proofDirs.Count == 0 || proofDirs.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one proof directory, none empty.", nameof(proofDirs));
         if (expectedAdaptersPaths.Count == 0 || expectedAdaptersPaths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one pinned manifest, none empty.", nameof(expectedAdaptersPaths));
+    }
+
+    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose, TextWriter? log, CancellationToken cancellationToken)
+    {
+        CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
+        cancellationToken.ThrowIfCancellationRequested();
         var writer = log ?? Console.Out;
+        // The verifier reports each finished step to this sink, which makes it the place to observe
+        // cancellation: the exception unwinds the pure F# pipeline (it holds no resources).
         var sink = FuncConvert.FromAction<string>(line =>
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (verbose) lock (writer) writer.WriteLine(line);
         });
         var r = ProofVerify.batchVerifyManyFiles(
             ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
             ListModule.OfSeq(expectedAdaptersPaths.Select(Path.GetFullPath)), sink);
+        cancellationToken.ThrowIfCancellationRequested();
         if (r.IsError) throw new ProofVerificationException(ReasonOf(r.ErrorValue.Kind), r.ErrorValue.Message);
         var s = r.ResultValue;
         return new ProofVerificationResult(s.Proofs, s.Circuits, TimeSpan.FromSeconds(s.Seconds));

@@ -86,7 +86,7 @@ internal static class DemoCommand
                     throw new InvalidOperationException($"The contributor announces manifest {announced}, not the pinned {server.ManifestDigest}.");
                 double loss = await client.ForwardLossAsync(text, ct);
                 client.WriteTranscript(transcript);
-                int calls = client.GetTranscript().Entries.Length;
+                int calls = client.GetTranscript().Entries.Count;
                 Done($"session {client.SessionId}: loss {loss.ToString("F6", CultureInfo.InvariantCulture)}, {calls} module calls (add_delta)\n   transcript: {transcript}");
 
                 Console.WriteLine("5. end_inference: the contributor proves every call");

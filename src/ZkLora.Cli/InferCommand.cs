@@ -48,7 +48,7 @@ internal static class InferCommand
                 Console.WriteLine($"loss:       {loss.ToString("F6", CultureInfo.InvariantCulture)}");
                 string path = Path.GetFullPath(parse.GetValue(transcript)!);
                 client.WriteTranscript(path);
-                Console.WriteLine($"transcript: {path} ({client.GetTranscript().Entries.Length} calls)");
+                Console.WriteLine($"transcript: {path} ({client.GetTranscript().Entries.Count} calls)");
                 if (parse.GetValue(skipEnd)) return 0;
                 int failures = 0;
                 foreach (var o in await client.EndInferenceAsync(ct))

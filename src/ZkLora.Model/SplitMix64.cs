@@ -4,7 +4,7 @@ namespace ZkLora.Model;
 /// SplitMix64 (Steele, Lea and Flood; the seeding generator of xoshiro): a fixed, portable sequence
 /// for deterministic test data such as the demo model's weights. Not for secrets.
 /// </summary>
-public struct SplitMix64
+internal struct SplitMix64
 {
     private ulong _state;
 

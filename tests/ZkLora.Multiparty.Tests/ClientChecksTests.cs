@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Numerics;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
-using ZkLora.Proofs;
 using Xunit;
 
 namespace ZkLora.Multiparty.Tests;
@@ -49,7 +49,8 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
         {
             var r = server.LoraForward(f.SessionId, f.SubmoduleName, f.InputShape, f.Rows);
             var c = r.Call;
-            var resp = new LoraForwardResponse(c.SessionId, c.ModuleName, c.InvocationIndex, c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, c.FixedPoint);
+            var resp = new LoraForwardResponse(c.SessionId, c.ModuleName, c.InvocationIndex, c.InputShape.ToArray(), c.OutputShape.ToArray(), r.Output,
+                c.Delta.Select(row => row.ToArray()).ToArray(), c.Scaling.Numerator, c.Scaling.Denominator, c.FixedPoint);
             return WireMessages.LoraForwardResponseBytes(tamper(resp));
         }
 
@@ -81,7 +82,7 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
         "input_shape" => r with { InputShape = [r.InputShape[0], r.InputShape[1], r.InputShape[2] + 1] },
         "session" => r with { SessionId = "someone-else" },
         "module" => r with { SubmoduleName = DemoModel.AdapterModules[1] == r.SubmoduleName ? DemoModel.AdapterModules[0] : DemoModel.AdapterModules[1] },
-        "fixed_point" => r with { FixedPoint = new FixedPoint.FixedPointConfig(16, 63, 127) },
+        "fixed_point" => r with { FixedPoint = new FixedPointSettings(16, 63, 127) },
         "scaling_unreduced" => r with { ScalingNum = r.ScalingNum * 2, ScalingDen = r.ScalingDen * 2 },
         "q_delta_out_of_bound" => r with
         {

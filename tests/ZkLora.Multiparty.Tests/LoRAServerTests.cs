@@ -1,4 +1,5 @@
 using System.Numerics;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 using ZkLora.Proofs;
@@ -48,7 +49,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
         // Another output folder has other salts, hence other (hiding) commitments.
         var s3 = LoRAServer.Create(fx.Adapter, dir.Combine("other"));
         Assert.NotEqual(s1.ManifestDigest, s3.ManifestDigest);
-        Assert.NotEqual(s1.Manifest.Adapters.Head.Commitment, s3.Manifest.Adapters.Head.Commitment);
+        Assert.NotEqual(s1.Manifest.Adapters[0].Commitment, s3.Manifest.Adapters[0].Commitment);
 
         // The manifest file reads back strictly and its digest is the announced one.
         string path = dir.Combine("m", "manifest.json");
@@ -56,6 +57,8 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var read = ManifestModule.readFile(path);
         Assert.True(read.IsOk);
         Assert.Equal(s1.ManifestDigest, ManifestModule.digest(read.ResultValue).ResultValue);
+        Assert.Equal(s1.Manifest, AdapterManifest.Read(path));
+        Assert.Equal(s1.Manifest.ToJson(), File.ReadAllText(path));
         // The committed weights are the quantized adapter: recommitting with the salt reproduces it.
         var entry = read.ResultValue.Adapters.Head;
         var salt = AdapterCommitment.readSaltFile(Path.Combine(s1.SecretDirectory, M0 + ".zklora.salt.json")).ResultValue;
@@ -157,7 +160,11 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     [Fact]
     public void The_default_seam_is_the_zero_knowledge_prover()
     {
-        Assert.Same(ZkProofGenerator.Default, new LoRAServerOptions().ProofGenerator);
+        using var dir = new TempDir();
+        Assert.Same(ZkProofGenerator.Default, LoRAServer.Create(fx.Adapter, dir.Combine("a")).Prover);
+        var capped = Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("b"), new LoRAServerOptions { MaxProofParallelism = 1 }).Prover);
+        Assert.Equal(1, capped.MaxDegreeOfParallelism);
+        Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("c"), new LoRAServerOptions { MaxProofParallelism = 0 }));
     }
 
     [Fact]

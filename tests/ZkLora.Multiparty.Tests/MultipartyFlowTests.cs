@@ -1,4 +1,5 @@
 using System.Numerics;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 using ZkLora.Proofs;
@@ -74,7 +75,7 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
 
         // (3) B's transcript holds exactly what each contributor recorded.
         var transcript = client.GetTranscript();
-        Assert.Equal(2, transcript.Entries.Length);
+        Assert.Equal(2, transcript.Entries.Count);
         foreach (var e in transcript.Entries)
         {
             var server = e.ModuleName == M0 ? a.Server : b.Server;
@@ -90,23 +91,26 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
             Assert.Equal(call.X, e.X);
             Assert.Equal(call.Delta, e.Delta);
             Assert.Equal(call.Scaling, e.Scaling);
-            Assert.Equal(new BigInteger(2), e.Scaling.Num); // lora_alpha 8 / r 4
+            Assert.Equal(new BigInteger(2), e.Scaling.Numerator); // lora_alpha 8 / r 4
             Assert.Equal(call.FixedPoint, e.FixedPoint);
             Assert.Equal(call.ToTranscriptEntry().X, e.X);
         }
-        Assert.Equal(a.Server.GetRecordedCalls("flow-1").Concat(b.Server.GetRecordedCalls("flow-1")).Count(), transcript.Entries.Length);
+        Assert.Equal(a.Server.GetRecordedCalls("flow-1").Concat(b.Server.GetRecordedCalls("flow-1")).Count(), transcript.Entries.Count);
 
         // (4) The transcript file is the strict Proofs format and reads back identically.
         using var dir = new TempDir();
         string path = dir.Combine("t", "transcript.json");
         client.WriteTranscript(path);
-        var read = TranscriptFiles.Read(path);
-        Assert.Equal(TranscriptModule.digest(transcript).ResultValue, TranscriptModule.digest(read).ResultValue);
+        var read = InferenceTranscript.Read(path);
+        Assert.Equal(transcript.Digest, read.Digest);
+        Assert.Equal(transcript.ToJson(), File.ReadAllText(path));
+        // ... and the F# reader, the verifier's, agrees on the digest.
+        Assert.Equal(TranscriptModule.digest(TranscriptModule.readFile(path).ResultValue).ResultValue, read.Digest);
 
         // (5) A second pass continues the invocation indices.
         await client.ForwardLossAsync("the dog ran", cts.Token);
         var t2 = client.GetTranscript();
-        Assert.Equal(4, t2.Entries.Length);
+        Assert.Equal(4, t2.Entries.Count);
         Assert.Equal(new long[] { 0, 1 }, t2.Entries.Where(e => e.ModuleName == M0).Select(e => e.InvocationIndex));
         Assert.Equal(new long[] { 0, 1 }, a.Server.GetRecordedCalls("flow-1").Select(c => c.InvocationIndex));
 
@@ -136,8 +140,9 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         foreach (var f in Directory.GetFiles(a.Server.ProofDirectory).Concat(Directory.GetFiles(b.Server.ProofDirectory)))
             File.Copy(f, Path.Combine(proofs, Path.GetFileName(f)));
         string pinned = dir.Combine("pinned.json");
-        var union = new Manifest(Microsoft.FSharp.Collections.ListModule.OfSeq(a.Server.Manifest.Adapters.Concat(b.Server.Manifest.Adapters)));
-        Assert.True(ManifestModule.writeFile(pinned, union).IsOk);
+        var union = new ZkLora.Api.AdapterManifest(a.Server.Manifest.Adapters.Concat(b.Server.Manifest.Adapters));
+        union.Write(pinned);
+        Assert.Equal(2, union.Adapters.Count);
         Assert.Equal(4, ZkLora.Api.ProofVerification.BatchVerifyProofs(proofs, t2Path, pinned).ProofCount);
         // A directory given twice holds every statement twice.
         var dup = Assert.Throws<ZkLora.Api.ProofVerificationException>(() =>
@@ -236,7 +241,7 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var cts = Timeouts.Test();
         await using var s = await RunningServer.StartAsync(fx.Adapter);
-        async Task<(double, Transcript)> Run(string text)
+        async Task<(double, ZkLora.Api.InferenceTranscript)> Run(string text)
         {
             using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
             await using var client = new BaseModelClient(model, [s.Endpoint]);
@@ -251,7 +256,7 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         for (int i = 0; i < 3; i++)
         {
             var calls = s.Server.GetRecordedCalls(sessions[i]);
-            Assert.Equal(results[i].Item2.Entries.Length, calls.Count);
+            Assert.Equal(results[i].Item2.Entries.Count, calls.Count);
             foreach (var e in results[i].Item2.Entries)
                 Assert.Equal(e.X, calls.Single(c => c.ModuleName == e.ModuleName && c.InvocationIndex == e.InvocationIndex).X);
         }

@@ -2,7 +2,6 @@ using System.Numerics;
 using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
-using ZkLora.Proofs;
 using Xunit;
 
 namespace ZkLora.Multiparty.Tests;
@@ -72,13 +71,40 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     }
 
     [Fact]
+    public async Task Asynchronous_verification_agrees_and_can_be_cancelled_between_steps()
+    {
+        var r = await ProofVerification.BatchVerifyProofsAsync(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
+        Assert.Equal((2, 1), (r.ProofCount, r.CircuitCount));
+
+        // Cancelled as soon as the first statement has been checked: the proofs are never verified.
+        using var cts = new CancellationTokenSource();
+        var log = new CancellingWriter(cts);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], verbose: true, log, cts.Token));
+        Assert.Single(log.Lines);
+        Assert.StartsWith("statement ", log.Lines[0]);
+    }
+
+    /// <summary>Records verbose lines and cancels on the first one.</summary>
+    private sealed class CancellingWriter(CancellationTokenSource cts) : StringWriter
+    {
+        public List<string> Lines { get; } = new();
+
+        public override void WriteLine(string? value)
+        {
+            Lines.Add(value ?? "");
+            cts.Cancel();
+        }
+    }
+
+    [Fact]
     public void A_manifest_swapped_after_inference_is_rejected()
     {
         // The same adapter committed under fresh salts: same shapes, config and scaling, other commitments.
         var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")));
         string swapped = fx.Combine("swapped-" + Guid.NewGuid().ToString("N") + ".json");
         other.WriteManifest(swapped);
-        Assert.NotEqual(ManifestModule.digest(ManifestModule.readFile(fx.PinnedManifestPath).ResultValue).ResultValue, other.ManifestDigest);
+        Assert.NotEqual(AdapterManifest.Read(fx.PinnedManifestPath).Digest, other.ManifestDigest);
         var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, swapped));
         Assert.Equal(ProofVerificationFailure.ManifestMismatch, e.Reason);
         Assert.Contains("adapter_commitment", e.Message);
@@ -87,12 +113,12 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     [Fact]
     public void A_transcript_altered_after_inference_is_rejected()
     {
-        var t = TranscriptFiles.Read(fx.TranscriptPath);
-        var e0 = t.Entries.Head;
+        var t = InferenceTranscript.Read(fx.TranscriptPath);
+        var e0 = t.Entries[0];
         var delta = e0.Delta.Select((r, i) => r.Select((v, k) => i == 0 && k == 0 ? v + BigInteger.One : v).ToArray()).ToArray();
-        var changed = new TranscriptEntry(e0.SessionId, e0.ModuleName, e0.InvocationIndex, e0.InputShape, e0.OutputShape, e0.X, delta, e0.FixedPoint, e0.Scaling);
+        var changed = new InferenceTranscriptEntry(e0.SessionId, e0.ModuleName, e0.InvocationIndex, e0.InputShape, e0.OutputShape, e0.X, delta, e0.FixedPoint, e0.Scaling);
         string path = fx.Combine("altered-" + Guid.NewGuid().ToString("N") + ".json");
-        TranscriptFiles.Write(path, TranscriptFiles.Create(t.Entries.Skip(1).Prepend(changed)));
+        new InferenceTranscript(t.Entries.Skip(1).Prepend(changed)).Write(path);
         var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, path, fx.PinnedManifestPath));
         Assert.Equal(ProofVerificationFailure.StatementMismatch, e.Reason);
         Assert.Contains("delta", e.Message);

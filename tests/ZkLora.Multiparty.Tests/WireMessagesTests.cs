@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Proofs;
 using Xunit;
@@ -95,9 +96,9 @@ public class WireMessagesTests
     [Fact]
     public void Responses_round_trip()
     {
-        var cfg = FixedPoint.defaultConfig;
+        var cfg = FixedPointSettings.Default;
         var q = new[] { new BigInteger[] { 1, -2, BigInteger.Parse("4611686018427387903") }, new BigInteger[] { 0, 5, -6 } };
-        var output = q.Select(r => r.Select(v => FixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+        var output = q.Select(r => r.Select(v => FixedPoint.dequantize(cfg.ToFSharp(), v)).ToArray()).ToArray();
         var resp = new LoraForwardResponse("s1", "m.a", 3, new long[] { 1, 2, 4 }, new long[] { 1, 2, 3 }, output, q, 2, 3, cfg);
         var back = WireMessages.ParseLoraForwardResponse(WireMessages.LoraForwardResponseBytes(resp));
         Assert.Equal(("s1", "m.a", 3L), (back.SessionId, back.SubmoduleName, back.InvocationIndex));
@@ -113,6 +114,7 @@ public class WireMessagesTests
         var initBack = WireMessages.ParseInitResponse(WireMessages.InitResponseBytes(init));
         Assert.Equal(init.InjectionPoints, initBack.InjectionPoints);
         Assert.Equal(init.ManifestDigest, initBack.ManifestDigest);
+        Assert.Equal(cfg, initBack.FixedPoint);
 
         var end = WireMessages.ParseEndInferenceResponse(WireMessages.EndInferenceResponseBytes(new EndInferenceResponse("s1", 4, 4)));
         Assert.Equal(new EndInferenceResponse("s1", 4, 4), end);
@@ -126,7 +128,7 @@ public class WireMessagesTests
         Assert.Contains("boom", Assert.Throws<WireProtocolException>(() => WireMessages.ParseInitResponse(err)).Message);
         Assert.Null(WireMessages.TryGetError(WireMessages.InitRequestBytes()));
 
-        var cfg = FixedPoint.defaultConfig;
+        var cfg = FixedPointSettings.Default;
         var resp = new LoraForwardResponse("s1", "m", 0, new long[] { 1, 2 }, new long[] { 1, 2 }, new[] { new[] { 0.0, 0.0 } }, new[] { new BigInteger[] { 0, 0 } }, 1, 1, cfg);
         string good = Encoding.UTF8.GetString(WireMessages.LoraForwardResponseBytes(resp));
         void Bad(string json, string expected) =>

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using ZkLora.Model;
 using ZkLora.Proofs;
 using static TorchSharp.torch;
+using FsEntry = ZkLora.Proofs.TranscriptEntry;
+using FsFixedPoint = ZkLora.Proofs.FixedPoint;
 
 namespace ZkLora.Api.Multiparty;
 
@@ -19,6 +21,8 @@ public enum CombineMode
 public sealed class ContributorException : Exception
 {
     /// <summary>Creates the exception.</summary>
+    /// <param name="message">What went wrong, naming the contributor and the module.</param>
+    /// <param name="inner">The underlying failure (I/O, timeout, protocol), if any.</param>
     public ContributorException(string message, Exception? inner = null) : base(message, inner) { }
 }
 
@@ -35,20 +39,21 @@ public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInf
 /// index, output = q_delta / 2^scale_bits exactly) and combines the delta with the base output.
 /// Its <see cref="GetTranscript">transcript</see> records its own view of every call: the quantized
 /// input it computed, the q_delta it received, shapes, index, fixed-point config and scaling.
-/// One forward pass runs at a time.
+/// One forward pass runs at a time. Disposing unpatches the model and closes the connections.
 /// </summary>
-public sealed class BaseModelClient : IAsyncDisposable
+public sealed class BaseModelClient : IAsyncDisposable, IDisposable
 {
     private readonly Gpt2Model _model;
     private readonly bool _ownsModel;
     private readonly List<ContributorConnection> _connections;
-    private readonly Dictionary<string, (ContributorConnection Connection, InjectionPoint Point, FixedPoint.FixedPointConfig Config)> _owners = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ContributorConnection Connection, InjectionPoint Point, FsFixedPoint.FixedPointConfig Config)> _owners = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _nextIndex = new(StringComparer.Ordinal);
-    private readonly List<TranscriptEntry> _entries = new();
+    private readonly List<InferenceTranscriptEntry> _entries = new();
     private readonly object _transcriptGate = new();
     private readonly SemaphoreSlim _forwardLock = new(1, 1);
     private CancellationToken _forwardToken;
     private bool _initialized;
+    private int _disposed;
 
     /// <summary>Creates a client over a loaded model.</summary>
     /// <param name="model">The base model (not disposed by the client unless <paramref name="ownsModel"/>).</param>
@@ -76,6 +81,14 @@ public sealed class BaseModelClient : IAsyncDisposable
     }
 
     /// <summary>Loads the base model (folder or Hugging Face cache name) and creates a client that owns it.</summary>
+    /// <param name="baseModel">Base model folder or cached repository id.</param>
+    /// <param name="contributors">One or more contributors.</param>
+    /// <param name="combineMode">How deltas are combined.</param>
+    /// <param name="sessionId">Session id; null for a random one.</param>
+    /// <returns>The client (dispose it to release the model).</returns>
+    /// <exception cref="ModelNotFoundException">The model is not on this machine.</exception>
+    /// <exception cref="ModelFormatException">The model is malformed.</exception>
+    /// <exception cref="ArgumentException">No contributor, a contributor listed twice, or a bad session id.</exception>
     public static BaseModelClient Load(string baseModel, IEnumerable<ContributorEndpoint> contributors, CombineMode combineMode = CombineMode.AddDelta, string? sessionId = null)
     {
         var model = Gpt2Model.Load(baseModel);
@@ -91,6 +104,7 @@ public sealed class BaseModelClient : IAsyncDisposable
     }
 
     /// <summary>A random session id: "s" and 32 hex digits from the OS CSPRNG.</summary>
+    /// <returns>The id.</returns>
     public static string NewSessionId() => "s" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     /// <summary>The session id sent with every call.</summary>
@@ -115,11 +129,15 @@ public sealed class BaseModelClient : IAsyncDisposable
     /// (and nothing is patched).
     /// </summary>
     /// <exception cref="ContributorException">A contributor failed or announced an unusable module.</exception>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>Completes once the model is patched.</returns>
     /// <exception cref="InvalidOperationException">Already initialised.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
     public async Task InitAndPatchAsync(CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (_initialized) throw new InvalidOperationException("The client is already initialised.");
-        var owners = new Dictionary<string, (ContributorConnection, InjectionPoint, FixedPoint.FixedPointConfig)>(StringComparer.Ordinal);
+        var owners = new Dictionary<string, (ContributorConnection, InjectionPoint, FsFixedPoint.FixedPointConfig)>(StringComparer.Ordinal);
         var digests = new Dictionary<ContributorEndpoint, string>();
         foreach (var conn in _connections)
         {
@@ -149,7 +167,7 @@ public sealed class BaseModelClient : IAsyncDisposable
                     throw new ContributorException($"Contributor {conn.Endpoint} announced '{p.ModuleName}' as {p.InDim}→{p.OutDim}, but the model's module is {info.InFeatures}→{info.OutFeatures}.");
                 if (owners.TryGetValue(info.Name, out var other))
                     throw new ContributorException($"Module '{info.Name}' is announced by both {other.Item1.Endpoint} and {conn.Endpoint}; each module must have one contributor.");
-                owners[info.Name] = (conn, p, init.FixedPoint);
+                owners[info.Name] = (conn, p, init.FixedPoint.ToFSharp());
             }
         }
         foreach (var (name, owner) in owners)
@@ -166,10 +184,16 @@ public sealed class BaseModelClient : IAsyncDisposable
     /// contributor. Runs the model on a worker thread; module calls block that thread on the
     /// network (there is no synchronization context, so this cannot deadlock).
     /// </summary>
+    /// <param name="text">The text (tokenized with the model's tokenizer).</param>
+    /// <param name="cancellationToken">Cancels the requests to the contributors.</param>
+    /// <returns>The mean next-token cross-entropy.</returns>
     /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
     public async Task<double> ForwardLossAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (!_initialized) throw new InvalidOperationException("Call InitAndPatchAsync first.");
         await _forwardLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -197,7 +221,7 @@ public sealed class BaseModelClient : IAsyncDisposable
             x[r] = new BigInteger[rows[r].Length];
             for (int i = 0; i < rows[r].Length; i++)
             {
-                var q = FixedPoint.quantize(cfg, rows[r][i]);
+                var q = FsFixedPoint.quantize(cfg, rows[r][i]);
                 if (q.IsError) throw new ContributorException($"Module '{name}': input row {r}, element {i} cannot be quantized: {q.ErrorValue}");
                 x[r][i] = q.ResultValue;
             }
@@ -224,10 +248,10 @@ public sealed class BaseModelClient : IAsyncDisposable
         if (!resp.InputShape.SequenceEqual(inShape)) throw new ContributorException(Bad($"input_shape [{string.Join(", ", resp.InputShape)}] is not the shape sent"));
         if (!resp.OutputShape.SequenceEqual(outShape)) throw new ContributorException(Bad($"output_shape [{string.Join(", ", resp.OutputShape)}], expected [{string.Join(", ", outShape)}]"));
         if (resp.InvocationIndex != expectedIndex) throw new ContributorException(Bad($"invocation_index {resp.InvocationIndex}, expected {expectedIndex}"));
-        if (!resp.FixedPoint.Equals(cfg)) throw new ContributorException(Bad("fixed_point differs from the one announced in init_response"));
+        if (!resp.FixedPoint.ToFSharp().Equals(cfg)) throw new ContributorException(Bad("fixed_point differs from the one announced in init_response"));
         var scaling = ArtifactCommon.checkScaling("scaling", resp.ScalingNum, resp.ScalingDen);
         if (scaling.IsError) throw new ContributorException(Bad(scaling.ErrorValue));
-        var bound = FixedPoint.valueBound(cfg);
+        var bound = FsFixedPoint.valueBound(cfg);
         var deltaValues = new double[resp.QDelta.Length][];
         for (int r = 0; r < resp.QDelta.Length; r++)
         {
@@ -236,7 +260,7 @@ public sealed class BaseModelClient : IAsyncDisposable
             {
                 var q = resp.QDelta[r][k];
                 if (BigInteger.Abs(q) > bound) throw new ContributorException(Bad($"q_delta[{r}][{k}] is outside the value bound"));
-                double v = FixedPoint.dequantize(cfg, q);
+                double v = FsFixedPoint.dequantize(cfg, q);
                 // The combined output must follow from the recorded integers alone.
                 if (v != resp.Output[r][k])
                     throw new ContributorException(Bad($"output[{r}][{k}] = {resp.Output[r][k]:R} is not q_delta / 2^{cfg.ScaleBits} = {v:R}"));
@@ -246,7 +270,8 @@ public sealed class BaseModelClient : IAsyncDisposable
         lock (_transcriptGate)
         {
             // Recorded under the name the contributor announced (and records the call under).
-            _entries.Add(new TranscriptEntry(SessionId, point.ModuleName, expectedIndex, inShape, outShape, x, resp.QDelta, cfg, scaling.ResultValue));
+            // The entry owns these arrays: x is ours and QDelta came off the wire for this call only.
+            _entries.Add(new InferenceTranscriptEntry(new FsEntry(SessionId, point.ModuleName, expectedIndex, inShape, outShape, x, resp.QDelta, cfg, scaling.ResultValue)));
             _nextIndex[name] = expectedIndex + 1;
         }
         var delta = TensorRows.FromRows(deltaValues, baseOutput.shape, baseOutput.dtype);
@@ -254,27 +279,38 @@ public sealed class BaseModelClient : IAsyncDisposable
     }
 
     /// <summary>The transcript so far: B's own record of every call (quantized input, received q_delta).</summary>
-    public Transcript GetTranscript()
+    /// <returns>A snapshot; later calls do not change it.</returns>
+    public InferenceTranscript GetTranscript()
     {
-        lock (_transcriptGate) return TranscriptFiles.Create(_entries.ToList());
+        lock (_transcriptGate) return InferenceTranscript.FromEntries(_entries.ToList());
     }
 
-    /// <summary>Writes the transcript as canonical JSON.</summary>
+    /// <summary>Writes the transcript so far as canonical JSON (the folder is created if needed).</summary>
+    /// <param name="path">Where to write it.</param>
     /// <exception cref="IOException">It cannot be written.</exception>
-    public void WriteTranscript(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        TranscriptFiles.Write(path, GetTranscript());
-    }
+    /// <exception cref="UnauthorizedAccessException">It may not be written.</exception>
+    public void WriteTranscript(string path) => GetTranscript().Write(path);
+
+    /// <summary>As <see cref="WriteTranscript"/>, writing asynchronously.</summary>
+    /// <param name="path">Where to write it.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The write.</returns>
+    /// <exception cref="IOException">It cannot be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">It may not be written.</exception>
+    public Task WriteTranscriptAsync(string path, CancellationToken cancellationToken = default) =>
+        GetTranscript().WriteAsync(path, cancellationToken);
 
     /// <summary>
     /// Tells every contributor that the session is over (each proves its part). Every contributor
     /// is asked even if one fails; the outcomes say which succeeded.
     /// </summary>
+    /// <param name="cancellationToken">Cancels the requests.</param>
+    /// <returns>One outcome per contributor, in the order they were given.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
     public async Task<IReadOnlyList<EndInferenceOutcome>> EndInferenceAsync(CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (!_initialized) throw new InvalidOperationException("Call InitAndPatchAsync first.");
         var tasks = _connections.Select(async conn =>
         {
@@ -292,10 +328,21 @@ public sealed class BaseModelClient : IAsyncDisposable
     }
 
     /// <summary>Unpatches the model, closes the connections and disposes an owned model.</summary>
+    /// <returns>Completes once everything is released.</returns>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         foreach (var name in _owners.Keys) _model.Unpatch(name);
         foreach (var c in _connections) await c.DisposeAsync().ConfigureAwait(false);
+        if (_ownsModel) _model.Dispose();
+    }
+
+    /// <summary>Unpatches the model, closes the connections and disposes an owned model.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var name in _owners.Keys) _model.Unpatch(name);
+        foreach (var c in _connections) c.Dispose();
         if (_ownsModel) _model.Dispose();
     }
 }

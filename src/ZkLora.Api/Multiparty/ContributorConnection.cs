@@ -31,22 +31,30 @@ public sealed record ContributorEndpoint(string Host, int Port)
 /// <summary>
 /// One TCP connection to a contributor, carrying requests one at a time (concurrent callers
 /// queue). Every request has a time limit; a failed exchange closes the connection, and the next
-/// request reconnects.
+/// request reconnects. Disposing aborts a request in flight and closes the connection for good.
 /// </summary>
 public sealed class ContributorConnection : IAsyncDisposable, IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly CancellationTokenSource _disposing = new();
     private TcpClient? _client;
     private NetworkStream? _stream;
+    private volatile bool _disposed;
 
     /// <summary>Creates a connection (connected lazily on the first request).</summary>
     /// <param name="endpoint">The contributor.</param>
     /// <param name="requestTimeout">Time limit of one request/response exchange (default 2 minutes).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The timeout is not positive (nor <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
     public ContributorConnection(ContributorEndpoint endpoint, TimeSpan? requestTimeout = null)
     {
         Endpoint = endpoint ?? throw new ArgumentNullException(nameof(endpoint));
-        RequestTimeout = requestTimeout ?? TimeSpan.FromMinutes(2);
+        RequestTimeout = CheckTimeout(requestTimeout ?? TimeSpan.FromMinutes(2), nameof(requestTimeout));
     }
+
+    private static TimeSpan CheckTimeout(TimeSpan timeout, string name) =>
+        timeout == Timeout.InfiniteTimeSpan || (timeout > TimeSpan.Zero && timeout.TotalMilliseconds <= int.MaxValue)
+            ? timeout
+            : throw new ArgumentOutOfRangeException(name, timeout, "A timeout must be positive (at most int.MaxValue ms) or Timeout.InfiniteTimeSpan.");
 
     /// <summary>The contributor.</summary>
     public ContributorEndpoint Endpoint { get; }
@@ -55,21 +63,34 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     public TimeSpan RequestTimeout { get; }
 
     /// <summary>Time limit of <c>end_inference</c> (proving may take long); default 2 hours.</summary>
-    public TimeSpan EndInferenceTimeout { get; init; } = TimeSpan.FromHours(2);
+    /// <exception cref="ArgumentOutOfRangeException">Not positive (nor <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
+    public TimeSpan EndInferenceTimeout
+    {
+        get => _endInferenceTimeout;
+        init => _endInferenceTimeout = CheckTimeout(value, nameof(EndInferenceTimeout));
+    }
+
+    private readonly TimeSpan _endInferenceTimeout = TimeSpan.FromHours(2);
 
     /// <summary>Sends one frame and returns the response frame.</summary>
+    /// <param name="request">The request payload (UTF-8 JSON, see <see cref="WireMessages"/>).</param>
+    /// <param name="cancellationToken">Cancels the exchange (the connection is then closed).</param>
+    /// <returns>The response payload.</returns>
     /// <exception cref="IOException">The connection failed, or the contributor closed it without answering.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
+    /// <exception cref="ObjectDisposedException">The connection is disposed, or was disposed during the exchange.</exception>
     public Task<byte[]> ExchangeAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken = default) =>
         ExchangeAsync(request, RequestTimeout, cancellationToken);
 
     private async Task<byte[]> ExchangeAsync(ReadOnlyMemory<byte> request, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         cts.CancelAfter(timeout);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_stream is not null)
             {
                 // A reused connection may have been closed by the server while idle; then the
@@ -90,6 +111,8 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
         catch (Exception e)
         {
             CloseLocked();
+            if (_disposed && e is not ObjectDisposedException)
+                throw new ObjectDisposedException(nameof(ContributorConnection), $"The connection to contributor {Endpoint} was disposed during the request.");
             if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 throw new TimeoutException($"Contributor {Endpoint} did not answer within {timeout.TotalSeconds:0} s.", e);
             if (e is SocketException se) throw new IOException($"Connection to contributor {Endpoint} failed: {se.Message}", se);
@@ -124,16 +147,33 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Asks for the injection points.</summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="WireProtocolException">The contributor answered with an error or a malformed response.</exception>
     public async Task<InitResponse> InitAsync(CancellationToken cancellationToken = default) =>
         WireMessages.ParseInitResponse(await ExchangeAsync(WireMessages.InitRequestBytes(), cancellationToken).ConfigureAwait(false));
 
     /// <summary>Sends one module call.</summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="moduleName">The injection point.</param>
+    /// <param name="inputShape">[rows, in_dim] or [batch, seq, in_dim].</param>
+    /// <param name="rows">The input as rows × in_dim.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="WireProtocolException">The contributor answered with an error or a malformed response.</exception>
     public async Task<LoraForwardResponse> LoraForwardAsync(string sessionId, string moduleName, long[] inputShape, IReadOnlyList<double[]> rows, CancellationToken cancellationToken = default) =>
         WireMessages.ParseLoraForwardResponse(await ExchangeAsync(WireMessages.LoraForwardRequestBytes(sessionId, moduleName, inputShape, rows), cancellationToken).ConfigureAwait(false));
 
     /// <summary>Ends a session (the contributor proves its calls).</summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer within <see cref="EndInferenceTimeout"/>.</exception>
     /// <exception cref="WireProtocolException">The contributor answered with an error (e.g. proving is unavailable) or a malformed response.</exception>
     public async Task<EndInferenceResponse> EndInferenceAsync(string sessionId, CancellationToken cancellationToken = default) =>
         WireMessages.ParseEndInferenceResponse(await ExchangeAsync(WireMessages.EndInferenceRequestBytes(sessionId), EndInferenceTimeout, cancellationToken).ConfigureAwait(false));
@@ -146,19 +186,35 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
         _client = null;
     }
 
-    /// <summary>Closes the connection.</summary>
+    /// <summary>Aborts a request in flight and closes the connection for good.</summary>
     public void Dispose()
     {
+        if (!BeginDispose()) return;
         _lock.Wait();
         try { CloseLocked(); }
         finally { _lock.Release(); }
     }
 
-    /// <summary>Closes the connection.</summary>
+    /// <summary>Aborts a request in flight and closes the connection for good.</summary>
+    /// <returns>Completes once the connection is closed.</returns>
     public async ValueTask DisposeAsync()
     {
+        if (!BeginDispose()) return;
         await _lock.WaitAsync().ConfigureAwait(false);
         try { CloseLocked(); }
         finally { _lock.Release(); }
+    }
+
+    private bool BeginDispose()
+    {
+        lock (_disposing)
+        {
+            if (_disposed) return false;
+            _disposed = true;
+        }
+        // Wakes an exchange waiting on the network, which then releases the lock. (The source is
+        // not disposed: an exchange queued on the lock still links to its token.)
+        _disposing.Cancel();
+        return true;
     }
 }

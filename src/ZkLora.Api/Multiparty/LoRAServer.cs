@@ -3,6 +3,9 @@ using Microsoft.FSharp.Collections;
 using ZkLora.Model;
 using ZkLora.Proofs;
 using Fp = ZkLora.Math.FieldElement<ZkLora.Math.PallasBase>;
+using FsEntry = ZkLora.Proofs.TranscriptEntry;
+using FsFixedPoint = ZkLora.Proofs.FixedPoint;
+using FsManifest = ZkLora.Proofs.Manifest;
 
 namespace ZkLora.Api.Multiparty;
 
@@ -18,13 +21,22 @@ public sealed class LoraRequestException : Exception
 public sealed record LoRAServerOptions
 {
     /// <summary>Fixed-point configuration (default (20, 63, 127)).</summary>
-    public FixedPoint.FixedPointConfig FixedPoint { get; init; } = ZkLora.Proofs.FixedPoint.defaultConfig;
+    public FixedPointSettings FixedPoint { get; init; } = FixedPointSettings.Default;
 
     /// <summary>Serve only these adapter modules (null: every module of the adapter).</summary>
     public IReadOnlyCollection<string>? Modules { get; init; }
 
-    /// <summary>The proving seam; default <see cref="ZkProofGenerator.Default"/> (the zero-knowledge prover).</summary>
-    public IProofGenerator ProofGenerator { get; init; } = ZkProofGenerator.Default;
+    /// <summary>
+    /// Most calls proved at once at <c>end_inference</c> (null: <c>ZKLORA_PROVE_PARALLELISM</c>, else the
+    /// processor count; proving is also bounded by a memory estimate, see <c>ZKLORA_PROVE_MEMORY_MB</c>).
+    /// </summary>
+    public int? MaxProofParallelism { get; init; }
+
+    /// <summary>
+    /// Test-only proving seam (null: the zero-knowledge prover). A job carries the secret witness,
+    /// and only the zero-knowledge prover writes artifacts a verifier accepts, so it is not public.
+    /// </summary>
+    internal IProofGenerator? ProofGenerator { get; init; }
 
     /// <summary>Where proving progress goes when <c>end_inference</c> arrives over the wire (or no progress sink is passed).</summary>
     public IProgress<ProofProgress>? ProofProgress { get; init; }
@@ -63,6 +75,7 @@ public sealed class LoRAServer
     private readonly HashSet<string> _endedSessions = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private readonly LoRAServerOptions _options;
+    private readonly FsFixedPoint.FixedPointConfig _config;
 
     private sealed class Session
     {
@@ -77,9 +90,13 @@ public sealed class LoRAServer
     {
         _options = options;
         OutputDirectory = Path.GetFullPath(outputDirectory);
-        var cfgOk = ZkLora.Proofs.FixedPoint.validateConfig(options.FixedPoint);
-        if (cfgOk.IsError) throw new ArgumentException(cfgOk.ErrorValue, nameof(options));
+        if (options.FixedPoint is null) throw new ArgumentException("FixedPoint must not be null.", nameof(options));
+        _config = options.FixedPoint.ToFSharp();
         if (options.MaxOpenSessions < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxOpenSessions must be at least 1.");
+        if (options.MaxRecordedValuesPerSession < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxRecordedValuesPerSession must be at least 1.");
+        if (options.MaxProofParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxProofParallelism must be at least 1.");
+        Prover = options.ProofGenerator
+                 ?? (options.MaxProofParallelism is { } parallelism ? new ZkProofGenerator(parallelism) : ZkProofGenerator.Default);
 
         var served = adapter.Modules.ToList();
         if (options.Modules is not null)
@@ -100,11 +117,9 @@ public sealed class LoRAServer
             Directory.CreateDirectory(SecretDirectory);
 
         _modules = new Dictionary<string, QuantizedModule>(StringComparer.Ordinal);
-        foreach (var m in served) _modules.Add(m.Name, Quantize(m, options.FixedPoint));
-        Manifest = new Manifest(ListModule.OfSeq(served.Select(m => _modules[m.Name].Entry)));
-        var digest = ManifestModule.digest(Manifest);
-        if (digest.IsError) throw new InvalidOperationException($"The manifest does not validate: {digest.ErrorValue}");
-        ManifestDigest = digest.ResultValue;
+        foreach (var m in served) _modules.Add(m.Name, Quantize(m, _config));
+        // Every entry was validated by adapterOf and names are unique, so this validates.
+        Manifest = AdapterManifest.FromFSharp(new FsManifest(ListModule.OfSeq(served.Select(m => _modules[m.Name].Entry))));
         InjectionPoints = served.Select(m => new InjectionPoint(m.Name, m.InFeatures, m.OutFeatures, m.Rank)).ToList();
     }
 
@@ -154,41 +169,40 @@ public sealed class LoRAServer
     public string SecretDirectory => Path.Combine(OutputDirectory, "secret");
 
     /// <summary>The fixed-point configuration.</summary>
-    public FixedPoint.FixedPointConfig FixedPointConfig => _options.FixedPoint;
+    public FixedPointSettings FixedPoint => _options.FixedPoint;
 
     /// <summary>The served injection points, in model order.</summary>
     public IReadOnlyList<InjectionPoint> InjectionPoints { get; }
 
     /// <summary>The adapter manifest (one entry per served module; no salt).</summary>
-    public Manifest Manifest { get; }
+    public AdapterManifest Manifest { get; }
 
-    /// <summary>SHA-256 hex of the manifest's canonical JSON (what a verifier may pin instead of the file).</summary>
-    public string ManifestDigest { get; }
+    /// <summary>SHA-256 hex of the manifest's canonical JSON (what a verifier may pin instead of the file); <see cref="AdapterManifest.Digest"/>.</summary>
+    public string ManifestDigest => Manifest.Digest;
 
-    /// <summary>Writes the manifest as canonical JSON.</summary>
+    /// <summary>The prover <c>end_inference</c> hands sessions to.</summary>
+    internal IProofGenerator Prover { get; }
+
+    /// <summary>Writes the manifest as canonical JSON (the folder is created if needed).</summary>
+    /// <param name="path">Where to write it.</param>
     /// <exception cref="IOException">It cannot be written.</exception>
-    public void WriteManifest(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        var r = ManifestModule.writeFile(path, Manifest);
-        if (r.IsError) throw new IOException(r.ErrorValue);
-    }
+    /// <exception cref="UnauthorizedAccessException">It may not be written.</exception>
+    public void WriteManifest(string path) => Manifest.Write(path);
 
     /// <summary>The answer to <c>init_request</c>.</summary>
+    /// <returns>Protocol id, manifest digest, fixed-point configuration and injection points.</returns>
     public InitResponse Describe() => new(WireMessages.ProtocolId, ManifestDigest, _options.FixedPoint, InjectionPoints);
 
-    private QuantizedModule Quantize(LoraModule m, FixedPoint.FixedPointConfig cfg)
+    private QuantizedModule Quantize(LoraModule m, FsFixedPoint.FixedPointConfig cfg)
     {
         BigInteger[][] Q(double[][] w, string which) => w.Select((row, r) => row.Select((v, c) =>
         {
-            var q = ZkLora.Proofs.FixedPoint.quantize(cfg, v);
+            var q = FsFixedPoint.quantize(cfg, v);
             return q.IsOk ? q.ResultValue : throw new ArgumentException($"Module '{m.Name}': {which}[{r}][{c}]: {q.ErrorValue}");
         }).ToArray()).ToArray();
         var a = Q(m.A, "A");
         var b = Q(m.B, "B");
-        var s = ZkLora.Proofs.FixedPoint.scaling(m.Scaling.Numerator, m.Scaling.Denominator);
+        var s = FsFixedPoint.scaling(m.Scaling.Numerator, m.Scaling.Denominator);
         if (s.IsError) throw new ArgumentException($"Module '{m.Name}': {s.ErrorValue}");
         var shape = new AdapterCommitment.AdapterShape(m.InFeatures, m.Rank, m.OutFeatures);
         var salt = LoadOrCreateSalt(m.Name);
@@ -237,21 +251,21 @@ public sealed class LoRAServer
         if (rows.Length != rowCount || rows.Any(r => r is null || r.Length != shape.InDim))
             throw new LoraRequestException($"Module '{moduleName}': the input rows do not fill shape [{string.Join(", ", inputShape)}].");
 
-        var cfg = _options.FixedPoint;
+        var cfg = _config;
         var x = new BigInteger[rows.Length][];
         for (int r = 0; r < rows.Length; r++)
         {
             var row = new BigInteger[shape.InDim];
             for (int i = 0; i < row.Length; i++)
             {
-                var q = ZkLora.Proofs.FixedPoint.quantize(cfg, rows[r][i]);
+                var q = FsFixedPoint.quantize(cfg, rows[r][i]);
                 if (q.IsError) throw new LoraRequestException($"Module '{moduleName}': input row {r}, element {i}: {q.ErrorValue}");
                 row[i] = q.ResultValue;
             }
             x[r] = row;
         }
         var scaling = module.Entry.Scaling;
-        var d = ZkLora.Proofs.FixedPoint.deltaRows(cfg, module.A, module.B, x, scaling.Num, scaling.Den);
+        var d = FsFixedPoint.deltaRows(cfg, module.A, module.B, x, scaling.Num, scaling.Den);
         if (d.IsError) throw new LoraRequestException($"Module '{moduleName}': {d.ErrorValue}");
         var delta = d.ResultValue;
         long[] outputShape = [.. inputShape[..^1], shape.OutDim];
@@ -268,10 +282,10 @@ public sealed class LoRAServer
             session.NextIndex[module.Name] = index + 1;
             session.Values += values;
             if (_options.TestDeltaOverride is { } tamper) delta = tamper(module.Name, index, delta);
-            call = new RecordedCall(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, delta, cfg, scaling);
+            call = new RecordedCall(new FsEntry(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, delta, cfg, scaling));
             session.Calls.Add(call);
         }
-        var output = delta.Select(row => row.Select(v => ZkLora.Proofs.FixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+        var output = delta.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
         return new LoraForwardResult(call, output);
     }
 
@@ -335,7 +349,7 @@ public sealed class LoRAServer
         try
         {
             var job = new ProofJob(sessionId, calls, ProofDirectory, Manifest, _modules);
-            int written = await _options.ProofGenerator.ProveSessionAsync(job, progress ?? _options.ProofProgress, cancellationToken).ConfigureAwait(false);
+            int written = await Prover.ProveSessionAsync(job, progress ?? _options.ProofProgress, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 _sessions.Remove(sessionId);

@@ -31,8 +31,9 @@ public sealed record LoRAServerSocketOptions
 /// served concurrently up to a limit; every bad frame or request is answered with
 /// <c>{"type":"error","error":…}</c> and the server keeps serving (a connection is closed only when
 /// its byte stream can no longer be trusted: an oversized or truncated frame, or a read timeout).
+/// Disposing stops it; a disposed endpoint cannot be started again.
 /// </summary>
-public sealed class LoRAServerSocket : IAsyncDisposable
+public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
 {
     private readonly LoRAServer _server;
     private readonly IPEndPoint _endpoint;
@@ -45,11 +46,13 @@ public sealed class LoRAServerSocket : IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private Task? _acceptLoop;
     private long _connectionCounter;
+    private bool _disposed;
 
     /// <summary>Creates the endpoint (not yet listening; see <see cref="StartAsync"/>).</summary>
     /// <param name="server">The contributor.</param>
     /// <param name="endpoint">Address and port; port 0 lets the system choose (see <see cref="LocalEndPoint"/>).</param>
     /// <param name="options">Limits; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A limit or timeout in <paramref name="options"/> is out of range.</exception>
     public LoRAServerSocket(LoRAServer server, IPEndPoint endpoint, LoRAServerSocketOptions? options = null)
     {
         _server = server ?? throw new ArgumentNullException(nameof(server));
@@ -58,7 +61,17 @@ public sealed class LoRAServerSocket : IAsyncDisposable
         if (_options.MaxFrameBytes < 1 || _options.MaxFrameBytes > WireFraming.MaxFrameBytes)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxFrameBytes must be in [1, {WireFraming.MaxFrameBytes}].");
         if (_options.MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxConnections must be at least 1.");
+        CheckTimeout(_options.IdleTimeout, nameof(LoRAServerSocketOptions.IdleTimeout));
+        CheckTimeout(_options.ReadTimeout, nameof(LoRAServerSocketOptions.ReadTimeout));
+        CheckTimeout(_options.WriteTimeout, nameof(LoRAServerSocketOptions.WriteTimeout));
         _slots = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
+    }
+
+    // Checked here rather than when the first connection arrives, where a bad value would fail every connection.
+    private static void CheckTimeout(TimeSpan timeout, string name)
+    {
+        if (timeout != Timeout.InfiniteTimeSpan && (timeout <= TimeSpan.Zero || timeout.TotalMilliseconds > int.MaxValue))
+            throw new ArgumentOutOfRangeException("options", timeout, $"{name} must be positive (at most {int.MaxValue} ms) or Timeout.InfiniteTimeSpan.");
     }
 
     /// <summary>The bound address once started (with the actual port when 0 was asked for).</summary>
@@ -68,13 +81,17 @@ public sealed class LoRAServerSocket : IAsyncDisposable
     public int ActiveConnections { get { lock (_gate) return _clients.Count; } }
 
     /// <summary>Binds and starts accepting connections.</summary>
+    /// <param name="cancellationToken">Checked before binding.</param>
+    /// <returns>Completes once the endpoint listens.</returns>
     /// <exception cref="SocketException">The address cannot be bound (e.g. the port is in use).</exception>
     /// <exception cref="InvalidOperationException">Already started.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (_listener is not null) throw new InvalidOperationException("The server is already started.");
             var listener = new TcpListener(_endpoint);
             listener.Start();
@@ -86,7 +103,9 @@ public sealed class LoRAServerSocket : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops accepting, closes every connection and waits for their handlers to finish.</summary>
+    /// <summary>Stops accepting, closes every connection and waits for their handlers to finish (no-op when not started).</summary>
+    /// <param name="cancellationToken">Stops waiting for the handlers (they still finish in the background).</param>
+    /// <returns>Completes when the server has stopped.</returns>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         Task? accept;
@@ -112,8 +131,23 @@ public sealed class LoRAServerSocket : IAsyncDisposable
         Log("stopped");
     }
 
-    /// <summary>Stops the server.</summary>
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+    /// <summary>Stops the server (see <see cref="StopAsync"/>); it cannot be started again.</summary>
+    /// <returns>Completes when every connection handler has finished.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate) _disposed = true;
+        await StopAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stops the server, blocking until every connection handler has finished (prefer
+    /// <see cref="DisposeAsync"/> in asynchronous code). It cannot be started again.
+    /// </summary>
+    public void Dispose()
+    {
+        // Safe to block: nothing in StopAsync needs the calling thread (ConfigureAwait(false) throughout).
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
 
     private async Task AcceptLoopAsync(TcpListener listener, CancellationToken stop)
     {
@@ -238,9 +272,9 @@ public sealed class LoRAServerSocket : IAsyncDisposable
                 case LoraForwardRequest f:
                 {
                     var r = _server.LoraForward(f.SessionId, f.SubmoduleName, f.InputShape, f.Rows);
-                    var c = r.Call;
+                    var c = r.Call.ToFSharp();
                     return WireMessages.LoraForwardResponseBytes(new LoraForwardResponse(c.SessionId, c.ModuleName, c.InvocationIndex,
-                        c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, c.FixedPoint));
+                        c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, r.Call.FixedPoint));
                 }
                 case EndInferenceRequest e:
                 {

@@ -1,8 +1,10 @@
 using System.Numerics;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
+using ZkLora.Model;
 using ZkLora.Proofs;
 using Fp = ZkLora.Math.FieldElement<ZkLora.Math.PallasBase>;
+using FsEntry = ZkLora.Proofs.TranscriptEntry;
 
 namespace ZkLora.Api.Multiparty;
 
@@ -10,54 +12,49 @@ namespace ZkLora.Api.Multiparty;
 /// One module call a contributor answered: the quantized input it computed from the activations
 /// it received, the exact quantized delta it returned, the shapes and the call's index within
 /// (session, module). This is what a proof covers, and it is the contributor-side twin of the
-/// base-model user's <see cref="TranscriptEntry"/>.
+/// base-model user's <see cref="InferenceTranscriptEntry"/>. Immutable.
 /// </summary>
 public sealed class RecordedCall
 {
-    internal RecordedCall(string sessionId, string moduleName, long invocationIndex, long[] inputShape, long[] outputShape,
-        BigInteger[][] x, BigInteger[][] delta, FixedPoint.FixedPointConfig fixedPoint, FixedPoint.Scaling scaling)
-    {
-        SessionId = sessionId;
-        ModuleName = moduleName;
-        InvocationIndex = invocationIndex;
-        InputShape = inputShape;
-        OutputShape = outputShape;
-        X = x;
-        Delta = delta;
-        FixedPoint = fixedPoint;
-        Scaling = scaling;
-    }
+    private readonly InferenceTranscriptEntry _entry;
+
+    internal RecordedCall(FsEntry entry) => _entry = new InferenceTranscriptEntry(entry);
 
     /// <summary>The session the call belongs to.</summary>
-    public string SessionId { get; }
+    public string SessionId => _entry.SessionId;
     /// <summary>The injection point.</summary>
-    public string ModuleName { get; }
+    public string ModuleName => _entry.ModuleName;
     /// <summary>Index of the call within (session, module), from 0.</summary>
-    public long InvocationIndex { get; }
+    public long InvocationIndex => _entry.InvocationIndex;
     /// <summary>Shape of the input as received, e.g. [batch, seq, in_dim].</summary>
-    public long[] InputShape { get; }
+    public IReadOnlyList<long> InputShape => _entry.InputShape;
     /// <summary>Leading dimensions of the input, then out_dim.</summary>
-    public long[] OutputShape { get; }
+    public IReadOnlyList<long> OutputShape => _entry.OutputShape;
     /// <summary>Quantized input, rows × in_dim.</summary>
-    public BigInteger[][] X { get; }
+    public IReadOnlyList<IReadOnlyList<BigInteger>> X => _entry.X;
     /// <summary>Quantized delta, rows × out_dim.</summary>
-    public BigInteger[][] Delta { get; }
+    public IReadOnlyList<IReadOnlyList<BigInteger>> Delta => _entry.Delta;
     /// <summary>Fixed-point configuration.</summary>
-    public FixedPoint.FixedPointConfig FixedPoint { get; }
+    public FixedPointSettings FixedPoint => _entry.FixedPoint;
     /// <summary>The module's LoRA scaling (reduced).</summary>
-    public FixedPoint.Scaling Scaling { get; }
+    public Fraction Scaling => _entry.Scaling;
 
     /// <summary>The call as a transcript entry (what the base-model user's transcript should hold for it).</summary>
-    public TranscriptEntry ToTranscriptEntry() =>
-        new(SessionId, ModuleName, InvocationIndex, InputShape, OutputShape, X, Delta, FixedPoint, Scaling);
+    /// <returns>The entry.</returns>
+    public InferenceTranscriptEntry ToTranscriptEntry() => _entry;
+
+    /// <inheritdoc />
+    public override string ToString() => _entry.ToString();
+
+    internal FsEntry ToFSharp() => _entry.ToFSharp();
 }
 
 /// <summary>
 /// A module of the contributor's adapter, quantized, with the secret salt of its commitment: the
-/// private witness a prover needs. It never leaves the contributor's process (it is not
-/// serialisable and its <see cref="ToString"/> shows no weights or salt).
+/// private witness a prover needs. It never leaves the contributor's process (it is internal, not
+/// serialisable, and its <see cref="ToString"/> shows no weights or salt).
 /// </summary>
-public sealed class QuantizedModule
+internal sealed class QuantizedModule
 {
     internal QuantizedModule(ManifestAdapter entry, BigInteger[][] a, BigInteger[][] b, Fp salt)
     {
@@ -88,30 +85,29 @@ public sealed class QuantizedModule
 /// <param name="ProofDirectory">Where the proof artifacts go (DESIGN §4 names).</param>
 /// <param name="Manifest">The adapter manifest the verifier pinned.</param>
 /// <param name="Modules">The quantized modules with their salts, by name (secret witness).</param>
-public sealed record ProofJob(
+internal sealed record ProofJob(
     string SessionId,
     IReadOnlyList<RecordedCall> Calls,
     string ProofDirectory,
-    Manifest Manifest,
+    AdapterManifest Manifest,
     IReadOnlyDictionary<string, QuantizedModule> Modules);
 
 /// <summary>Progress of a session's proving.</summary>
 /// <param name="Done">Proofs finished.</param>
 /// <param name="Total">Proofs to write.</param>
-/// <param name="Current">The call being proved, if any.</param>
+/// <param name="Current">The call just proved (<c>module#index</c>), if any.</param>
 public sealed record ProofProgress(int Done, int Total, string? Current);
 
 /// <summary>
 /// The proving seam of a contributor: at <c>end_inference</c> the server hands a session's recorded
 /// calls to this interface, which writes one statement, proof and meta file per call into
-/// <see cref="ProofJob.ProofDirectory"/> and returns how many proofs it wrote.
+/// <see cref="ProofJob.ProofDirectory"/> and returns how many proofs it wrote. Internal: the only
+/// prover whose artifacts a verifier accepts is <see cref="ZkProofGenerator"/>, and a job carries
+/// the secret witness; tests substitute probes here.
 /// </summary>
-public interface IProofGenerator
+internal interface IProofGenerator
 {
     /// <summary>Proves every call of <paramref name="job"/>; returns the number of proofs written.</summary>
-    /// <param name="job">The session's calls and the witness.</param>
-    /// <param name="progress">Optional progress sink.</param>
-    /// <param name="cancellationToken">Cancels proving.</param>
     /// <exception cref="ProofGenerationException">A call cannot be proved.</exception>
     Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken);
 }
@@ -129,10 +125,11 @@ public sealed class ProofGenerationException : Exception
 /// (<see cref="ProofBatch"/>). For every recorded call of the session it checks the call against
 /// the manifest and the private adapter (the recorded delta must be the adapter's exact output,
 /// the salt must open the commitment), then proves the calls in parallel (bounded by
-/// <c>ZKLORA_PROVE_PARALLELISM</c> and a memory estimate against <c>ZKLORA_PROVE_MEMORY_MB</c>),
-/// with proving keys cached by circuit shape (<c>ZKLORA_KEY_CACHE_SIZE</c>).
+/// <c>ZKLORA_PROVE_PARALLELISM</c> or <see cref="LoRAServerOptions.MaxProofParallelism"/>, and a
+/// memory estimate against <c>ZKLORA_PROVE_MEMORY_MB</c>), with proving keys cached by circuit
+/// shape (<c>ZKLORA_KEY_CACHE_SIZE</c>).
 /// </summary>
-public sealed class ZkProofGenerator : IProofGenerator
+internal sealed class ZkProofGenerator : IProofGenerator
 {
     private readonly ProofBatch.ProveOptions _options;
 
@@ -148,6 +145,9 @@ public sealed class ZkProofGenerator : IProofGenerator
         _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, d.MemoryBudgetBytes);
     }
 
+    /// <summary>Most statements proved at once.</summary>
+    public int MaxDegreeOfParallelism => _options.MaxDegreeOfParallelism;
+
     /// <inheritdoc />
     /// <exception cref="ProofGenerationException">A call cannot be proved; the message names it and says why.</exception>
     public Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken)
@@ -155,40 +155,16 @@ public sealed class ZkProofGenerator : IProofGenerator
         ArgumentNullException.ThrowIfNull(job);
         return Task.Run(() =>
         {
-            var calls = job.Calls.Where(c => c.SessionId == job.SessionId).Select(c => c.ToTranscriptEntry());
+            var calls = job.Calls.Where(c => c.SessionId == job.SessionId).Select(c => c.ToFSharp());
             var adapters = MapModule.OfSeq(job.Modules.Select(kv =>
                 Tuple.Create(kv.Key, new ProofBatch.PrivateAdapter(kv.Value.A, kv.Value.B, kv.Value.Salt))));
             var report = FuncConvert.FromAction<ProofBatch.ProveProgress>(p =>
                 progress?.Report(new ProofProgress(p.Done, p.Total,
                     p.Finished is null ? null : $"{p.Finished.Value.ModuleName}#{p.Finished.Value.InvocationIndex}")));
-            var r = ProofBatch.proveCalls(_options, job.Manifest, adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
+            var r = ProofBatch.proveCalls(_options, job.Manifest.ToFSharp(), adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             if (r.IsError) throw new ProofGenerationException(r.ErrorValue);
             return r.ResultValue.Length;
         }, cancellationToken);
-    }
-}
-
-/// <summary>Helpers for building transcripts from C#.</summary>
-public static class TranscriptFiles
-{
-    /// <summary>A transcript holding <paramref name="entries"/> in order.</summary>
-    public static Transcript Create(IEnumerable<TranscriptEntry> entries) => new(ListModule.OfSeq(entries));
-
-    /// <summary>Writes a transcript as canonical JSON (validated first).</summary>
-    /// <exception cref="IOException">It cannot be written or does not validate; the message says why.</exception>
-    public static void Write(string path, Transcript transcript)
-    {
-        var r = TranscriptModule.writeFile(path, transcript);
-        if (r.IsError) throw new IOException(r.ErrorValue);
-    }
-
-    /// <summary>Reads and validates a transcript file.</summary>
-    /// <exception cref="IOException">It cannot be read or is invalid; the message says why.</exception>
-    public static Transcript Read(string path)
-    {
-        var r = TranscriptModule.readFile(path);
-        if (r.IsError) throw new IOException(r.ErrorValue);
-        return r.ResultValue;
     }
 }

@@ -18,8 +18,17 @@ public sealed class WireProtocolException : Exception
     public WireProtocolException(string message) : base(message) { }
 }
 
-/// <summary>A parsed request (see <see cref="WireMessages"/> for the JSON schema).</summary>
-public abstract record WireRequest;
+/// <summary>
+/// A parsed request (see <see cref="WireMessages"/> for the JSON schema): one of
+/// <see cref="InitRequest"/>, <see cref="LoraForwardRequest"/>, <see cref="EndInferenceRequest"/>.
+/// </summary>
+public abstract record WireRequest
+{
+    // The protocol has exactly these requests: no other assembly can add one.
+    private protected WireRequest()
+    {
+    }
+}
 
 /// <summary><c>{"type":"init_request"}</c>: asks a contributor for its injection points.</summary>
 public sealed record InitRequest : WireRequest;
@@ -51,7 +60,7 @@ public sealed record InjectionPoint(string ModuleName, int InDim, int OutDim, in
 /// <param name="ManifestDigest">SHA-256 hex of the contributor's adapter manifest (compare with the pinned one).</param>
 /// <param name="FixedPoint">The fixed-point configuration the contributor quantizes with.</param>
 /// <param name="InjectionPoints">The modules it serves.</param>
-public sealed record InitResponse(string Protocol, string ManifestDigest, FixedPoint.FixedPointConfig FixedPoint, IReadOnlyList<InjectionPoint> InjectionPoints);
+public sealed record InitResponse(string Protocol, string ManifestDigest, FixedPointSettings FixedPoint, IReadOnlyList<InjectionPoint> InjectionPoints);
 
 /// <summary>A contributor's answer to <c>lora_forward</c>.</summary>
 /// <param name="SessionId">Echo of the request.</param>
@@ -66,7 +75,7 @@ public sealed record InitResponse(string Protocol, string ManifestDigest, FixedP
 /// <param name="FixedPoint">The fixed-point configuration used.</param>
 public sealed record LoraForwardResponse(
     string SessionId, string SubmoduleName, long InvocationIndex, long[] InputShape, long[] OutputShape,
-    double[][] Output, BigInteger[][] QDelta, BigInteger ScalingNum, BigInteger ScalingDen, FixedPoint.FixedPointConfig FixedPoint);
+    double[][] Output, BigInteger[][] QDelta, BigInteger ScalingNum, BigInteger ScalingDen, FixedPointSettings FixedPoint);
 
 /// <summary>A contributor's answer to <c>end_inference</c>.</summary>
 /// <param name="SessionId">Echo of the request.</param>
@@ -531,7 +540,7 @@ public static class WireMessages
         w.WriteEndArray();
     }
 
-    private static void WriteFixedPoint(Utf8JsonWriter w, FixedPoint.FixedPointConfig c)
+    private static void WriteFixedPoint(Utf8JsonWriter w, FixedPointSettings c)
     {
         w.WriteStartObject("fixed_point");
         w.WriteNumber("scale_bits", c.ScaleBits);
@@ -540,13 +549,14 @@ public static class WireMessages
         w.WriteEndObject();
     }
 
-    private static FixedPoint.FixedPointConfig ReadFixedPoint(JsonElement v, string what)
+    private static FixedPointSettings ReadFixedPoint(JsonElement v, string what)
     {
         ExactMembers(v, what + " fixed_point", "scale_bits", "value_bits", "intermediate_bits");
         var cfg = new FixedPoint.FixedPointConfig(NonNegativeInt(v, "scale_bits"), NonNegativeInt(v, "value_bits"), NonNegativeInt(v, "intermediate_bits"));
+        // The contract's own message, as the peer has always received it.
         var ok = FixedPoint.validateConfig(cfg);
         if (ok.IsError) throw new WireProtocolException($"{what}: {ok.ErrorValue}");
-        return cfg;
+        return FixedPointSettings.FromFSharp(cfg);
     }
 
     private static void WriteNested<T>(Utf8JsonWriter w, long[] shape, IReadOnlyList<T[]> rows, Action<Utf8JsonWriter, T> value)
