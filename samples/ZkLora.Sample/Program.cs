@@ -22,7 +22,7 @@ try
 {
     if (args is ["verify", ..])
         return args is [_, var proofDir, var transcript, var manifest]
-            ? Verify(proofDir, transcript, manifest)
+            ? await VerifyAsync(proofDir, transcript, manifest, cancel.Token)
             : Usage("verify takes <proof-dir> <transcript.json> <pinned-manifest.json>");
     return TryParseRunOptions(args, out string? outDir, out string text, out string? problem)
         ? await RunBothPartiesAsync(outDir, text, cancel.Token)
@@ -59,11 +59,12 @@ static bool TryParseRunOptions(string[] args, out string? outDir, out string tex
     return true;
 }
 
-static int Verify(string proofDir, string transcript, string pinnedManifest)
+static async Task<int> VerifyAsync(string proofDir, string transcript, string pinnedManifest, CancellationToken ct)
 {
     try
     {
-        ProofVerificationResult result = ProofVerification.BatchVerifyProofs(proofDir, transcript, pinnedManifest);
+        ProofVerificationResult result = await ProofVerification.BatchVerifyProofsAsync(
+            proofDir, transcript, pinnedManifest, cancellationToken: ct);
         Console.WriteLine($"verified {result.ProofCount} proofs ({result.CircuitCount} circuits) in {Seconds(result.TotalTime)}");
         return 0;
     }
@@ -125,7 +126,7 @@ static async Task<int> RunBothPartiesAsync(string? outDir, string text, Cancella
     await socket.StopAsync(ct);
 
     // Verifier: the proofs against B's transcript and the manifest pinned before inference.
-    int verified = Verify(server.ProofDirectory, transcript, pinnedManifest);
+    int verified = await VerifyAsync(server.ProofDirectory, transcript, pinnedManifest, ct);
     if (verified == 0)
         Console.WriteLine($"to verify again: ZkLora.Sample verify {server.ProofDirectory} {transcript} {pinnedManifest}");
     return verified;
