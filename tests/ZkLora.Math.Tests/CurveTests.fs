@@ -369,6 +369,28 @@ let private msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldPa
                     let chunked = Msm<'B, 'S>.ComputeChunked(ReadOnlyMemory bases, ReadOnlyMemory mixed, 64)
                     Expect.isTrue (chunked.Equals slowMixed) (sprintf "n = %d, mixed, chunks of 64" n)
         }
+        test "scalars with few distinct values (grouped by value first)" {
+            for n in [ 64; 100; 700 ] do
+                let bases = HashToCurve<'B, 'S>.Generators("zklora/test/msm", n)
+                let values = [| FieldElement<'S>.Random(); FieldElement<'S>.Random(); FieldElement<'S>.Zero; FieldElement<'S>.One |]
+                values[3] <- -values[0]
+                let scalars = Array.init n (fun i -> values[(i * 7 + i / 3) % values.Length])
+                // a repeated base and a base against its negative under the same value, an identity
+                bases[5] <- bases[1]
+                scalars[5] <- scalars[1]
+                bases[6] <- -bases[2]
+                scalars[6] <- scalars[2]
+                bases[7] <- Affine<'B, 'S>.Identity
+                let mutable slow = Point<'B, 'S>.Identity
+                for i in 0 .. n - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
+                Expect.isTrue (Msm<'B, 'S>.Compute(bases, scalars).Equals slow) (sprintf "n = %d" n)
+                let chunked = Msm<'B, 'S>.ComputeChunked(ReadOnlyMemory bases, ReadOnlyMemory scalars, 16)
+                Expect.isTrue (chunked.Equals slow) (sprintf "n = %d, chunks of 16" n)
+                // every base of one value cancelling: that group's sum is the identity
+                let pairs = Array.init n (fun i -> if i % 2 = 0 then bases[i] else -bases[i - 1])
+                let same = Array.create n values[0]
+                Expect.isTrue (Msm<'B, 'S>.Compute(pairs, same)).IsIdentity (sprintf "n = %d, cancelling" n)
+        }
         test "memory slices" {
             let bases = HashToCurve<'B, 'S>.Generators("zklora/test/msm", 100)
             let scalars = Array.init 100 (fun _ -> FieldElement<'S>.Random())

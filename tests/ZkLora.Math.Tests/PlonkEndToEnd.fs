@@ -60,6 +60,11 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) (iterations:
                         Expect.equal (Keys.writeVerifyingKey pcs vk) (Keys.writeVerifyingKey pcs pk.Vk) (what + ": key bytes")
                         Expect.equal vk.Digest pk.Vk.Digest (what + ": digest")
                         Expect.equal vk.ShapeDigest pk.Vk.ShapeDigest (what + ": shape digest")
+                        // and the commitments are those of the columns themselves (σ is
+                        // committed as δ^p·Commit(ω^r) plus a sparse correction)
+                        let direct (values: Fp[][]) = values |> Array.map (fun v -> pcs.Encode(pcs.CommitLagrange(k, v, Fp.Zero)))
+                        Expect.equal (vk.SigmaCommitments |> Array.map pcs.Encode) (direct pk.SigmaValues) (what + ": σ commitments")
+                        Expect.equal (vk.FixedCommitments |> Array.map pcs.Encode) (direct pk.FixedValues) (what + ": fixed commitments")
                 same 5 (mulChain (fp 3L) [| fp 5L; fp 7L |] noCheat) "mul chain"
                 same 6 (rangeSum 4 [| 1L; 9L; 15L |] noCheat) "range sum"
                 same 7 (manyCopies [| fp 1L; fp 2L; fp 3L |] [| fp 4L; fp 5L; fp 6L |] noCheat) "many copies"

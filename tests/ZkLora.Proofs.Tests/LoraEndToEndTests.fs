@@ -48,6 +48,9 @@ let tests =
             let vk = Keys.verifyingKey VestaIpa.pcs (circuit input.Plan None) input.Plan.K |> unwrap
             Expect.equal (Keys.writeVerifyingKey VestaIpa.pcs vk) (Keys.writeVerifyingKey VestaIpa.pcs pk.Vk) "key bytes"
             Expect.equal vk.Digest pk.Vk.Digest "digest"
+            let direct (values: Fp[][]) = values |> Array.map (fun v -> VestaIpa.pcs.Encode(VestaIpa.pcs.CommitLagrange(input.Plan.K, v, Fp.Zero)))
+            Expect.equal (vk.SigmaCommitments |> Array.map VestaIpa.pcs.Encode) (direct pk.SigmaValues) "σ commitments"
+            Expect.equal (vk.FixedCommitments |> Array.map VestaIpa.pcs.Encode) (direct pk.FixedValues) "fixed commitments"
         }
         test "2×1×2: a wrong δ, x, commitment or statement digest is rejected" {
             let input, (pk, proof) = small.Value

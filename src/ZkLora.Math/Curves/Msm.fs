@@ -219,21 +219,25 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
         let mutable lo = 0
         while lo < bases.Length do
             let hi = min bases.Length (lo + chunk)
-            Msm<'B, 'S>.AccumulateChunk(bases.Slice(lo, hi - lo), limbs, lo, j, c, ws)
+            Msm<'B, 'S>.AccumulateChunk(bases.Slice(lo, hi - lo), limbs, null, lo, j, c, half, ws)
             lo <- hi
         // Σ (b+1)·B_b over the final bucket values.
         Msm<'B, 'S>.RunningSum(half, fun b running ->
             if bfull[b] then running.AddAffine(Affine<'B, 'S>(bx[b], by[b])) else running)
 
-    /// Adds one chunk of points (global indices offset..) into the workspace's buckets.
-    static member private AccumulateChunk(bases: ReadOnlySpan<Affine<'B, 'S>>, limbs: uint64[], offset: int, j: int, c: int, ws: MsmWorkspace<'B>) =
-        let half = 1 <<< (c - 1)
+    /// Adds one chunk of points (global indices offset..) into the workspace's `half` buckets:
+    /// point i goes to bucket |digit j of its scalar| − 1 (negated for a negative digit), or,
+    /// when `groups` is given, to bucket groups[i] − 1 (0 = skip).
+    static member private AccumulateChunk(bases: ReadOnlySpan<Affine<'B, 'S>>, limbs: uint64[], groups: int[], offset: int, j: int, c: int, half: int, ws: MsmWorkspace<'B>) =
         let digits, xs, ys, start, len, denoms, prefix = ws.Digits, ws.Xs, ws.Ys, ws.Start, ws.Len, ws.Denoms, ws.Prefix
         let bx, by, bfull = ws.BucketX, ws.BucketY, ws.BucketFull
         // 1. Counting sort by bucket (identity bases skipped), each list headed by the bucket's value.
         for b in 0 .. half - 1 do len[b] <- if bfull[b] then 1 else 0
         for i in 0 .. bases.Length - 1 do
-            let d = if bases[i].IsIdentity then 0 else Msm<'B, 'S>.Digit(limbs, offset + i, j, c)
+            let d =
+                if bases[i].IsIdentity then 0
+                elif isNull groups then Msm<'B, 'S>.Digit(limbs, offset + i, j, c)
+                else groups[offset + i]
             digits[i] <- d
             if d <> 0 then len[abs d - 1] <- len[abs d - 1] + 1
         let mutable total = 0
@@ -345,6 +349,54 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
                 acc <- acc + sums[j]
             acc
 
+    /// Σ k_i·P_i when the scalars take few distinct values (constant columns such as round
+    /// constants): the bases of each distinct value are summed first (batch-affine bucket
+    /// accumulation with one bucket per value), then Σ v·S_v over the distinct values. None when
+    /// there are more than n/8 distinct values (the plain MSM is cheaper then).
+    static member private Grouped(bases: ReadOnlyMemory<Affine<'B, 'S>>, limbs: uint64[], bits: int, chunk: int) : Point<'B, 'S> voption =
+        let n = bases.Length
+        let limit = n / 8
+        let index = Collections.Generic.Dictionary<struct (uint64 * uint64 * uint64 * uint64), int>()
+        let groups = Array.zeroCreate<int> n
+        let mutable i = 0
+        while i < n && index.Count <= limit do
+            let g = 4 * i
+            let key = struct (limbs[g], limbs[g + 1], limbs[g + 2], limbs[g + 3])
+            if key <> struct (0UL, 0UL, 0UL, 0UL) then
+                match index.TryGetValue key with
+                | true, v -> groups[i] <- v + 1
+                | _ ->
+                    index[key] <- index.Count
+                    groups[i] <- index.Count
+            i <- i + 1
+        if index.Count > limit || index.Count = 0 then ValueNone
+        else
+            let d = index.Count
+            let ws = MsmWorkspace<'B>(min n chunk, d)
+            Array.Clear(ws.BucketFull, 0, d)
+            let span = bases.Span
+            let mutable lo = 0
+            while lo < n do
+                let hi = min n (lo + chunk)
+                Msm<'B, 'S>.AccumulateChunk(span.Slice(lo, hi - lo), limbs, groups, lo, 0, 1, d, ws)
+                lo <- hi
+            let sums = Array.init d (fun b -> if ws.BucketFull[b] then Affine<'B, 'S>(ws.BucketX[b], ws.BucketY[b]) else Affine<'B, 'S>.Identity)
+            let valueLimbs = Array.zeroCreate<uint64> (4 * d)
+            for kv in index do
+                let struct (a, b, c, e) = kv.Key
+                valueLimbs[4 * kv.Value] <- a
+                valueLimbs[4 * kv.Value + 1] <- b
+                valueLimbs[4 * kv.Value + 2] <- c
+                valueLimbs[4 * kv.Value + 3] <- e
+            ValueSome(Msm<'B, 'S>.Pippenger(ReadOnlyMemory sums, valueLimbs, bits, chunk))
+
+    /// Full-width part: grouped by value when values repeat a lot, else Pippenger/Straus.
+    static member private Wide(bases: ReadOnlyMemory<Affine<'B, 'S>>, limbs: uint64[], bits: int, chunk: int) : Point<'B, 'S> =
+        let grouped = if bases.Length >= 64 && bits > 64 then Msm<'B, 'S>.Grouped(bases, limbs, bits, chunk) else ValueNone
+        match grouped with
+        | ValueSome p -> p
+        | ValueNone -> Msm<'B, 'S>.Pippenger(bases, limbs, bits, chunk)
+
     /// Compute with an explicit batch-affine chunk size (tests use small chunks).
     ///
     /// Scalars are split by size first: Pippenger's cost grows with the windows the LARGEST
@@ -381,7 +433,7 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
                     if small + large + scan < bestCost then
                         bestCost <- small + large + scan
                         bestT <- t
-            if bestT = maxBits then Msm<'B, 'S>.Pippenger(bases, limbs, maxBits, chunk)
+            if bestT = maxBits then Msm<'B, 'S>.Wide(bases, limbs, maxBits, chunk)
             else
                 let m = n - (Array.sum hist[.. bestT])
                 let largeBases = Array.zeroCreate<Affine<'B, 'S>> m
@@ -394,7 +446,7 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
                         Array.blit limbs (4 * i) largeLimbs (4 * j) 4
                         Array.Clear(limbs, 4 * i, 4)
                         j <- j + 1
-                Msm<'B, 'S>.Pippenger(bases, limbs, bestT, chunk) + Msm<'B, 'S>.Pippenger(ReadOnlyMemory largeBases, largeLimbs, maxBits, chunk)
+                Msm<'B, 'S>.Pippenger(bases, limbs, bestT, chunk) + Msm<'B, 'S>.Wide(ReadOnlyMemory largeBases, largeLimbs, maxBits, chunk)
 
     static member Compute(bases: Affine<'B, 'S>[], scalars: FieldElement<'S>[]) : Point<'B, 'S> =
         Msm<'B, 'S>.Compute(ReadOnlyMemory bases, ReadOnlyMemory scalars)

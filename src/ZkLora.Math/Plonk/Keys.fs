@@ -87,15 +87,45 @@ module Keys =
         | Error e -> Error e
         | Ok a ->
         try
-            let sigma = Permutation.sigmaValues cs k (Permutation.mapping cs a.N a.Copies)
+            let n = a.N
+            let mapping = Permutation.mapping cs n a.Copies
+            let sigma = Permutation.sigmaValues cs k mapping
+            // σ_p = δ^p·ω^r except on the cells copy constraints move, so by linearity
+            // Commit(σ_p) = δ^p·Commit(ω^r) + Commit(σ_p − δ^p·ω^r), the second term sparse: one
+            // full-width MSM for all σ columns instead of one each (the same group element, so
+            // the same key bytes as committing σ_p directly).
+            let nSigma = sigma.Length
+            let omegas = Permutation.omegaPowers k
+            let deltas = Array.init nSigma (fun p -> Permutation.delta.Pow(uint64 p))
+            let corrections =
+                Array.init nSigma (fun p ->
+                    let d = Array.zeroCreate<Fp> n
+                    let mutable moved = false
+                    for r in 0 .. n - 1 do
+                        if mapping[p * n + r] <> p * n + r then
+                            d[r] <- sigma[p][r] - deltas[p] * omegas[r]
+                            moved <- true
+                    if moved then Some d else None)
             // Fixed and σ columns are committed unblinded (the key is public and deterministic),
             // one column per task: at small k a single MSM cannot keep the cores busy.
-            let columns = Array.append a.Fixed sigma
-            let commitments = Array.zeroCreate columns.Length
-            Threading.Tasks.Parallel.For(0, columns.Length, fun i ->
-                commitments[i] <- pcs.CommitLagrange(k, columns[i], Fp.Zero)) |> ignore
-            let fixedC = commitments[.. a.Fixed.Length - 1]
-            let sigmaC = commitments[a.Fixed.Length ..]
+            let jobs =
+                Array.concat
+                    [ a.Fixed |> Array.map Some
+                      (if nSigma > 0 then [| Some omegas |] else [||])
+                      corrections ]
+            let commitments = Array.zeroCreate<'C> jobs.Length
+            let present = jobs |> Array.map Option.isSome
+            Threading.Tasks.Parallel.For(0, jobs.Length, fun i ->
+                match jobs[i] with
+                | Some v -> commitments[i] <- pcs.CommitLagrange(k, v, Fp.Zero)
+                | None -> ()) |> ignore
+            let nFixed = a.Fixed.Length
+            let fixedC = commitments[.. nFixed - 1]
+            let sigmaC =
+                Array.init nSigma (fun p ->
+                    let omegaC = commitments[nFixed]
+                    if present[nFixed + 1 + p] then pcs.Combine([| deltas[p]; Fp.One |], [| omegaC; commitments[nFixed + 1 + p] |])
+                    else pcs.Combine([| deltas[p] |], [| omegaC |]))
             let shape = CircuitDigest.ofShape cs k
             let vk =
                 { K = k
