@@ -179,16 +179,17 @@ let vestaTests = ipaSuite "ipa (Vesta)" VestaIpa.group
 let vestaFoldTests =
     testList "vesta generator folding" [
         testPropertyWithConfig { config with maxTest = 4 } "batch-affine fold equals projective arithmetic" <| fun (u: Fp) (seed: int) ->
-            let half = 600
-            let gs = Vesta.generators (sprintf "fold test %d" seed) (2 * half)
-            // exceptional entries: identities, lo = hi, lo = -hi·u (sum is the identity)
-            gs[3] <- VestaAffine.Identity
-            gs[half + 5] <- VestaAffine.Identity
-            gs[7] <- gs[half + 7]
-            gs[9] <- (Vesta.OfAffine(gs[half + 9]).MulVartime(-u)).ToAffine()
-            let folded = VestaIpa.group.Fold(gs, half, u)
-            let expected = Array.init half (fun i -> (Vesta.OfAffine(gs[half + i]).MulVartime(u).AddAffine(gs[i])).ToAffine())
-            folded = expected
+            // one chunk, a few chunks, many chunks
+            [ 20; 130; 600 ] |> List.forall (fun half ->
+                let gs = Vesta.generators (sprintf "fold test %d" seed) (2 * half)
+                // exceptional entries: identities, lo = hi, lo = -hi·u (sum is the identity)
+                gs[3] <- VestaAffine.Identity
+                gs[half + 5] <- VestaAffine.Identity
+                gs[7] <- gs[half + 7]
+                gs[9] <- (Vesta.OfAffine(gs[half + 9]).MulVartime(-u)).ToAffine()
+                let folded = VestaIpa.group.Fold(gs, half, u)
+                let expected = Array.init half (fun i -> (Vesta.OfAffine(gs[half + i]).MulVartime(u).AddAffine(gs[i])).ToAffine())
+                folded = expected)
         test "small folds and u = 0" {
             let gs = Vesta.generators "fold small" 16
             Expect.equal (VestaIpa.group.Fold(gs, 8, Fp.Zero)) gs[.. 7] "u = 0"
