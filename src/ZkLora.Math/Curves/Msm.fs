@@ -23,12 +23,12 @@ type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(chunk: int
 /// Multi-scalar multiplication Σ k_i·P_i over affine bases.
 ///
 /// Pippenger's bucket method with signed c-bit digits (Scalars.signedDigit): for each of the
-/// ⌈256/c⌉ windows, base P_i is added to bucket |d| (negated when d < 0), so only 2^(c−1)
+/// W windows, base P_i is added to bucket |d| (negated when d < 0), so only 2^(c−1)
 /// buckets are needed; the window sum Σ_k k·B_k is then formed with two running sums, and
 /// windows are combined by Horner's rule with c doublings each. Windows are independent and
 /// run in parallel (one per core at a time).
 ///
-/// Bucket accumulation, which dominates, is batch-affine for n ≥ 512: the window's points are
+/// Bucket accumulation, which dominates, is batch-affine for n ≥ 128: the window's points are
 /// counting-sorted by bucket, then every bucket's list is halved by pairwise affine additions,
 /// all pairs of all buckets sharing ONE field inversion per round (Montgomery's trick), until
 /// each bucket holds one point. An affine addition then costs about 6 multiplications against
@@ -39,6 +39,11 @@ type internal MsmWorkspace<'B when 'B :> IFieldParams and 'B: struct>(chunk: int
 /// c minimises W·(a·n + 23·2^(c−1)), with a ≈ 6 (affine) or 11 (projective) multiplications
 /// per bucket addition and 23 per bucket in the running sums; W = ⌊(b + c)/c⌋ windows cover
 /// the largest scalar's b bits (⌈256/c⌉ for full-width scalars, 1–2 for small values).
+///
+/// Before that, the input is shaped (ComputeChunked): scalars above (r − 1)/2 become r − k on
+/// the negated base; the few scalars far wider than the rest (a witness column's blinding
+/// rows) are split off into a second MSM when the cost model says so; full-width scalars that
+/// repeat (constant columns) are grouped by value; a handful of points use Straus's method.
 ///
 /// Variable-time: memory access and branches depend on the scalars' digits (as in every
 /// Pippenger implementation, including halo2's). Blinding in the commitment scheme, not the
