@@ -5,6 +5,7 @@
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora                      (2×1×2, 16×2×16, 64×4×64)
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --shape 768x2x256 --rows 1 [--fixed-point 16,32,64]
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --all                (adds 768×2×256 and 768×4×2304 × 16)
+///   … --trace prints the prover's per-phase times (stderr); --samples N sets the warm proofs timed
 ///
 /// Per shape: plan (w, k), witness + commitment, parameters (once per k), key generation,
 /// proving cold (parameters + key generation + first proof, as on a first call) and warm
@@ -32,7 +33,7 @@ let private magnitudeBits (cfg: FixedPointConfig) (i: int) (r: int) =
     let sb, vb, ib = cfg.ScaleBits, cfg.ValueBits, cfg.IntermediateBits
     [ 30; vb - 2; (ib - 2 - l) / 2; (ib - 2 - l + sb) / 3; (vb - 3 - l + 2 * sb) / 3 ] |> List.min |> max 1
 
-let private runShape (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
+let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
     let rng = Random 42
     let v (bits: int) = BigInteger(rng.NextInt64(-(1L <<< bits), 1L <<< bits))
     let shape : LoraCircuit.LoraCircuitShape =
@@ -57,6 +58,12 @@ let private runShape (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
         | Ok pk -> pk
         | Error e -> failwithf "keygen: %s" e
     let keygenS = sw.Elapsed.TotalSeconds
+    // what a fresh verifier pays to derive the verifying key (parameters already cached)
+    let vkS =
+        (time 0 3 (fun () ->
+            match Keys.verifyingKey VestaIpa.pcs (LoraCircuit.circuit p None) p.K with
+            | Ok _ -> ()
+            | Error e -> failwithf "verifying key: %s" e)).MedianSeconds
     let circuit = LoraCircuit.circuit p (Some input.Witness)
     let prove () =
         match Prover.prove VestaIpa.pcs pk circuit input.Instances with
@@ -66,19 +73,28 @@ let private runShape (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
     let mutable proof = prove () // the first proof: with parameters and keygen, the cold figure
     let firstS = sw.Elapsed.TotalSeconds
     let coldS = paramsS + keygenS + firstS
-    let samples = if p.K <= 12 then 3 else 1
+    let samples = match samplesOverride with Some s -> s | None -> if p.K <= 12 then 3 else 1
+    // CPU time next to wall time: on a shared machine it shows what the run was granted
+    let proc = Process.GetCurrentProcess()
+    let cpu0 = proc.TotalProcessorTime
     let tp = time 0 samples (fun () -> proof <- prove ())
+    proc.Refresh()
+    let proveCpu = (proc.TotalProcessorTime - cpu0).TotalSeconds / float samples
     let verify () =
         match Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof with
         | Ok() -> ()
         | Error e -> failwithf "verify: %s" e
     verify ()
-    let tv = time 1 5 verify
+    let tv = time 1 (max 5 samples) verify
+    // the verifier's two parts: replaying the proof up to the deferred opening check, and the check
+    let mutable check = Unchecked.defaultof<IDeferredCheck>
+    let tRead = time 1 (max 5 samples) (fun () -> check <- (match Verifier.verifyDeferred VestaIpa.pcs pk.Vk input.Instances proof with Ok c -> c | Error e -> failwith e))
+    let tDecide = time 1 (max 5 samples) (fun () -> if not (VestaIpa.pcs.Decide [| check |]) then failwith "decide")
     let peak = peakWorkingSetMiB ()
-    printfn "%dx%dx%d rows=%-2d fixed_point=%d,%d,%d w=%-2d k=%-2d build %6.2f s  params %6.2f s  keygen %6.2f s  first prove %7.2f s  warm prove %7.3f s  verify %7.4f s  proof %6d B  peak %6.0f MiB"
-        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits p.LimbBits p.K buildS paramsS keygenS firstS tp.MedianSeconds tv.MedianSeconds proof.Length peak
-    sprintf "shape=%dx%dx%d rows=%d k=%d prove_cold_s=%.3f prove_warm_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f"
-        i r o t p.K coldS tp.MedianSeconds tv.MedianSeconds proof.Length peak
+    printfn "%dx%dx%d rows=%-2d fixed_point=%d,%d,%d w=%-2d k=%-2d build %6.2f s  params %6.2f s  keygen %6.2f s  vk keygen %6.3f s  first prove %7.2f s  warm prove %7.3f s (cpu %6.3f s)  verify %7.4f s (replay %7.4f s, final check %7.4f s)  proof %6d B  peak %6.0f MiB"
+        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits p.LimbBits p.K buildS paramsS keygenS vkS firstS tp.MedianSeconds proveCpu tv.MedianSeconds tRead.MedianSeconds tDecide.MedianSeconds proof.Length peak
+    sprintf "shape=%dx%dx%d rows=%d k=%d prove_cold_s=%.3f prove_warm_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f vk_keygen_s=%.3f"
+        i r o t p.K coldS tp.MedianSeconds tv.MedianSeconds proof.Length peak vkS
 
 let private parseShape (s: string) =
     match s.Split 'x' |> Array.map Int32.TryParse with
@@ -89,6 +105,7 @@ let run (args: string[]) =
     let mutable shapes = [ 2, 1, 2, 1; 16, 2, 16, 1; 64, 4, 64, 1 ]
     let mutable custom: (int * int * int) option = None
     let mutable rows = 1
+    let mutable samples = None
     let mutable cfg = defaultConfig
     let mutable i = 0
     while i < args.Length do
@@ -109,11 +126,17 @@ let run (args: string[]) =
                     | Error e -> failwithf "lora: --fixed-point %s: %s" args[i + 1] e
                 | _ -> failwithf "lora: --fixed-point must look like 16,32,64, got '%s'" args[i + 1]
             i <- i + 2
+        | "--samples" when i + 1 < args.Length ->
+            samples <- Some(max 1 (int args[i + 1]))
+            i <- i + 2
+        | "--trace" ->
+            Prover.trace <- fun phase seconds -> eprintfn "    %-22s %8.3f s" phase seconds
+            i <- i + 1
         | "--all" ->
             shapes <- shapes @ [ 768, 2, 256, 1; 768, 4, 2304, 16 ]
             i <- i + 1
-        | other -> failwithf "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] | --all)" other
+        | other -> failwithf "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] [--samples N] [--trace] | --all)" other
     let shapes = match custom with Some(a, b, c) -> [ a, b, c, rows ] | None -> shapes
-    let lines = shapes |> List.map (runShape cfg)
+    let lines = shapes |> List.map (runShape samples cfg)
     printfn "%s" (List.last lines)
     0

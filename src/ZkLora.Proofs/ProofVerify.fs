@@ -83,7 +83,7 @@ let private vkCapacity =
     | _ -> 16
 
 /// The verifying key of a plan: keys are a deterministic function of the circuit, so the
-/// verifier derives it itself (no coset cache: only the commitments are kept).
+/// verifier derives it itself (`Keys.verifyingKey`: only what the verifying key holds).
 let verifyingKey (p: LoraCircuit.LoraPlan) : Result<Proving.VestaVerifyingKey, string> =
     let id = LoraCircuit.circuitId p
     let entry =
@@ -91,7 +91,7 @@ let verifyingKey (p: LoraCircuit.LoraPlan) : Result<Proving.VestaVerifyingKey, s
             match vkCache.TryGetValue id with
             | true, e -> e
             | _ ->
-                let e = lazy (Keys.keygenWith 0L VestaIpa.pcs (LoraCircuit.circuit p None) p.K |> Result.map (fun pk -> pk.Vk))
+                let e = lazy (Keys.verifyingKey VestaIpa.pcs (LoraCircuit.circuit p None) p.K)
                 vkCache[id] <- e
                 vkOrder.Enqueue id
                 while vkCache.Count > vkCapacity do vkCache.Remove(vkOrder.Dequeue()) |> ignore

@@ -335,6 +335,62 @@ let private msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldPa
                 let mutable slow = Point<'B, 'S>.Identity
                 for i in 0 .. bases.Length - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
                 Msm<'B, 'S>.Compute(bases, scalars).Equals slow)
+        test "scalars of every bit length use just enough windows" {
+            let rng = Random 7
+            let below (bits: int) =
+                let b = Numerics.BigInteger.One <<< bits
+                let bytes = Array.zeroCreate<byte> 40
+                rng.NextBytes bytes
+                bytes[39] <- 0uy
+                FieldElement<'S>.OfBigInteger(Numerics.BigInteger(bytes) % b)
+            for n in [ 40; 300; 700 ] do
+                let bases = HashToCurve<'B, 'S>.Generators("zklora/test/msm", n)
+                Expect.isTrue (Msm<'B, 'S>.Compute(bases, Array.create n FieldElement<'S>.Zero)).IsIdentity (sprintf "all zero, n = %d" n)
+                for bits in [ 1; 2; 3; 5; 7; 8; 9; 11; 16; 31; 63; 64; 65; 100; 128; 129; 191; 192; 193; 254 ] do
+                    // small magnitudes of both signs (r − |v| for negative values)
+                    let scalars = Array.init n (fun i -> if i % 7 = 0 then FieldElement<'S>.Zero elif i % 3 = 0 then -(below bits) else below bits)
+                    // the top bit set in one scalar (the recoding's last carry sits just above it)
+                    scalars[n - 1] <- FieldElement<'S>.OfBigInteger((Numerics.BigInteger.One <<< bits) - Numerics.BigInteger.One)
+                    scalars[n / 2] <- FieldElement<'S>.OfBigInteger(Numerics.BigInteger.One <<< (bits - 1))
+                    scalars[n / 3] <- -scalars[n - 1]
+                    let mutable slow = Point<'B, 'S>.Identity
+                    for i in 0 .. n - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
+                    Expect.isTrue (Msm<'B, 'S>.Compute(bases, scalars).Equals slow) (sprintf "n = %d, %d-bit scalars" n bits)
+                    // plus a few full-width scalars (blinding rows): split into a small and a large MSM
+                    let mixed = Array.copy scalars
+                    for i in n - 8 .. n - 3 do mixed[i] <- FieldElement<'S>.Random()
+                    mixed[1] <- -FieldElement<'S>.One
+                    // (r − 1)/2 and (r + 1)/2: the largest kept and the smallest negated scalar
+                    mixed[n / 4] <- FieldElement<'S>.OfBigInteger((FieldElement<'S>.Modulus - Numerics.BigInteger.One) / Numerics.BigInteger 2)
+                    mixed[n / 5] <- FieldElement<'S>.OfBigInteger((FieldElement<'S>.Modulus + Numerics.BigInteger.One) / Numerics.BigInteger 2)
+                    let mutable slowMixed = Point<'B, 'S>.Identity
+                    for i in 0 .. n - 1 do slowMixed <- slowMixed + (Point<'B, 'S>.OfAffine bases[i]).MulVartime mixed[i]
+                    Expect.isTrue (Msm<'B, 'S>.Compute(bases, mixed).Equals slowMixed) (sprintf "n = %d, %d-bit scalars and 7 full-width" n bits)
+                    let chunked = Msm<'B, 'S>.ComputeChunked(ReadOnlyMemory bases, ReadOnlyMemory mixed, 64)
+                    Expect.isTrue (chunked.Equals slowMixed) (sprintf "n = %d, mixed, chunks of 64" n)
+        }
+        test "scalars with few distinct values (grouped by value first)" {
+            for n in [ 64; 100; 700 ] do
+                let bases = HashToCurve<'B, 'S>.Generators("zklora/test/msm", n)
+                let values = [| FieldElement<'S>.Random(); FieldElement<'S>.Random(); FieldElement<'S>.Zero; FieldElement<'S>.One |]
+                values[3] <- -values[0]
+                let scalars = Array.init n (fun i -> values[(i * 7 + i / 3) % values.Length])
+                // a repeated base and a base against its negative under the same value, an identity
+                bases[5] <- bases[1]
+                scalars[5] <- scalars[1]
+                bases[6] <- -bases[2]
+                scalars[6] <- scalars[2]
+                bases[7] <- Affine<'B, 'S>.Identity
+                let mutable slow = Point<'B, 'S>.Identity
+                for i in 0 .. n - 1 do slow <- slow + (Point<'B, 'S>.OfAffine bases[i]).MulVartime scalars[i]
+                Expect.isTrue (Msm<'B, 'S>.Compute(bases, scalars).Equals slow) (sprintf "n = %d" n)
+                let chunked = Msm<'B, 'S>.ComputeChunked(ReadOnlyMemory bases, ReadOnlyMemory scalars, 16)
+                Expect.isTrue (chunked.Equals slow) (sprintf "n = %d, chunks of 16" n)
+                // every base of one value cancelling: that group's sum is the identity
+                let pairs = Array.init n (fun i -> if i % 2 = 0 then bases[i] else -bases[i - 1])
+                let same = Array.create n values[0]
+                Expect.isTrue (Msm<'B, 'S>.Compute(pairs, same)).IsIdentity (sprintf "n = %d, cancelling" n)
+        }
         test "memory slices" {
             let bases = HashToCurve<'B, 'S>.Generators("zklora/test/msm", 100)
             let scalars = Array.init 100 (fun _ -> FieldElement<'S>.Random())

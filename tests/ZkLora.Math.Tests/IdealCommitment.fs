@@ -48,4 +48,5 @@ let scheme =
             acc
         member _.Open(_, _, _, _, _) = ()
         member _.Verify(_, _, c, point, value) = Ok(Check((eval c point).Equals value) :> IDeferredCheck)
+        member s.VerifyCombination(k, r, scalars, cs, point, value) = s.Verify(k, r, s.Combine(scalars, cs), point, value)
         member _.Decide checks = checks |> Array.forall (fun c -> (c :?> Check).Ok) }

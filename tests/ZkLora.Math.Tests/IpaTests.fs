@@ -55,6 +55,31 @@ let ipaSuite (name: string) (group: IGroup<'G>) =
                 g <- Array.init half (fun i -> g[i] + u * g[half + i])
             let s = Ipa.foldingScalars [| u1; u2; u3 |]
             g[0] = Array.fold2 (fun acc (a: Fp) b -> acc + a * b) Fp.Zero s gs
+        test "an opening of a linear combination verifies from its terms, and only with the right terms" {
+            let k = 4
+            let a = Array.init 16 (fun i -> fp (int64 (5 * i + 1)))
+            let b = Array.init 16 (fun i -> fp (int64 (i * i + 2)))
+            let s1, s2 = Fp.Random(), Fp.Random()
+            let ra, rb = Fp.Random(), Fp.Random()
+            let ca, cb = pcs.Commit(k, a, ra), pcs.Commit(k, b, rb)
+            let combined = Array.init 16 (fun i -> s1 * a[i] + s2 * b[i])
+            let z = Fp.Random()
+            let w = ProofWriter(transcript ())
+            pcs.Open(k, w, combined, s1 * ra + s2 * rb, z)
+            let proof = w.ToArray()
+            let v = evalCoeffs combined z
+            let decide scalars commitments value =
+                let r = ProofReader(transcript (), proof)
+                match pcs.VerifyCombination(k, r, scalars, commitments, z, value) with
+                | Ok chk -> r.Finish(); pcs.Decide [| chk |]
+                | Error _ -> false
+            Expect.isTrue (decide [| s1; s2 |] [| ca; cb |] v) "terms"
+            Expect.isTrue (decide [| Fp.One |] [| pcs.Combine([| s1; s2 |], [| ca; cb |]) |] v) "formed combination"
+            Expect.isFalse (decide [| s1; s2 + Fp.One |] [| ca; cb |] v) "wrong scalar"
+            Expect.isFalse (decide [| s1; s2 |] [| ca; other |] v) "wrong commitment"
+            Expect.isFalse (decide [| s1; s2 |] [| ca; cb |] (v + Fp.One)) "wrong value"
+            Expect.throwsT<ArgumentException> (fun () -> decide [| s1 |] [| ca; cb |] v |> ignore) "length mismatch"
+        }
         testPropertyWithConfig { config with maxTest = 30 } "openings verify" <| fun (vals: Fp list) (z: Fp) ->
             let k = 4
             let coeffs = Array.init 16 (fun i -> if i < vals.Length then vals[i] else fp (int64 (3 * i)))
@@ -154,16 +179,17 @@ let vestaTests = ipaSuite "ipa (Vesta)" VestaIpa.group
 let vestaFoldTests =
     testList "vesta generator folding" [
         testPropertyWithConfig { config with maxTest = 4 } "batch-affine fold equals projective arithmetic" <| fun (u: Fp) (seed: int) ->
-            let half = 600
-            let gs = Vesta.generators (sprintf "fold test %d" seed) (2 * half)
-            // exceptional entries: identities, lo = hi, lo = -hi·u (sum is the identity)
-            gs[3] <- VestaAffine.Identity
-            gs[half + 5] <- VestaAffine.Identity
-            gs[7] <- gs[half + 7]
-            gs[9] <- (Vesta.OfAffine(gs[half + 9]).MulVartime(-u)).ToAffine()
-            let folded = VestaIpa.group.Fold(gs, half, u)
-            let expected = Array.init half (fun i -> (Vesta.OfAffine(gs[half + i]).MulVartime(u).AddAffine(gs[i])).ToAffine())
-            folded = expected
+            // one chunk, a few chunks, many chunks
+            [ 20; 130; 600 ] |> List.forall (fun half ->
+                let gs = Vesta.generators (sprintf "fold test %d" seed) (2 * half)
+                // exceptional entries: identities, lo = hi, lo = -hi·u (sum is the identity)
+                gs[3] <- VestaAffine.Identity
+                gs[half + 5] <- VestaAffine.Identity
+                gs[7] <- gs[half + 7]
+                gs[9] <- (Vesta.OfAffine(gs[half + 9]).MulVartime(-u)).ToAffine()
+                let folded = VestaIpa.group.Fold(gs, half, u)
+                let expected = Array.init half (fun i -> (Vesta.OfAffine(gs[half + i]).MulVartime(u).AddAffine(gs[i])).ToAffine())
+                folded = expected)
         test "small folds and u = 0" {
             let gs = Vesta.generators "fold small" 16
             Expect.equal (VestaIpa.group.Fold(gs, 8, Fp.Zero)) gs[.. 7] "u = 0"

@@ -51,6 +51,32 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) (iterations:
             testPropertyWithConfig few "dot product with selected lookups" <|
                 Prop.forAll (Arb.fromGen (Gen.zip (Gen.arrayOfLength 30 bytes) (Gen.arrayOfLength 30 bytes))) (fun (xs, ws) ->
                     roundTrip 9 (dotProduct xs ws noCheat) [| [| dotResult xs ws |] |] = Ok())
+            test "the verifier's key derivation gives keygen's verifying key, byte for byte" {
+                let same k (circuit: ICircuit<'Cfg>) what =
+                    let pk = keys k circuit
+                    match Keys.verifyingKey pcs circuit k with
+                    | Error e -> failtestf "%s: verifyingKey: %s" what e
+                    | Ok vk ->
+                        Expect.equal (Keys.writeVerifyingKey pcs vk) (Keys.writeVerifyingKey pcs pk.Vk) (what + ": key bytes")
+                        Expect.equal vk.Digest pk.Vk.Digest (what + ": digest")
+                        Expect.equal vk.ShapeDigest pk.Vk.ShapeDigest (what + ": shape digest")
+                        // and the commitments are those of the columns themselves (σ is
+                        // committed as δ^p·Commit(ω^r) plus a sparse correction)
+                        let direct (values: Fp[][]) = values |> Array.map (fun v -> pcs.Encode(pcs.CommitLagrange(k, v, Fp.Zero)))
+                        Expect.equal (vk.SigmaCommitments |> Array.map pcs.Encode) (direct pk.SigmaValues) (what + ": σ commitments")
+                        Expect.equal (vk.FixedCommitments |> Array.map pcs.Encode) (direct pk.FixedValues) (what + ": fixed commitments")
+                same 5 (mulChain (fp 3L) [| fp 5L; fp 7L |] noCheat) "mul chain"
+                same 6 (rangeSum 4 [| 1L; 9L; 15L |] noCheat) "range sum"
+                same 7 (manyCopies [| fp 1L; fp 2L; fp 3L |] [| fp 4L; fp 5L; fp 6L |] noCheat) "many copies"
+                same 5 (rotations (fp 1L) (fp 1L) 12 noCheat) "rotations"
+                same 9 (dotProduct [| 3L; 255L; 7L |] [| 9L; 2L; 200L |] noCheat) "dot product"
+                // a key for another k or circuit differs (the comparison can fail)
+                let other = keys 6 (mulChain (fp 3L) [| fp 5L; fp 7L |] noCheat)
+                match Keys.verifyingKey pcs (mulChain (fp 3L) [| fp 5L; fp 7L |] noCheat) 5 with
+                | Ok vk -> Expect.notEqual (Keys.writeVerifyingKey pcs vk) (Keys.writeVerifyingKey pcs other.Vk) "other k"
+                | Error e -> failtest e
+                Expect.isError (Keys.verifyingKey pcs (mulChain (fp 3L) [| fp 5L |] noCheat) (pcs.MaxK + 1)) "k too large"
+            }
             test (sprintf "dot product filling every row at k = %d" largeK) {
                 let n = 1 <<< largeK
                 let rng = Random 5

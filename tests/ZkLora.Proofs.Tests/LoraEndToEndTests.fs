@@ -43,6 +43,15 @@ let tests =
             let input, (pk, proof) = small.Value
             Expect.equal (Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof) (Ok()) "verifies"
         }
+        test "2×1×2: the verifier's key derivation gives keygen's verifying key, byte for byte" {
+            let input, (pk, _) = small.Value
+            let vk = Keys.verifyingKey VestaIpa.pcs (circuit input.Plan None) input.Plan.K |> unwrap
+            Expect.equal (Keys.writeVerifyingKey VestaIpa.pcs vk) (Keys.writeVerifyingKey VestaIpa.pcs pk.Vk) "key bytes"
+            Expect.equal vk.Digest pk.Vk.Digest "digest"
+            let direct (values: Fp[][]) = values |> Array.map (fun v -> VestaIpa.pcs.Encode(VestaIpa.pcs.CommitLagrange(input.Plan.K, v, Fp.Zero)))
+            Expect.equal (vk.SigmaCommitments |> Array.map VestaIpa.pcs.Encode) (direct pk.SigmaValues) "σ commitments"
+            Expect.equal (vk.FixedCommitments |> Array.map VestaIpa.pcs.Encode) (direct pk.FixedValues) "fixed commitments"
+        }
         test "2×1×2: a wrong δ, x, commitment or statement digest is rejected" {
             let input, (pk, proof) = small.Value
             let s = input.Plan.Shape

@@ -69,5 +69,9 @@ type ICommitmentScheme<'C> =
     /// Reads an opening proof of `commitment` to `value` at `point`; Error for malformed
     /// input, otherwise a deferred final check.
     abstract Verify: k: int * reader: ProofReader * commitment: 'C * point: Fp * value: Fp -> Result<IDeferredCheck, string>
+    /// Verify for the commitment Σ scalars_i·commitments_i without forming it: a scheme whose
+    /// final check is itself a linear combination (the IPA) folds the terms into that check
+    /// (one multi-scalar multiplication instead of several).
+    abstract VerifyCombination: k: int * reader: ProofReader * scalars: Fp[] * commitments: 'C[] * point: Fp * value: Fp -> Result<IDeferredCheck, string>
     /// Decides deferred checks together; true only if every one holds.
     abstract Decide: checks: IDeferredCheck[] -> bool

@@ -167,7 +167,7 @@ let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r
     w.WriteScalar("ipa c", av[0])
     w.WriteScalar("ipa f", f)
 
-let private verifyInner (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (commitment: 'G) (z: Fp) (value: Fp) : Result<IDeferredCheck, string> =
+let private verifyInner (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (cScalars: Fp[]) (cPoints: 'G[]) (z: Fp) (value: Fp) : Result<IDeferredCheck, string> =
     let readPoint (label: string) =
         let bytes = r.ReadCommitmentBytes(label, group.EncodedSize)
         group.Decode(ReadOnlySpan bytes) |> Result.mapError (fun e -> sprintf "%s: %s" label e)
@@ -201,14 +201,21 @@ let private verifyInner (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (co
     let bFinal = inner (ReadOnlySpan s) (ReadOnlySpan b)
     let usInv = Array.copy us
     Fp.BatchInvert(Span usInv)
-    let points = Array.concat [ [| commitment; sCommitment; p.U; p.W |]; ls; rs ]
-    let scalars = Array.concat [ [| Fp.One; xi; (value - c * bFinal) * zU; -f |]; usInv; us ]
+    // the opened commitment C = Σ cScalars_i·cPoints_i enters the check term by term
+    let points = Array.concat [ cPoints; [| sCommitment; p.U; p.W |]; ls; rs ]
+    let scalars = Array.concat [ cScalars; [| xi; (value - c * bFinal) * zU; -f |]; usInv; us ]
     Ok({ K = k; Points = points; Scalars = scalars; C = c; Us = us } :> IDeferredCheck)
 
 /// Reads an opening proof of `commitment` to `value` at `z`; returns the deferred check
 /// (Error for malformed proofs).
 let verifyValues (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (commitment: 'G) (z: Fp) (value: Fp) : Result<IDeferredCheck, string> =
-    Decode.run (fun () -> verifyInner group p r commitment z value) |> Result.bind id
+    Decode.run (fun () -> verifyInner group p r [| Fp.One |] [| commitment |] z value) |> Result.bind id
+
+/// verifyValues for the commitment Σ scalars_i·commitments_i, whose terms join the deferred
+/// check's multi-scalar multiplication instead of being combined first.
+let verifyCombination (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (scalars: Fp[]) (commitments: 'G[]) (z: Fp) (value: Fp) : Result<IDeferredCheck, string> =
+    if scalars.Length <> commitments.Length then invalidArg "scalars" "one scalar per commitment is required"
+    Decode.run (fun () -> verifyInner group p r scalars commitments z value) |> Result.bind id
 
 /// Decides deferred checks together: Σ_p w_p·(equation_p) = 0 with CSPRNG weights
 /// (w_0 = 1), as one multi-scalar multiplication. A false equation survives only with
@@ -265,6 +272,8 @@ type IpaCommitmentScheme<'G>(group: IGroup<'G>, maxK: int) =
             PolyOps.fft values
             openValues group p w values blind point
         member s.Verify(k, r, commitment, point, value) = verifyValues group (s.Params k) r commitment point value
+        member s.VerifyCombination(k, r, scalars, commitments, point, value) =
+            verifyCombination group (s.Params k) r scalars commitments point value
         member s.Decide checks =
             if checks.Length = 0 then true
             else

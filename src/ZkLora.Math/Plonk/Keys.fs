@@ -68,10 +68,16 @@ module Keys =
         PolyOps.ifft c
         c
 
-    /// Derives both keys from the circuit's shape: deterministic (no randomness; fixed
-    /// and σ commitments are unblinded), so the same circuit and k always give the
-    /// same keys. The circuit is synthesized without its witness.
-    let keygenWith (maxCosetCacheBytes: int64) (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<ProvingKey<'C>, string> =
+    /// What both key derivations share: the circuit synthesized without its witness, σ in
+    /// Lagrange form and the verifying key (fixed and σ commitments, digests). The verifier
+    /// needs only this; `keygenWith` adds the prover's polynomial forms on top, so the two
+    /// paths cannot drift apart.
+    type private KeyCore<'C> =
+        { Vk: VerifyingKey<'C>
+          Assignment: Assignment
+          Sigma: Fp[][] }
+
+    let private core (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<KeyCore<'C>, string> =
         if k < 1 || k > pcs.MaxK then Error(sprintf "k = %d is outside 1..%d supported by %s" k pcs.MaxK pcs.Name)
         else
         match Synthesis.configure circuit with
@@ -82,12 +88,74 @@ module Keys =
         | Ok a ->
         try
             let n = a.N
-            let sigma = Permutation.sigmaValues cs k (Permutation.mapping cs n a.Copies)
+            let mapping = Permutation.mapping cs n a.Copies
+            let sigma = Permutation.sigmaValues cs k mapping
+            // σ_p = δ^p·ω^r except on the cells copy constraints move, so by linearity
+            // Commit(σ_p) = δ^p·Commit(ω^r) + Commit(σ_p − δ^p·ω^r), the second term sparse: one
+            // full-width MSM for all σ columns instead of one each (the same group element, so
+            // the same key bytes as committing σ_p directly).
+            let nSigma = sigma.Length
+            let omegas = Permutation.omegaPowers k
+            let deltas = Array.init nSigma (fun p -> Permutation.delta.Pow(uint64 p))
+            let corrections =
+                Array.init nSigma (fun p ->
+                    let d = Array.zeroCreate<Fp> n
+                    let mutable moved = false
+                    for r in 0 .. n - 1 do
+                        if mapping[p * n + r] <> p * n + r then
+                            d[r] <- sigma[p][r] - deltas[p] * omegas[r]
+                            moved <- true
+                    if moved then Some d else None)
+            // Fixed and σ columns are committed unblinded (the key is public and deterministic),
+            // one column per task: at small k a single MSM cannot keep the cores busy.
+            let jobs =
+                Array.concat
+                    [ a.Fixed |> Array.map Some
+                      (if nSigma > 0 then [| Some omegas |] else [||])
+                      corrections ]
+            let commitments = Array.zeroCreate<'C> jobs.Length
+            let present = jobs |> Array.map Option.isSome
+            Threading.Tasks.Parallel.For(0, jobs.Length, fun i ->
+                match jobs[i] with
+                | Some v -> commitments[i] <- pcs.CommitLagrange(k, v, Fp.Zero)
+                | None -> ()) |> ignore
+            let nFixed = a.Fixed.Length
+            let fixedC = commitments[.. nFixed - 1]
+            let sigmaC =
+                Array.init nSigma (fun p ->
+                    let omegaC = commitments[nFixed]
+                    if present[nFixed + 1 + p] then pcs.Combine([| deltas[p]; Fp.One |], [| omegaC; commitments[nFixed + 1 + p] |])
+                    else pcs.Combine([| deltas[p] |], [| omegaC |]))
+            let shape = CircuitDigest.ofShape cs k
+            let vk =
+                { K = k
+                  Cs = cs
+                  ShapeDigest = shape
+                  FixedCommitments = fixedC
+                  SigmaCommitments = sigmaC
+                  Digest = vkDigest pcs shape fixedC sigmaC }
+            Ok({ Vk = vk; Assignment = a; Sigma = sigma }: KeyCore<'C>)
+        with CircuitException msg -> Error(sprintf "key generation: %s" msg)
+
+    /// The verifying key alone, as the verifier derives it: the same synthesis, σ and
+    /// commitments as `keygen` (byte-identical key), without the prover-only polynomial
+    /// forms (coefficients, Lagrange selectors, coset evaluations).
+    let verifyingKey (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<VerifyingKey<'C>, string> =
+        core pcs circuit k |> Result.map (fun c -> c.Vk)
+
+    /// Derives both keys from the circuit's shape: deterministic (no randomness; fixed
+    /// and σ commitments are unblinded), so the same circuit and k always give the
+    /// same keys. The circuit is synthesized without its witness.
+    let keygenWith (maxCosetCacheBytes: int64) (pcs: ICommitmentScheme<'C>) (circuit: ICircuit<'Config>) (k: int) : Result<ProvingKey<'C>, string> =
+        match core pcs circuit k with
+        | Error e -> Error e
+        | Ok(kc: KeyCore<'C>) ->
+        let vk, a, sigma = kc.Vk, kc.Assignment, kc.Sigma
+        try
+            let n = a.N
+            let cs = vk.Cs
             let fixedCoeffs = a.Fixed |> Array.Parallel.map ofValues
             let sigmaCoeffs = sigma |> Array.Parallel.map ofValues
-            let fixedC = a.Fixed |> Array.map (fun v -> pcs.CommitLagrange(k, v, Fp.Zero))
-            let sigmaC = sigma |> Array.map (fun v -> pcs.CommitLagrange(k, v, Fp.Zero))
-            let shape = CircuitDigest.ofShape cs k
             let struct (l0, lLast, lActive) = ArgumentWitness.lagrangeSelectors n a.Usable
             let l0C, lLastC, lActiveC = ofValues l0, ofValues lLast, ofValues lActive
             let parts = (ProofLayout.build cs).Parts
@@ -98,13 +166,6 @@ module Keys =
                 else
                     let shifts = cosetShifts k parts
                     Some(cached |> Array.Parallel.map (fun c -> shifts |> Array.map (fun s -> PolyOps.cosetFft c n s)))
-            let vk =
-                { K = k
-                  Cs = cs
-                  ShapeDigest = shape
-                  FixedCommitments = fixedC
-                  SigmaCommitments = sigmaC
-                  Digest = vkDigest pcs shape fixedC sigmaC }
             Ok
                 { Vk = vk
                   FixedValues = a.Fixed

@@ -24,9 +24,12 @@ type ProverEntry =
       Blind: Fp
       Points: int[] }
 
-/// A commitment with its point indices and claimed evaluations there (same order).
+/// A commitment Σ Scalars_i·Commitments_i (usually one term; the linearized quotient is a
+/// combination of its pieces) with its point indices and claimed evaluations there (same order).
+/// Combinations are never formed: their terms go into the opening's final check.
 type VerifierEntry<'C> =
-    { Commitment: 'C
+    { Commitments: 'C[]
+      Scalars: Fp[]
       Points: int[]
       Evals: Fp[] }
 
@@ -113,13 +116,6 @@ let verify (pcs: ICommitmentScheme<'C>) (k: int) (r: ProofReader) (points: Fp[])
     if groups |> Array.exists (fun (set, _) -> set |> Array.exists (fun z -> points[z].Equals x3)) then
         Error "multiopen: x3 coincides with a query point"
     else
-    // Q_S and the claimed q_S(z) for z ∈ S.
-    let qCommitments =
-        groups
-        |> Array.map (fun (_, members) ->
-            let m = members.Length
-            let scalars = Array.init m (fun j -> x1.Pow(uint64 (m - 1 - j)))
-            pcs.Combine(scalars, members |> Array.map (fun i -> entries[i].Commitment)))
     let mutable fAtX3 = Fp.Zero
     for g in 0 .. groups.Length - 1 do
         let (set, members) = groups[g]
@@ -135,9 +131,22 @@ let verify (pcs: ICommitmentScheme<'C>) (k: int) (r: ProofReader) (points: Fp[])
         let mutable zAtX3 = Fp.One
         for z in xs do zAtX3 <- zAtX3 * (x3 - z)
         fAtX3 <- fAtX3 * x2 + (qAtX3[g] - rAtX3) * zAtX3.Invert()
+    // The final commitment x4^m·F + Σ_S x4^(m-1-S)·Q_S with Q_S = Σ_j x1^(|S|-1-j)·C_j, as
+    // terms (the scheme folds them into its final check).
     let m = groups.Length
-    let scalars = Array.init (m + 1) (fun i -> x4.Pow(uint64 (m - i)))
-    let finalCommitment = pcs.Combine(scalars, Array.append [| fCommitment |] qCommitments)
+    let termScalars = ResizeArray<Fp>()
+    let termCommitments = ResizeArray<'C>()
+    termScalars.Add(x4.Pow(uint64 m))
+    termCommitments.Add fCommitment
+    for g in 0 .. m - 1 do
+        let (_, members) = groups[g]
+        let outer = x4.Pow(uint64 (m - 1 - g))
+        for j in 0 .. members.Length - 1 do
+            let e = entries[members[j]]
+            let s = outer * x1.Pow(uint64 (members.Length - 1 - j))
+            for t in 0 .. e.Commitments.Length - 1 do
+                termScalars.Add(s * e.Scalars[t])
+                termCommitments.Add e.Commitments[t]
     let mutable value = fAtX3
     for q in qAtX3 do value <- value * x4 + q
-    pcs.Verify(k, r, finalCommitment, x3, value)
+    pcs.VerifyCombination(k, r, termScalars.ToArray(), termCommitments.ToArray(), x3, value)

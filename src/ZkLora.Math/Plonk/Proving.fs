@@ -13,6 +13,9 @@ type VestaVerifyingKey = VerifyingKey<VestaAffine>
 /// Keys for `circuit` at 2^k rows (deterministic in the circuit's shape).
 let keygen (circuit: ICircuit<'Config>) (k: int) : Result<VestaProvingKey, string> = Keys.keygen VestaIpa.pcs circuit k
 
+/// The verifying key alone (what a verifier derives; byte-identical to `keygen`'s).
+let verifyingKey (circuit: ICircuit<'Config>) (k: int) : Result<VestaVerifyingKey, string> = Keys.verifyingKey VestaIpa.pcs circuit k
+
 /// A proof that `circuit`'s witness satisfies it for `instances`; Error (with the
 /// MockProver report) when it does not.
 let prove (pk: VestaProvingKey) (circuit: ICircuit<'Config>) (instances: Fp[][]) : Result<byte[], string> =

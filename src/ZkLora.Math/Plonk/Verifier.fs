@@ -96,8 +96,6 @@ let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instance
         for id in layout.Identities do
             numerator <- numerator * y + evaluateAt query challenge x l0 lLast lActive id.Term
         let expectedH = numerator * (xn - Fp.One).Invert()
-        // Linearized quotient commitment Σ x^(n·i)·H_i.
-        let hC = pcs.Combine(Array.init pieceC.Length (fun i -> xn.Pow(uint64 i)), pieceC)
         let commitmentOf (p: PolyRef) =
             match p with
             | AdviceP i -> adviceC[i]
@@ -112,11 +110,16 @@ let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instance
             Array.append
                 (layout.Opened
                  |> Array.mapi (fun i (struct (p, rs)) ->
-                     { Multiopen.VerifierEntry.Commitment = commitmentOf p
+                     { Multiopen.VerifierEntry.Commitments = [| commitmentOf p |]
+                       Multiopen.VerifierEntry.Scalars = [| Fp.One |]
                        Multiopen.VerifierEntry.Points = rs |> Array.map pointIndex
                        Multiopen.VerifierEntry.Evals = evals[i] }))
-                [| { Commitment = hC; Points = [| pointIndex 0 |]; Evals = [| expectedH |] }
-                   { Commitment = randomC; Points = [| pointIndex 0 |]; Evals = [| randomEval |] } |]
+                // the linearized quotient Σ x^(n·i)·H_i
+                [| { Commitments = pieceC
+                     Scalars = Array.init pieceC.Length (fun i -> xn.Pow(uint64 i))
+                     Points = [| pointIndex 0 |]
+                     Evals = [| expectedH |] }
+                   { Commitments = [| randomC |]; Scalars = [| Fp.One |]; Points = [| pointIndex 0 |]; Evals = [| randomEval |] } |]
         let check =
             match Multiopen.verify pcs k r points entries with
             | Ok c -> c
