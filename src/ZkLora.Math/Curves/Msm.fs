@@ -69,7 +69,7 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
 
     /// Signed c-bit windows that cover scalars below 2^bits: the recoding's final carry is
     /// bit (W·c − 1), which is zero once W·c ≥ bits + 1 (see Scalars.signedDigit).
-    static member WindowsFor(bits: int, c: int) = (bits + c) / c
+    static member internal WindowsFor(bits: int, c: int) = (bits + c) / c
 
     /// Window width of the Straus method (shared doublings, 8 multiples per point).
     static member internal StrausBits = 4
