@@ -99,7 +99,7 @@ let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: i
 let private parseShape (s: string) =
     match s.Split 'x' |> Array.map Int32.TryParse with
     | [| (true, i); (true, r); (true, o) |] -> i, r, o
-    | _ -> failwithf "lora: --shape must look like 16x2x16, got '%s'" s
+    | _ -> Measure.usageError "lora: --shape must look like 16x2x16, got '%s'" s
 
 let run (args: string[]) =
     let mutable shapes = [ 2, 1, 2, 1; 16, 2, 16, 1; 64, 4, 64, 1 ]
@@ -123,8 +123,8 @@ let run (args: string[]) =
                     let c = { ScaleBits = sb; ValueBits = vb; IntermediateBits = ib }
                     match validateConfig c with
                     | Ok _ -> c
-                    | Error e -> failwithf "lora: --fixed-point %s: %s" args[i + 1] e
-                | _ -> failwithf "lora: --fixed-point must look like 16,32,64, got '%s'" args[i + 1]
+                    | Error e -> Measure.usageError "lora: --fixed-point %s: %s" args[i + 1] e
+                | _ -> Measure.usageError "lora: --fixed-point must look like 16,32,64, got '%s'" args[i + 1]
             i <- i + 2
         | "--samples" when i + 1 < args.Length ->
             samples <- Some(max 1 (int args[i + 1]))
@@ -135,7 +135,7 @@ let run (args: string[]) =
         | "--all" ->
             shapes <- shapes @ [ 768, 2, 256, 1; 768, 4, 2304, 16 ]
             i <- i + 1
-        | other -> failwithf "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] [--samples N] [--trace] | --all)" other
+        | other -> Measure.usageError "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] [--samples N] [--trace] | --all)" other
     let shapes = match custom with Some(a, b, c) -> [ a, b, c, rows ] | None -> shapes
     let lines = shapes |> List.map (runShape samples cfg)
     printfn "%s" (List.last lines)

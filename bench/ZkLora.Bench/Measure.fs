@@ -5,6 +5,12 @@ module ZkLora.Bench.Measure
 open System
 open System.Diagnostics
 
+/// A mistake in a mode's command line: reported as a usage error (exit 2), not a crash.
+exception UsageError of string
+
+/// Raises a usage error with a formatted message.
+let usageError fmt = Printf.ksprintf (fun m -> raise (UsageError m)) fmt
+
 /// Summary of repeated timings of one operation, in seconds.
 type Timing =
     { Samples: int

@@ -25,7 +25,7 @@ let run (args: string[]) =
         | "--max-log" when i + 1 < args.Length ->
             maxLog <- max 6 (min 20 (int args[i + 1]))
             i <- i + 2
-        | other -> failwithf "msm: unknown option '%s' (use [--samples S] [--max-log L])" other
+        | other -> Measure.usageError "msm: unknown option '%s' (use [--samples S] [--max-log L])" other
     let rng = Random 3
     let bases = Vesta.generators "zklora/bench/msm" (1 <<< maxLog)
     let proc = Process.GetCurrentProcess()

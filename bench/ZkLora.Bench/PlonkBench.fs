@@ -126,7 +126,9 @@ let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[
                 let ws = float (Process.GetCurrentProcess().WorkingSet64) / 1048576.0
                 eprintfn "    %-22s %8.3f s   managed %7.0f MiB   working set %7.0f MiB" phase seconds managed ws
             i <- i + 1
-        | other -> failwithf "plonk: unknown option '%s' (use --k <k> [--all] [--trace])" other
+        | other -> Measure.usageError "plonk: unknown option '%s' (use --k <k> [--all] [--trace])" other
+    // the standard circuit has a 256-row lookup table, which needs k >= 9; the IPA stops at MaxK
+    if k < 9 || k > pcs.MaxK then Measure.usageError "plonk: --k must be in 9..%d, got %d" pcs.MaxK k
     let ks = if all then List.distinct (List.sort [ 10; 14; 17; 20; k ]) else [ k ]
     let lines = ks |> List.map (fun kk -> kk, runK pcs paramsFor kk)
     printfn "%s" (lines |> List.find (fun (kk, _) -> kk = k) |> snd)

@@ -35,5 +35,6 @@ let main argv =
         | Some (_, _, run) ->
             printfn "# machine: %s" (Measure.machine ())
             printfn "# date: %s" (DateTime.UtcNow.ToString "yyyy-MM-dd HH:mm 'UTC'")
-            run argv[1..]
+            try run argv[1..]
+            with Measure.UsageError message -> eprintfn "%s" message; 2
         | None -> eprintfn "unknown mode '%s'" mode; usage (); 2
