@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ZkLora.Api;
+using ZkLora.Api.Multiparty;
 
 namespace ZkLora.Cli;
 
@@ -33,9 +34,31 @@ internal static class InfoCommand
         var command = new Command("info", "Print the library version and the available capabilities.");
         command.SetAction(_ =>
         {
+            var fp = FixedPointSettings.Default;
             Console.WriteLine($"zkLoRA for .NET {ZkLoraInfo.Version}");
+            Console.WriteLine("  proof system           PLONKish circuits, IPA commitments over Vesta (Pasta curves), BLAKE3 Fiat-Shamir; no trusted setup");
+            Console.WriteLine($"  adapter commitment     {AdapterManifest.CommitmentScheme} (manifest {AdapterManifest.SchemaVersion}, backend {AdapterManifest.Backend})");
+            Console.WriteLine($"  activation commitment  {ActivationCommitments.OpeningScheme}");
+            Console.WriteLine($"  transcript             {InferenceTranscript.SchemaVersion}");
+            Console.WriteLine($"  wire protocol          {WireMessages.ProtocolId} (frames up to {WireFraming.MaxFrameBytes / (1024 * 1024)} MiB)");
+            Console.WriteLine($"  fixed point (default)  scale {fp.ScaleBits} bits, values {fp.ValueBits} bits, intermediates {fp.IntermediateBits} bits");
+            Console.WriteLine($"  models                 GPT-2 family + PEFT LoRA on TorchSharp: {TorchStatus()}");
             return 0;
         });
         return command;
+    }
+
+    // Loading libtorch is the check users need on a new machine (e.g. Debian 12's libstdc++).
+    private static string TorchStatus()
+    {
+        try
+        {
+            ZkLora.Model.TorchRuntime.EnsureLoaded();
+            return "native runtime loads";
+        }
+        catch (InvalidOperationException e)
+        {
+            return "NOT AVAILABLE - " + e.Message;
+        }
     }
 }

@@ -16,9 +16,10 @@ public static class TorchRuntime
             throw new InvalidOperationException(
                 "TorchSharp's native runtime (libtorch + libLibTorchSharp) could not be loaded: " + e.Message +
                 " On Linux hosts whose libstdc++ predates GCC 13 (e.g. Debian 12) the build patches the copy of " +
-                "libLibTorchSharp.so in the output folder; build or publish this application with the zkLoRA " +
-                "build (Directory.Build.targets imports ZkLora.TorchSharpNative.targets) rather than copying " +
-                "binaries from elsewhere, and make sure the TorchSharp-cpu runtime package was restored.", e);
+                "libLibTorchSharp.so in the output folder: build or publish this application with the ZkLora.Model " +
+                "package's build targets (imported automatically, transitively; in the zkLoRA repository through " +
+                "Directory.Build.targets) rather than copying binaries from elsewhere, do not set " +
+                "ZkLoraSkipTorchSharpPatch, and make sure the TorchSharp-cpu runtime package was restored.", e);
         }
     }
 

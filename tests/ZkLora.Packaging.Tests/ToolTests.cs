@@ -32,9 +32,16 @@ public sealed partial class ToolTests(LocalFeed feed)
     }
 
     [Fact]
-    public async Task Installed_tool_runs_the_demo()
+    public async Task Installed_tool_reports_a_working_native_runtime_and_runs_the_demo()
     {
         string zklora = await InstallAsync();
+        // info loads libtorch: the tool package's native shim works on this host (Debian 12 needs the patch)
+        var info = await Processes.RunAsync(zklora, ["info"], feed.Root, Step);
+        Assert.True(info.ExitCode == 0, info.Describe());
+        Assert.StartsWith($"zkLoRA for .NET {LocalFeed.Version}", info.StdOut);
+        Assert.Contains("native runtime loads", info.StdOut);
+        Assert.Contains("zklora.wire.v1", info.StdOut);
+
         var demo = await Processes.RunAsync(zklora, ["demo"], feed.Root, Step);
         Assert.True(demo.ExitCode == 0, demo.Describe());
         Assert.Contains("Demo succeeded", demo.StdOut);
