@@ -82,18 +82,23 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
     static member private Plan(n: int, bits: int) : struct (float * int) =
         if n = 0 || bits = 0 then struct (0.0, 1)
         else
-            let perPoint = if n >= Msm<'B, 'S>.AffineThreshold then 6.0 else 11.0
-            let mutable best = 1
-            let mutable bestCost = Double.MaxValue
-            for c in 1 .. 22 do
-                let w = float (Msm<'B, 'S>.WindowsFor(bits, c))
-                let cost = w * (perPoint * float n + 23.0 * float (1 <<< (c - 1))) + w * (8.0 * float c + 12.0)
-                if cost < bestCost then
-                    best <- c
-                    bestCost <- cost
+            let struct (pippenger, c) = Msm<'B, 'S>.PippengerPlan(n, bits)
             let sw = float (Msm<'B, 'S>.WindowsFor(bits, Msm<'B, 'S>.StrausBits))
             let straus = 32.0 * sw + float n * (84.0 + 13.0 * sw)
-            if straus < bestCost then struct (straus, 0) else struct (bestCost, best)
+            if straus < pippenger then struct (straus, 0) else struct (pippenger, c)
+
+    /// The Pippenger window c in 1..22 minimising W·(a·n + 23·2^(c−1)) + W·(8c + 12), and that cost.
+    static member private PippengerPlan(n: int, bits: int) : struct (float * int) =
+        let perPoint = if n >= Msm<'B, 'S>.AffineThreshold then 6.0 else 11.0
+        let mutable best = 1
+        let mutable bestCost = Double.MaxValue
+        for c in 1 .. 22 do
+            let w = float (Msm<'B, 'S>.WindowsFor(bits, c))
+            let cost = w * (perPoint * float n + 23.0 * float (1 <<< (c - 1))) + w * (8.0 * float c + 12.0)
+            if cost < bestCost then
+                best <- c
+                bestCost <- cost
+        struct (bestCost, best)
 
     /// Σ k_i·P_i by Straus's method: per point the multiples 1..8 (projective), then for each
     /// signed 4-bit digit position from the top, 4 shared doublings and one addition per point.
@@ -118,16 +123,8 @@ type Msm<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldParams an
 
     /// Pippenger window width for n points whose scalars are all below 2^bits.
     static member WindowBits(n: int, bits: int) : int =
-        let perPoint = if n >= Msm<'B, 'S>.AffineThreshold then 6.0 else 11.0
-        let mutable best = 1
-        let mutable bestCost = Double.MaxValue
-        for c in 1 .. 22 do
-            let w = float (Msm<'B, 'S>.WindowsFor(bits, c))
-            let cost = w * (perPoint * float n + 23.0 * float (1 <<< (c - 1))) + w * (8.0 * float c + 12.0)
-            if cost < bestCost then
-                best <- c
-                bestCost <- cost
-        best
+        let struct (_, c) = Msm<'B, 'S>.PippengerPlan(n, bits)
+        c
 
     /// Window width for n full-width scalars.
     static member WindowBits(n: int) : int = Msm<'B, 'S>.WindowBits(n, 255)
