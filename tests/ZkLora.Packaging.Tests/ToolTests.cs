@@ -21,12 +21,12 @@ public sealed partial class ToolTests(LocalFeed feed)
     private async Task<string> InstallAsync()
     {
         string toolPath = Path.Combine(feed.Root, "tools");
-        if (File.Exists(Path.Combine(toolPath, "zklora"))) return Path.Combine(toolPath, "zklora");
+        string exe = Path.Combine(toolPath, OperatingSystem.IsWindows() ? "zklora.exe" : "zklora");
+        if (File.Exists(exe)) return exe; // installed by the other test of this class
         var install = await Processes.DotnetAsync(feed.Root, Step,
             "tool", "install", "zklora", "--version", LocalFeed.Version, "--tool-path", toolPath,
             "--add-source", feed.FeedDirectory, "--configfile", feed.NuGetConfigPath);
         Assert.True(install.ExitCode == 0, install.Describe());
-        string exe = Path.Combine(toolPath, OperatingSystem.IsWindows() ? "zklora.exe" : "zklora");
         Assert.True(File.Exists(exe), $"{exe} missing after install:\n{install.Describe()}");
         return exe;
     }
