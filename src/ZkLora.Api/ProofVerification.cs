@@ -21,6 +21,8 @@ public enum ProofVerificationFailure
     OutOfBounds,
     /// <summary>A zero-knowledge proof does not verify.</summary>
     InvalidProof,
+    /// <summary>A module's fixed-point configuration or scaling lies outside the verifier's <see cref="ParameterPolicy"/>.</summary>
+    OutsidePolicy,
 }
 
 /// <summary>Verification failed; <see cref="Reason"/> says which check, the message says exactly what.</summary>
@@ -41,9 +43,24 @@ public sealed class ProofVerificationException : Exception
 /// <param name="TotalTime">Wall time of the whole verification, reading files included.</param>
 public sealed record ProofVerificationResult(int ProofCount, int CircuitCount, TimeSpan TotalTime);
 
+/// <summary>How <see cref="ProofVerification"/> verifies: the parameter policy and the verbose log.</summary>
+public sealed record ProofVerificationOptions
+{
+    /// <summary>The bounds on every module's fixed-point configuration and scaling, checked before any proof is read
+    /// (default <see cref="ParameterPolicy.Standard"/>).</summary>
+    public ParameterPolicy ParameterPolicy { get; init; } = ParameterPolicy.Standard;
+
+    /// <summary>Write one line per step to <see cref="Log"/>, including each module's configuration and scaling.</summary>
+    public bool Verbose { get; init; }
+
+    /// <summary>Where verbose lines go (default: standard output).</summary>
+    public TextWriter? Log { get; init; }
+}
+
 /// <summary>
 /// The verifier (DESIGN §1 step 4). Checks every proof artifact against the base-model user's
-/// transcript and the adapter manifest pinned before inference: full coverage (no missing, extra
+/// transcript and the adapter manifest pinned before inference: every module's parameters within
+/// the verifier's <see cref="ParameterPolicy"/> (before any proof is read), full coverage (no missing, extra
 /// or duplicate statement), exact statement match, manifest match, file digests, native bounds of
 /// the public values, and the zero-knowledge proofs (batched per circuit). Needs neither the
 /// weights nor TorchSharp.
@@ -78,7 +95,24 @@ public static class ProofVerification
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
     public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null) =>
-        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, verbose, log, CancellationToken.None);
+        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, verbose, log, CancellationToken.None);
+
+    /// <summary>
+    /// Verifies the proof directories of several contributors with explicit <paramref name="options"/>
+    /// (for example a <see cref="ParameterPolicy"/> other than <see cref="ParameterPolicy.Standard"/>).
+    /// </summary>
+    /// <param name="proofDirs">One proof directory per contributor.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
+    /// <param name="options">The parameter policy and the verbose log.</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The policy's own bounds are out of range.</exception>
+    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ProofVerificationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Verbose, options.Log, CancellationToken.None);
+    }
 
     /// <summary>As <see cref="BatchVerifyProofs(string, string, string, bool, TextWriter?)"/>, on the thread pool, with cancellation.</summary>
     /// <param name="proofDir">The contributor's proof directory.</param>
@@ -113,7 +147,26 @@ public static class ProofVerification
     public static Task<ProofVerificationResult> BatchVerifyProofsAsync(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null, CancellationToken cancellationToken = default)
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
-        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, verbose, log, cancellationToken), cancellationToken);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, verbose, log, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="BatchVerifyProofs(IReadOnlyList{string}, string, IReadOnlyList{string}, ProofVerificationOptions)"/>,
+    /// on the thread pool, with cancellation.
+    /// </summary>
+    /// <param name="proofDirs">One proof directory per contributor.</param>
+    /// <param name="transcriptPath">The base-model user's transcript.</param>
+    /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
+    /// <param name="options">The parameter policy and the verbose log.</param>
+    /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
+    /// <returns>The number of proofs and the total time.</returns>
+    /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ProofVerificationOptions options, CancellationToken cancellationToken)
+    {
+        CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
+        ArgumentNullException.ThrowIfNull(options);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Verbose, options.Log, cancellationToken), cancellationToken);
     }
 
     private static void CheckArguments(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths)
@@ -125,9 +178,11 @@ public static class ProofVerification
         if (expectedAdaptersPaths.Count == 0 || expectedAdaptersPaths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one pinned manifest, none empty.", nameof(expectedAdaptersPaths));
     }
 
-    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose, TextWriter? log, CancellationToken cancellationToken)
+    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ParameterPolicy parameterPolicy, bool verbose, TextWriter? log, CancellationToken cancellationToken)
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
+        ArgumentNullException.ThrowIfNull(parameterPolicy);
+        var policy = parameterPolicy.ToFSharp();
         cancellationToken.ThrowIfCancellationRequested();
         var writer = log ?? Console.Out;
         // The verifier reports each finished step to this sink, which makes it the place to observe
@@ -137,8 +192,8 @@ public static class ProofVerification
             cancellationToken.ThrowIfCancellationRequested();
             if (verbose) lock (writer) writer.WriteLine(line);
         });
-        var r = ProofVerify.batchVerifyManyFiles(
-            ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
+        var r = ProofVerify.batchVerifyManyFilesWithPolicy(
+            policy, ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
             ListModule.OfSeq(expectedAdaptersPaths.Select(Path.GetFullPath)), sink);
         cancellationToken.ThrowIfCancellationRequested();
         if (r.IsError) throw new ProofVerificationException(ReasonOf(r.ErrorValue.Kind), r.ErrorValue.Message);
@@ -154,6 +209,7 @@ public static class ProofVerification
         ProofVerify.VerifyFailureKind.Tags.Tampered => ProofVerificationFailure.Tampered,
         ProofVerify.VerifyFailureKind.Tags.OutOfBounds => ProofVerificationFailure.OutOfBounds,
         ProofVerify.VerifyFailureKind.Tags.InvalidProof => ProofVerificationFailure.InvalidProof,
+        ProofVerify.VerifyFailureKind.Tags.OutsidePolicy => ProofVerificationFailure.OutsidePolicy,
         _ => ProofVerificationFailure.InvalidInput,
     };
 }

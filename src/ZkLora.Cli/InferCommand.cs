@@ -23,12 +23,14 @@ internal static class InferCommand
         var transcript = new Option<string>("--transcript") { Description = "Where to write B's transcript.", DefaultValueFactory = _ => "transcript.json" };
         var session = new Option<string?>("--session-id") { Description = "Session id (A-Z a-z 0-9 _ -, at most 64; default random)." };
         var skipEnd = new Option<bool>("--no-end-inference") { Description = "Do not send end_inference (the contributors keep the session open)." };
+        var policy = new ParameterPolicyOptions();
         var command = new Command("infer",
             "Run the base model (party B) with LoRA deltas from contributors: prints the loss, writes the transcript of quantized " +
             "inputs sent and deltas received, then sends end_inference so each contributor proves its part.")
         {
             host, port, contributors, baseModel, combine, text, transcript, session, skipEnd,
         };
+        foreach (var o in policy.All) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
         {
             try
@@ -37,7 +39,9 @@ internal static class InferCommand
                 if (endpoints[0].Port is < 1 or > 65535) throw new ArgumentException("--port must be in 1–65535.");
                 foreach (var c in parse.GetValue(contributors) ?? []) endpoints.Add(ContributorEndpoint.Parse(c));
                 var mode = parse.GetValue(combine) == "replace" ? CombineMode.Replace : CombineMode.AddDelta;
+                var parameterPolicy = policy.Read(parse);
                 await using var client = BaseModelClient.Load(parse.GetRequiredValue(baseModel), endpoints, mode, parse.GetValue(session));
+                client.ParameterPolicy = parameterPolicy;
                 await client.InitAndPatchAsync(ct);
                 Console.WriteLine($"session:    {client.SessionId}");
                 foreach (var (module, owner) in client.ModuleOwners.OrderBy(kv => kv.Key, StringComparer.Ordinal))

@@ -16,26 +16,42 @@ internal static class VerifyCommand
         var proofDir = new Option<string[]>("--proof-dir") { Description = "The contributor's proof directory (repeat once per contributor).", Required = true };
         var transcript = new Option<string>("--transcript") { Description = "The base-model user's transcript.", Required = true };
         var adapters = new Option<string[]>("--expected-adapters") { Description = "The adapter manifest pinned BEFORE inference (repeat once per contributor).", Required = true };
-        var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes." };
+        var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes, and each module's fixed-point config and scaling." };
+        var policy = new ParameterPolicyOptions();
         var command = new Command("verify",
             "Verify a proof directory against the transcript and the pinned adapter manifest: full coverage, exact statements, " +
             "adapter commitments, file digests, value bounds and the zero-knowledge proofs. Exit 0 when all verify, 1 otherwise.")
         {
             proofDir, transcript, adapters, verbose,
         };
-        command.SetAction(parse => Run(parse.GetRequiredValue(proofDir), parse.GetRequiredValue(transcript), parse.GetRequiredValue(adapters), parse.GetValue(verbose)));
+        foreach (var o in policy.All) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            ParameterPolicy p;
+            try
+            {
+                p = policy.Read(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"zklora verify: {e.Message}");
+                return 2;
+            }
+            return Run(parse.GetRequiredValue(proofDir), parse.GetRequiredValue(transcript), parse.GetRequiredValue(adapters), parse.GetValue(verbose), p);
+        });
         return command;
     }
 
     /// <summary>Runs the verification and prints the outcome; returns the exit code.</summary>
-    public static int Run(string proofDir, string transcript, string adapters, bool verbose) => Run([proofDir], transcript, [adapters], verbose);
+    public static int Run(string proofDir, string transcript, string adapters, bool verbose) => Run([proofDir], transcript, [adapters], verbose, ParameterPolicy.Standard);
 
     /// <summary>Runs the verification over several contributors' directories and manifests; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose)
+    public static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose, ParameterPolicy policy)
     {
         try
         {
-            var r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters, verbose);
+            var r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
+                new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose });
             Console.WriteLine($"Done verifying {r.ProofCount} proofs. Total time: {r.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
             return 0;
         }

@@ -2,6 +2,9 @@
 /// manifest the verifier pinned before inference.
 ///
 /// Security argument, in the order of the checks:
+/// - parameter policy: every fixed-point config and scaling the transcript's calls use (and
+///   the pinned manifest's entries for those modules) lies within the verifier's
+///   `ParameterPolicy` before any proof file is read (the contributor chose them);
 /// - coverage: the set of (session, module, index) keys of the statements in the proof
 ///   directory, for the transcript's sessions, equals the transcript's set, and each
 ///   statement's content carries the key of its file name (so no row is unproved and no
@@ -41,6 +44,8 @@ type VerifyFailureKind =
     | OutOfBounds
     /// The zero-knowledge proof does not verify.
     | InvalidProof
+    /// A module's fixed-point config or scaling lies outside the verifier's parameter policy.
+    | OutsidePolicy
 
 type VerifyFailure = { Kind: VerifyFailureKind; Message: string }
 
@@ -221,13 +226,41 @@ let unionManifests (manifests: Manifest list) : Result<Manifest, VerifyFailure> 
         | Some(name, _) -> fail InvalidInput (sprintf "module '%s' is pinned by more than one manifest" name)
         | None -> Ok { Adapters = adapters }
 
+/// The policy check of every module the transcript uses: the parameters of its calls and of
+/// its pinned manifest entry. Logs each module's config and scaling once.
+let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) =
+    let describe (c: FixedPoint.FixedPointConfig) (s: FixedPoint.Scaling) =
+        sprintf "fixed-point config (scale_bits %d, value_bits %d, intermediate_bits %d), scaling %O/%O" c.ScaleBits c.ValueBits c.IntermediateBits s.Num s.Den
+    let modules = transcript.Entries |> List.map (fun e -> e.ModuleName) |> List.distinct
+    verifyResult {
+        do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
+        do!
+            transcript.Entries
+            |> traverseAll (fun e ->
+                ParameterPolicy.check policy e.FixedPoint e.Scaling
+                |> Result.mapError (fun m -> { Kind = OutsidePolicy; Message = sprintf "%s: %s" (describeKey (TranscriptEntry.key e)) m }))
+            |> Result.map ignore
+        do!
+            modules
+            |> traverseAll (fun name ->
+                match Manifest.tryFind name manifest with
+                | None -> Ok() // reported as a manifest mismatch with the statement's context
+                | Some a ->
+                    match ParameterPolicy.check policy a.FixedPoint a.Scaling with
+                    | Ok() -> Ok(log (sprintf "module %s: %s" name (describe a.FixedPoint a.Scaling)))
+                    | Error m -> fail OutsidePolicy (sprintf "pinned manifest entry '%s': %s" name m))
+            |> Result.map ignore
+    }
+
 /// Verifies the proof directories of one or more contributors against B's transcript and the
-/// union of the pinned manifests.
-let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+/// union of the pinned manifests, refusing parameters outside `policy` before any proof file
+/// is read.
+let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
         let! manifest = unionManifests manifests
+        do! checkPolicy policy transcript manifest log
         let! artifacts = scanAll proofDirs
         let sessions = transcript.Entries |> List.map (fun e -> e.SessionId) |> Set.ofList
         let relevant, other = artifacts |> Map.partition (fun k _ -> sessions.Contains k.SessionId)
@@ -270,19 +303,27 @@ let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests
         return { Proofs = checkedItems.Length; Circuits = groups.Length; Seconds = clock.Elapsed.TotalSeconds }
     }
 
+/// `batchVerifyManyWithPolicy` under the standard policy (`ParameterPolicy.standard`).
+let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyWithPolicy ParameterPolicy.standard proofDirs transcript manifests log
+
 /// One contributor: one proof directory and its pinned manifest.
 let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     batchVerifyMany [ proofDir ] transcript [ manifest ] log
 
-/// `batchVerifyMany` over files: the transcript and the pinned manifests are read strictly first.
-let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+/// `batchVerifyManyWithPolicy` over files: the transcript and the pinned manifests are read strictly first.
+let batchVerifyManyFilesWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
         let! t = Transcript.readFile transcriptPath |> tag InvalidInput
         let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput)
-        let! s = batchVerifyMany proofDirs t ms log
+        let! s = batchVerifyManyWithPolicy policy proofDirs t ms log
         return { s with Seconds = clock.Elapsed.TotalSeconds }
     }
+
+/// `batchVerifyMany` over files (the standard policy).
+let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyFilesWithPolicy ParameterPolicy.standard proofDirs transcriptPath manifestPaths log
 
 /// `batchVerify` over files.
 let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =

@@ -81,6 +81,34 @@ let private genCase = gen {
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 15 }
 
+/// The attacker's best witness for δ_tk moved by `step` (±1): every other cell is forced by
+/// the circuit (weights by the commitment, h and s by their tight divisions), and the δ
+/// relation forces e3 = s·num + ⌊den/2⌋ − den·δ' as a field element. Its limbs are the
+/// canonical base-2^w digits of that element's representative in [0, p) — the only digits
+/// whose weighted sum can equal it, because a tight segment's digits sum to less than p.
+let private offByOne (s: LoraCircuitShape) (w: LoraWitness) (t: int) (k: int) (step: int) =
+    let delta = w.Delta |> Array.map Array.copy
+    let rem = w.ScalingRem |> Array.map Array.copy
+    delta[t][k] <- delta[t][k] + BigInteger step
+    rem[t][k] <- (w.Out[t][k]).Quotient * s.Scaling.Num + s.Scaling.Den / BigInteger 2 - s.Scaling.Den * delta[t][k]
+    { w with Delta = delta; ScalingRem = rem }
+
+/// The field representative in [0, p) of an integer.
+let private rep (v: BigInteger) = ((v % Fp.Modulus) + Fp.Modulus) % Fp.Modulus
+
+/// Random reduced scalings with |num| and den up to 2^64 (the standard policy's limit).
+let private genScaling = gen {
+    let! numBits = Gen.choose (0, 64)
+    let! denBits = Gen.choose (0, 64)
+    let! nb = Gen.arrayOfLength 9 (Gen.choose (0, 255) |> Gen.map byte)
+    let! db = Gen.arrayOfLength 9 (Gen.choose (0, 255) |> Gen.map byte)
+    let! negative = Gen.elements [ false; true ]
+    let mask bits = (BigInteger.One <<< bits) - BigInteger.One
+    let num = BigInteger(System.ReadOnlySpan nb, isUnsigned = true) &&& mask numBits
+    let den = BigInteger.Max(BigInteger.One, BigInteger(System.ReadOnlySpan db, isUnsigned = true) &&& mask denBits)
+    let g = BigInteger.GreatestCommonDivisor(num, den)
+    return { Num = (if negative then -num else num) / g; Den = den / g } }
+
 [<Tests>]
 let tests =
     testList "LoRA circuit" [
@@ -246,6 +274,90 @@ let tests =
                 Expect.exists (lookupFails fs) (fun l -> l.StartsWith "scaling remainder limb") (MockProver.describe 5 fs)
             }
         ]
+
+        testList "the v1 scaling-remainder forgery (issue 12)" [
+            // Config (0, 2, 2) and den = 2^247 + 1: bits(den − 1) = 248, so m = ⌈248/w⌉ limbs give
+            // w·m ≥ 254 for w = 13, 15, 16 — in lora-circuit-v1 both remainder segments could wrap
+            // mod p and every δ within ±value_bound verified (reproduced end to end with real
+            // proofs). The circuit accepts the shape (its no-wrap bounds hold once the segments
+            // are tight); the forged witness must now fail, and the standard policy refuses the
+            // scaling before any proof is looked at.
+            let s = { InDim = 1; Rank = 1; OutDim = 1; Rows = 2; Config = cfgOf (0, 2, 2)
+                      Scaling = { Num = BigInteger.One; Den = (BigInteger.One <<< 247) + BigInteger.One } }
+            let a = [| [| BigInteger.One |] |]
+            let b = [| [| BigInteger.MinusOne |] |]
+            let xs = [| [| BigInteger.One |]; [| BigInteger.MinusOne |] |]
+            for w in [ 13; 15; 16 ] do
+                test (sprintf "w = %d: the forged witness has no satisfying assignment" w) {
+                    let p = planWithLimbBits s w |> unwrap
+                    Expect.equal p.LimbBits w "the planner builds this limb width"
+                    Expect.isGreaterThanOrEqual (w * p.ScalingLimbs) 254 "the v1 wrap condition w·m ≥ 254 holds for this plan"
+                    let honest = witness p.Shape a b Fp.One xs |> unwrap
+                    Expect.isEmpty (failures p honest (craftedInstances p.Shape honest)) "the honest witness satisfies (control)"
+                    for t in 0 .. s.Rows - 1 do
+                        // δ = 0 here (|s·num| ≪ den); δ' = ±1 is within ±value_bound = 1
+                        for step in [ 1; -1 ] do
+                            let forged = offByOne p.Shape honest t 0 step
+                            let e3 = rep (forged.ScalingRem[t][0])
+                            // what made v1 accept: every one of the m limbs of e3 and of den − 1 − e3 is below 2^w
+                            let topShift = w * (p.ScalingLimbs - 1)
+                            Expect.isLessThan (e3 >>> topShift) (BigInteger.One <<< w) "v1's per-limb lookups would pass for e3"
+                            Expect.isLessThan (rep (s.Scaling.Den - BigInteger.One - (forged.ScalingRem[t][0])) >>> topShift) (BigInteger.One <<< w) "… and for den − 1 − e3"
+                            let fs = failures p forged (craftedInstances p.Shape forged)
+                            Expect.isEmpty (gateFails fs) "the gates alone hold (only the range checks can catch it)"
+                            Expect.exists (lookupFails fs) (fun l -> l.StartsWith "scaling remainder e3 top limb" || l.StartsWith "scaling remainder den-1-e3 top limb")
+                                (sprintf "row %d step %+d: %s" t step (MockProver.describe 5 fs))
+                }
+            test "the standard parameter policy refuses the scaling before any proof is read" {
+                Expect.isError (ParameterPolicy.check ParameterPolicy.standard s.Config s.Scaling) "den = 2^247 + 1 > 2^64"
+            }
+        ]
+
+        testPropertyWithConfig { config with maxTest = 25 } "δ off by one (every scratch cell re-solved by the attacker) is unsatisfiable, for dens up to 2^64" (
+            let gen = gen {
+                let! cfg = Gen.elements [ cfgOf (20, 63, 127); cfgOf (16, 32, 64); cfgOf (8, 16, 40); cfgOf (0, 2, 2); cfgOf (4, 8, 32); cfgOf (32, 64, 128) ]
+                let! inDim = Gen.choose (1, 3)
+                let! rank = Gen.choose (1, 2)
+                let! outDim = Gen.choose (1, 3)
+                let! rows = Gen.choose (1, 2)
+                let! sc = genScaling
+                let! seed = Gen.choose (0, System.Int32.MaxValue)
+                let! w = Gen.choose (6, 16)
+                return { InDim = inDim; Rank = rank; OutDim = outDim; Rows = rows; Config = cfg; Scaling = sc }, seed, w }
+            Prop.forAll (Arb.fromGen gen) (fun (s, seed, w) ->
+                let rnd = System.Random seed
+                let bits = max 1 (min 20 (s.Config.ValueBits / 2 - 2))
+                let v () = BigInteger(rnd.NextInt64(-(1L <<< bits) + 1L, 1L <<< bits))
+                let a = Array.init s.Rank (fun _ -> Array.init s.InDim (fun _ -> v ()))
+                let b = Array.init s.OutDim (fun _ -> Array.init s.Rank (fun _ -> v ()))
+                let xs = Array.init s.Rows (fun _ -> Array.init s.InDim (fun _ -> v ()))
+                // a small w keeps MockProver fast; the wide-w cases are the test above
+                let p = planWithLimbBits s (min w 10) |> unwrap
+                Expect.isTrue (noWrapBounds p |> List.forall (fun (_, bound) -> bound < Fp.Modulus)) "every no-wrap bound of a built plan is below p"
+                match witness p.Shape a b Fp.One xs with
+                | Error _ -> () // the contract refuses these values (covered by the first property)
+                | Ok honest ->
+                    let t, k = rnd.Next s.Rows, rnd.Next s.OutDim
+                    let vb = valueBound s.Config
+                    let step = if (honest.Delta[t][k]) < vb then 1 else -1
+                    let forged = offByOne p.Shape honest t k step
+                    // The algebra: a tight segment holds an integer in [0, 2^bits(den−1)), so the
+                    // forced e3 is representable only if its representative is below den.
+                    let e3 = rep (forged.ScalingRem[t][k])
+                    Expect.isTrue (e3 >= s.Scaling.Den || rep (s.Scaling.Den - BigInteger.One - e3) >= s.Scaling.Den) "no representable remainder exists"
+                    let fs = failures p forged (craftedInstances p.Shape forged)
+                    Expect.isNonEmpty (lookupFails fs) (sprintf "δ%+d at (%d, %d) was accepted" step t k)))
+
+        test "a plan whose no-wrap argument fails is never built" {
+            let p = plan (shapeOf (2, 1, 2, 1) defaultConfig 1 1) |> unwrap
+            Expect.equal (checkPlan p) (Ok p) "a planned shape passes its own check"
+            // the same layout with a scaling whose δ relation reaches past p
+            let huge = { p with Shape = { p.Shape with Scaling = { Num = BigInteger.One; Den = BigInteger.One <<< 250 } } }
+            match checkPlan huge with
+            | Ok _ -> failtest "a plan whose scaling relation can wrap was accepted"
+            | Error e -> Expect.stringContains e "scaling relation" e
+            Expect.isError (plan huge.Shape) "plan refuses it too"
+        }
 
         test "an intermediate over the bound: the contract errors and the crafted witness is rejected" {
             let s = shapeOf (4, 1, 2, 1) (cfgOf (4, 8, 10)) 1 1

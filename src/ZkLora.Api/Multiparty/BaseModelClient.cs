@@ -116,6 +116,28 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// <summary>The base model.</summary>
     public Gpt2Model Model => _model;
 
+    /// <summary>
+    /// The bounds a contributor's announced fixed-point configuration (checked in
+    /// <see cref="InitAndPatchAsync"/>, before any activation is sent) and each module's scaling
+    /// (checked on every response, before it is used or recorded) must respect; default
+    /// <see cref="Api.ParameterPolicy.Standard"/>. Set it before <see cref="InitAndPatchAsync"/>;
+    /// the verifier applies its own policy again.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set after <see cref="InitAndPatchAsync"/>.</exception>
+    public ParameterPolicy ParameterPolicy
+    {
+        get => _parameterPolicy;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (_initialized) throw new InvalidOperationException("Set the parameter policy before InitAndPatchAsync.");
+            value.ToFSharp(); // validates the policy's own bounds now, not at the first module call
+            _parameterPolicy = value;
+        }
+    }
+
+    private ParameterPolicy _parameterPolicy = ParameterPolicy.Standard;
+
     /// <summary>Each patched module and the contributor that serves it (after <see cref="InitAndPatchAsync"/>).</summary>
     public IReadOnlyDictionary<string, ContributorEndpoint> ModuleOwners =>
         _owners.ToDictionary(kv => kv.Key, kv => kv.Value.Connection.Endpoint, StringComparer.Ordinal);
@@ -150,6 +172,9 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
             {
                 throw new ContributorException($"Contributor {conn.Endpoint}: init_request failed: {e.Message}", e);
             }
+            // Refused before anything is sent: the contributor chose this configuration.
+            if (_parameterPolicy.Check(init.FixedPoint) is { } refused)
+                throw new ContributorException($"Contributor {conn.Endpoint} announced a fixed-point configuration outside the parameter policy: {refused}");
             digests[conn.Endpoint] = init.ManifestDigest;
             if (init.InjectionPoints.Count == 0) throw new ContributorException($"Contributor {conn.Endpoint} announced no injection points.");
             foreach (var p in init.InjectionPoints)
@@ -251,6 +276,8 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
         if (!resp.FixedPoint.ToFSharp().Equals(cfg)) throw new ContributorException(Bad("fixed_point differs from the one announced in init_response"));
         var scaling = ArtifactCommon.checkScaling("scaling", resp.ScalingNum, resp.ScalingDen);
         if (scaling.IsError) throw new ContributorException(Bad(scaling.ErrorValue));
+        if (_parameterPolicy.Check(resp.FixedPoint, resp.ScalingNum, resp.ScalingDen) is { } refused)
+            throw new ContributorException($"Contributor {conn.Endpoint} answered module '{name}' with parameters outside the parameter policy: {refused}");
         var bound = FsFixedPoint.valueBound(cfg);
         var deltaValues = new double[resp.QDelta.Length][];
         for (int r = 0; r < resp.QDelta.Length; r++)

@@ -15,7 +15,7 @@ open ZkLora.Proofs.FixedPoint
 
 /// Version of the circuit layout; part of `circuitId` (bump on any change to gates or layout).
 [<Literal>]
-let CircuitVersion = "lora-circuit-v1"
+let CircuitVersion = "lora-circuit-v2"
 
 /// What one circuit is built for: module shape, token rows, fixed-point config, scaling.
 type LoraCircuitShape =
@@ -41,7 +41,8 @@ type LoraPlan =
       RemLimbs: int
       /// Limbs of the high part S (intermediate_bits − scale_bits bits, tight).
       HighLimbs: int
-      /// Limbs of the scaling remainder e3 and of den − 1 − e3 (each).
+      /// Limbs of the scaling remainder e3 and of den − 1 − e3 (each a tight segment of
+      /// bits(den − 1) bits).
       ScalingLimbs: int
       /// Weights per packed commitment element.
       PackPerElement: int
@@ -154,27 +155,85 @@ let private planWith (s: LoraCircuitShape) (w: int) (d: int) (layout: PoseidonGa
 /// Advice columns of a plan (for the cost estimate and docs).
 let adviceColumns (p: LoraPlan) = p.Lanes + 5 + 2 * p.DotWidth + 2 * p.ScalingLimbs + PoseidonGadget.adviceColumns p.Poseidon
 
+/// Lookup arguments of a plan: one per lane, the tight-top lookups of the weight, remainder
+/// and high segments (at most 3 on a row kind; 2 counted as in v1's cost model), the 2m
+/// scaling-remainder limbs and their 2 tight-top lookups.
+let private lookupCount (p: LoraPlan) = p.Lanes + 2 + 2 * p.ScalingLimbs + 2
+
+/// The no-wrap argument of every identity of the circuit, as numbers: for each identity
+/// `L = R` checked in Fp, an upper bound on Σ|t| over the integer terms t of L − R, given the
+/// bounds the other constraints establish (docs/circuit.md, "No wrap-around"). When the bound
+/// is below p, L − R ≡ 0 (mod p) with |L − R| < p forces L − R = 0: the identity holds over
+/// the integers. Computed exactly (BigInteger), per plan.
+let noWrapBounds (p: LoraPlan) : (string * BigInteger) list =
+    let s = p.Shape
+    let cfg = s.Config
+    let sb, vb, ib, w = cfg.ScaleBits, cfg.ValueBits, cfg.IntermediateBits, p.LimbBits
+    let vbound = valueBound cfg
+    // |h|, |s| ≤ M: q = S − M + c with S ∈ [0, 2^(ib−sb)) tight and c ∈ {0, 1}.
+    let m = pow2 (ib - 1 - sb)
+    let den = s.Scaling.Den
+    let remBits = bitLength (den - BigInteger.One)
+    let divisionRhs = pow2 ib // e' + c·2^(sb−1) + 2^sb·S < 2^ib (tight segments)
+    [ // u = v + 2^(vb−1) = Σ limbs: the limb sum < 2^vb defines v ∈ [−2^(vb−1), 2^(vb−1)).
+      "weight decomposition", pow2 vb + pow2 (vb - 1) + pow2 (vb - 1)
+      // pk = pk_prev·2^vb + u' over a group of PackPerElement digits u' < 2^vb.
+      "weight packing", big 3 * pow2 (p.PackPerElement * vb)
+      // Σ_i A_ji·x_i + 2^(ib−1) = e' + c·2^(sb−1) + 2^sb·S.
+      "raw division", big s.InDim * vbound * vbound + pow2 (ib - 1) + divisionRhs
+      // Σ_j B_kj·h_j + 2^(ib−1) = e' + c·2^(sb−1) + 2^sb·S.
+      "output division", big s.Rank * vbound * m + pow2 (ib - 1) + divisionRhs
+      // q = S − M + c.
+      "quotient", m + pow2 (ib - sb) + m + BigInteger.One
+      // q·num + ⌊den/2⌋ = den·δ + e3, |δ| ≤ value_bound (checked natively), e3 < 2^remBits.
+      "scaling relation", m * BigInteger.Abs s.Scaling.Num + den / big 2 + den * vbound + pow2 remBits
+      // den − 1 = e3 + (den − 1 − e3), each a tight segment below 2^remBits.
+      "scaling remainder complement", den + pow2 remBits + pow2 remBits
+      // 2^(w − r)·top for a tight top limb: both factors below 2^w.
+      "tight top limb", pow2 (2 * w) ]
+
+/// A plan is usable only if every identity's no-wrap bound is below p and k fits the
+/// commitment scheme.
+let checkPlan (p: LoraPlan) : Result<LoraPlan, string> =
+    let s = p.Shape
+    match noWrapBounds p |> List.tryFind (fun (_, bound) -> bound >= Fp.Modulus) with
+    | Some(name, bound) ->
+        Error(sprintf "shape %dx%dx%d with fixed-point config %d/%d/%d and scaling %O/%O: the %s identity could wrap around the field (its terms reach 2^%d)"
+                  s.InDim s.Rank s.OutDim s.Config.ScaleBits s.Config.ValueBits s.Config.IntermediateBits s.Scaling.Num s.Scaling.Den
+                  name (bitLength bound))
+    | None ->
+        if p.K <= VestaIpa.MaxK then Ok p
+        else Error(sprintf "shape %dx%dx%d with %d rows needs %d circuit rows (k = %d); one proof holds at most k = %d"
+                       s.InDim s.Rank s.OutDim s.Rows p.Rows p.K VestaIpa.MaxK)
+
+/// Every plan the planner considers for a validated shape: w ∈ [6, 16] × the Poseidon layouts.
+let private candidates (s: LoraCircuitShape) =
+    let d = max s.Rank 4
+    [ for w in 6 .. 16 do
+        for li, layout in List.indexed poseidonLayouts do
+            let p = planWith s w d layout
+            // committed columns × (rows + a per-column overhead worth ~2^11 rows: at
+            // small k the per-polynomial work of the prover, not the MSM size, dominates)
+            let cost = float (adviceColumns p + lookupCount p / 2 + 2) * float ((1L <<< p.K) + 2048L)
+            yield (cost, -w, li), p ]
+
+let private cheapest cands =
+    match cands with
+    | [] -> Error "no plan"
+    | _ -> cands |> List.minBy fst |> snd |> checkPlan
+
 /// The plan: w ∈ [6, 16] and the Poseidon layout minimising (advice columns + lookup
 /// helpers) · (2^k + 2^11) (committed cells plus a per-column overhead), ties to the
-/// larger w and then the narrower Poseidon layout; dot width max(rank, 4).
+/// larger w and then the narrower Poseidon layout; dot width max(rank, 4). The chosen plan's
+/// no-wrap bounds are checked (`noWrapBounds`): a plan whose argument fails is never built.
 let plan (s: LoraCircuitShape) : Result<LoraPlan, string> =
-    validate s
-    |> Result.bind (fun s ->
-        let d = max s.Rank 4
-        [ for w in 6 .. 16 do
-            for li, layout in List.indexed poseidonLayouts do
-                let p = planWith s w d layout
-                let lookups = p.Lanes + 2 + 2 * p.ScalingLimbs
-                // committed columns × (rows + a per-column overhead worth ~2^11 rows: at
-                // small k the per-polynomial work of the prover, not the MSM size, dominates)
-                let cost = float (adviceColumns p + lookups / 2 + 2) * float ((1L <<< p.K) + 2048L)
-                yield (cost, -w, li), p ]
-        |> List.minBy fst
-        |> snd
-        |> fun p ->
-            if p.K <= VestaIpa.MaxK then Ok p
-            else Error(sprintf "shape %dx%dx%d with %d rows needs %d circuit rows (k = %d); one proof holds at most k = %d"
-                           s.InDim s.Rank s.OutDim s.Rows p.Rows p.K VestaIpa.MaxK))
+    validate s |> Result.bind (candidates >> cheapest)
+
+/// The cheapest plan with a given limb width w ∈ [6, 16] (tests and benchmarks use it to
+/// exercise every limb width; a verifier only ever uses `plan`).
+let planWithLimbBits (s: LoraCircuitShape) (w: int) : Result<LoraPlan, string> =
+    if w < 6 || w > 16 then Error(sprintf "limb width %d is outside [6, 16]" w)
+    else validate s |> Result.bind (candidates >> List.filter (fun (_, p) -> p.LimbBits = w) >> cheapest)
 
 /// Deterministic identifier of the circuit: everything the keys depend on.
 let circuitId (p: LoraPlan) =
@@ -365,12 +424,14 @@ let configure (p: LoraPlan) (b: ConstraintSystemBuilder) : LoraConfig =
         Expression.sum [ for i in 0 .. count - 1 -> lanes[first + i].Cur * fpPow2 (w * i) ]
     /// Tight top limb: a segment of `bits` bits in `count` limbs has its top limb in
     /// [0, 2^(bits − w·(count−1))): check 2^(w − r)·top ∈ [0, 2^w) as well. Both are integers
-    /// below 2^w (the lane lookup) and the product is below 2^(2w) ≪ p, so the second lookup
-    /// holds iff top < 2^r.
-    let tight name (sel: Selector) first count bits =
+    /// below 2^w (the limb's own lookup) and the product is below 2^(2w) ≪ p, so the second
+    /// lookup holds iff top < 2^r. The segment's limb sum is then an integer in [0, 2^bits),
+    /// whatever w and count are: this is what every interval argument below relies on.
+    let tightTop name (sel: Selector) (cols: AdviceColumn[]) first count bits =
         let r = bits - w * (count - 1)
         if count > 0 && r < w then
-            b.Lookup(sprintf "%s top limb < 2^%d" name r, sel, [ lanes[first + count - 1].Cur * fpPow2 (w - r), table ])
+            b.Lookup(sprintf "%s top limb < 2^%d" name r, sel, [ cols[first + count - 1].Cur * fpPow2 (w - r), table ])
+    let tight name sel first count bits = tightTop name sel lanes first count bits
     let unused (sel: Selector) used =
         [ for l in used .. p.Lanes - 1 -> sprintf "lane %d unused" l, sel.Expr * lanes[l].Cur ]
     // Weight rows: u = v + 2^(vb−1) = Σ limbs (vb bits, tight) and u ≠ 0 (u·inv = 1), i.e.
@@ -418,8 +479,12 @@ let configure (p: LoraPlan) (b: ConstraintSystemBuilder) : LoraConfig =
     if sb >= 2 then tight "remainder" qDiv 0 p.RemLimbs (sb - 1)
     tight "high part" qDiv p.RemLimbs p.HighLimbs (ib - sb)
     // Output rows (also division rows): v = Σ_{j<rank} B_kj·h_j; δ (acc, copied from the
-    // instance) satisfies q·num + floor(den/2) = den·δ + e3 with e3 ∈ [0, 2^(w·m)) and
-    // den − 1 − e3 ∈ [0, 2^(w·m)), i.e. e3 ∈ [0, den): δ = div_round(q·num, den).
+    // instance) satisfies q·num + floor(den/2) = den·δ + e3 where e3 and den − 1 − e3 are
+    // TIGHT segments of b = bits(den − 1) bits: integers in [0, 2^b). Their sum is below
+    // 2^(b+1) < p, so e3 + (den − 1 − e3) = den − 1 holds over the integers and
+    // e3 ∈ [0, den − 1]; with the no-wrap bound of the δ relation (`noWrapBounds`),
+    // δ = div_round(q·num, den). (lora-circuit-v1 checked only that every limb was below
+    // 2^w: with w·m ≥ 254 both segments could wrap and any δ verified.)
     let num, den = s.Scaling.Num, s.Scaling.Den
     let m = p.ScalingLimbs
     let scalLimbs first = Expression.sum [ for i in 0 .. m - 1 -> scal[first + i].Cur * fpPow2 (w * i) ]
@@ -431,6 +496,9 @@ let configure (p: LoraPlan) (b: ConstraintSystemBuilder) : LoraConfig =
           "den - 1 - e3 = limbs", qOut.Expr * (c (den - BigInteger.One) - scalLimbs 0 - scalLimbs m) ])
     for i in 0 .. 2 * m - 1 do
         b.Lookup(sprintf "scaling remainder limb %d" i, qOut, [ scal[i].Cur, table ])
+    let remBits = bitLength (den - BigInteger.One)
+    tightTop "scaling remainder e3" qOut scal 0 m remBits
+    tightTop "scaling remainder den-1-e3" qOut scal m m remBits
     let poseidon = PoseidonGadget.configure b p.Poseidon (Some consts)
     { Lanes = lanes; V = v; Carry = carry; Inv = inv; Q = q; DotW = dotW; DotX = dotX; Acc = acc; Scal = scal
       Table = table; Constants = consts; Instance = inst
