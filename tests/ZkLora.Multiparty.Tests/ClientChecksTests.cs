@@ -69,7 +69,7 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
 
     public static TheoryData<string> Cases => new()
     {
-        "output_not_q_delta", "q_delta_changed", "index", "output_shape", "input_shape", "session", "module", "fixed_point", "scaling_unreduced", "q_delta_out_of_bound",
+        "output_not_q_delta", "q_delta_changed", "index", "output_shape", "input_shape", "session", "module", "fixed_point", "scaling_unreduced", "q_delta_out_of_bound", "scaling_outside_policy",
     };
 
     private static LoraForwardResponse Tamper(string kind, LoraForwardResponse r) => kind switch
@@ -84,6 +84,8 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
         "module" => r with { SubmoduleName = DemoModel.AdapterModules[1] == r.SubmoduleName ? DemoModel.AdapterModules[0] : DemoModel.AdapterModules[1] },
         "fixed_point" => r with { FixedPoint = new FixedPointSettings(16, 63, 127) },
         "scaling_unreduced" => r with { ScalingNum = r.ScalingNum * 2, ScalingDen = r.ScalingDen * 2 },
+        // reduced and valid for the circuit, but one past the standard policy's den ≤ 2^64
+        "scaling_outside_policy" => r with { ScalingNum = 1, ScalingDen = (BigInteger.One << 64) + 1 },
         "q_delta_out_of_bound" => r with
         {
             QDelta = Copy(r.QDelta).Select((row, i) => i == 0 ? row.Select((v, k) => k == 0 ? (BigInteger.One << 62) : v).ToArray() : row).ToArray(),
@@ -104,6 +106,7 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
         ["fixed_point"] = "fixed_point differs",
         ["scaling_unreduced"] = "not reduced",
         ["q_delta_out_of_bound"] = "outside the value bound",
+        ["scaling_outside_policy"] = "outside the parameter policy: scaling 1/18446744073709551617: den is above the verifier's limit",
     };
 
     [Theory(Timeout = 60000)]
@@ -120,6 +123,33 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var e = await Assert.ThrowsAsync<ContributorException>(() => client.ForwardLossAsync(DemoModel.SampleText, cts.Token));
         Assert.Contains(Expected[kind], e.Message);
         Assert.Empty(client.GetTranscript().Entries);
+    }
+
+    [Fact(Timeout = 60000)]
+    public async Task A_fixed_point_config_outside_the_policy_is_refused_before_any_activation_is_sent()
+    {
+        using var cts = Timeouts.Test();
+        using var dir = new TempDir();
+        var server = LoRAServer.Create(fx.Adapter, dir.Combine("out"));
+        int forwards = 0;
+        // Announces intermediate_bits 200 (valid for the contract, outside the standard policy).
+        await using var wide = new TamperingContributor(server, r => { Interlocked.Increment(ref forwards); return r; },
+            i => i with { FixedPoint = new FixedPointSettings(20, 63, 200) });
+        using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
+        await using (var client = new BaseModelClient(model, [wide.Endpoint]))
+        {
+            var e = await Assert.ThrowsAsync<ContributorException>(() => client.InitAndPatchAsync(cts.Token));
+            Assert.Contains("outside the parameter policy", e.Message);
+            Assert.Contains("intermediate_bits = 200", e.Message);
+            Assert.Empty(model.PatchedModuleNames);
+        }
+        Assert.Equal(0, forwards);
+
+        // The honest server's default config, under a client policy narrower than it.
+        await using var honest = new TamperingContributor(server, r => r);
+        await using var strict = new BaseModelClient(model, [honest.Endpoint]) { ParameterPolicy = ParameterPolicy.Standard with { MaxScaleBits = 16 } };
+        Assert.Contains("scale_bits = 20", (await Assert.ThrowsAsync<ContributorException>(() => strict.InitAndPatchAsync(cts.Token))).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => strict.ParameterPolicy = ParameterPolicy.Standard with { MaxValueBits = 1 });
     }
 
     [Fact(Timeout = 60000)]

@@ -133,6 +133,49 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     }
 }
 
+public class ParameterPolicyVerificationTests(ProvedSessionFixture fx) : IClassFixture<ProvedSessionFixture>
+{
+    [Fact]
+    public void A_policy_narrower_than_the_contributors_parameters_rejects_before_any_proof_is_read()
+    {
+        var narrow = new ProofVerificationOptions { ParameterPolicy = ParameterPolicy.Standard with { MaxIntermediateBits = 100 } };
+        var e = Assert.Throws<ProofVerificationException>(() =>
+            ProofVerification.BatchVerifyProofs([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], narrow));
+        Assert.Equal(ProofVerificationFailure.OutsidePolicy, e.Reason);
+        Assert.Contains("intermediate_bits = 127 is above the verifier's limit 100", e.Message);
+        // Before any proof: the same refusal with an empty proof directory, not a coverage failure.
+        string empty = fx.Combine("empty-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(empty);
+        Assert.Equal(ProofVerificationFailure.OutsidePolicy, Assert.Throws<ProofVerificationException>(() =>
+            ProofVerification.BatchVerifyProofs([empty], fx.TranscriptPath, [fx.PinnedManifestPath], narrow)).Reason);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ProofVerification.BatchVerifyProofs([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath],
+            new ProofVerificationOptions { ParameterPolicy = ParameterPolicy.Standard with { MaxIntermediateBits = 251 } }));
+    }
+
+    [Fact]
+    public async Task The_verbose_log_names_each_modules_config_and_scaling()
+    {
+        var log = new StringWriter();
+        var r = await ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath],
+            new ProofVerificationOptions { Verbose = true, Log = log }, CancellationToken.None);
+        Assert.Equal(2, r.ProofCount);
+        Assert.Contains("fixed-point config (scale_bits 20, value_bits 63, intermediate_bits 127), scaling 2/1", log.ToString());
+    }
+
+    [Fact]
+    public void Zklora_verify_applies_the_policy_and_its_overrides()
+    {
+        int Run(params string[] extra) => ZkLora.Cli.ZkLoraCommand.Build()
+            .Parse(["verify", "--proof-dir", fx.ProofDirectory, "--transcript", fx.TranscriptPath, "--expected-adapters", fx.PinnedManifestPath, .. extra])
+            .Invoke();
+        Assert.Equal(0, Run());
+        Assert.Equal(1, Run("--max-intermediate-bits", "100"));
+        Assert.Equal(1, Run("--max-scaling-bits", "0")); // the demo's scaling is 2/1
+        Assert.Equal(0, Run("--max-scaling-bits", "1"));
+        Assert.Equal(2, Run("--max-intermediate-bits", "300")); // the policy itself is out of range
+    }
+}
+
 public class DishonestContributorTests(DemoFixture fx) : IClassFixture<DemoFixture>
 {
     [Fact(Timeout = 120000)]

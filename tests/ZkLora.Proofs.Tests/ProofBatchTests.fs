@@ -314,6 +314,56 @@ let tests =
             | Ok _ -> failtest "proved with the wrong salt"
             | Error e -> Expect.stringContains e "does not open" "clear report"
         }
+        test "a config outside the verifier's policy is refused before any proof is read" {
+            let fx = fixture.Value
+            let narrow = { ParameterPolicy.standard with MaxIntermediateBits = 100 }
+            batchVerifyManyWithPolicy narrow [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore
+            |> expectFailure OutsidePolicy "intermediate_bits = 127 is above the verifier's limit 100"
+            // an empty proof directory: the policy refusal comes first, not a coverage failure
+            batchVerifyManyWithPolicy narrow [ tempDir () ] fx.Transcript [ fx.Manifest ] ignore
+            |> expectFailure OutsidePolicy "above the verifier's limit"
+            for bad, what in [ { ParameterPolicy.standard with MaxScaleBits = 19 }, "scale_bits = 20"
+                               { ParameterPolicy.standard with MaxValueBits = 62 }, "value_bits = 63" ] do
+                batchVerifyManyWithPolicy bad [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure OutsidePolicy what
+        }
+        test "a policy that is itself out of range is an input error" {
+            let fx = fixture.Value
+            for bad in [ { ParameterPolicy.standard with MaxIntermediateBits = 251 }
+                         { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.Zero }
+                         { ParameterPolicy.standard with MaxScaleBits = -1 } ] do
+                batchVerifyManyWithPolicy bad [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure InvalidInput "parameter policy"
+        }
+        test "a scaling outside the policy is refused unless the verifier widens the policy" {
+            let rnd = Random 5
+            // den = 2^64 + 1: valid for the circuit, one past the standard policy
+            let sc = { Num = BigInteger 3; Den = (BigInteger.One <<< 64) + BigInteger.One }
+            let m = randomModule rnd "wide.c_attn" (2, 1, 2) { ScaleBits = 8; ValueBits = 16; IntermediateBits = 40 } sc
+            let calls = [ call rnd "pol" m 0L 1 ]
+            let manifest = { Adapters = [ m.Adapter ] }
+            let d = tempDir ()
+            prove manifest [ m ] calls d |> unwrap |> ignore
+            batchVerifyMany [ d ] { Entries = calls } [ manifest ] ignore |> expectFailure OutsidePolicy "den is above the verifier's limit"
+            let wide = { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.One <<< 65 }
+            let lines = Collections.Generic.List<string>()
+            let s = batchVerifyManyWithPolicy wide [ d ] { Entries = calls } [ manifest ] lines.Add |> unwrap
+            Expect.equal s.Proofs 1 "verifies under the widened policy"
+            Expect.exists lines (fun l -> l.Contains "module wide.c_attn: fixed-point config (scale_bits 8, value_bits 16, intermediate_bits 40), scaling 3/18446744073709551617") "the log names each module's config and scaling"
+            // a transcript entry whose own scaling is outside is refused too (B recorded what A answered)
+            let negative = { sc with Num = -((BigInteger.One <<< 64) + BigInteger 2) }
+            batchVerifyManyWithPolicy wide [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] ignore
+            |> expectFailure OutsidePolicy "|num| is above the verifier's limit"
+        }
+        test "the standard policy admits the default and the peers' configs and PEFT scalings" {
+            for cfg in [ defaultConfig; { ScaleBits = 16; ValueBits = 32; IntermediateBits = 64 }; { ScaleBits = 8; ValueBits = 16; IntermediateBits = 40 } ] do
+                for num, den in [ 2, 1; 1, 2; 1, 4; 16, 1; -3, 4 ] do
+                    Expect.equal (ParameterPolicy.check ParameterPolicy.standard cfg { Num = BigInteger num; Den = BigInteger den }) (Ok()) (sprintf "%A %d/%d" cfg num den)
+            let at = { Num = BigInteger.One <<< 64; Den = (BigInteger.One <<< 64) - BigInteger.One }
+            Expect.equal (ParameterPolicy.check ParameterPolicy.standard defaultConfig at) (Ok()) "the limits are inclusive"
+            Expect.isError (ParameterPolicy.check ParameterPolicy.standard { ScaleBits = 33; ValueBits = 64; IntermediateBits = 128 } at) "scale_bits 33"
+            Expect.isError (ParameterPolicy.check ParameterPolicy.standard { ScaleBits = 20; ValueBits = 65; IntermediateBits = 128 } at) "value_bits 65"
+            Expect.isError (ParameterPolicy.check ParameterPolicy.standard { ScaleBits = 20; ValueBits = 63; IntermediateBits = 129 } at) "intermediate_bits 129"
+            Expect.isError (ParameterPolicy.check ParameterPolicy.standard defaultConfig { Num = BigInteger 2; Den = BigInteger 4 }) "an unreduced scaling is still refused"
+        }
         test "random small shapes and several fixed-point configs: prove → verify" {
             let rnd = Random 11
             let configs =
