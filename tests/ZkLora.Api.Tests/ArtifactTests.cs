@@ -1,6 +1,5 @@
 using System.Numerics;
 using Microsoft.FSharp.Collections;
-using ZkLora.Model;
 using ZkLora.Proofs;
 using Xunit;
 using FsFixedPoint = ZkLora.Proofs.FixedPoint;
@@ -32,7 +31,7 @@ public sealed class ArtifactTests : IDisposable
     }
 
     private static InferenceTranscriptEntry Entry(string session = "s1", string module = "transformer.h.0.attn.c_attn", long index = 0) =>
-        new(session, module, index, [1, 2], [1, 3], [[1, -2]], [[5, 6, -7]], FixedPointSettings.Default, new Fraction(2, 1));
+        new(session, module, index, [1, 2], [1, 3], [[1, -2]], [[5, 6, -7]], FixedPointSettings.Default, new LoraScaling(2, 1));
 
     [Fact]
     public void A_manifest_view_shows_the_F_sharp_manifest_and_keeps_its_bytes_and_digest()
@@ -47,7 +46,7 @@ public sealed class ArtifactTests : IDisposable
         var f = fs.Adapters.Head;
         Assert.Equal(("transformer.h.0.attn.c_attn", 2, 1, 3), (e.ModuleName, e.InDim, e.Rank, e.OutDim));
         Assert.Equal(FixedPointSettings.Default, e.FixedPoint);
-        Assert.Equal(new Fraction(2, 1), e.Scaling);
+        Assert.Equal(new LoraScaling(2, 1), e.Scaling);
         Assert.Equal(AdapterCommitment.toHex(f.Commitment), e.Commitment);
         Assert.Matches("^0x[0-9a-f]{64}$", e.Commitment);
         Assert.Same(e, m.Find("transformer.h.0.attn.c_attn"));
@@ -138,13 +137,13 @@ public sealed class ArtifactTests : IDisposable
         void Rejected(string expected, Func<InferenceTranscriptEntry> make) =>
             Assert.Contains(expected, Assert.Throws<ArgumentException>(make).Message);
         var d = FixedPointSettings.Default;
-        var two = new Fraction(2, 1);
+        var two = new LoraScaling(2, 1);
         Rejected("session", () => new InferenceTranscriptEntry("s.1", "m", 0, [1, 2], [1, 3], [[1, -2]], [[5, 6, 7]], d, two));
         Rejected("leading dimensions", () => new InferenceTranscriptEntry("s1", "m", 0, [1, 2], [2, 3], [[1, -2]], [[5, 6, 7]], d, two));
         Rejected("entry.x", () => new InferenceTranscriptEntry("s1", "m", 0, [1, 2], [1, 3], [[1, -2, 3]], [[5, 6, 7]], d, two));
         Rejected("entry.delta", () => new InferenceTranscriptEntry("s1", "m", 0, [1, 2], [1, 3], [[1, -2]], [[5, BigInteger.One << 62, 7]], d, two));
         Rejected("invocation_index", () => new InferenceTranscriptEntry("s1", "m", -1, [1, 2], [1, 3], [[1, -2]], [[5, 6, 7]], d, two));
-        Rejected("too large", () => new InferenceTranscriptEntry("s1", "m", 0, [1, 2], [1, 3], [[1, -2]], [[5, 6, 7]], d, new Fraction(BigInteger.One << 250, 1)));
+        Rejected("too large", () => new InferenceTranscriptEntry("s1", "m", 0, [1, 2], [1, 3], [[1, -2]], [[5, 6, 7]], d, new LoraScaling(BigInteger.One << 250, 1)));
         Assert.Throws<ArgumentNullException>(() => new InferenceTranscriptEntry("s1", "m", 0, [1, 2], [1, 3], [[1, -2]], [[5, 6, 7]], null!, two));
     }
 
@@ -153,7 +152,7 @@ public sealed class ArtifactTests : IDisposable
     {
         BigInteger[][] x = [[1, -2]];
         long[] shape = [1, 2];
-        var e = new InferenceTranscriptEntry("s1", "m", 0, shape, [1, 3], x, [[5, 6, 7]], FixedPointSettings.Default, new Fraction(2, 1));
+        var e = new InferenceTranscriptEntry("s1", "m", 0, shape, [1, 3], x, [[5, 6, 7]], FixedPointSettings.Default, new LoraScaling(2, 1));
         x[0][0] = 99;
         shape[1] = 7;
         Assert.Equal(BigInteger.One, e.X[0][0]);

@@ -4,7 +4,7 @@ using Xunit;
 namespace ZkLora.Packaging.Tests;
 
 /// <summary>
-/// Packs ZkLora.Math, ZkLora.Proofs, ZkLora.Model, ZkLora.Api and the `zklora` tool once
+/// Packs ZkLora.Math, ZkLora.Proofs, ZkLora.Model, ZkLora.Verification, ZkLora.Api and the `zklora` tool once
 /// (<c>dotnet pack ZkLora.Packages.slnf</c>) into a temporary folder feed, and writes a NuGet
 /// configuration whose ONLY source is that folder. Third-party packages (FSharp.Core, TorchSharp,
 /// …) come from a read-only fallback folder of links into the machine's package cache with every
@@ -17,7 +17,7 @@ public sealed class LocalFeed : IAsyncLifetime
     public const string Version = "0.1.0";
 
     /// <summary>The library packages, in dependency order.</summary>
-    public static readonly string[] Libraries = ["ZkLora.Math", "ZkLora.Proofs", "ZkLora.Model", "ZkLora.Api"];
+    public static readonly string[] Libraries = ["ZkLora.Math", "ZkLora.Proofs", "ZkLora.Model", "ZkLora.Verification", "ZkLora.Api"];
 
     private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(15);
 

@@ -52,6 +52,7 @@ public sealed class PackageContentTests(LocalFeed feed)
     [Theory]
     [InlineData("ZkLora.Math")]
     [InlineData("ZkLora.Proofs")]
+    [InlineData("ZkLora.Verification")]
     public void Verifier_packages_do_not_pull_TorchSharp(string id)
     {
         // Walk the dependency closure: ours from the feed, third-party by id only (TorchSharp's
@@ -80,11 +81,12 @@ public sealed class PackageContentTests(LocalFeed feed)
     }
 
     [Fact]
-    public void Api_package_depends_on_the_same_version_of_Proofs_and_Model()
+    public void Api_package_depends_on_the_same_version_of_Verification_and_Model()
     {
         var deps = Read("ZkLora.Api").Dependencies;
-        Assert.Contains(("ZkLora.Proofs", LocalFeed.Version), deps);
+        Assert.Contains(("ZkLora.Verification", LocalFeed.Version), deps);
         Assert.Contains(("ZkLora.Model", LocalFeed.Version), deps);
+        Assert.Contains(("ZkLora.Proofs", LocalFeed.Version), Read("ZkLora.Verification").Dependencies);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class RecordedCall
     /// <summary>Fixed-point configuration.</summary>
     public FixedPointSettings FixedPoint => _entry.FixedPoint;
     /// <summary>The module's LoRA scaling (reduced).</summary>
-    public Fraction Scaling => _entry.Scaling;
+    public LoraScaling Scaling => _entry.Scaling;
 
     /// <summary>The call as a transcript entry (what the base-model user's transcript should hold for it).</summary>
     /// <returns>The entry.</returns>

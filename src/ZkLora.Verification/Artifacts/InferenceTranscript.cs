@@ -1,7 +1,6 @@
 using System.Collections.ObjectModel;
 using System.Numerics;
 using Microsoft.FSharp.Collections;
-using ZkLora.Model;
 using ZkLora.Proofs;
 using FsEntry = ZkLora.Proofs.TranscriptEntry;
 using FsTranscript = ZkLora.Proofs.Transcript;
@@ -34,7 +33,7 @@ public sealed class InferenceTranscriptEntry
     public InferenceTranscriptEntry(string sessionId, string moduleName, long invocationIndex,
         IReadOnlyList<long> inputShape, IReadOnlyList<long> outputShape,
         IReadOnlyList<IReadOnlyList<BigInteger>> x, IReadOnlyList<IReadOnlyList<BigInteger>> delta,
-        FixedPointSettings fixedPoint, Fraction scaling)
+        FixedPointSettings fixedPoint, LoraScaling scaling)
         : this(Validated(sessionId, moduleName, invocationIndex, inputShape, outputShape, x, delta, fixedPoint, scaling))
     {
     }
@@ -48,7 +47,7 @@ public sealed class InferenceTranscriptEntry
         X = ReadOnlyRows(entry.X);
         Delta = ReadOnlyRows(entry.Delta);
         FixedPoint = FixedPointSettings.FromFSharp(entry.FixedPoint);
-        Scaling = new Fraction(entry.Scaling.Num, entry.Scaling.Den);
+        Scaling = LoraScaling.FromFSharp(entry.Scaling);
     }
 
     /// <summary>The session the call belongs to.</summary>
@@ -76,7 +75,7 @@ public sealed class InferenceTranscriptEntry
     public FixedPointSettings FixedPoint { get; }
 
     /// <summary>The module's LoRA scaling (reduced).</summary>
-    public Fraction Scaling { get; }
+    public LoraScaling Scaling { get; }
 
     /// <inheritdoc />
     public override string ToString() => $"{SessionId}.{ModuleName}.{InvocationIndex} [{string.Join(", ", InputShape)}] -> [{string.Join(", ", OutputShape)}]";
@@ -89,7 +88,7 @@ public sealed class InferenceTranscriptEntry
     private static FsEntry Validated(string sessionId, string moduleName, long invocationIndex,
         IReadOnlyList<long> inputShape, IReadOnlyList<long> outputShape,
         IReadOnlyList<IReadOnlyList<BigInteger>> x, IReadOnlyList<IReadOnlyList<BigInteger>> delta,
-        FixedPointSettings fixedPoint, Fraction scaling)
+        FixedPointSettings fixedPoint, LoraScaling scaling)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
         ArgumentNullException.ThrowIfNull(moduleName);

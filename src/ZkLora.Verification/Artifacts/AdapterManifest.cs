@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.FSharp.Collections;
-using ZkLora.Model;
 using ZkLora.Proofs;
 using FsManifest = ZkLora.Proofs.Manifest;
 
@@ -21,7 +20,7 @@ public sealed record AdapterManifestEntry
         Rank = adapter.Shape.Rank;
         OutDim = adapter.Shape.OutDim;
         FixedPoint = FixedPointSettings.FromFSharp(adapter.FixedPoint);
-        Scaling = new Fraction(adapter.Scaling.Num, adapter.Scaling.Den);
+        Scaling = LoraScaling.FromFSharp(adapter.Scaling);
         Commitment = AdapterCommitment.toHex(adapter.Commitment);
     }
 
@@ -41,7 +40,7 @@ public sealed record AdapterManifestEntry
     public FixedPointSettings FixedPoint { get; }
 
     /// <summary>The LoRA scaling as an exact reduced fraction (e.g. lora_alpha / r).</summary>
-    public Fraction Scaling { get; }
+    public LoraScaling Scaling { get; }
 
     /// <summary>
     /// The adapter commitment (scheme <see cref="AdapterManifest.CommitmentScheme"/>):

@@ -7,7 +7,7 @@ namespace ZkLora.Api;
 /// The verifier's bounds on the parameters a contributor chooses: its fixed-point configuration
 /// and each module's LoRA scaling <c>num/den</c>. The verifier refuses anything outside them
 /// before it reads a proof (<see cref="ProofVerificationFailure.OutsidePolicy"/>), and
-/// <see cref="Multiparty.BaseModelClient"/> refuses a contributor that announces them before it
+/// <c>ZkLora.Api.Multiparty.BaseModelClient</c> (package ZkLora.Api) refuses a contributor that announces them before it
 /// sends any activation. Every soundness argument of the proofs is an argument about bounded
 /// integers; keeping a contributor's choices far from the field's size keeps those arguments far
 /// from their edges. Widen it only deliberately; the circuit's own limits apply on top of it.

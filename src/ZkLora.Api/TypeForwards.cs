@@ -1,0 +1,18 @@
+// ZkLora.Api 0.1.0 held these types; they now live in ZkLora.Verification (which has no
+// TorchSharp dependency), in the same namespace. The forwards keep code compiled against 0.1.0 working.
+using System.Runtime.CompilerServices;
+
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ActivationCommitments))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ActivationOpening))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ActivationsFormatException))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.AdapterManifest))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.AdapterManifestEntry))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ArtifactFormatException))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.CommitmentMismatchException))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.FixedPointSettings))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.InferenceTranscript))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.InferenceTranscriptEntry))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ProofVerification))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ProofVerificationException))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ProofVerificationFailure))]
+[assembly: TypeForwardedTo(typeof(ZkLora.Api.ProofVerificationResult))]
