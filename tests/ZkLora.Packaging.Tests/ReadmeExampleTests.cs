@@ -5,10 +5,11 @@ namespace ZkLora.Packaging.Tests;
 
 /// <summary>
 /// The code examples of the package READMEs (src/*/README.md, which NuGet shows on each package's
-/// page) are compiled against the packages from the local feed and run, like the quick start, so
-/// a renamed namespace or a changed signature fails here instead of in a reader's project. Every
-/// example block is marked with <see cref="Marker"/>; the F# ones become a small F# console
-/// project, the C# ones a C# console project, referencing only the package the README belongs to.
+/// page) and of the repository README are compiled against the packages from the local feed and
+/// run, like the quick start, so a renamed namespace or a changed signature fails here instead of
+/// in a reader's project. Every example block is marked with <see cref="Marker"/>; the F# ones
+/// become a small F# console project, the C# ones a C# console project, referencing only the one
+/// package the example is about.
 /// </summary>
 [Collection(LocalFeedCollection.Name)]
 public sealed partial class ReadmeExampleTests(LocalFeed feed)
@@ -23,18 +24,20 @@ public sealed partial class ReadmeExampleTests(LocalFeed feed)
     private static partial Regex AnyCodeFence();
 
     /// <summary>
-    /// Each package README with examples: the package it belongs to, its language, and a pattern
-    /// the program's output must match (the examples themselves fail on a wrong result).
+    /// Each README with examples (path from the repository root), the package its examples use,
+    /// their language, and a pattern the program's output must match (the examples themselves
+    /// also fail on a wrong result).
     /// </summary>
-    public static TheoryData<string, string, string> Examples => new()
+    public static TheoryData<string, string, string, string> Examples => new()
     {
-        { "ZkLora.Math", "fsharp", @"proof of [0-9]+ bytes verified" },
-        { "ZkLora.Proofs", "fsharp", @"verified 1 proofs over 1 circuits" },
-        { "ZkLora.Model", "csharp", @"loss [0-9.]+ without, [0-9.]+ with the adapter" },
+        { "src/ZkLora.Math/README.md", "ZkLora.Math", "fsharp", @"proof of [0-9]+ bytes verified" },
+        { "src/ZkLora.Proofs/README.md", "ZkLora.Proofs", "fsharp", @"verified 1 proofs over 1 circuits" },
+        { "src/ZkLora.Model/README.md", "ZkLora.Model", "csharp", @"loss [0-9.]+ without, [0-9.]+ with the adapter" },
+        { "README.md", "ZkLora.Math", "fsharp", @"a \* a\^-1 = 1: true, decodes back: true, sqrt: true" },
     };
 
-    private string ReadmeText(string package) =>
-        File.ReadAllText(Path.Combine(feed.RepositoryRoot, "src", package, "README.md")).ReplaceLineEndings("\n");
+    private string ReadmeText(string readme) =>
+        File.ReadAllText(Path.Combine(feed.RepositoryRoot, readme)).ReplaceLineEndings("\n");
 
     /// <summary>The marked blocks of a README, in order, with their language.</summary>
     private static List<(string Language, string Code)> MarkedBlocks(string text)
@@ -50,33 +53,38 @@ public sealed partial class ReadmeExampleTests(LocalFeed feed)
     }
 
     [Fact]
-    public void Every_code_block_of_a_package_README_is_compiled_by_a_test()
+    public void Every_code_block_of_a_README_is_compiled_by_a_test()
     {
         var examples = Examples.Select(row => (string)row[0]).ToHashSet(StringComparer.Ordinal);
-        foreach (string readme in Directory.EnumerateFiles(Path.Combine(feed.RepositoryRoot, "src"), "README.md", SearchOption.AllDirectories))
+        var readmes = Directory.EnumerateDirectories(Path.Combine(feed.RepositoryRoot, "src"))
+            .Where(dir => File.Exists(Path.Combine(dir, "README.md")))
+            .Select(dir => "src/" + Path.GetFileName(dir) + "/README.md")
+            .Append("README.md")
+            .ToList();
+        Assert.Contains("src/ZkLora.Math/README.md", readmes);
+        foreach (string readme in readmes)
         {
-            string package = Path.GetFileName(Path.GetDirectoryName(readme))!;
-            string text = File.ReadAllText(readme).ReplaceLineEndings("\n");
+            string text = ReadmeText(readme);
             int fences = AnyCodeFence().Matches(text).Count;
             int marked = MarkedBlocks(text).Count;
             int quickStart = text.Contains(QuickStartTests.Marker, StringComparison.Ordinal) ? 1 : 0;
             Assert.True(fences == marked + quickStart,
-                $"src/{package}/README.md has {fences} F#/C# code blocks but only {marked + quickStart} are marked for compilation");
+                $"{readme} has {fences} F#/C# code blocks but only {marked + quickStart} are marked for compilation");
             if (marked > 0)
-                Assert.True(examples.Contains(package), $"src/{package}/README.md has marked examples but no row in ReadmeExampleTests.Examples");
+                Assert.True(examples.Contains(readme), $"{readme} has marked examples but no row in ReadmeExampleTests.Examples");
         }
     }
 
     [Theory]
     [MemberData(nameof(Examples))]
-    public async Task Package_README_examples_compile_against_the_packages_and_run(string package, string language, string expectedOutput)
+    public async Task README_examples_compile_against_the_packages_and_run(string readme, string package, string language, string expectedOutput)
     {
-        var blocks = MarkedBlocks(ReadmeText(package));
+        var blocks = MarkedBlocks(ReadmeText(readme));
         Assert.NotEmpty(blocks);
         Assert.All(blocks, b => Assert.Equal(language, b.Language));
         string code = string.Join("\n\n", blocks.Select(b => b.Code)) + "\n";
 
-        string project = Path.Combine(feed.Root, "readme-" + package);
+        string project = Path.Combine(feed.Root, "readme-" + readme.Replace('/', '-').Replace(".md", "", StringComparison.Ordinal));
         Directory.CreateDirectory(project);
         bool fsharp = language == "fsharp";
         string source = fsharp ? "Program.fs" : "Program.cs";
