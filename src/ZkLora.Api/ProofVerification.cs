@@ -42,7 +42,7 @@ public sealed class ProofVerificationException : Exception
 public sealed record ProofVerificationResult(int ProofCount, int CircuitCount, TimeSpan TotalTime);
 
 /// <summary>
-/// The verifier (DESIGN §1 step 4). Checks every proof artifact against the base-model user's
+/// The verifier (docs/design.md §1.2 step 4). Checks every proof artifact against the base-model user's
 /// transcript and the adapter manifest pinned before inference: full coverage (no missing, extra
 /// or duplicate statement), exact statement match, manifest match, file digests, native bounds of
 /// the public values, and the zero-knowledge proofs (batched per circuit). Needs neither the
