@@ -1,5 +1,5 @@
 /// `lora` mode: the LoRA circuit (one proof per module call) over the Vesta IPA, for the
-/// DESIGN §7 shapes, default fixed-point config, scaling 2/1, random weights and inputs of
+/// docs/design.md §7 shapes, default fixed-point config, scaling 2/1, random weights and inputs of
 /// moderate magnitude (every intermediate inside the contract's bounds).
 ///
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora                      (2×1×2, 16×2×16, 64×4×64)

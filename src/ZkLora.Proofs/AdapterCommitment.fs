@@ -1,4 +1,4 @@
-/// The hiding adapter commitment (DESIGN §3): Poseidon P128Pow5T3 over Pasta Fp, in halo2's
+/// The hiding adapter commitment (docs/design.md §3.5): Poseidon P128Pow5T3 over Pasta Fp, in halo2's
 /// ConstantLength domain, over
 ///
 ///   [ tag, in_dim, rank, out_dim, scale_bits, value_bits, intermediate_bits,

@@ -1,5 +1,5 @@
 /// Versioned ids and the JSON pieces shared by manifests, transcripts, statements and proof
-/// metadata (DESIGN §4). Readers are strict: exact field sets, exact types, known ids only.
+/// metadata (docs/design.md §4). Readers are strict: exact field sets, exact types, known ids only.
 module ZkLora.Proofs.ArtifactCommon
 
 open System

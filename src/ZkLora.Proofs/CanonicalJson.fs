@@ -1,4 +1,4 @@
-/// Canonical JSON for zkLoRA artifacts (DESIGN §4) and strict reading helpers.
+/// Canonical JSON for zkLoRA artifacts (docs/design.md §4.1) and strict reading helpers.
 ///
 /// Canonical form (byte-identical to Python's
 /// `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=True)` on the same value):

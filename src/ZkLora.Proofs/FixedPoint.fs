@@ -1,4 +1,4 @@
-/// The exact fixed-point arithmetic contract of zkLoRA (DESIGN §2). Every function here is
+/// The exact fixed-point arithmetic contract of zkLoRA (docs/design.md §2). Every function here is
 /// bit-exact: the circuit proves exactly these relations, and the contributor, the base-model
 /// user and the verifier must all compute the same integers. Nothing goes through floating
 /// point except the one defined entry point, `quantize`, which reads the double's shortest
@@ -318,7 +318,7 @@ let private prepare cfg (a: BigInteger[][]) (b: BigInteger[][]) (num: BigInteger
                     Ok { Cfg = cfg; A = a; B = b; Num = num; Den = den; InDim = inDim; Rank = rank; OutDim = outDim
                          ValueBound = vb; IntermediateBound = intermediateBound cfg; Scale = scale cfg }
 
-/// The reference computation for one row, in BigInteger, exactly as DESIGN §2 states it.
+/// The reference computation for one row, in BigInteger, exactly as docs/design.md §2.4 states it.
 let private exactRow (p: Prepared) (x: BigInteger[]) : Result<BigInteger[], string> =
     if isNull x || x.Length <> p.InDim then
         Error(sprintf "x must have in_dim = %d values, got %d" p.InDim (if isNull x then 0 else x.Length))

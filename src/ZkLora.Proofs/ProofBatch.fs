@@ -1,5 +1,5 @@
-/// Batch proving (DESIGN §1 step 3): one proof per recorded module call, all token rows of
-/// the call in one statement, written to the proof directory under the DESIGN §4 names.
+/// Batch proving (docs/design.md §1.2 step 3): one proof per recorded module call, all token rows of
+/// the call in one statement, written to the proof directory under the docs/design.md §4.5 names.
 ///
 /// Why it is sound to hand these files to a verifier: each statement is built from the
 /// call's transcript entry and the manifest entry (`Statement.ofEntry`), its digest is an

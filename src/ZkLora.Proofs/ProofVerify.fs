@@ -1,4 +1,4 @@
-/// Batch verification (DESIGN §1 step 4): every proof artifact against B's transcript and the
+/// Batch verification (docs/design.md §1.2 step 4): every proof artifact against B's transcript and the
 /// manifest the verifier pinned before inference.
 ///
 /// Security argument, in the order of the checks:

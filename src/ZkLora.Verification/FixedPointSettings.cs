@@ -6,7 +6,7 @@ namespace ZkLora.Api;
 
 /// <summary>
 /// The fixed-point configuration <c>(scale_bits, value_bits, intermediate_bits)</c> of the exact
-/// LoRA arithmetic (DESIGN §2): values are integers <c>q = round(v · 2^scale_bits)</c> within
+/// LoRA arithmetic (docs/design.md §2): values are integers <c>q = round(v · 2^scale_bits)</c> within
 /// ±<see cref="ValueBound"/>, and intermediate sums stay within ±<see cref="IntermediateBound"/>.
 /// Instances are always valid: <c>0 ≤ scale_bits &lt; value_bits ≤ intermediate_bits ≤ 250</c> and
 /// <c>value_bits ≥ 2</c>.

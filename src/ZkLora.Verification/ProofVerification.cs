@@ -58,7 +58,7 @@ public sealed record ProofVerificationOptions
 }
 
 /// <summary>
-/// The verifier (DESIGN §1 step 4). Checks every proof artifact against the base-model user's
+/// The verifier (docs/design.md §1.2 step 4). Checks every proof artifact against the base-model user's
 /// transcript and the adapter manifest pinned before inference: every module's parameters within
 /// the verifier's <see cref="ParameterPolicy"/> (before any proof is read), full coverage (no missing, extra
 /// or duplicate statement), exact statement match, manifest match, file digests, native bounds of

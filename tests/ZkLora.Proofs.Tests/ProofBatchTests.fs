@@ -117,7 +117,7 @@ let tests =
             let s2 = batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> unwrap
             Expect.equal s2.Proofs 4 "four proofs from files"
         }
-        test "artifacts use the DESIGN §4 names and the meta binds statement and proof" {
+        test "artifacts use the docs/design.md §4.5 names and the meta binds statement and proof" {
             let fx = fixture.Value
             let names = Directory.GetFiles fx.Dir |> Array.map Path.GetFileName |> Set.ofArray
             for e in fx.Transcript.Entries do

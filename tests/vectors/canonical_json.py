@@ -6,7 +6,7 @@
   digest(v)    = sha256(canonical(v).encode("ascii")).hexdigest()
 
 Each case has a NON-canonical input text (indented, keys in reverse order, raw UTF-8), its
-canonical text and digest. The artifact samples follow DESIGN section 4 and the field lists
+canonical text and digest. The artifact samples follow docs/design.md section 4 and the field lists
 documented in src/ZkLora.Proofs (Manifest.fs, Transcript.fs, Statement.fs); the statement's
 statement_digest is the digest of the statement without that field.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Known answers for the zkLoRA fixed-point contract (DESIGN section 2), computed with Python's
+"""Known answers for the zkLoRA fixed-point contract (docs/design.md section 2), computed with Python's
 decimal module and big integers only - independent of the project's F# code.
 
   quantize(v): Decimal(repr(v)) is the exact value of the shortest round-trip text of the

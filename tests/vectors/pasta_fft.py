@@ -3,7 +3,7 @@
 fields, computed with Python big integers and textbook O(n^2) formulas only (independent of
 the project's FFT code). Regenerate: python3 pasta_fft.py > pasta_fft.json
 
-Conventions (matching DESIGN: circuit field Fp, coset generator g = 5):
+Conventions (matching docs/design.md §3: circuit field Fp, coset generator g = 5):
   omega_n = 5^((p-1)/n) mod p (a primitive n-th root of unity, n a power of two)
   evals[i]        = sum_j a_j * omega_n^(i*j)                 (FFT)
   coset_evals[i]  = sum_j a_j * (5 * omega_n^i)^j             (coset FFT)

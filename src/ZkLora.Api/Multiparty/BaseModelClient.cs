@@ -33,7 +33,7 @@ public sealed class ContributorException : Exception
 public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInferenceResponse? Response, string? Error);
 
 /// <summary>
-/// The base-model user (party B, DESIGN §1). It runs the base model locally and patches every
+/// The base-model user (party B, docs/design.md §1). It runs the base model locally and patches every
 /// injection point its contributors announce: on each module call it quantizes the input itself,
 /// sends the activations to the module's contributor, checks the answer (shapes, invocation
 /// index, output = q_delta / 2^scale_bits exactly) and combines the delta with the base output.

@@ -60,7 +60,7 @@ public sealed record LoRAServerOptions
 public sealed record LoraForwardResult(RecordedCall Call, double[][] Output);
 
 /// <summary>
-/// The LoRA contributor (party A, DESIGN §1). It loads a PEFT adapter, quantizes every served
+/// The LoRA contributor (party A, docs/design.md §1). It loads a PEFT adapter, quantizes every served
 /// module, commits to each under a secret salt persisted in <c>{out}/secret/</c> (so restarts
 /// give the same commitments), and exposes the adapter manifest the verifier pins before
 /// inference. For every module call it quantizes the received activations, computes the exact
@@ -228,7 +228,7 @@ public sealed class LoRAServer
     }
 
     /// <summary>
-    /// Serves one module call: quantizes every input value (DESIGN §2), computes the exact delta
+    /// Serves one module call: quantizes every input value (docs/design.md §2.2), computes the exact delta
     /// and records the call under the next invocation index of (session, module).
     /// </summary>
     /// <param name="sessionId">Session id (A-Z a-z 0-9 _ -, 1–64 characters).</param>

@@ -26,7 +26,7 @@ public sealed record LoRAServerSocketOptions
 }
 
 /// <summary>
-/// The contributor's TCP endpoint (DESIGN §5): frames of 8-byte big-endian length + UTF-8 JSON,
+/// The contributor's TCP endpoint (docs/wire-protocol.md): frames of 8-byte big-endian length + UTF-8 JSON,
 /// one request and one response per frame, several requests per connection. Connections are
 /// served concurrently up to a limit; every bad frame or request is answered with
 /// <c>{"type":"error","error":…}</c> and the server keeps serving (a connection is closed only when

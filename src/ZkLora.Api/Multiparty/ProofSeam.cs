@@ -82,7 +82,7 @@ internal sealed class QuantizedModule
 /// <summary>Everything a prover needs for one session.</summary>
 /// <param name="SessionId">The session.</param>
 /// <param name="Calls">Its recorded calls, by module then invocation index.</param>
-/// <param name="ProofDirectory">Where the proof artifacts go (DESIGN §4 names).</param>
+/// <param name="ProofDirectory">Where the proof artifacts go (docs/design.md §4.5 names).</param>
 /// <param name="Manifest">The adapter manifest the verifier pinned.</param>
 /// <param name="Modules">The quantized modules with their salts, by name (secret witness).</param>
 internal sealed record ProofJob(

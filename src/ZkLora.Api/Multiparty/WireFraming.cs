@@ -20,7 +20,7 @@ public sealed class WireFrameException : IOException
 }
 
 /// <summary>
-/// The zkLoRA wire framing (DESIGN §5): every message is one frame, an 8-byte big-endian
+/// The zkLoRA wire framing (docs/wire-protocol.md): every message is one frame, an 8-byte big-endian
 /// unsigned length followed by that many bytes of UTF-8 JSON. Lengths of 0 and above the
 /// limit are rejected before any payload is read, so a peer cannot make the reader allocate
 /// more than the limit.

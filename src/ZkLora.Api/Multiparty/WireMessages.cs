@@ -84,7 +84,7 @@ public sealed record LoraForwardResponse(
 public sealed record EndInferenceResponse(string SessionId, int RecordedCalls, int ProofsWritten);
 
 /// <summary>
-/// The JSON messages of the zkLoRA wire protocol (DESIGN §5), one per frame
+/// The JSON messages of the zkLoRA wire protocol (docs/wire-protocol.md), one per frame
 /// (<see cref="WireFraming"/>). Every message is an object with a <c>type</c> member; readers are
 /// strict (exact member sets, exact types), so a typo is an error rather than a silent default.
 /// <list type="bullet">

@@ -1,4 +1,4 @@
-/// The LoRA circuit (DESIGN §2, §3): for the T token rows of one module call it proves
+/// The LoRA circuit (docs/design.md §2.4, §3.6): for the T token rows of one module call it proves
 /// that every public delta row is the fixed-point LoRA relation of the public x row and
 /// private weights A (rank × in), B (out × rank) whose salted, packed Poseidon adapter
 /// commitment is a public value, bound to the statement digest. docs/circuit.md describes

@@ -61,7 +61,7 @@ public sealed record AdapterManifestEntry
 }
 
 /// <summary>
-/// The adapter manifest a verifier pins before inference (DESIGN §1, §4): one entry per LoRA
+/// The adapter manifest a verifier pins before inference (docs/design.md §1.2, §4.3): one entry per LoRA
 /// module a contributor serves, each with its hiding adapter commitment. Its canonical JSON and
 /// <see cref="Digest"/> are exactly what <c>zklora serve</c> writes and announces. Immutable; two
 /// manifests are equal when their canonical JSON is.

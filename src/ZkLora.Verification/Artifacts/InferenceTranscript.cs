@@ -112,7 +112,7 @@ public sealed class InferenceTranscriptEntry
 }
 
 /// <summary>
-/// The base-model user's transcript (DESIGN §1, §4): its own record of every module call, the
+/// The base-model user's transcript (docs/design.md §1.2, §4.4): its own record of every module call, the
 /// input it quantized and the delta it received. The verifier checks every proof against it. Its
 /// canonical JSON is exactly what <c>zklora infer</c> writes. Immutable.
 /// </summary>
