@@ -33,6 +33,7 @@ public sealed partial class ReadmeExampleTests(LocalFeed feed)
         { "src/ZkLora.Math/README.md", "ZkLora.Math", "fsharp", @"proof of [0-9]+ bytes verified" },
         { "src/ZkLora.Proofs/README.md", "ZkLora.Proofs", "fsharp", @"verified 1 proofs over 1 circuits" },
         { "src/ZkLora.Model/README.md", "ZkLora.Model", "csharp", @"loss [0-9.]+ without, [0-9.]+ with the adapter" },
+        { "src/ZkLora.Verification/README.md", "ZkLora.Verification", "csharp", @"config \(20, 63, 127\): accepted\nscaling 1/\(2\^247\+1\): scaling 1/[0-9]+: den is above the verifier's limit [0-9]+\nrejected \(InvalidInput\)" },
         { "README.md", "ZkLora.Math", "fsharp", @"a \* a\^-1 = 1: true, decodes back: true, sqrt: true" },
     };
 
