@@ -29,8 +29,13 @@ type ProofWriter(transcript: ITranscript) =
 
 /// Reads a proof strictly (lengths, canonical encodings, no trailing bytes), absorbing
 /// each element exactly as the prover did.
+///
+/// Only this library creates readers (the constructor is internal): a reader is the
+/// capability to call `ICommitmentScheme.Verify`/`VerifyCombination`, whose soundness
+/// rests on a transcript precondition only the library's verifier path establishes (see
+/// there).
 [<Sealed>]
-type ProofReader(transcript: ITranscript, data: byte[]) =
+type ProofReader internal (transcript: ITranscript, data: byte[]) =
     let r = ByteReader(data, "proof")
     member _.Transcript = transcript
     member _.ReadCommitmentBytes(label: string, size: int) =
@@ -68,10 +73,21 @@ type ICommitmentScheme<'C> =
     abstract Open: k: int * writer: ProofWriter * coeffs: Fp[] * blind: Fp * point: Fp -> unit
     /// Reads an opening proof of `commitment` to `value` at `point`; Error for malformed
     /// input, otherwise a deferred final check.
+    ///
+    /// PRECONDITION (soundness): the scheme does not absorb `commitment`, `point` or
+    /// `value` into the transcript; the caller must have bound all three to it before the
+    /// call (absorbed, or derived from absorbed data and challenges). Otherwise a prover
+    /// could choose the statement after seeing the opening's challenges. The only caller is
+    /// `Multiopen.verify`, where the commitments are verifying-key or proof elements
+    /// absorbed earlier, the point is the challenge x3 and the value is computed from
+    /// absorbed evaluations and challenges. Enforced by visibility: `ProofReader` can only be
+    /// constructed inside ZkLora.Math, so code outside the library cannot call this with a
+    /// reader of its own.
     abstract Verify: k: int * reader: ProofReader * commitment: 'C * point: Fp * value: Fp -> Result<IDeferredCheck, string>
     /// Verify for the commitment Σ scalars_i·commitments_i without forming it: a scheme whose
     /// final check is itself a linear combination (the IPA) folds the terms into that check
-    /// (one multi-scalar multiplication instead of several).
+    /// (one multi-scalar multiplication instead of several). Same PRECONDITION as `Verify`:
+    /// the commitments, scalars, point and value must already be bound to the transcript.
     abstract VerifyCombination: k: int * reader: ProofReader * scalars: Fp[] * commitments: 'C[] * point: Fp * value: Fp -> Result<IDeferredCheck, string>
     /// Decides deferred checks together; true only if every one holds.
     abstract Decide: checks: IDeferredCheck[] -> bool

@@ -83,6 +83,9 @@ module Keys =
         match Synthesis.configure circuit with
         | Error e -> Error e
         | Ok(cs, config) ->
+        match ProofLayout.checkRotations cs k with
+        | Error e -> Error(sprintf "key generation: %s" e)
+        | Ok() ->
         match Synthesis.run cs config circuit k None with
         | Error e -> Error e
         | Ok a ->
@@ -217,6 +220,9 @@ module Keys =
             let shape = r.Bytes(32, "shape digest").ToArray()
             if not (shape.AsSpan().SequenceEqual(CircuitDigest.ofShape cs k)) then
                 fail "the circuit shape does not match this verifying key"
+            match ProofLayout.checkRotations cs k with
+            | Error e -> fail e
+            | Ok() -> ()
             let readCommitments (label: string) (expected: int) =
                 let count = r.Int32(label + " count")
                 if count <> expected then fail (sprintf "%d %s commitments, the circuit has %d" count label expected)

@@ -36,7 +36,8 @@ let private sameFixed (a: Fp[][]) (b: Fp[][]) =
 /// Proves that `circuit` (synthesized with its witness) satisfies the constraint system
 /// of `pk` for the given instance values. Error when the circuit does not match the key,
 /// the instance values are malformed, or the witness does not satisfy the circuit (the
-/// error then carries the MockProver report).
+/// error then carries the MockProver report, which names the failing gate, lookup or copy
+/// and row but no witness value).
 let proveWith
     (options: ProverOptions)
     (pcs: ICommitmentScheme<'C>)
@@ -52,7 +53,7 @@ let proveWith
     let mark (phase: string) =
         trace phase clock.Elapsed.TotalSeconds
         clock.Restart()
-    match ProofLayout.checkInstances cs k instances with
+    match ProofLayout.checkRotations cs k |> Result.bind (fun () -> ProofLayout.checkInstances cs k instances) with
     | Error e -> Error e
     | Ok() ->
     match Synthesis.configure circuit with

@@ -26,12 +26,22 @@ let instanceAt (k: int) (column: Fp[]) (z: Fp) =
     for j in 0 .. rows.Length - 1 do acc <- acc + column[rows[j]] * ls[j]
     acc
 
-/// Verifies one proof up to the commitment scheme's deferred final check.
-let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
+/// Runs a verifier step so that it never throws: an exception that is not a decode
+/// failure (a bug, or an input no check anticipated) becomes an Error naming its type.
+/// Security argument: an exception is never an acceptance, so turning it into Error cannot
+/// make a bad proof pass; it only keeps a verifier (a server checking untrusted proofs)
+/// alive. The type and message stay visible (no stack trace) so a bug is not hidden.
+let private guard (what: string) (f: unit -> Result<'T, string>) : Result<'T, string> =
+    try f ()
+    with
+    | DecodeException msg -> Error msg
+    | ex -> Error(sprintf "%s: internal error (%s): %s" what (ex.GetType().FullName) ex.Message)
+
+let private verifyDeferredCore (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
     let cs = vk.Cs
     let k = vk.K
     let n = vk.N
-    match ProofLayout.checkInstances cs k instances with
+    match ProofLayout.checkRotations cs k |> Result.bind (fun () -> ProofLayout.checkInstances cs k instances) with
     | Error e -> Error e
     | Ok() ->
     if isNull proof then Error "proof is missing"
@@ -127,26 +137,46 @@ let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instance
         r.Finish()
         check)
 
-/// Verifies one proof against a verifying key and instance values.
+/// Verifies one proof up to the commitment scheme's deferred final check. Never throws:
+/// malformed input of any kind (keys, instances, proof bytes) is an Error.
+let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
+    guard "verify" (fun () ->
+        if isNull (box pcs) then Error "the commitment scheme is missing"
+        elif isNull (box vk) || isNull (box vk.Cs) then Error "the verifying key is missing"
+        elif vk.K < 1 || vk.K > pcs.MaxK then Error(sprintf "verifying key: k = %d is outside 1..%d supported by %s" vk.K pcs.MaxK pcs.Name)
+        else verifyDeferredCore pcs vk instances proof)
+
+/// Verifies one proof against a verifying key and instance values. Never throws: every
+/// failure, whatever the input, is an Error.
 let verify (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<unit, string> =
     match verifyDeferred pcs vk instances proof with
     | Error e -> Error e
-    | Ok check -> if pcs.Decide [| check |] then Ok() else Error "proof: the opening argument does not verify"
+    | Ok check ->
+        guard "verify" (fun () ->
+            if pcs.Decide [| check |] then Ok() else Error "proof: the opening argument does not verify")
 
 /// Verifies many proofs of one circuit, sharing the final check (one combined decision
 /// with random weights). Ok only if every proof is valid; on failure the error names the
 /// first malformed proof, or says the combined check failed (then verify individually
 /// to find the culprit).
+///
+/// Never throws: every failure, whatever the input, is an Error.
 let verifyBatch (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (items: (Fp[][] * byte[])[]) : Result<unit, string> =
-    let checks = Array.zeroCreate items.Length
-    let results =
-        items
-        |> Array.Parallel.mapi (fun i (inst, proof) ->
-            match verifyDeferred pcs vk inst proof with
-            | Ok c ->
-                checks[i] <- c
-                None
-            | Error e -> Some(sprintf "proof %d: %s" i e))
-    match results |> Array.tryPick id with
-    | Some e -> Error e
-    | None -> if pcs.Decide checks then Ok() else Error "batch: the combined opening check failed"
+    guard "batch" (fun () ->
+        if isNull items then Error "batch: the proofs are missing"
+        else
+        let checks = Array.zeroCreate items.Length
+        let results =
+            items
+            |> Array.Parallel.mapi (fun i item ->
+                if isNull (box item) then Some(sprintf "proof %d: missing" i)
+                else
+                let (inst, proof) = item
+                match verifyDeferred pcs vk inst proof with
+                | Ok c ->
+                    checks[i] <- c
+                    None
+                | Error e -> Some(sprintf "proof %d: %s" i e))
+        match results |> Array.tryPick id with
+        | Some e -> Error e
+        | None -> if pcs.Decide checks then Ok() else Error "batch: the combined opening check failed")
