@@ -12,6 +12,8 @@ open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Math.Tests.Generators
 open ZkLora.Math.Tests.PlonkCircuits
+open ZkLora.Math.Transcript
+open ZkLora.Math.Commitment
 
 let private ideal = IdealCommitment.scheme
 

@@ -2,6 +2,9 @@ namespace ZkLora.Math.Plonk
 
 open System
 open ZkLora.Math
+open ZkLora.Math.Transcript
+open ZkLora.Math.Commitment
+open ZkLora.Math.Poly
 
 /// Verifying key: the circuit shape, size, and commitments to its fixed and permutation
 /// (σ) polynomials. `Digest` (BLAKE3 over the shape digest and the commitments) is the

@@ -7,11 +7,12 @@
 /// of every queried polynomial (canonical order, instance excluded) and of the random
 /// polynomial; then the multipoint opening (x1, x2, f, x3, q(x3), x4) and the inner
 /// product argument.
-module ZkLora.Math.Plonk.ProofLayout
+module internal ZkLora.Math.Plonk.ProofLayout
 
 open System
 open ZkLora.Math
 open ZkLora.Math.Plonk.Argument
+open ZkLora.Math.Transcript
 
 [<Literal>]
 let ProofMagic = "ZKLP"
@@ -173,3 +174,48 @@ let checkInstances (cs: ConstraintSystem) (k: int) (instances: Fp[][]) =
 
 /// The transcript's domain separator for proofs.
 let transcriptDomain = "zklora/plonk/proof/v1"
+
+/// The multiopen points x·ω^r, one per rotation of `layout.Rotations` (same order); the
+/// prover and the verifier both use this, so they open at the same points.
+let points (layout: Layout) (k: int) (x: Fp) =
+    let omega = Fp.RootOfUnity k
+    layout.Rotations |> Array.map (fun r -> x * (if r >= 0 then omega.Pow(uint64 r) else omega.Invert().Pow(uint64 (-r))))
+
+/// Index of a rotation's point in `points`.
+let pointIndex (layout: Layout) (rotation: int) = Array.IndexOf(layout.Rotations, rotation)
+
+/// The values of the challenges the identities read.
+let challengeMap (theta: Fp) (beta: Fp) (gamma: Fp) (c: Challenge) =
+    match c with
+    | Challenge.Theta -> theta
+    | Challenge.Beta -> beta
+    | _ -> gamma
+
+/// A proof transcript after its statement: the domain separator, the verifying-key digest
+/// and the instance values (prover and verifier start every proof with this).
+let startTranscript (vkDigest: byte[]) (instances: Fp[][]) : ITranscript =
+    let t = new Blake3Transcript(transcriptDomain) :> ITranscript
+    t.Absorb("verifying key", vkDigest)
+    t.Absorb("instances", encodeInstances instances)
+    t
+
+/// Bytes of the proof header: magic "ZKLP", then the version byte.
+[<Literal>]
+let HeaderLength = 5
+
+/// The proof bytes: header, then the transcript messages.
+let withHeader (body: byte[]) =
+    let out = Array.zeroCreate (HeaderLength + body.Length)
+    Text.Encoding.ASCII.GetBytes(ProofMagic).CopyTo(out, 0)
+    out[4] <- ProofVersion
+    body.CopyTo(out, HeaderLength)
+    out
+
+/// The transcript messages of a proof after checking its header.
+let body (proof: byte[]) : Result<byte[], string> =
+    if isNull proof then Error "proof is missing"
+    elif proof.Length < HeaderLength || Text.Encoding.ASCII.GetString(proof, 0, 4) <> ProofMagic then
+        Error "proof: bad magic (not a zkLoRA PLONK proof)"
+    elif proof[4] <> ProofVersion then
+        Error(sprintf "proof: unsupported version %d (expected %d)" proof[4] ProofVersion)
+    else Ok proof[HeaderLength..]

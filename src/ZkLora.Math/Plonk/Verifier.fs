@@ -7,21 +7,14 @@ module ZkLora.Math.Plonk.Verifier
 open System
 open ZkLora.Math
 open ZkLora.Math.Plonk.Argument
-
-/// l_i(z) = ω^i·(z^n - 1)/(n·(z - ω^i)) for each row i in `rows` (z not a root of unity).
-let private lagrangeAt (k: int) (z: Fp) (rows: int[]) =
-    let n = 1 <<< k
-    let omega = Fp.RootOfUnity k
-    let zn1 = z.Pow(uint64 n) - Fp.One
-    let wis = rows |> Array.map (fun i -> omega.Pow(uint64 i))
-    let dens = wis |> Array.map (fun wi -> Fp.OfUInt64(uint64 n) * (z - wi))
-    Fp.BatchInvert(Span dens)
-    Array.init rows.Length (fun j -> wis[j] * zn1 * dens[j])
+open ZkLora.Math.Transcript
+open ZkLora.Math.Commitment
+open ZkLora.Math.Poly
 
 /// The instance polynomial of each column evaluated at z (Σ v_i·l_i(z) over its values).
 let instanceAt (k: int) (column: Fp[]) (z: Fp) =
     let rows = [| 0 .. column.Length - 1 |] |> Array.filter (fun i -> not column[i].IsZero)
-    let ls = lagrangeAt k z rows
+    let ls = PolyOps.lagrangeAt (1 <<< k) z rows
     let mutable acc = Fp.Zero
     for j in 0 .. rows.Length - 1 do acc <- acc + column[rows[j]] * ls[j]
     acc
@@ -44,17 +37,12 @@ let private verifyDeferredCore (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C
     match ProofLayout.checkRotations cs k |> Result.bind (fun () -> ProofLayout.checkInstances cs k instances) with
     | Error e -> Error e
     | Ok() ->
-    if isNull proof then Error "proof is missing"
-    elif proof.Length < 5 || Text.Encoding.ASCII.GetString(proof, 0, 4) <> ProofLayout.ProofMagic then
-        Error "proof: bad magic (not a zkLoRA PLONK proof)"
-    elif proof[4] <> ProofLayout.ProofVersion then
-        Error(sprintf "proof: unsupported version %d (expected %d)" proof[4] ProofLayout.ProofVersion)
-    else
+    match ProofLayout.body proof with
+    | Error e -> Error e
+    | Ok body ->
     let layout = ProofLayout.build cs
-    use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
-    let r = ProofReader(transcript, proof[5..])
-    transcript.Absorb("verifying key", vk.Digest)
-    transcript.Absorb("instances", ProofLayout.encodeInstances instances)
+    use transcript = ProofLayout.startTranscript vk.Digest instances
+    let r = ProofReader(transcript, body)
     Decode.run (fun () ->
         let fail msg = raise (DecodeException msg)
         let size = pcs.CommitmentSize k
@@ -80,27 +68,20 @@ let private verifyDeferredCore (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C
         let randomEval = r.ReadScalar "vanishing random evaluation"
         let xn = x.Pow(uint64 n)
         if (xn - Fp.One).IsZero then fail "proof: degenerate challenge x (a root of unity)"
-        let omega = Fp.RootOfUnity k
-        let points =
-            layout.Rotations
-            |> Array.map (fun rot -> x * (if rot >= 0 then omega.Pow(uint64 rot) else omega.Invert().Pow(uint64 (-rot))))
-        let pointIndex (rot: int) = Array.IndexOf(layout.Rotations, rot)
+        let points = ProofLayout.points layout k x
+        let pointIndex = ProofLayout.pointIndex layout
         // Values of every query at x.
         let opened = Collections.Generic.Dictionary<struct (PolyRef * int), Fp>()
         layout.Opened |> Array.iteri (fun i (struct (p, rs)) -> rs |> Array.iteri (fun j rot -> opened[struct (p, rot)] <- evals[i][j]))
         for struct (c, rot) in layout.InstanceQueries do
             opened[struct (InstanceP c, rot)] <- instanceAt k instances[c] points[pointIndex rot]
         let usable = vk.Usable
-        let ls = lagrangeAt k x [| 0 .. 0 |]
-        let tail = lagrangeAt k x [| usable .. n - 1 |]
+        let ls = PolyOps.lagrangeAt n x [| 0 .. 0 |]
+        let tail = PolyOps.lagrangeAt n x [| usable .. n - 1 |]
         let l0 = ls[0]
         let lLast = tail[0]
         let lActive = Fp.One - Array.fold (+) Fp.Zero tail
-        let challenge c =
-            match c with
-            | Challenge.Theta -> theta
-            | Challenge.Beta -> beta
-            | _ -> gamma
+        let challenge = ProofLayout.challengeMap theta beta gamma
         let query p rot = opened[struct (p, rot)]
         let mutable numerator = Fp.Zero
         for id in layout.Identities do

@@ -1,7 +1,8 @@
-namespace ZkLora.Math.Plonk
+namespace ZkLora.Math.Commitment
 
 open System
 open ZkLora.Math
+open ZkLora.Math.Transcript
 
 /// The final check of a polynomial opening, deferred so that many openings (many
 /// proofs of one circuit) can be decided together (e.g. one multi-scalar
@@ -9,46 +10,6 @@ open ZkLora.Math
 type IDeferredCheck =
     interface
     end
-
-/// Writes a proof: every element is absorbed into the Fiat–Shamir transcript in the
-/// order it is written, so the proof bytes are exactly the prover's messages.
-[<Sealed>]
-type ProofWriter(transcript: ITranscript) =
-    let w = ByteWriter()
-    member _.Transcript = transcript
-    /// A commitment's canonical encoding.
-    member _.WriteCommitment(label: string, encoded: byte[]) =
-        transcript.AbsorbCommitment(label, encoded)
-        w.Bytes encoded
-    member _.WriteScalar(label: string, v: Fp) =
-        transcript.AbsorbScalar(label, v)
-        w.Fp v
-    member _.Challenge(label: string) = transcript.Challenge label
-    member _.Length = w.Length
-    member _.ToArray() = w.ToArray()
-
-/// Reads a proof strictly (lengths, canonical encodings, no trailing bytes), absorbing
-/// each element exactly as the prover did.
-///
-/// Only this library creates readers (the constructor is internal): a reader is the
-/// capability to call `ICommitmentScheme.Verify`/`VerifyCombination`, whose soundness
-/// rests on a transcript precondition only the library's verifier path establishes (see
-/// there).
-[<Sealed>]
-type ProofReader internal (transcript: ITranscript, data: byte[]) =
-    let r = ByteReader(data, "proof")
-    member _.Transcript = transcript
-    member _.ReadCommitmentBytes(label: string, size: int) =
-        let b = r.Bytes(size, label).ToArray()
-        transcript.AbsorbCommitment(label, b)
-        b
-    member _.ReadScalar(label: string) =
-        let v = r.Fp label
-        transcript.AbsorbScalar(label, v)
-        v
-    member _.Challenge(label: string) = transcript.Challenge label
-    member _.Finish() = r.Finish()
-    member _.Position = r.Position
 
 /// A hiding polynomial commitment scheme over Fp with an opening argument, as the
 /// proving system uses it. `'C` is a commitment (an element of a group written

@@ -13,10 +13,12 @@
 /// matches the derived f(x3) only with probability ≤ deg/|F| over x3; the random
 /// combinations x1, x2, x4 fail to cancel errors except with probability ≤ (count)/|F|.
 /// Groups are formed from query identities (never from commitment values).
-module ZkLora.Math.Plonk.Multiopen
+module ZkLora.Math.Commitment.Multiopen
 
 open System.Collections.Generic
 open ZkLora.Math
+open ZkLora.Math.Transcript
+open ZkLora.Math.Poly
 
 /// A polynomial to open: coefficients, commitment blind, indices of its points.
 type ProverEntry =
