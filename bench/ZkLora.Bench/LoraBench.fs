@@ -21,6 +21,7 @@ open ZkLora.Math.Plonk
 open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.Circuit
 open ZkLora.Bench.Measure
+open ZkLora.Math.Commitment
 
 let private digest = String.replicate 64 "a"
 

@@ -15,6 +15,7 @@ open System.Diagnostics
 open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Bench.Measure
+open ZkLora.Math.Commitment
 
 type private DotConfig =
     { X: AdviceColumn

@@ -27,6 +27,7 @@ open System.IO
 open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Proofs.Circuit
+open ZkLora.Math.Commitment
 
 /// Why verification failed.
 type VerifyFailureKind =

@@ -8,6 +8,8 @@ module ZkLora.Math.Tests.IdealCommitment
 open System
 open ZkLora.Math
 open ZkLora.Math.Plonk
+open ZkLora.Math.Commitment
+open ZkLora.Math.Poly
 
 type private Check(ok: bool) =
     member _.Ok = ok

@@ -8,6 +8,7 @@ open ZkLora.Math.Plonk
 open ZkLora.Math.Plonk.Argument
 open ZkLora.Math.Tests.Generators
 open ZkLora.Math.Tests.PlonkCircuits
+open ZkLora.Math.Poly
 
 /// Synthesizes with a witness, builds every argument column for random challenges and
 /// returns the identities that fail on the base domain.
@@ -72,9 +73,9 @@ let tests =
             let col i = Array.init n (fun r -> vals[(i * n + r) % vals.Length] + fp (int64 r))
             let cols = Array.init 4 col
             let terms =
-                [| TQuery(AdviceP 0, 0) * TQuery(AdviceP 1, 1) - TQuery(FixedP 0, -1)
-                   TScale(TQuery(AdviceP 0, 0) * TQuery(AdviceP 0, 0), fp 7L) + TChallenge Challenge.Beta * TX
-                   TLActive * (TQuery(AdviceP 1, 2) - TL0 + TLLast) + TQuery(AdviceP 0, 0) * TQuery(AdviceP 1, 1) |]
+                [| TAdd(TMul(TQuery(AdviceP 0, 0), TQuery(AdviceP 1, 1)), TNeg(TQuery(FixedP 0, -1)))
+                   TAdd(TScale(TMul(TQuery(AdviceP 0, 0), TQuery(AdviceP 0, 0)), fp 7L), TMul(TChallenge Challenge.Beta, TX))
+                   TAdd(TMul(TLActive, TAdd(TAdd(TQuery(AdviceP 1, 2), TNeg TL0), TLLast)), TMul(TQuery(AdviceP 0, 0), TQuery(AdviceP 1, 1))) |]
             let poly p = match p with AdviceP i -> cols[i] | FixedP i -> cols[2 + i] | _ -> cols[3]
             let beta = vals[0]
             let program = Evaluator.compile terms (fun _ -> beta)

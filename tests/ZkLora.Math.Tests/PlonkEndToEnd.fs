@@ -11,6 +11,7 @@ open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Math.Tests.Generators
 open ZkLora.Math.Tests.PlonkCircuits
+open ZkLora.Math.Commitment
 
 let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) (iterations: int) =
     let keys k circuit =

@@ -7,6 +7,7 @@ module ZkLora.Math.Tests.TestGroup
 open System
 open ZkLora.Math
 open ZkLora.Math.Plonk
+open ZkLora.Math.Commitment
 
 let group =
     { new IGroup<Fp> with

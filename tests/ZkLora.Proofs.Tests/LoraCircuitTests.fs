@@ -11,6 +11,7 @@ open ZkLora.Proofs
 open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.Circuit
 open ZkLora.Proofs.Circuit.LoraCircuit
+open ZkLora.Math.Commitment
 
 let private digest = String.replicate 4 "0123456789abcdef"
 

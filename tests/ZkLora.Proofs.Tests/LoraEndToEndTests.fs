@@ -9,6 +9,7 @@ open ZkLora.Math.Plonk
 open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.Circuit
 open ZkLora.Proofs.Circuit.LoraCircuit
+open ZkLora.Math.Commitment
 
 let private unwrap r = match r with Ok v -> v | Error e -> failtestf "unexpected error: %s" e
 

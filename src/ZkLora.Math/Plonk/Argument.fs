@@ -24,7 +24,9 @@
 /// ≤ (u·(L + 1))/|F| over β, plus ≤ u²·L·(w - 1)/|F| for a θ-compression collision of
 /// w-wide tuples. Several lookups into one table share t, m and Z; each extra lookup costs
 /// one term in a helper column.
-module ZkLora.Math.Plonk.Argument
+// (The identities below are built with `add`/`sub`/`mul`, the same trees as the Term
+// operators: F# does not resolve operator members of a type in an internal module.)
+module internal ZkLora.Math.Plonk.Argument
 
 open System.Collections.Generic
 open ZkLora.Math
@@ -68,10 +70,6 @@ type Term =
     | TMul of Term * Term
     | TScale of Term * Fp
 
-    static member (+)(a: Term, b: Term) = TAdd(a, b)
-    static member (-)(a: Term, b: Term) = TAdd(a, TNeg b)
-    static member (*)(a: Term, b: Term) = TMul(a, b)
-
 /// Named identity (for self-check reports).
 type Identity = { Name: string; Term: Term }
 
@@ -87,6 +85,10 @@ let rec ofExpression (e: Expression) : Term =
     | Product(a, b) -> TMul(ofExpression a, ofExpression b)
     | Scaled(a, c) -> TScale(ofExpression a, c)
 
+let private add a b = TAdd(a, b)
+let private sub a b = TAdd(a, TNeg b)
+let private mul a b = TMul(a, b)
+
 /// Rotation that reaches row u (the "last" row) from row 0: u - n = -(blinding + 1).
 let lastRotation (cs: ConstraintSystem) = -(cs.BlindingFactors + 1)
 
@@ -97,9 +99,9 @@ let private columnPoly (c: Column) =
     | _ -> InstanceP c.Index
 
 /// Σ θ^(w-1-i)·e_i (Horner), the compression of a tuple.
-let private compress (terms: Term[]) =
+let compress (terms: Term[]) =
     let mutable acc = terms[0]
-    for i in 1 .. terms.Length - 1 do acc <- TChallenge Challenge.Theta * acc + terms[i]
+    for i in 1 .. terms.Length - 1 do acc <- TAdd(TMul(TChallenge Challenge.Theta, acc), terms[i])
     acc
 
 /// All identities of the circuit, in the fixed order the vanishing argument combines them.
@@ -113,12 +115,12 @@ let identities (cs: ConstraintSystem) : Identity[] =
     let chunks = cs.PermutationChunks
     if chunks > 0 then
         let size = cs.PermutationChunkSize
-        out.Add { Name = "permutation: Z_0 starts at 1"; Term = TL0 * (one - TQuery(PermZ 0, 0)) }
-        out.Add { Name = "permutation: last product is 1"; Term = TLLast * (TQuery(PermZ(chunks - 1), 0) - one) }
+        out.Add { Name = "permutation: Z_0 starts at 1"; Term = mul TL0 (sub one (TQuery(PermZ 0, 0))) }
+        out.Add { Name = "permutation: last product is 1"; Term = mul TLLast (sub (TQuery(PermZ(chunks - 1), 0)) one) }
         for j in 1 .. chunks - 1 do
             out.Add
                 { Name = sprintf "permutation: chunk %d continues chunk %d" j (j - 1)
-                  Term = TL0 * (TQuery(PermZ j, 0) - TQuery(PermZ(j - 1), lastRotation cs)) }
+                  Term = mul TL0 (sub (TQuery(PermZ j, 0)) (TQuery(PermZ(j - 1), lastRotation cs))) }
         let mutable deltaPow = Fp.One
         for j in 0 .. chunks - 1 do
             let cols = [| j * size .. min (cs.PermutationColumns.Length - 1) ((j + 1) * size - 1) |]
@@ -126,25 +128,25 @@ let identities (cs: ConstraintSystem) : Identity[] =
             let mutable right = TQuery(PermZ j, 0)
             for p in cols do
                 let v = TQuery(columnPoly cs.PermutationColumns[p], 0)
-                left <- left * (v + beta * TQuery(SigmaP p, 0) + gamma)
-                right <- right * (v + TScale(beta * TX, deltaPow) + gamma)
+                left <- mul left (add (add v (mul beta (TQuery(SigmaP p, 0)))) gamma)
+                right <- mul right (add (add v (TScale(mul beta TX, deltaPow))) gamma)
                 deltaPow <- deltaPow * Permutation.delta
-            out.Add { Name = sprintf "permutation: product step of chunk %d" j; Term = TLActive * (left - right) }
+            out.Add { Name = sprintf "permutation: product step of chunk %d" j; Term = mul TLActive (sub left right) }
     for gi in 0 .. cs.LookupGroups.Length - 1 do
         let g = cs.LookupGroups[gi]
         let z = TQuery(LookupZ gi, 0)
-        out.Add { Name = sprintf "lookup group %d: running sum starts at 0" gi; Term = TL0 * z }
-        out.Add { Name = sprintf "lookup group %d: running sum ends at 0" gi; Term = TLLast * z }
+        out.Add { Name = sprintf "lookup group %d: running sum starts at 0" gi; Term = TMul(TL0, z) }
+        out.Add { Name = sprintf "lookup group %d: running sum ends at 0" gi; Term = TMul(TLLast, z) }
         let inputOf l = compress (cs.Lookups[l].Inputs |> Array.map ofExpression)
         for ci in 0 .. g.Chunks.Length - 1 do
             let members = g.Chunks[ci]
-            let denoms = members |> Array.map (fun l -> beta - inputOf l)
+            let denoms = members |> Array.map (fun l -> TAdd(beta, TNeg(inputOf l)))
             let prod (skip: int) =
                 let mutable acc = one
                 let mutable first = true
                 for i in 0 .. denoms.Length - 1 do
                     if i <> skip then
-                        acc <- (if first then denoms[i] else acc * denoms[i])
+                        acc <- (if first then denoms[i] else TMul(acc, denoms[i]))
                         first <- false
                 acc
             // Σ_l s_l·Π_{l'≠l}(β - f_l'), s_l the lookup's selector (1 when it has none).
@@ -152,17 +154,17 @@ let identities (cs: ConstraintSystem) : Identity[] =
                 members
                 |> Array.mapi (fun i l ->
                     match cs.Lookups[l].Selector with
-                    | Some sel -> TQuery(FixedP sel, 0) * prod i
+                    | Some sel -> TMul(TQuery(FixedP sel, 0), prod i)
                     | None -> prod i)
-                |> Array.reduce (+)
+                |> Array.reduce (fun a b -> TAdd(a, b))
             out.Add
                 { Name = sprintf "lookup group %d: helper %d" gi ci
-                  Term = TLActive * (TQuery(LookupH(gi, ci), 0) * prod (-1) - numer) }
+                  Term = mul TLActive (sub (mul (TQuery(LookupH(gi, ci), 0)) (prod (-1))) numer) }
         let t = compress (g.Table |> Array.map (fun c -> TQuery(FixedP c, 0)))
-        let hs = Array.init g.Chunks.Length (fun ci -> TQuery(LookupH(gi, ci), 0)) |> Array.reduce (+)
+        let hs = Array.init g.Chunks.Length (fun ci -> TQuery(LookupH(gi, ci), 0)) |> Array.reduce (fun a b -> TAdd(a, b))
         out.Add
             { Name = sprintf "lookup group %d: running sum step" gi
-              Term = TLActive * ((TQuery(LookupZ gi, 1) - z - hs) * (beta - t) + TQuery(LookupM gi, 0)) }
+              Term = mul TLActive (add (mul (sub (sub (TQuery(LookupZ gi, 1)) z) hs) (sub beta t)) (TQuery(LookupM gi, 0))) }
     out.ToArray()
 
 /// Degree of a term in units of the column polynomials (X and the Lagrange selectors count 1).

@@ -2,7 +2,7 @@
 /// logUp multiplicities, helpers and running sums, permutation grand products. Rows
 /// after the usable ones are CSPRNG randomness (zero knowledge); the pinned row u of
 /// each running product/sum carries its final value.
-module ZkLora.Math.Plonk.ArgumentWitness
+module internal ZkLora.Math.Plonk.ArgumentWitness
 
 open System.Collections.Generic
 open System.Threading.Tasks
@@ -43,15 +43,10 @@ let baseSources (p: Evaluator.Program) (k: int) (usable: int) (poly: PolyRef -> 
       LLast = lLast
       LActive = lActive }
 
-let private compress (terms: Term[]) =
-    let mutable acc = terms[0]
-    for i in 1 .. terms.Length - 1 do acc <- TChallenge Challenge.Theta * acc + terms[i]
-    acc
-
 /// θ-compressed lookup inputs (per lookup) and tables (per group) at every row.
 let compressedLookupValues (cs: ConstraintSystem) (k: int) (usable: int) (theta: Fp) (poly: PolyRef -> Fp[]) =
-    let inputTerms = cs.Lookups |> Array.map (fun l -> compress (l.Inputs |> Array.map ofExpression))
-    let tableTerms = cs.LookupGroups |> Array.map (fun g -> compress (g.Table |> Array.map (fun c -> TQuery(FixedP c, 0))))
+    let inputTerms = cs.Lookups |> Array.map (fun l -> Argument.compress (l.Inputs |> Array.map ofExpression))
+    let tableTerms = cs.LookupGroups |> Array.map (fun g -> Argument.compress (g.Table |> Array.map (fun c -> TQuery(FixedP c, 0))))
     let program = Evaluator.compile (Array.append inputTerms tableTerms) (fun _ -> theta)
     let values = Evaluator.evaluateEach program (baseSources program k usable poly)
     struct (values[.. cs.Lookups.Length - 1], values[cs.Lookups.Length ..])

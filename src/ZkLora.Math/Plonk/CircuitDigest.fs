@@ -3,10 +3,11 @@
 /// permutation commitments and is the first thing the Fiat–Shamir transcript absorbs,
 /// so a proof is bound to one exact circuit: any change of a gate, lookup, column,
 /// equality set, degree or blinding count changes every challenge.
-module ZkLora.Math.Plonk.CircuitDigest
+module internal ZkLora.Math.Plonk.CircuitDigest
 
 open System
 open ZkLora.Math
+open ZkLora.Math.Transcript
 
 let private domainTag = "zklora/plonk/circuit-shape/v1"
 

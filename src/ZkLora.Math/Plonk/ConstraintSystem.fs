@@ -130,7 +130,10 @@ type ConstraintSystemBuilder() =
 
     /// Uses a fixed column to hold constants (`Region.AssignAdviceFromConstant`,
     /// `Region.ConstrainConstant`); enables equality on it.
+    /// A lookup table column cannot hold constants (see `Finalize`).
     member b.EnableConstant(c: FixedColumn) =
+        if tables.Contains c.Index then
+            fail "EnableConstant: %O is a lookup table column; constants need a fixed column of their own" c
         if not (constants.Contains c.Index) then constants.Add c.Index
         b.EnableEquality c
 
@@ -174,6 +177,14 @@ type ConstraintSystemBuilder() =
         minimumDegree <- max minimumDegree d
 
     member _.Finalize() : ConstraintSystem =
+        // Table and constants columns are disjoint. Security argument: synthesis places the
+        // circuit's constants after the assigned rows of a constants column, and every value
+        // of a table column's usable rows is a table entry; a column serving as both would
+        // silently make every constant of the circuit (any field element the circuit names)
+        // a valid lookup value — a 4-bit range check would accept 1 000 000.
+        for c in constants do
+            if tables.Contains c then
+                fail "fixed[%d] is both a lookup table column and a constants column; constants need a fixed column of their own" c
         let selectorBase = numFixed
         let replace = Expression.replaceSelectors (fun s -> selectorBase + s)
         let checkColumns where (e: Expression) =

@@ -4,7 +4,7 @@
 /// tight loop over the block, so the per-point cost is a few field operations, not an
 /// interpreter dispatch. Used for the quotient numerator on coset evaluations and for
 /// the row-wise self-check on the base domain.
-module ZkLora.Math.Plonk.Evaluator
+module internal ZkLora.Math.Plonk.Evaluator
 
 open System
 open System.Collections.Generic

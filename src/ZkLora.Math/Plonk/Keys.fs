@@ -2,6 +2,9 @@ namespace ZkLora.Math.Plonk
 
 open System
 open ZkLora.Math
+open ZkLora.Math.Transcript
+open ZkLora.Math.Commitment
+open ZkLora.Math.Poly
 
 /// Verifying key: the circuit shape, size, and commitments to its fixed and permutation
 /// (σ) polynomials. `Digest` (BLAKE3 over the shape digest and the commitments) is the
@@ -83,6 +86,9 @@ module Keys =
         match Synthesis.configure circuit with
         | Error e -> Error e
         | Ok(cs, config) ->
+        match ProofLayout.checkRotations cs k with
+        | Error e -> Error(sprintf "key generation: %s" e)
+        | Ok() ->
         match Synthesis.run cs config circuit k None with
         | Error e -> Error e
         | Ok a ->
@@ -217,6 +223,9 @@ module Keys =
             let shape = r.Bytes(32, "shape digest").ToArray()
             if not (shape.AsSpan().SequenceEqual(CircuitDigest.ofShape cs k)) then
                 fail "the circuit shape does not match this verifying key"
+            match ProofLayout.checkRotations cs k with
+            | Error e -> fail e
+            | Ok() -> ()
             let readCommitments (label: string) (expected: int) =
                 let count = r.Int32(label + " count")
                 if count <> expected then fail (sprintf "%d %s commitments, the circuit has %d" count label expected)

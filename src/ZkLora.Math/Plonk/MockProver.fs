@@ -30,29 +30,40 @@ type VerifyFailure =
     /// A cell bound to an instance value holds a different value.
     | InstanceMismatch of cell: Column * cellRow: int * cellValue: Fp * instance: Column * instanceRow: int * instanceValue: Fp
 
-    override f.ToString() =
+    /// Which gate, lookup or copy failed and where (columns, rows, regions), with no cell
+    /// values: safe to send to another party or a log (the prover's error uses it).
+    override f.ToString() = f.Describe false
+
+    /// The report with cell values when `withValues` is true. Values are witness data:
+    /// use that form for local debugging only, never in a message that can leave the
+    /// prover's machine (error frames, server logs).
+    member f.Describe(withValues: bool) =
         let cells (cs: CellRead list) =
             cs
             |> List.map (fun c ->
                 let rot = if c.Rotation = 0 then "" else sprintf "@%+d" c.Rotation
                 match c.Value with
+                | _ when not withValues -> sprintf "%O%s(row %d)" c.Column rot c.Row
                 | Some v -> sprintf "%O%s(row %d) = %O" c.Column rot c.Row v
                 | None -> sprintf "%O%s(row %d) = <blinding>" c.Column rot c.Row)
             |> String.concat ", "
         let regions (rs: string list) = if rs.IsEmpty then "" else sprintf " in region %s" (String.Join(", ", rs |> List.map (sprintf "'%s'")))
+        let value (v: Fp) = if withValues then sprintf " = %O" v else ""
         match f with
         | ConstraintNotSatisfied(g, gi, ci, cn, row, rs, cs) ->
-            sprintf "gate '%s' (#%d) constraint %d '%s' is not satisfied at row %d%s: %s" g gi ci cn row (regions rs) (cells cs)
+            sprintf "gate '%s' (#%d) constraint %d '%s' is not satisfied at row %d%s; it reads %s" g gi ci cn row (regions rs) (cells cs)
         | ConstraintReadsBlindingRows(g, gi, ci, cn, row, cs) ->
             sprintf "gate '%s' (#%d) constraint %d '%s' is active at row %d and reads blinding rows: %s" g gi ci cn row (cells cs)
         | LookupNotSatisfied(l, li, row, rs, input) ->
-            sprintf "lookup '%s' (#%d): input (%s) at row %d%s is not in the table" l li (input |> List.map string |> String.concat ", ") row (regions rs)
+            if withValues then
+                sprintf "lookup '%s' (#%d): input (%s) at row %d%s is not in the table" l li (input |> List.map string |> String.concat ", ") row (regions rs)
+            else sprintf "lookup '%s' (#%d): the input at row %d%s is not in the table" l li row (regions rs)
         | LookupReadsBlindingRows(l, li, row) ->
             sprintf "lookup '%s' (#%d) reads blinding rows at row %d" l li row
         | CopyNotSatisfied(a, ra, va, b, rb, vb) ->
-            sprintf "copy constraint %O row %d = %O and %O row %d = %O differ" a ra va b rb vb
+            sprintf "copy constraint: %O row %d%s and %O row %d%s differ" a ra (value va) b rb (value vb)
         | InstanceMismatch(a, ra, va, b, rb, vb) ->
-            sprintf "instance mismatch: %O row %d = %O but %O row %d = %O" a ra va b rb vb
+            sprintf "instance mismatch: %O row %d%s differs from %O row %d%s" a ra (value va) b rb (value vb)
 
 /// The MockProver: checks every gate, lookup and copy constraint of a concrete
 /// assignment directly (no cryptography) and reports each failure precisely. The prover
@@ -217,14 +228,22 @@ module MockProver =
                     else failures.Add(CopyNotSatisfied(ca, ra, va, cb, rb, vb))
         List.ofSeq failures
 
-    /// Human-readable report of failures (one per line, capped at `shown`).
-    let describe (shown: int) (failures: VerifyFailure list) =
+    let private report (withValues: bool) (shown: int) (failures: VerifyFailure list) =
         let sb = StringBuilder()
         let total = failures.Length
         sb.AppendFormat("{0} constraint failure(s){1}:", total, (if total >= MaxFailures then " (report capped)" else "")) |> ignore
-        for f in List.truncate shown failures do sb.Append("\n  ").Append(string f) |> ignore
+        for f in List.truncate shown failures do sb.Append("\n  ").Append(f.Describe withValues) |> ignore
         if total > shown then sb.AppendFormat("\n  … and {0} more", total - shown) |> ignore
         sb.ToString()
+
+    /// Human-readable report of failures (one per line, capped at `shown`): which gate,
+    /// lookup or copy failed at which row, never a cell value. The prover's error carries
+    /// this report, so it may reach another party (error frames, server logs).
+    let describe (shown: int) (failures: VerifyFailure list) = report false shown failures
+
+    /// LOCAL DEBUGGING ONLY: `describe` with the values of the cells involved. The values
+    /// are witness data; never put this report in a message that leaves the machine.
+    let describeWithValues (shown: int) (failures: VerifyFailure list) = report true shown failures
 
     /// Synthesizes `circuit` with its witness at n = 2^k and checks it. Error for
     /// configuration/synthesis mistakes; Ok with the (possibly empty) failure list otherwise.
@@ -232,6 +251,10 @@ module MockProver =
         match Synthesis.configure circuit with
         | Error e -> Error e
         | Ok(cs, config) ->
+            // the circuits keygen refuses do not exist for the MockProver either
+            match ProofLayout.checkRotations cs k with
+            | Error e -> Error e
+            | Ok() ->
             match Synthesis.run cs config circuit k (Some instances) with
             | Error e -> Error e
             | Ok a -> Ok(check cs a)

@@ -8,7 +8,7 @@
 /// hold". The grand product Π (v + β·id + γ)/(v + β·σ + γ) over all cells is 1 for a
 /// satisfying assignment and, by Schwartz–Zippel over (β, γ), differs from 1 with
 /// probability ≥ 1 - (m·n)/|F| when some cell differs from its σ-image.
-module ZkLora.Math.Plonk.Permutation
+module internal ZkLora.Math.Plonk.Permutation
 
 open System.Collections.Generic
 open ZkLora.Math

@@ -12,6 +12,9 @@ open System
 open System.Threading.Tasks
 open ZkLora.Math
 open ZkLora.Math.Plonk.Argument
+open ZkLora.Math.Transcript
+open ZkLora.Math.Commitment
+open ZkLora.Math.Poly
 
 /// Options of `proveWith`. `SkipSatisfactionCheck` exists for soundness tests (a prover
 /// that follows the protocol on an unsatisfied witness); never set it otherwise.
@@ -36,7 +39,8 @@ let private sameFixed (a: Fp[][]) (b: Fp[][]) =
 /// Proves that `circuit` (synthesized with its witness) satisfies the constraint system
 /// of `pk` for the given instance values. Error when the circuit does not match the key,
 /// the instance values are malformed, or the witness does not satisfy the circuit (the
-/// error then carries the MockProver report).
+/// error then carries the MockProver report, which names the failing gate, lookup or copy
+/// and row but no witness value).
 let proveWith
     (options: ProverOptions)
     (pcs: ICommitmentScheme<'C>)
@@ -52,7 +56,7 @@ let proveWith
     let mark (phase: string) =
         trace phase clock.Elapsed.TotalSeconds
         clock.Restart()
-    match ProofLayout.checkInstances cs k instances with
+    match ProofLayout.checkRotations cs k |> Result.bind (fun () -> ProofLayout.checkInstances cs k instances) with
     | Error e -> Error e
     | Ok() ->
     match Synthesis.configure circuit with
@@ -78,10 +82,8 @@ let proveWith
     let advice = a.Advice
     let instance = a.Instance
     let fixedValues = pk.FixedValues
-    use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
+    use transcript = ProofLayout.startTranscript vk.Digest instances
     let w = ProofWriter transcript
-    transcript.Absorb("verifying key", vk.Digest)
-    transcript.Absorb("instances", ProofLayout.encodeInstances instances)
     let commitValues (label: string) (cols: Fp[][]) =
         let blinds = cols |> Array.map (fun _ -> Fp.Random())
         let cs = Array.zeroCreate cols.Length
@@ -143,11 +145,7 @@ let proveWith
         | LookupH(g, c) -> helperCoeffs[g][c]
         | LookupZ g -> sumCoeffs[g]
     mark "coefficient forms"
-    let challenge c =
-        match c with
-        | Challenge.Theta -> theta
-        | Challenge.Beta -> beta
-        | _ -> gamma
+    let challenge = ProofLayout.challengeMap theta beta gamma
     // Quotient: evaluate the y-combination of identities on `Parts` cosets ζ·ω_ext^j·H
     // (one at a time, so only n-sized evaluations of each column are alive), divide by
     // X^n - 1 (constant on each coset), interpolate on the whole extended coset.
@@ -206,8 +204,8 @@ let proveWith
     mark "quotient commitments"
     // Evaluations at x·ω^r.
     let x = w.Challenge "x"
-    let points = layout.Rotations |> Array.map (fun r -> x * (if r >= 0 then omega.Pow(uint64 r) else omega.Invert().Pow(uint64 (-r))))
-    let pointIndex (r: int) = Array.IndexOf(layout.Rotations, r)
+    let points = ProofLayout.points layout k x
+    let pointIndex = ProofLayout.pointIndex layout
     let evals =
         layout.Opened
         |> Array.Parallel.map (fun (struct (p, rs)) -> rs |> Array.map (fun r -> PolyOps.evaluate (coeffs p) points[pointIndex r]))
@@ -243,12 +241,7 @@ let proveWith
                { Coeffs = randomPoly; Blind = randomBlind; Points = [| pointIndex 0 |] } |]
     Multiopen.prove pcs k w points entries
     mark "multiopen"
-    let body = w.ToArray()
-    let out = Array.zeroCreate (5 + body.Length)
-    Text.Encoding.ASCII.GetBytes(ProofLayout.ProofMagic).CopyTo(out, 0)
-    out[4] <- ProofLayout.ProofVersion
-    body.CopyTo(out, 5)
-    Ok out
+    Ok(ProofLayout.withHeader (w.ToArray()))
 
 /// Proves with the default options (the witness is checked first).
 let prove (pcs: ICommitmentScheme<'C>) (pk: ProvingKey<'C>) (circuit: ICircuit<'Config>) (instances: Fp[][]) =

@@ -6,6 +6,7 @@ module ZkLora.Math.Plonk.Proving
 open System
 open System.Collections.Generic
 open ZkLora.Math
+open ZkLora.Math.Commitment
 
 type VestaProvingKey = ProvingKey<VestaAffine>
 type VestaVerifyingKey = VerifyingKey<VestaAffine>

@@ -7,44 +7,42 @@ module ZkLora.Math.Plonk.Verifier
 open System
 open ZkLora.Math
 open ZkLora.Math.Plonk.Argument
-
-/// l_i(z) = ω^i·(z^n - 1)/(n·(z - ω^i)) for each row i in `rows` (z not a root of unity).
-let private lagrangeAt (k: int) (z: Fp) (rows: int[]) =
-    let n = 1 <<< k
-    let omega = Fp.RootOfUnity k
-    let zn1 = z.Pow(uint64 n) - Fp.One
-    let wis = rows |> Array.map (fun i -> omega.Pow(uint64 i))
-    let dens = wis |> Array.map (fun wi -> Fp.OfUInt64(uint64 n) * (z - wi))
-    Fp.BatchInvert(Span dens)
-    Array.init rows.Length (fun j -> wis[j] * zn1 * dens[j])
+open ZkLora.Math.Transcript
+open ZkLora.Math.Commitment
+open ZkLora.Math.Poly
 
 /// The instance polynomial of each column evaluated at z (Σ v_i·l_i(z) over its values).
 let instanceAt (k: int) (column: Fp[]) (z: Fp) =
     let rows = [| 0 .. column.Length - 1 |] |> Array.filter (fun i -> not column[i].IsZero)
-    let ls = lagrangeAt k z rows
+    let ls = PolyOps.lagrangeAt (1 <<< k) z rows
     let mutable acc = Fp.Zero
     for j in 0 .. rows.Length - 1 do acc <- acc + column[rows[j]] * ls[j]
     acc
 
-/// Verifies one proof up to the commitment scheme's deferred final check.
-let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
+/// Runs a verifier step so that it never throws: an exception that is not a decode
+/// failure (a bug, or an input no check anticipated) becomes an Error naming its type.
+/// Security argument: an exception is never an acceptance, so turning it into Error cannot
+/// make a bad proof pass; it only keeps a verifier (a server checking untrusted proofs)
+/// alive. The type and message stay visible (no stack trace) so a bug is not hidden.
+let private guard (what: string) (f: unit -> Result<'T, string>) : Result<'T, string> =
+    try f ()
+    with
+    | DecodeException msg -> Error msg
+    | ex -> Error(sprintf "%s: internal error (%s): %s" what (ex.GetType().FullName) ex.Message)
+
+let private verifyDeferredCore (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
     let cs = vk.Cs
     let k = vk.K
     let n = vk.N
-    match ProofLayout.checkInstances cs k instances with
+    match ProofLayout.checkRotations cs k |> Result.bind (fun () -> ProofLayout.checkInstances cs k instances) with
     | Error e -> Error e
     | Ok() ->
-    if isNull proof then Error "proof is missing"
-    elif proof.Length < 5 || Text.Encoding.ASCII.GetString(proof, 0, 4) <> ProofLayout.ProofMagic then
-        Error "proof: bad magic (not a zkLoRA PLONK proof)"
-    elif proof[4] <> ProofLayout.ProofVersion then
-        Error(sprintf "proof: unsupported version %d (expected %d)" proof[4] ProofLayout.ProofVersion)
-    else
+    match ProofLayout.body proof with
+    | Error e -> Error e
+    | Ok body ->
     let layout = ProofLayout.build cs
-    use transcript = new Blake3Transcript(ProofLayout.transcriptDomain) :> ITranscript
-    let r = ProofReader(transcript, proof[5..])
-    transcript.Absorb("verifying key", vk.Digest)
-    transcript.Absorb("instances", ProofLayout.encodeInstances instances)
+    use transcript = ProofLayout.startTranscript vk.Digest instances
+    let r = ProofReader(transcript, body)
     Decode.run (fun () ->
         let fail msg = raise (DecodeException msg)
         let size = pcs.CommitmentSize k
@@ -70,27 +68,20 @@ let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instance
         let randomEval = r.ReadScalar "vanishing random evaluation"
         let xn = x.Pow(uint64 n)
         if (xn - Fp.One).IsZero then fail "proof: degenerate challenge x (a root of unity)"
-        let omega = Fp.RootOfUnity k
-        let points =
-            layout.Rotations
-            |> Array.map (fun rot -> x * (if rot >= 0 then omega.Pow(uint64 rot) else omega.Invert().Pow(uint64 (-rot))))
-        let pointIndex (rot: int) = Array.IndexOf(layout.Rotations, rot)
+        let points = ProofLayout.points layout k x
+        let pointIndex = ProofLayout.pointIndex layout
         // Values of every query at x.
         let opened = Collections.Generic.Dictionary<struct (PolyRef * int), Fp>()
         layout.Opened |> Array.iteri (fun i (struct (p, rs)) -> rs |> Array.iteri (fun j rot -> opened[struct (p, rot)] <- evals[i][j]))
         for struct (c, rot) in layout.InstanceQueries do
             opened[struct (InstanceP c, rot)] <- instanceAt k instances[c] points[pointIndex rot]
         let usable = vk.Usable
-        let ls = lagrangeAt k x [| 0 .. 0 |]
-        let tail = lagrangeAt k x [| usable .. n - 1 |]
+        let ls = PolyOps.lagrangeAt n x [| 0 .. 0 |]
+        let tail = PolyOps.lagrangeAt n x [| usable .. n - 1 |]
         let l0 = ls[0]
         let lLast = tail[0]
         let lActive = Fp.One - Array.fold (+) Fp.Zero tail
-        let challenge c =
-            match c with
-            | Challenge.Theta -> theta
-            | Challenge.Beta -> beta
-            | _ -> gamma
+        let challenge = ProofLayout.challengeMap theta beta gamma
         let query p rot = opened[struct (p, rot)]
         let mutable numerator = Fp.Zero
         for id in layout.Identities do
@@ -127,26 +118,46 @@ let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instance
         r.Finish()
         check)
 
-/// Verifies one proof against a verifying key and instance values.
+/// Verifies one proof up to the commitment scheme's deferred final check. Never throws:
+/// malformed input of any kind (keys, instances, proof bytes) is an Error.
+let verifyDeferred (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<IDeferredCheck, string> =
+    guard "verify" (fun () ->
+        if isNull (box pcs) then Error "the commitment scheme is missing"
+        elif isNull (box vk) || isNull (box vk.Cs) then Error "the verifying key is missing"
+        elif vk.K < 1 || vk.K > pcs.MaxK then Error(sprintf "verifying key: k = %d is outside 1..%d supported by %s" vk.K pcs.MaxK pcs.Name)
+        else verifyDeferredCore pcs vk instances proof)
+
+/// Verifies one proof against a verifying key and instance values. Never throws: every
+/// failure, whatever the input, is an Error.
 let verify (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (instances: Fp[][]) (proof: byte[]) : Result<unit, string> =
     match verifyDeferred pcs vk instances proof with
     | Error e -> Error e
-    | Ok check -> if pcs.Decide [| check |] then Ok() else Error "proof: the opening argument does not verify"
+    | Ok check ->
+        guard "verify" (fun () ->
+            if pcs.Decide [| check |] then Ok() else Error "proof: the opening argument does not verify")
 
 /// Verifies many proofs of one circuit, sharing the final check (one combined decision
 /// with random weights). Ok only if every proof is valid; on failure the error names the
 /// first malformed proof, or says the combined check failed (then verify individually
 /// to find the culprit).
+///
+/// Never throws: every failure, whatever the input, is an Error.
 let verifyBatch (pcs: ICommitmentScheme<'C>) (vk: VerifyingKey<'C>) (items: (Fp[][] * byte[])[]) : Result<unit, string> =
-    let checks = Array.zeroCreate items.Length
-    let results =
-        items
-        |> Array.Parallel.mapi (fun i (inst, proof) ->
-            match verifyDeferred pcs vk inst proof with
-            | Ok c ->
-                checks[i] <- c
-                None
-            | Error e -> Some(sprintf "proof %d: %s" i e))
-    match results |> Array.tryPick id with
-    | Some e -> Error e
-    | None -> if pcs.Decide checks then Ok() else Error "batch: the combined opening check failed"
+    guard "batch" (fun () ->
+        if isNull items then Error "batch: the proofs are missing"
+        else
+        let checks = Array.zeroCreate items.Length
+        let results =
+            items
+            |> Array.Parallel.mapi (fun i item ->
+                if isNull (box item) then Some(sprintf "proof %d: missing" i)
+                else
+                let (inst, proof) = item
+                match verifyDeferred pcs vk inst proof with
+                | Ok c ->
+                    checks[i] <- c
+                    None
+                | Error e -> Some(sprintf "proof %d: %s" i e))
+        match results |> Array.tryPick id with
+        | Some e -> Error e
+        | None -> if pcs.Decide checks then Ok() else Error "batch: the combined opening check failed")

@@ -135,16 +135,20 @@ type EvaluationDomain<'P when 'P :> IFieldParams and 'P: struct> private (k: int
     member _.IFftInPlace(a: FieldElement<'P>[]) =
         requireLength "a" n a.Length
         Fft.inverse a twiddles extK nInv
-    /// Coefficients → evaluations on the coset g·H: a[i] ← p(g·ω^i). Length must be n.
-    member _.CosetFftInPlace(a: FieldElement<'P>[]) =
+    /// Coefficients → evaluations on the coset shift·H: a[i] ← p(shift·ω^i). Length must be n.
+    member _.FftOnCosetInPlace(a: FieldElement<'P>[], shift: FieldElement<'P>) =
         requireLength "a" n a.Length
-        Fft.distributePowers a g
+        Fft.distributePowers a shift
         Fft.forward a twiddles extK
-    /// Evaluations on g·H → coefficients. Length must be n.
-    member _.CosetIFftInPlace(a: FieldElement<'P>[]) =
+    /// Evaluations on shift·H → coefficients, given shift⁻¹. Length must be n.
+    member _.IFftOnCosetInPlace(a: FieldElement<'P>[], shiftInv: FieldElement<'P>) =
         requireLength "a" n a.Length
         Fft.inverse a twiddles extK nInv
-        Fft.distributePowers a gInv
+        Fft.distributePowers a shiftInv
+    /// Coefficients → evaluations on the coset g·H: a[i] ← p(g·ω^i). Length must be n.
+    member this.CosetFftInPlace(a: FieldElement<'P>[]) = this.FftOnCosetInPlace(a, g)
+    /// Evaluations on g·H → coefficients. Length must be n.
+    member this.CosetIFftInPlace(a: FieldElement<'P>[]) = this.IFftOnCosetInPlace(a, gInv)
     /// Coefficients (zero-padded to 2^(k+e)) → evaluations on g·H_ext: a[i] ← p(g·ω_ext^i).
     member _.ExtendedCosetFftInPlace(a: FieldElement<'P>[]) =
         requireLength "a" extN a.Length
@@ -241,15 +245,28 @@ type EvaluationDomain<'P when 'P :> IFieldParams and 'P: struct> private (k: int
     /// l_i(x) = ω^i·(x^n − 1) / (n·(x − ω^i)), one batch inversion for all rows.
     /// For x ∈ H the formula is 0/0 at one row; there l_i(x) = [x = ω^i] is returned.
     member this.LagrangeBasisAt(x: FieldElement<'P>, rows: int[]) : FieldElement<'P>[] =
+        this.LagrangeBasisOf(x, rows |> Array.map this.OmegaPow)
+
+    /// l_i(x) for every row i = 0 … n-1 (the vector an IPA opening at x pairs with values on H).
+    member this.LagrangeBasis(x: FieldElement<'P>) : FieldElement<'P>[] =
+        let w = Array.zeroCreate<FieldElement<'P>> n
+        let mutable wi = FieldElement<'P>.One
+        for i in 0 .. n - 1 do
+            w[i] <- wi
+            wi <- wi * omega
+        this.LagrangeBasisOf(x, w)
+
+    /// l_i(x) for the rows whose ω^i are given (the one implementation behind both forms).
+    member private this.LagrangeBasisOf(x: FieldElement<'P>, w: FieldElement<'P>[]) : FieldElement<'P>[] =
         let zh = this.VanishingAt x
-        let w = rows |> Array.map this.OmegaPow
         if zh.IsZero then
             w |> Array.map (fun wi -> if wi.Equals x then FieldElement<'P>.One else FieldElement<'P>.Zero)
         else
             let nF = FieldElement<'P>.OfUInt64(uint64 n)
             let d = w |> Array.map (fun wi -> nF * (x - wi))
             FieldElement<'P>.BatchInvert(Span d)
-            Array.init w.Length (fun i -> w[i] * zh * d[i])
+            for i in 0 .. w.Length - 1 do d[i] <- w[i] * zh * d[i]
+            d
 
     /// p(x) for p given by its evaluations on H, without interpolating (barycentric form):
     /// p(x) = (x^n − 1)/n · Σ_i p(ω^i)·ω^i/(x − ω^i). O(n) with one inversion per chunk.

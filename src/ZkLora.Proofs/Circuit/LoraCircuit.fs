@@ -12,6 +12,7 @@ open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Proofs
 open ZkLora.Proofs.FixedPoint
+open ZkLora.Math.Commitment
 
 /// Version of the circuit layout; part of `circuitId` (bump on any change to gates or layout).
 [<Literal>]

@@ -20,11 +20,13 @@
 /// extractor rewinds the u_j); ζ_U stops the prover mixing the U component into its
 /// commitments; ξ binds S after C. Zero knowledge: s masks the revealed c, the random
 /// round blinds and r mask f, and every sent point carries a fresh W blind.
-module ZkLora.Math.Plonk.Ipa
+module ZkLora.Math.Commitment.Ipa
 
 open System
 open System.Collections.Concurrent
 open ZkLora.Math
+open ZkLora.Math.Transcript
+open ZkLora.Math.Poly
 
 /// Public parameters for domain size 2^k.
 type Params<'G> =
@@ -46,30 +48,6 @@ let derive (group: IGroup<'G>) (k: int) : Params<'G> =
       G = group.Generators(sprintf "%s/k=%d/G" domain k, n)
       W = (group.Generators(domain + "/W", 1))[0]
       U = (group.Generators(domain + "/U", 1))[0] }
-
-/// L_i(z) for every row i of the 2^k domain (the indicator vector when z is a root of unity).
-let lagrangeBasisAt (k: int) (z: Fp) : Fp[] =
-    let n = 1 <<< k
-    let omega = Fp.RootOfUnity k
-    let zn1 = z.Pow(uint64 n) - Fp.One
-    let b = Array.zeroCreate<Fp> n
-    if zn1.IsZero then
-        let mutable w = Fp.One
-        for i in 0 .. n - 1 do
-            if w.Equals z then b[i] <- Fp.One
-            w <- w * omega
-        b
-    else
-        let wis = Array.zeroCreate<Fp> n
-        let mutable w = Fp.One
-        for i in 0 .. n - 1 do
-            wis[i] <- w
-            b[i] <- z - w
-            w <- w * omega
-        Fp.BatchInvert(Span b)
-        let c = zn1 * (Fp.OfUInt64(uint64 n)).Invert()
-        for i in 0 .. n - 1 do b[i] <- b[i] * wis[i] * c
-        b
 
 /// A round challenge: the transcript challenge's low 128 bits. Folding the generators
 /// costs one scalar multiplication per pair, and 128-bit scalars halve its doublings;
@@ -111,7 +89,7 @@ let private msm (group: IGroup<'G>) (scalars: Fp[]) (points: 'G[]) =
 let openValues (group: IGroup<'G>) (p: Params<'G>) (w: ProofWriter) (a: Fp[]) (r: Fp) (z: Fp) =
     let n = 1 <<< p.K
     if a.Length <> n then invalidArg "a" "one value per domain row is required"
-    let b = lagrangeBasisAt p.K z
+    let b = PolyOps.lagrangeBasis (1 <<< p.K) z
     // A random s with ⟨s, b⟩ = 0 (Σ_i L_i(z) = 1, so subtracting ⟨s, b⟩ from every entry works).
     let s = Randomness.array n
     let t = inner (ReadOnlySpan s) (ReadOnlySpan b)
@@ -196,7 +174,7 @@ let private verifyInner (group: IGroup<'G>) (p: Params<'G>) (r: ProofReader) (cS
     | None ->
     let c = r.ReadScalar "ipa c"
     let f = r.ReadScalar "ipa f"
-    let b = lagrangeBasisAt k z
+    let b = PolyOps.lagrangeBasis (1 <<< k) z
     let s = foldingScalars us
     let bFinal = inner (ReadOnlySpan s) (ReadOnlySpan b)
     let usInv = Array.copy us

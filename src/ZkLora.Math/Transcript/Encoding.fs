@@ -1,4 +1,5 @@
-namespace ZkLora.Math.Plonk
+/// Strict little-endian encodings (proofs, verifying keys, digests).
+namespace ZkLora.Math.Transcript
 
 open System
 open System.Buffers.Binary

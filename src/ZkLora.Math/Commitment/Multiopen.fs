@@ -13,10 +13,12 @@
 /// matches the derived f(x3) only with probability ≤ deg/|F| over x3; the random
 /// combinations x1, x2, x4 fail to cancel errors except with probability ≤ (count)/|F|.
 /// Groups are formed from query identities (never from commitment values).
-module ZkLora.Math.Plonk.Multiopen
+module ZkLora.Math.Commitment.Multiopen
 
 open System.Collections.Generic
 open ZkLora.Math
+open ZkLora.Math.Transcript
+open ZkLora.Math.Poly
 
 /// A polynomial to open: coefficients, commitment blind, indices of its points.
 type ProverEntry =
@@ -102,7 +104,38 @@ let private interpolateAt (xs: Fp[]) (ys: Fp[]) (x: Fp) =
 
 /// Reads and checks a multipoint opening; Error for malformed proofs or degenerate
 /// challenges, otherwise the scheme's deferred final check.
+///
+/// The query structure is checked before anything is read: every entry names distinct,
+/// existing point indices with one claimed value each, and the points of every entry are
+/// pairwise distinct field elements. Security argument: interpolation through a point set
+/// and division by Z_S(x3) are defined only for distinct points; two coinciding points of
+/// one polynomial would make the check undefined (before this check: a division by zero
+/// raised out of the verifier), so such a query structure is refused (Error), never
+/// decided. Keygen refuses circuits that produce it (`ProofLayout.checkRotations`).
 let verify (pcs: ICommitmentScheme<'C>) (k: int) (r: ProofReader) (points: Fp[]) (entries: VerifierEntry<'C>[]) : Result<IDeferredCheck, string> =
+    let malformed =
+        if isNull points || isNull entries then Some "points or entries are missing"
+        else
+            entries
+            |> Array.tryPick (fun e ->
+                if isNull e.Points || isNull e.Evals || isNull e.Commitments || isNull e.Scalars then
+                    Some "an entry is missing its points, values or commitments"
+                elif e.Points.Length = 0 || e.Points.Length <> e.Evals.Length then
+                    Some "an entry needs one claimed value per point and at least one point"
+                elif e.Commitments.Length = 0 || e.Commitments.Length <> e.Scalars.Length then
+                    Some "an entry needs one scalar per commitment and at least one commitment"
+                elif e.Points |> Array.exists (fun i -> i < 0 || i >= points.Length) then
+                    Some "an entry names a point index that does not exist"
+                elif (Array.distinct e.Points).Length <> e.Points.Length then
+                    Some "an entry names one point index twice"
+                else
+                    let zs = e.Points |> Array.map (fun i -> points[i])
+                    if (Array.distinct zs).Length <> zs.Length then
+                        Some "two query points of one polynomial coincide (rotations equal mod n)"
+                    else None)
+    match malformed with
+    | Some why -> Error(sprintf "multiopen: %s" why)
+    | None ->
     let x1 = r.Challenge "multiopen x1"
     let x2 = r.Challenge "multiopen x2"
     let groups = groupBySet (entries |> Array.map (fun e -> e.Points))

@@ -1,4 +1,4 @@
-namespace ZkLora.Math.Plonk
+namespace ZkLora.Math.Commitment
 
 open System
 open ZkLora.Math

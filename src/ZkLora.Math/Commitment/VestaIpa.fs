@@ -1,0 +1,34 @@
+/// The proving system's production commitment scheme: the inner product argument over
+/// the Vesta curve (whose scalar field is the circuit field Fp), with generators from the
+/// curve module's hash-to-curve. Commitments are affine points in their strict 32-byte
+/// compressed encoding.
+module ZkLora.Math.Commitment.VestaIpa
+
+open System
+open ZkLora.Math
+
+/// Vesta as the IPA's group (affine points; arithmetic through projective coordinates).
+let group =
+    { new IGroup<VestaAffine> with
+        member _.Name = "vesta"
+        member _.Zero = VestaAffine.Identity
+        member _.Add(a, b) = (Vesta.OfAffine(a).AddAffine b).ToAffine()
+        member _.Sub(a, b) = (Vesta.OfAffine(a).AddAffine(-b)).ToAffine()
+        member _.Mul(a, s) = (Vesta.OfAffine a * s).ToAffine()
+        member _.Msm(scalars, points) = (Vesta.msmMemory points scalars).ToAffine()
+        member _.Fold(points, half, u) = VestaFold.fold points half u
+        member _.IsZero a = a.IsIdentity
+        member _.EncodedSize = 32
+        member _.Encode a = a.ToBytes()
+        member _.Decode bytes = VestaAffine.TryReadBytes bytes
+        member _.Generators(domain, count) = Vesta.generators domain count }
+
+/// Largest supported k.
+[<Literal>]
+let MaxK = 24
+
+/// The shared scheme instance (parameters derived once per k, then cached).
+let scheme = Ipa.IpaCommitmentScheme<VestaAffine>(group, MaxK)
+
+/// `scheme` as the proving system's commitment-scheme interface.
+let pcs = scheme :> ICommitmentScheme<VestaAffine>
