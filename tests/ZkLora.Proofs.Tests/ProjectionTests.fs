@@ -107,6 +107,14 @@ let tests =
             Expect.isError (CallProof.verify bad (Unchecked.defaultof<_>)) "verifier refuses before reading the proof"
             let big = { st with X = Array.append st.X [| Array.create 3 ((BigInteger.One <<< 62) * BigInteger 4) |] }
             Expect.isError (CallProof.verify big (Unchecked.defaultof<_>)) "x outside ±value_bound"
+            // the largest dims the shape policy allows exceed the vector bound (no 32-bit overflow)
+            let huge = { InDim = 1 <<< 16; Rank = 1 <<< 10; OutDim = 1 <<< 16; Config = cfgOf (20, 63, 127) }
+            let hugeSt =
+                { st with Shape = huge; X = [| Array.create huge.InDim BigInteger.One |]; Delta = [| Array.create huge.OutDim BigInteger.Zero |] }
+            Expect.isError (CallProof.verify hugeSt (Unchecked.defaultof<_>)) "call vector over the policy"
+            Expect.isError (CallProof.decode hugeSt [||]) "decode refuses too"
+            Expect.isError (AdapterProof.verify huge c (Unchecked.defaultof<_>)) "adapter vector over the policy"
+            Expect.isError (AdapterProof.decode huge [||]) "adapter decode refuses"
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 14 } "completeness over shapes, configs, scalings and rows; δ = FixedPoint.deltaRows" <| fun (seed: int) ->
             let rnd = Random(seed)

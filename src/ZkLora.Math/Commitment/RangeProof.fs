@@ -22,7 +22,8 @@
 ///
 /// Soundness: with a, a_R fixed (binding) before y, z,
 /// t0 − (z²K + δ) = Σ y^i·a_i·a_R,i + z·Σ_Bits y^i·(a_i − a_R,i − 1) + z²·(⟨a, d⟩ − K)
-/// (a_R,i = 0 off Bits is forced: off Bits the H-coefficient of P is public). It vanishes
+/// (off Bits a cheating prover may put any a_R,i into A_R; that only adds y^i·a_i·a_R,i to
+/// the z⁰ coefficient, which must vanish as well, and never touches the z¹, z² ones). It vanishes
 /// at random (y, z) with probability ≤ (n + 2)/p unless every coefficient is 0, i.e.
 /// a_i·a_R,i = 0 and a_R,i = a_i − 1 on Bits (so a_i ∈ {0, 1}) and ⟨a, d⟩ = K. The
 /// t-commitments and three values of x extract t0 (Bulletproofs Thm. 2); x, w and the

@@ -60,7 +60,16 @@ let weightVector (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) : Fp[
 let private checkShape (s: AdapterShape) =
     match Policy.checkConfig s.Config with
     | Error e -> Error e
-    | Ok() -> Policy.checkShape s.InDim s.Rank s.OutDim
+    | Ok() ->
+        match Policy.checkShape s.InDim s.Rank s.OutDim with
+        | Error e -> Error e
+        | Ok() ->
+            // the adapter proof's vector (weights and their 2·(vb − 1) bits), in 64 bits
+            let nW = int64 s.Rank * int64 s.InDim + int64 s.OutDim * int64 s.Rank
+            let used = nW * int64 (2 * s.Config.ValueBits - 1)
+            if used > int64 Policy.maxVectorLength then
+                Error(sprintf "adapter proof: %d committed entries exceed the policy's %d" used Policy.maxVectorLength)
+            else Ok()
 
 let private checkWeights (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) =
     let vb = valueBound s.Config
@@ -151,14 +160,12 @@ let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof
     | Error e -> Error e
     | Ok() ->
         let layout, _ = layoutOf s
-        if layout.Length > Policy.maxVectorLength then Error "adapter proof: vector too long for the policy"
-        else
-            use t = transcriptFor s commitment proof.Bits
-            let eps = Transcript.squeezeChallenge t "adapter epsilon"
-            let d, k = constraintOf s layout eps
-            let p0 = Vesta.ofAffine commitment + Vesta.ofAffine proof.Bits
-            BitConstraintProof.verify t layout p0 d k proof.Proof
-            |> Result.mapError (fun e -> "adapter proof: " + e)
+        use t = transcriptFor s commitment proof.Bits
+        let eps = Transcript.squeezeChallenge t "adapter epsilon"
+        let d, k = constraintOf s layout eps
+        let p0 = Vesta.ofAffine commitment + Vesta.ofAffine proof.Bits
+        BitConstraintProof.verify t layout p0 d k proof.Proof
+        |> Result.mapError (fun e -> "adapter proof: " + e)
 
 /// Strict binary encoding.
 let encode (p: AdapterRangeProof) : byte[] =

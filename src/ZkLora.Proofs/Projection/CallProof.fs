@@ -105,17 +105,21 @@ let private checkStatement (st: CallStatement) : Result<Layout, string> =
         | None ->
             let full = (BigInteger.One <<< nOut) - BigInteger.One
             let clipped = [| for e in 0 .. lo.Length - 1 do if hi[e] - lo[e] <> full then e |]
-            let nW = weightCount s
             let mh = ib - sb + 1
             let mr = ib - 1
             let perIn = mh + sb + 2 * mr
-            let inStart = nW
-            let outStart = inStart + t * s.Rank * perIn
-            let clipStart = outStart + t * s.OutDim * nOut
-            let pOff = clipStart + clipped.Length * nOut
-            let used = int64 pOff + 2L * int64 s.Rank + 1L
+            // sizes in 64 bits first: the policy's dimensions could overflow 32-bit offsets
+            let nW64 = int64 s.Rank * int64 s.InDim + int64 s.OutDim * int64 s.Rank
+            let used =
+                nW64 + int64 t * int64 s.Rank * int64 perIn + int64 t * int64 s.OutDim * int64 nOut
+                + int64 clipped.Length * int64 nOut + 2L * int64 s.Rank + 1L
             if used > int64 Policy.maxVectorLength then Error(sprintf "call proof: %d committed entries exceed the policy's %d" used Policy.maxVectorLength)
             else
+                let nW = weightCount s
+                let inStart = nW
+                let outStart = inStart + t * s.Rank * perIn
+                let clipStart = outStart + t * s.OutDim * nOut
+                let pOff = clipStart + clipped.Length * nOut
                 let len = nextPowerOfTwo (int used)
                 Ok { T = t; NW = nW; MH = mh; S = sb; MR = mr; PerIn = perIn; NOut = nOut
                      Lo = lo; Hi = hi; Clipped = clipped
