@@ -344,4 +344,11 @@ let tests =
                 Expect.isError (CallProof.decode st (Array.sub bytes 0 len)) (sprintf "truncated to %d" len)
             Expect.isError (CallProof.decode st (Array.append bytes [| 0uy |])) "extended"
             Expect.isError (CallProof.decode st null) "null"
+            // all-zero bytes decode to identity points and zero scalars: rejected, no exception
+            match CallProof.decode st (Array.zeroCreate bytes.Length) with
+            | Error _ -> ()
+            | Ok p -> Expect.isError (CallProof.verify st p) "the all-identity proof"
+            // a proof whose bit commitment cancels every other commitment (P0 = identity)
+            let cancel = Vesta.neg (Vesta.ofAffine st.Adapter + Vesta.ofAffine proof.P + Vesta.ofAffine proof.Q + Vesta.ofAffine proof.V)
+            Expect.isError (CallProof.verify st { proof with Bits = Vesta.toAffine cancel }) "P0 = identity"
     ]
