@@ -304,6 +304,31 @@ let tests =
                 |> Result.defaultWith failwith
             Expect.isError (CallProof.verify st forged2) "r above the interval"
 
+        testCase "cross-segment forgeries: a bit commitment that shifts the committed weights is rejected" <| fun () ->
+            // call proof: C_W commits to (A, B); the prover wants to prove Δ' computed with B'
+            let shape, c, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 41
+            let b' = secret.B |> Array.map (Array.map (fun v -> v + big 7))
+            let delta' = deltaRows shape.Config secret.A b' st.X st.Num st.Den |> Result.defaultWith failwith
+            Expect.notEqual delta' st.Delta "another output"
+            let st' = { st with Delta = delta' }
+            let secret' = { secret with B = b' }
+            let shift = Array.map2 (-) (weightVector shape secret.A b') (weightVector shape secret.A secret.B)
+            let forged =
+                CallProof.proveWithVector { cheat with WeightShift = Some shift } st' secret' ignore |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st' forged) "B' smuggled through C_bits"
+            // adapter proof: C_W commits to a weight outside ±value_bound, C_bits carries the fix
+            let cfg = cfgOf (8, 16, 40)
+            let vb = valueBound cfg
+            let ashape = { InDim = 2; Rank = 1; OutDim = 2; Config = cfg }
+            let good = [| [| big 1; big 2 |] |], [| [| big 3 |]; [| big 4 |] |]
+            let bad = [| [| vb * big 5; big 2 |] |], [| [| big 3 |]; [| big 4 |] |]
+            let wGood = weightVector ashape (fst good) (snd good)
+            let wBad = weightVector ashape (fst bad) (snd bad)
+            let blind = Fp.Random()
+            let cBad = Vesta.toAffine (ZkLora.Math.Commitment.PedersenVector.commit wBad blind)
+            let forgedA = AdapterProof.proveShifted (Array.map2 (-) wGood wBad) ashape cBad { A = fst good; B = snd good; Blind = blind }
+            Expect.isError (AdapterProof.verify ashape cBad forgedA) "out-of-range weight hidden by C_bits"
+
         testCase "swapped commitments, replays and unbound challenges are rejected" <| fun () ->
             let shape, c1, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 21
             let proof = CallProof.prove st secret |> Result.defaultWith failwith

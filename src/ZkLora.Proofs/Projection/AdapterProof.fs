@@ -119,7 +119,14 @@ let private constraintOf (s: AdapterShape) (layout: BitLayout) (eps: Fp) =
             d[b + half + k] <- ep[i] * two[k]) |> ignore
     d, Fp.Zero
 
-let private proveWith (check: bool) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
+/// The weight segment's random weight λ_W (the bits have weight 1), squeezed after both
+/// commitments: P0 = λ_W·C_W + C_bits, so components of C_bits on the weight generators
+/// cannot stand in for the committed weights (docs/projection-protocol.md §3).
+let private weightLambda (t: Transcript) =
+    let l = Transcript.squeezeChallenge t "lambda weights"
+    if l.IsZero then None else Some l
+
+let private proveWith (check: bool) (shift: Fp[] option) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
     let layout, per = layoutOf s
     let half = per / 2
     let nW = weightCount s
@@ -137,22 +144,37 @@ let private proveWith (check: bool) (s: AdapterShape) (commitment: VestaAffine) 
         writeBits a (nW + i * per) (mPlus &&& mask) half
         writeBits a (nW + i * per + half) (mMinus &&& mask) half) |> ignore
     let bitBlind = PedersenVector.randomScalar ()
-    let bits = Vesta.toAffine (PedersenVector.commitAt nW (Array.sub a nW layout.BitCount) bitBlind)
+    let bitsPoint = PedersenVector.commitAt nW (Array.sub a nW layout.BitCount) bitBlind
+    let bitsPoint = match shift with Some sh -> bitsPoint + PedersenVector.commitAt 0 sh Fp.Zero | None -> bitsPoint
+    let bits = Vesta.toAffine bitsPoint
     use t = transcriptFor s commitment bits
     let eps = Transcript.squeezeChallenge t "adapter epsilon"
     let d, k = constraintOf s layout eps
+    let lw = match weightLambda t with Some l -> l | None -> invalidOp "adapter proof: zero λ (probability 1/p)"
+    let lwInv = lw.Invert()
+    for i in 0 .. nW - 1 do
+        a[i] <- a[i] * lw
+        d[i] <- d[i] * lwInv
+    match shift with
+    | Some sh -> for i in 0 .. nW - 1 do a[i] <- a[i] + (Fp.One - lw) * sh[i]
+    | None -> ()
     let prove = if check then BitConstraintProof.prove else BitConstraintProof.proveUnchecked
-    { Bits = bits; Proof = prove t layout a (secret.Blind + bitBlind) d k }
+    { Bits = bits; Proof = prove t layout a (lw * secret.Blind + bitBlind) d k }
 
 /// Proves that the committed weights are within ±value_bound (once per adapter).
 let prove (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : Result<AdapterRangeProof, string> =
     match checkShape s |> Result.bind (fun () -> checkWeights s secret.A secret.B) with
     | Error e -> Error e
-    | Ok() -> Ok(proveWith true s commitment secret)
+    | Ok() -> Ok(proveWith true None s commitment secret)
 
 /// A cheating prover that skips the weight checks (for tests of the verifier only).
 let internal proveUnchecked (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith false s commitment secret
+    proveWith false None s commitment secret
+
+/// A cheating prover whose bit commitment also carries `shift` on the weight generators, so
+/// that C_W + C_bits would open to (committed weights + shift) ‖ bits (tests only).
+let internal proveShifted (shift: Fp[]) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+    proveWith false (Some shift) s commitment secret
 
 /// Verifies an adapter proof for a commitment.
 let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
@@ -163,7 +185,12 @@ let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof
         use t = transcriptFor s commitment proof.Bits
         let eps = Transcript.squeezeChallenge t "adapter epsilon"
         let d, k = constraintOf s layout eps
-        let p0 = Vesta.ofAffine commitment + Vesta.ofAffine proof.Bits
+        match weightLambda t with
+        | None -> Error "adapter proof: zero λ"
+        | Some lw ->
+        let lwInv = lw.Invert()
+        for i in 0 .. weightCount s - 1 do d[i] <- d[i] * lwInv
+        let p0 = Vesta.ofAffine commitment * lw + Vesta.ofAffine proof.Bits
         BitConstraintProof.verify t layout p0 d k proof.Proof
         |> Result.mapError (fun e -> "adapter proof: " + e)
 

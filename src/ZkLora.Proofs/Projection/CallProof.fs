@@ -240,6 +240,24 @@ let private linearConstraint (st: CallStatement) (l: Layout) (pr: Projections) (
     let kTotal = bp[0] * k0 + bp[1] * k1 + bp[2] * k3 + bp[3] * k4 + bp[4] * k5
     d, kTotal
 
+/// Segment weights λ_W, λ_P, λ_Q, λ_V (λ_bits = 1), squeezed after every commitment.
+/// The bit-constraint proof opens P0 = λ_W·C_W + C_bits + λ_P·P + λ_Q·Q + λ_V·V: a
+/// commitment's components on another segment's generators then enter with a different
+/// random weight than that segment's own values, so they cannot stand in for them
+/// (docs/projection-protocol.md §4.3, "segment separation").
+let private segmentWeights (t: Transcript) : Fp[] option =
+    let ls = Array.init 4 (fun i -> Transcript.squeezeChallenge t (sprintf "lambda %d" i))
+    if ls |> Array.exists (fun v -> v.IsZero) then None else Some ls
+
+/// Multiplies the non-bit segments of v by f(λ_segment) (weights, p, q, c).
+let private scaleSegments (l: Layout) (rank: int) (ls: Fp[]) (f: Fp -> Fp) (v: Fp[]) =
+    let fw, fp, fq, fc = f ls[0], f ls[1], f ls[2], f ls[3]
+    for i in 0 .. l.NW - 1 do v[i] <- v[i] * fw
+    for j in 0 .. rank - 1 do
+        v[l.POff + j] <- v[l.POff + j] * fp
+        v[l.QOff + j] <- v[l.QOff + j] * fq
+    v[l.COff] <- v[l.COff] * fc
+
 let private gensOf (l: Layout) (rank: int) =
     let g = PedersenVector.G.Get l.Vector.Length
     Array.sub g l.POff rank, Array.sub g l.QOff rank, g[l.COff]
@@ -289,15 +307,23 @@ let private witness (st: CallStatement) (l: Layout) (secret: AdapterSecret) : Re
 /// its committed p, q, c after the projections.
 type internal Cheat =
     { Omit: string option
-      Phase2: Fp[] -> Fp[] -> Fp -> Fp[] * Fp[] * Fp }
+      Phase2: Fp[] -> Fp[] -> Fp -> Fp[] * Fp[] * Fp
+      /// Added to the bit commitment on the weight generators: the vector's weights then
+      /// claim to be (adapter weights + shift) — the cross-segment forgery λ_W defeats.
+      WeightShift: Fp[] option }
 
-let internal honest = { Omit = None; Phase2 = fun p q c -> p, q, c }
+let internal honest = { Omit = None; Phase2 = (fun p q c -> p, q, c); WeightShift = None }
 
 let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layout) (secret: AdapterSecret) (a: Fp[]) : CallProof =
     let s = st.Shape
     let cfg = s.Config
     let bitBlind = PedersenVector.randomScalar ()
-    let bits = Vesta.toAffine (PedersenVector.commitAt l.Vector.BitStart (Array.sub a l.Vector.BitStart l.Vector.BitCount) bitBlind)
+    let bitsPoint =
+        let honestBits = PedersenVector.commitAt l.Vector.BitStart (Array.sub a l.Vector.BitStart l.Vector.BitCount) bitBlind
+        match cheat.WeightShift with
+        | None -> honestBits
+        | Some shift -> honestBits + PedersenVector.commitAt 0 shift Fp.Zero
+    let bits = Vesta.toAffine bitsPoint
     use t = transcriptWithout cheat.Omit st bits
     let pr = projections t st
     // p_j = Σ_t ρ^t·h_tj (h read back from its bits), q_j = Σ_k τ^k·B_kj, c = ⟨p, q⟩
@@ -326,10 +352,22 @@ let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layou
     let gammaC = Transcript.squeezeChallenge t "gamma"
     let betaC = Transcript.squeezeChallenge t "beta"
     let d, k = linearConstraint st l pr gammaC betaC
+    let ls =
+        match segmentWeights t with
+        | Some ls -> ls
+        | None -> invalidOp "call proof: zero segment weight (probability 4/p)"
     Array.blit p 0 a l.POff s.Rank
     Array.blit q 0 a l.QOff s.Rank
     a[l.COff] <- c
-    let alpha = secret.Blind + bitBlind + rhoP + rhoQ + gamma
+    // the opened vector: λ-scaled segments; d scaled by 1/λ keeps ⟨a, d⟩ = K
+    scaleSegments l s.Rank ls id a
+    scaleSegments l s.Rank ls (fun v -> v.Invert()) d
+    match cheat.WeightShift with
+    | Some shift ->
+        // what C_bits contributes on the weight generators is not scaled by λ_W
+        for i in 0 .. l.NW - 1 do a[i] <- a[i] + (Fp.One - ls[0]) * shift[i]
+    | None -> ()
+    let alpha = ls[0] * secret.Blind + bitBlind + ls[1] * rhoP + ls[2] * rhoQ + ls[3] * gamma
     let cproof =
         if check then BitConstraintProof.prove t l.Vector a alpha d k
         else BitConstraintProof.proveUnchecked t l.Vector a alpha d k
@@ -386,9 +424,13 @@ let verify (st: CallStatement) (proof: CallProof) : Result<unit, string> =
             let gammaC = Transcript.squeezeChallenge t "gamma"
             let betaC = Transcript.squeezeChallenge t "beta"
             let d, k = linearConstraint st l pr gammaC betaC
+            match segmentWeights t with
+            | None -> Error "call proof: zero segment weight"
+            | Some ls ->
+            scaleSegments l s.Rank ls (fun v -> v.Invert()) d
             let p0 =
-                Vesta.ofAffine st.Adapter + Vesta.ofAffine proof.Bits + Vesta.ofAffine proof.P
-                + Vesta.ofAffine proof.Q + Vesta.ofAffine proof.V
+                Vesta.ofAffine st.Adapter * ls[0] + Vesta.ofAffine proof.Bits + Vesta.ofAffine proof.P * ls[1]
+                + Vesta.ofAffine proof.Q * ls[2] + Vesta.ofAffine proof.V * ls[3]
             BitConstraintProof.verify t l.Vector p0 d k proof.Constraint |> Result.mapError (fun e -> "call proof: " + e)
 
 /// Strict binary encoding.
