@@ -8,7 +8,10 @@
 /// [−(2^(vb−1) − 1), 2^(vb−1) − 1] = ±value_bound. The bits are committed in
 /// C_bits on G[nW..), and one bit-constraint proof shows that they are bits and that
 /// Σ_i ε^i·(w_i − Σ_k 2^k·m⁺_ik + Σ_k 2^k·m⁻_ik) = 0 for a challenge ε squeezed after
-/// C_W and C_bits (Schwartz–Zippel: a false entry survives with probability ≤ nW/p).
+/// C_W and C_bits (Schwartz–Zippel: a false entry survives with probability ≤ nW/p), on
+/// P0 = λ_W·C_W + C_bits with λ_W squeezed after both ("segment separation": components of
+/// C_bits on the weight generators enter with weight 1/λ_W in the constraint, so they cannot
+/// replace the committed weights; probability ≤ 3/p).
 /// No wrap: |w_i|, Σ 2^k·m^± < 2^64, far below p/2, so the field identity is the
 /// integer identity. Zero knowledge: C_W and C_bits are hiding; the bit-constraint proof
 /// is zero knowledge; nothing else is sent.

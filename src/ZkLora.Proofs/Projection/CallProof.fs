@@ -6,7 +6,8 @@
 /// Vector layout (positions on G): [0, nW) weights (C_W); then bits —
 /// per (t, j): h + 2^(ib−s) in ib − s + 1 bits, e1 in s bits, raw⁺ and raw⁻ in ib − 1 bits
 /// each; per (t, k): r − r_lo in nOut bits; per clipped (t, k): r_hi − r in nOut bits —
-/// then p (rank), q (rank), c (1), zero padding to a power of two.
+/// then p (rank), q (rank), c (1), zero padding to a power of two. The bit-constraint proof
+/// opens P0 = λ_W·C_W + C_bits + λ_P·P + λ_Q·Q + λ_V·V (λ squeezed last: segment separation).
 module ZkLora.Proofs.Projection.CallProof
 
 open System
