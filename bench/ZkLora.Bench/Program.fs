@@ -14,7 +14,7 @@ let modes : (string * string * (string[] -> int)) list =
     [ "math", "field, FFT and MSM micro-benchmarks (quick, < 1 min)", MathBench.run
       "msm", "Vesta MSM by size and scalar width (--samples S, --max-log L)", MsmBench.run
       "plonk", "proving system on a standard circuit (--k K, --all for 10/14/17/20)", PlonkBench.run
-      "lora", "LoRA circuit prove/verify for the docs/design.md §7 shapes (--shape IxRxO --rows T [--fixed-point sb,vb,ib], --all)", LoraBench.run
+      "lora", "LoRA circuit prove/verify for the docs/design.md §7 shapes (--shape IxRxO --rows T [--fixed-point sb,vb,ib] [--backend plonk|projection] [--adapter-proof], --all)", LoraBench.run
       "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run
       "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
       "bdn", "BenchmarkDotNet suites; BenchmarkDotNet arguments follow (e.g. --filter *Field*)", runBenchmarkDotNet

@@ -1,0 +1,213 @@
+/// Pedersen vector commitments, the Bulletproofs inner product argument, the product
+/// argument and the bit-constraint (range) proof on Vesta: completeness over random sizes
+/// and a cheating prover for every verifier check.
+module ZkLora.Math.Tests.CommitmentPrimitiveTests
+
+open System
+open Expecto
+open FsCheck
+open ZkLora.Math
+open ZkLora.Math.Commitment
+open ZkLora.Math.Transcript
+
+let private fresh () = Transcript.create "commitment primitive test"
+let private fpOf (v: int64) = Fp.OfInt64 v
+let private rnd = Random(4242)
+let private randomFp () = Fp.Random()
+
+let private ipaP (a: Fp[]) (b: Fp[]) (kappa: Fp) (w: Fp) =
+    let n = a.Length
+    let kp = InnerProductArgument.powers kappa n
+    let g = PedersenVector.G.Get n
+    let h = PedersenVector.H.Get n
+    let ab = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a b
+    PedersenVector.msm (ReadOnlyMemory(g, 0, n)) (ReadOnlyMemory a)
+    + PedersenVector.msm (ReadOnlyMemory(h, 0, n)) (ReadOnlyMemory(Array.init n (fun i -> b[i] * kp[i])))
+    + Vesta.ofAffine PedersenVector.innerProductGenerator * (ab * w)
+
+let private ipaAccepts (p: Vesta) (n: int) (kappa: Fp) (w: Fp) (proof: IpaProof) =
+    use t = fresh ()
+    match InnerProductArgument.verify t n kappa w proof with
+    | Error _ -> false
+    | Ok chk ->
+        let g = PedersenVector.G.Get n
+        let h = PedersenVector.H.Get n
+        let points = Array.concat [ Array.sub g 0 n; Array.sub h 0 n; chk.Points; [| Vesta.toAffine p |] ]
+        let scalars = Array.concat [ chk.GScalars; chk.HScalars; chk.Scalars; [| Fp.One |] ]
+        (PedersenVector.msm (ReadOnlyMemory points) (ReadOnlyMemory scalars)).IsIdentity
+
+/// A random bit-constraint statement: `nonBits` free entries, then `bits` Boolean entries
+/// that decompose (8-bit) the first free entries, as a range proof would; d ties them with
+/// random weights; returns (layout, a, alpha, P0, d, K).
+let private bitStatement (nonBits: int) (values: int) =
+    let bitsPer = 8
+    let used = nonBits + values * bitsPer
+    let n = max 1 (1 <<< (32 - Numerics.BitOperations.LeadingZeroCount(uint32 (max 1 used - 1))))
+    let n = if used <= 1 then 1 else n
+    let layout = { Length = n; BitStart = nonBits; BitCount = values * bitsPer }
+    let a = Array.create n Fp.Zero
+    for i in 0 .. nonBits - 1 do a[i] <- fpOf (int64 (rnd.Next(0, 256)))
+    let d = Array.create n Fp.Zero
+    for v in 0 .. values - 1 do
+        // entry v (a free entry when v < nonBits, else the constant 0) = Σ 2^k bit
+        let value = if v < nonBits then int (a[v].ToBigInteger()) else 0
+        let weight = randomFp ()
+        if v < nonBits then d[v] <- d[v] + weight
+        for k in 0 .. bitsPer - 1 do
+            let bit = (value >>> k) &&& 1
+            a[nonBits + v * bitsPer + k] <- fpOf (int64 bit)
+            d[nonBits + v * bitsPer + k] <- -(weight * fpOf (1L <<< k))
+    // an extra random linear term on the free entries with a matching K
+    let extra = Array.init nonBits (fun _ -> randomFp ())
+    for i in 0 .. nonBits - 1 do d[i] <- d[i] + extra[i]
+    let k = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a d
+    let alpha = randomFp ()
+    let p0 = PedersenVector.commit a alpha
+    layout, a, alpha, p0, d, k
+
+let private bitVerify layout p0 d k proof =
+    use t = fresh ()
+    BitConstraintProof.verify t layout p0 d k proof
+
+let private bitProve layout a alpha d k =
+    use t = fresh ()
+    BitConstraintProof.prove t layout a alpha d k
+
+let private bitProveUnchecked layout a alpha d k =
+    use t = fresh ()
+    BitConstraintProof.proveUnchecked t layout a alpha d k
+
+let private productStatement (m: int) =
+    let g = PedersenVector.G.Get(2 * m + 1)
+    let gp, gq, gc = Array.sub g 0 m, Array.sub g m m, g[2 * m]
+    let p = Array.init m (fun _ -> randomFp ())
+    let q = Array.init m (fun _ -> randomFp ())
+    let c = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero p q
+    let rp, rq, gamma = randomFp (), randomFp (), randomFp ()
+    let h = Vesta.ofAffine PedersenVector.blindingGenerator
+    let pc = PedersenVector.msm (ReadOnlyMemory gp) (ReadOnlyMemory p) + h * rp
+    let qc = PedersenVector.msm (ReadOnlyMemory gq) (ReadOnlyMemory q) + h * rq
+    let vc = Vesta.ofAffine gc * c + h * gamma
+    gp, gq, gc, p, rp, q, rq, c, gamma, pc, qc, vc
+
+let private productVerify gp gq gc pc qc vc proof =
+    use t = fresh ()
+    ProductArgument.verify t gp gq gc pc qc vc proof
+
+[<Tests>]
+let tests =
+    testList "commitment primitives" [
+        testCase "generator sequences extend consistently and match hash-to-curve" <| fun () ->
+            let s = GeneratorSequence("zklora/test/sequence")
+            let a = Array.sub (s.Get 5) 0 5
+            let b = s.Get 37
+            Expect.isGreaterThanOrEqual b.Length 37 "long enough"
+            Expect.sequenceEqual (Array.sub b 0 5) a "prefix stable"
+            Expect.sequenceEqual (Array.sub b 0 37) (Vesta.generators "zklora/test/sequence" 37) "element i is Hash(domain, i)"
+            Expect.notEqual PedersenVector.blindingGenerator PedersenVector.valueGenerator "independent generators"
+
+        testCase "Pedersen commitments on disjoint segments add to the concatenation" <| fun () ->
+            let a = Array.init 5 (fun _ -> randomFp ())
+            let b = Array.init 3 (fun _ -> randomFp ())
+            let ra, rb = randomFp (), randomFp ()
+            let sum = PedersenVector.commitAt 0 a ra + PedersenVector.commitAt 5 b rb
+            Expect.isTrue ((PedersenVector.commit (Array.append a b) (ra + rb)).Equals sum) "homomorphic"
+            Expect.isFalse ((PedersenVector.commit a ra).Equals(PedersenVector.commit a rb)) "blind changes the commitment"
+            let enc = PedersenVector.encode sum
+            match PedersenVector.decode (ReadOnlySpan enc) with
+            | Ok p -> Expect.isTrue (p.Equals sum) "round trip"
+            | Error e -> failtest e
+            Expect.isError (PedersenVector.decode (ReadOnlySpan(Array.sub enc 0 31))) "truncated"
+            Expect.isError (PedersenVector.decode (ReadOnlySpan(Array.create 32 0xFFuy))) "non-canonical"
+
+        testProperty "inner product argument: completeness over sizes" <| fun (k: byte) ->
+            let n = 1 <<< (int k % 6)
+            let a = Array.init n (fun _ -> randomFp ())
+            let b = Array.init n (fun _ -> randomFp ())
+            let kappa, w = randomFp (), randomFp ()
+            let proof = (use t = fresh () in InnerProductArgument.prove t kappa w a b)
+            ipaAccepts (ipaP a b kappa w) n kappa w proof
+
+        testCase "inner product argument: tampering is rejected" <| fun () ->
+            let n = 8
+            let a = Array.init n (fun _ -> randomFp ())
+            let b = Array.init n (fun _ -> randomFp ())
+            let kappa, w = randomFp (), randomFp ()
+            let p = ipaP a b kappa w
+            let proof = (use t = fresh () in InnerProductArgument.prove t kappa w a b)
+            Expect.isTrue (ipaAccepts p n kappa w proof) "honest"
+            Expect.isFalse (ipaAccepts p n kappa w { proof with A = proof.A + Fp.One }) "a"
+            Expect.isFalse (ipaAccepts p n kappa w { proof with B = proof.B + Fp.One }) "b"
+            let l = Array.copy proof.L
+            l[1] <- proof.R[1]
+            Expect.isFalse (ipaAccepts p n kappa w { proof with L = l }) "L"
+            Expect.isFalse (ipaAccepts (p + Vesta.generator) n kappa w proof) "other P"
+            Expect.isFalse (ipaAccepts p n (kappa + Fp.One) w proof) "other kappa"
+            // a wrong inner product inside P
+            let bad = p + Vesta.ofAffine PedersenVector.innerProductGenerator * w
+            Expect.isFalse (ipaAccepts bad n kappa w proof) "inner product off by one"
+            use t = fresh ()
+            Expect.isError (InnerProductArgument.verify t 16 kappa w proof) "wrong round count"
+
+        testProperty "bit-constraint proof: completeness over layouts" <| fun (nb: byte) (nv: byte) ->
+            let nonBits = int nb % 5
+            let values = int nv % 4
+            let layout, a, alpha, p0, d, k = bitStatement nonBits values
+            let proof = bitProve layout a alpha d k
+            bitVerify layout p0 d k proof = Ok()
+
+        testCase "bit-constraint proof: a cheating prover is rejected" <| fun () ->
+            let layout, a, alpha, p0, d, k = bitStatement 3 3
+            let honest = bitProve layout a alpha d k
+            Expect.equal (bitVerify layout p0 d k honest) (Ok()) "honest"
+            // a non-bit entry (2) in the Boolean segment, with the linear constraint kept true
+            let a2 = Array.copy a
+            let i = layout.BitStart + 1
+            a2[i] <- fpOf 2L
+            // keep ⟨a, d⟩ = K by adjusting a free entry with d ≠ 0
+            a2[0] <- a2[0] - (fpOf 1L * d[i]) * d[0].Invert()
+            Expect.equal (Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a2 d) k "constraint kept"
+            let p2 = PedersenVector.commit a2 alpha
+            Expect.isError (bitVerify layout p2 d k (bitProveUnchecked layout a2 alpha d k)) "non-bit entry"
+            // the linear constraint broken
+            Expect.isError (bitVerify layout p0 d (k + Fp.One) (bitProveUnchecked layout a alpha d (k + Fp.One))) "wrong K"
+            Expect.isError (bitVerify layout p0 d (k + Fp.One) honest) "honest proof, other K"
+            let d2 = Array.copy d
+            d2[0] <- d2[0] + Fp.One
+            Expect.isError (bitVerify layout p0 d2 k honest) "other d"
+            Expect.isError (bitVerify layout (p0 + Vesta.generator) d k honest) "other P0"
+            Expect.isError (bitVerify { layout with BitCount = layout.BitCount - 1 } p0 d k honest) "other layout"
+            // field tampering
+            Expect.isError (bitVerify layout p0 d k { honest with THat = honest.THat + Fp.One }) "t_hat"
+            Expect.isError (bitVerify layout p0 d k { honest with TauX = honest.TauX + Fp.One }) "tau_x"
+            Expect.isError (bitVerify layout p0 d k { honest with Mu = honest.Mu + Fp.One }) "mu"
+            Expect.isError (bitVerify layout p0 d k { honest with AR = honest.S }) "A_R"
+            Expect.isError (bitVerify layout p0 d k { honest with T1 = honest.T2 }) "T1"
+            Expect.isError (bitVerify layout p0 d k { honest with Ipa = { honest.Ipa with A = honest.Ipa.A + Fp.One } }) "ipa a"
+            // a transcript with a different prefix derives other challenges
+            use t = Transcript.create "another protocol"
+            Expect.isError (BitConstraintProof.verify t layout p0 d k honest) "other transcript"
+
+        testProperty "product argument: completeness" <| fun (mb: byte) ->
+            let m = 1 + int mb % 9
+            let gp, gq, gc, p, rp, q, rq, c, gamma, pc, qc, vc = productStatement m
+            let proof = (use t = fresh () in ProductArgument.prove t gp gq gc p rp q rq c gamma)
+            productVerify gp gq gc pc qc vc proof = Ok()
+
+        testCase "product argument: a cheating prover is rejected" <| fun () ->
+            let gp, gq, gc, p, rp, q, rq, c, gamma, pc, qc, vc = productStatement 4
+            let honest = (use t = fresh () in ProductArgument.prove t gp gq gc p rp q rq c gamma)
+            Expect.equal (productVerify gp gq gc pc qc vc honest) (Ok()) "honest"
+            let h = Vesta.ofAffine PedersenVector.blindingGenerator
+            let vBad = Vesta.ofAffine gc * (c + Fp.One) + h * gamma
+            let cheat = (use t = fresh () in ProductArgument.proveUnchecked t gp gq gc p rp q rq (c + Fp.One) gamma)
+            Expect.isError (productVerify gp gq gc pc qc vBad cheat) "c ≠ ⟨p, q⟩"
+            Expect.isError (productVerify gp gq gc pc qc vBad honest) "honest proof, other V"
+            Expect.isError (productVerify gp gq gc qc pc vc honest) "P and Q swapped"
+            Expect.isError (productVerify gp gq gc pc qc vc { honest with Tau = honest.Tau + Fp.One }) "tau"
+            let l = Array.copy honest.L
+            l[0] <- l[0] + Fp.One
+            Expect.isError (productVerify gp gq gc pc qc vc { honest with L = l }) "l"
+            Expect.isError (productVerify gp gq gc pc qc vc { honest with R = Array.sub honest.R 0 3 }) "short r"
+            Expect.isError (productVerify gp gq gc pc qc vc { honest with MuQ = honest.MuP }) "mu_q"
+    ]

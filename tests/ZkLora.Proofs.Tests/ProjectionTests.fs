@@ -1,0 +1,379 @@
+/// The projection backend (docs/projection-protocol.md): the output intervals against the
+/// contract, completeness over random shapes/configs/scalings/rows, δ agreement with
+/// FixedPoint.deltaRows, and a cheating-prover suite in which every verifier check must fail.
+module ZkLora.Proofs.Tests.ProjectionTests
+
+open System
+open System.Numerics
+open Expecto
+open FsCheck
+open ZkLora.Math
+open ZkLora.Proofs.FixedPoint
+open ZkLora.Proofs.Projection
+open ZkLora.Proofs.Projection.ProjectionCommon
+open ZkLora.Proofs.Projection.AdapterProof
+open ZkLora.Proofs.Projection.CallProof
+
+let private cfgOf (s, v, i) = { ScaleBits = s; ValueBits = v; IntermediateBits = i }
+let private big (v: int64) = BigInteger v
+let private contractDelta cfg (num: BigInteger) (den: BigInteger) (r: BigInteger) =
+    divRound (divRound r (scale cfg) * num) den
+
+let private digestOf (seed: int) = Array.init 32 (fun i -> byte (seed * 31 + i))
+
+/// A statement and its adapter secret; Δ from the contract (Error if the contract errors).
+let private statementOf cfg (num, den) (inDim, rank, outDim, rows) (rnd: Random) (mag: int64) =
+    let v () = big (rnd.NextInt64(-mag, mag + 1L))
+    let a = Array.init rank (fun _ -> Array.init inDim (fun _ -> v ()))
+    let b = Array.init outDim (fun _ -> Array.init rank (fun _ -> v ()))
+    let xs = Array.init rows (fun _ -> Array.init inDim (fun _ -> v ()))
+    let shape = { InDim = inDim; Rank = rank; OutDim = outDim; Config = cfg }
+    match AdapterProof.commit shape a b with
+    | Error e -> failwith e
+    | Ok(c, secret) ->
+        let delta = deltaRows cfg a b xs (big num) (big den)
+        shape, c, secret, xs, delta
+
+let private stmt shape c xs delta (num, den) seed =
+    { Digest = digestOf seed; Shape = shape; Num = big num; Den = big den; X = xs; Delta = delta; Adapter = c }
+
+let private verifies st p = CallProof.verify st p = Ok()
+
+let private scalings = [ (1L, 1L); (2L, 1L); (1L, 2L); (-3L, 4L); (16L, 7L); (0L, 1L); (1L, 3L) ]
+let private configs = [ cfgOf (20, 63, 127); cfgOf (16, 32, 64); cfgOf (8, 16, 40); cfgOf (0, 8, 24) ]
+
+/// A fixed small statement (3×2×3, two rows) whose intermediates are all far from 0.
+let private fixedCase (scalingPair: int64 * int64) (cfg: FixedPointConfig) (seed: int) =
+    let rnd = Random(seed)
+    let mag = if cfg.ValueBits <= 16 then 300L else 100000L
+    let shape, c, secret, xs, delta = statementOf cfg scalingPair (3, 2, 3, 2) rnd mag
+    let delta = match delta with Ok d -> d | Error e -> failwith e
+    shape, c, secret, stmt shape c xs delta scalingPair seed
+
+let private layoutOfStmt st = match CallProof.layoutOf st with Ok l -> l | Error e -> failwith e
+
+/// Reads the integer a bit segment holds (Σ 2^k·a_k; entries are 0/1 for an honest vector).
+let private readBits (a: Fp[]) (pos: int) (count: int) =
+    let mutable v = BigInteger.Zero
+    for k in count - 1 .. -1 .. 0 do v <- v * BigInteger 2 + a[pos + k].ToBigInteger()
+    v
+
+/// Writes v into a segment: as bits when 0 ≤ v < 2^count, else as one field element in
+/// the first slot (what a cheating prover must do for a value outside the range).
+let private writeAny (a: Fp[]) (pos: int) (v: BigInteger) (count: int) =
+    if v.Sign >= 0 && v < (BigInteger.One <<< count) then writeBits a pos v count
+    else
+        for k in 0 .. count - 1 do a[pos + k] <- Fp.Zero
+        a[pos] <- Fp.OfBigInteger v
+
+let private cheat = CallProof.honest
+
+[<Tests>]
+let tests =
+    testList "projection backend" [
+        testProperty "output intervals are exactly the contract's preimages" <| fun (seed: int) ->
+            let rnd = Random(seed)
+            let cfg = configs[rnd.Next configs.Length]
+            let num, den = scalings[rnd.Next scalings.Length]
+            let num, den = big num, big den
+            let ib = intermediateBound cfg
+            let r = if rnd.Next 4 = 0 then (if rnd.Next 2 = 0 then ib else -ib) else BigInteger.Remainder(BigInteger(rnd.NextInt64(-1000000000L, 1000000000L)), ib)
+            let d = contractDelta cfg num den r
+            match outputInterval cfg num den d with
+            | None -> false
+            | Some(lo, hi) ->
+                let outside v = BigInteger.Abs v > ib || contractDelta cfg num den v <> d
+                lo <= r && r <= hi && outside (lo - BigInteger.One) && outside (hi + BigInteger.One)
+                && not (outside lo) && not (outside hi)
+                && bitLength (hi - lo) <= outputBits cfg num den
+
+        testCase "an output no r reaches has no interval" <| fun () ->
+            // scaling 2/1: δ = 2·s is always even
+            Expect.isNone (outputInterval (cfgOf (20, 63, 127)) (big 2) (big 1) (big 3)) "odd δ with num = 2"
+            Expect.isNone (outputInterval (cfgOf (20, 63, 127)) (big 0) (big 1) (big 1)) "num = 0 gives δ = 0 only"
+
+        testCase "the policy refuses parameters outside its bounds" <| fun () ->
+            Expect.isError (Policy.checkConfig (cfgOf (33, 63, 127))) "scale_bits"
+            Expect.isError (Policy.checkConfig (cfgOf (20, 65, 127))) "value_bits"
+            Expect.isError (Policy.checkConfig (cfgOf (20, 63, 129))) "intermediate_bits"
+            Expect.isError (Policy.checkScaling ((BigInteger.One <<< 64) + BigInteger.One) BigInteger.One) "num"
+            Expect.isError (Policy.checkScaling BigInteger.One ((BigInteger.One <<< 64) + BigInteger.One)) "den"
+            Expect.isError (Policy.checkScaling (big 2) (big 4)) "not reduced"
+            Expect.isError (Policy.checkScaling (big 1) (big 0)) "den = 0"
+            Expect.isError (Policy.checkShape 0 1 1) "in"
+            Expect.isError (Policy.checkShape 1 2000 1) "rank"
+            let shape, c, _, st = fixedCase (2L, 1L) (cfgOf (20, 63, 127)) 1
+            let bad = { st with Shape = { shape with Config = cfgOf (20, 63, 129) } }
+            Expect.isError (CallProof.verify bad (Unchecked.defaultof<_>)) "verifier refuses before reading the proof"
+            let big = { st with X = Array.append st.X [| Array.create 3 ((BigInteger.One <<< 62) * BigInteger 4) |] }
+            Expect.isError (CallProof.verify big (Unchecked.defaultof<_>)) "x outside ±value_bound"
+            // the largest dims the shape policy allows exceed the vector bound (no 32-bit overflow)
+            let huge = { InDim = 1 <<< 16; Rank = 1 <<< 10; OutDim = 1 <<< 16; Config = cfgOf (20, 63, 127) }
+            let hugeSt =
+                { st with Shape = huge; X = [| Array.create huge.InDim BigInteger.One |]; Delta = [| Array.create huge.OutDim BigInteger.Zero |] }
+            Expect.isError (CallProof.verify hugeSt (Unchecked.defaultof<_>)) "call vector over the policy"
+            Expect.isError (CallProof.decode hugeSt [||]) "decode refuses too"
+            Expect.isError (AdapterProof.verify huge c (Unchecked.defaultof<_>)) "adapter vector over the policy"
+            Expect.isError (AdapterProof.decode huge [||]) "adapter decode refuses"
+
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 14 } "completeness over shapes, configs, scalings and rows; δ = FixedPoint.deltaRows" <| fun (seed: int) ->
+            let rnd = Random(seed)
+            let cfg = configs[rnd.Next configs.Length]
+            let scalingPair = scalings[rnd.Next scalings.Length]
+            let dims = (1 + rnd.Next 4, 1 + rnd.Next 3, 1 + rnd.Next 4, 1 + rnd.Next 3)
+            let vb = int64 (min (valueBound cfg) (BigInteger Int64.MaxValue))
+            let mag = if rnd.Next 3 = 0 then vb else min vb 5000L
+            let shape, c, secret, xs, delta = statementOf cfg scalingPair dims rnd mag
+            match delta with
+            | Error _ ->
+                // the contract errors: no honest proof may exist for any recorded δ
+                let st = stmt shape c xs (Array.init xs.Length (fun _ -> Array.zeroCreate shape.OutDim)) scalingPair seed
+                Result.isError (CallProof.prove st secret)
+            | Ok delta ->
+                let st = stmt shape c xs delta scalingPair seed
+                match CallProof.prove st secret with
+                | Error e -> failwithf "honest prover failed: %s" e
+                | Ok proof ->
+                    let bytes = CallProof.encode proof
+                    let decoded = CallProof.decode st bytes
+                    verifies st proof
+                    && (match decoded with Ok p -> verifies st p && CallProof.encode p = bytes | Error _ -> false)
+
+        testCase "adapter proof: completeness, round trip and weights at ±value_bound" <| fun () ->
+            let cfg = cfgOf (8, 16, 40)
+            let vb = valueBound cfg
+            let shape = { InDim = 3; Rank = 2; OutDim = 2; Config = cfg }
+            let a = [| [| vb; -vb; big 0 |]; [| big 5; big -7; big 1 |] |]
+            let b = [| [| -vb; vb |]; [| big 3; big 0 |] |]
+            match AdapterProof.commit shape a b with
+            | Error e -> failtest e
+            | Ok(c, secret) ->
+                let proof = match AdapterProof.prove shape c secret with Ok p -> p | Error e -> failtest e
+                Expect.equal (AdapterProof.verify shape c proof) (Ok()) "honest"
+                let bytes = AdapterProof.encode proof
+                match AdapterProof.decode shape bytes with
+                | Ok p -> Expect.equal (AdapterProof.verify shape c p) (Ok()) "decoded"
+                | Error e -> failtest e
+                Expect.isError (AdapterProof.decode shape (Array.sub bytes 0 (bytes.Length - 1))) "truncated"
+                Expect.isError (AdapterProof.decode shape (Array.append bytes [| 0uy |])) "extended"
+                Expect.isError (AdapterProof.decode { shape with Rank = 1 } bytes) "other shape"
+
+        testCase "adapter proof: a weight outside ±value_bound is rejected" <| fun () ->
+            let cfg = cfgOf (8, 16, 40)
+            let vb = valueBound cfg
+            let shape = { InDim = 2; Rank = 1; OutDim = 2; Config = cfg }
+            for bad in [ vb + BigInteger.One; -(vb + BigInteger.One); vb * BigInteger 3 ] do
+                let a = [| [| bad; big 1 |] |]
+                let b = [| [| big 2 |]; [| big 3 |] |]
+                Expect.isError (AdapterProof.commit shape a b) "commit refuses"
+                let blind = Fp.Random()
+                let c = Vesta.toAffine (ZkLora.Math.Commitment.PedersenVector.commit (weightVector shape a b) blind)
+                let secret = { A = a; B = b; Blind = blind }
+                Expect.isError (AdapterProof.prove shape c secret) "honest prover refuses"
+                let forged = AdapterProof.proveUnchecked shape c secret
+                Expect.isError (AdapterProof.verify shape c forged) (sprintf "weight %O rejected" bad)
+
+        testCase "adapter proof: commitments swapped between adapters are rejected" <| fun () ->
+            let cfg = cfgOf (8, 16, 40)
+            let shape = { InDim = 2; Rank = 1; OutDim = 2; Config = cfg }
+            let c1, s1 = AdapterProof.commit shape [| [| big 1; big 2 |] |] [| [| big 3 |]; [| big 4 |] |] |> Result.defaultWith failwith
+            let c2, _ = AdapterProof.commit shape [| [| big 1; big 2 |] |] [| [| big 3 |]; [| big 4 |] |] |> Result.defaultWith failwith
+            let p1 = AdapterProof.prove shape c1 s1 |> Result.defaultWith failwith
+            Expect.equal (AdapterProof.verify shape c1 p1) (Ok()) "own commitment"
+            Expect.isError (AdapterProof.verify shape c2 p1) "same weights, other blind"
+            Expect.isError (AdapterProof.verify { shape with Config = cfgOf (8, 17, 40) } c1 p1) "other config"
+
+        testCase "cheating prover: wrong δ and wrong h are rejected" <| fun () ->
+            let shape, _, secret, st = fixedCase (2L, 1L) (cfgOf (20, 63, 127)) 11
+            let honestProof = CallProof.prove st secret |> Result.defaultWith failwith
+            Expect.isTrue (verifies st honestProof) "honest"
+            let l = layoutOfStmt st
+            // wrong δ (a value the contract can produce, +2 keeps it even), remainder moved out
+            // of range as a field element so every linear identity still holds mod p
+            let d2 = st.Delta |> Array.map Array.copy
+            d2[0][1] <- d2[0][1] + big 2
+            let wrong = { st with Delta = d2 }
+            Expect.isError (CallProof.prove wrong secret) "honest prover refuses"
+            Expect.isError (CallProof.verify wrong honestProof) "honest proof, other δ"
+            let lw = layoutOfStmt wrong
+            let forged =
+                CallProof.proveWithVector cheat wrong secret (fun a ->
+                    let e = 1
+                    let r = l.Lo[e] + readBits a (l.OutStart + e * l.NOut) l.NOut
+                    writeAny a (lw.OutStart + e * lw.NOut) (r - lw.Lo[e]) lw.NOut)
+                |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify wrong forged) "δ + 2 with an out-of-range remainder"
+            // wrong h: h + 1 in valid bits, nothing compensated
+            let forgedH =
+                CallProof.proveWithVector cheat st secret (fun a ->
+                    let pos = l.InStart
+                    writeBits a pos (readBits a pos l.MH + BigInteger.One) l.MH)
+                |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st forgedH) "h + 1"
+            // h − 1 with e1 + 2^s (out of range) so identity 1 holds over the integers
+            let forgedH2 =
+                CallProof.proveWithVector cheat st secret (fun a ->
+                    let pos = l.InStart
+                    let h = readBits a pos l.MH
+                    let e1 = readBits a (pos + l.MH) l.S
+                    writeBits a pos (h - BigInteger.One) l.MH
+                    writeAny a (pos + l.MH) (e1 + scale shape.Config) l.S
+                    // outputs follow the new h: r' = r − B_k0, remainders as needed
+                    for k in 0 .. shape.OutDim - 1 do
+                        let e = k
+                        let r = l.Lo[e] + readBits a (l.OutStart + e * l.NOut) l.NOut
+                        writeAny a (l.OutStart + e * l.NOut) (r - secret.B[k][0] - l.Lo[e]) l.NOut)
+                |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st forgedH2) "h − 1 with e1 ≥ 2^s"
+
+        testCase "cheating prover: each identity broken alone is rejected" <| fun () ->
+            let shape, _, secret, st = fixedCase (2L, 1L) (cfgOf (20, 63, 127)) 12
+            let l = layoutOfStmt st
+            let run edit phase2 =
+                let c = { cheat with Phase2 = phase2 }
+                CallProof.proveWithVector c st secret edit |> Result.defaultWith failwith |> CallProof.verify st
+            let keep p q c = p, q, c
+            Expect.equal (run ignore keep) (Ok()) "the unchecked prover on the honest vector is accepted"
+            Expect.isTrue (st.Delta |> Array.forall (Array.forall (fun v -> not v.IsZero))) "non-trivial outputs"
+            // I1 alone: e1 + 1 and raw + 1 (identity 2 kept; raw ≠ Σ A·x)
+            Expect.isError (run (fun a ->
+                let pos = l.InStart
+                let e1 = readBits a (pos + l.MH) l.S
+                if e1 = scale shape.Config - BigInteger.One then failtest "pick another seed"
+                writeBits a (pos + l.MH) (e1 + BigInteger.One) l.S
+                let rp = readBits a (pos + l.MH + l.S) l.MR
+                let rm = readBits a (pos + l.MH + l.S + l.MR) l.MR
+                if rm.IsZero then writeBits a (pos + l.MH + l.S) (rp + BigInteger.One) l.MR
+                else writeBits a (pos + l.MH + l.S + l.MR) (rm - BigInteger.One) l.MR) keep) "identity 1"
+            // I2 alone: raw⁺ and raw⁻ both + 1 is fine for identity 2 (a difference): + 1 on raw⁺ only breaks it
+            Expect.isError (run (fun a ->
+                let pos = l.InStart + l.MH + l.S
+                writeBits a pos (readBits a pos l.MR + BigInteger.One) l.MR) keep) "identity 2 (raw split)"
+            // I3 alone: an output remainder + 1
+            Expect.isError (run (fun a ->
+                let pos = l.OutStart
+                let v = readBits a pos l.NOut
+                writeBits a pos (if v.IsZero then BigInteger.One else v - BigInteger.One) l.NOut) keep) "identity 3 (outputs)"
+            // I5 alone: p moved orthogonally to q (⟨p, q⟩ kept)
+            Expect.isError (run ignore (fun p q c ->
+                if q[0].IsZero || q[1].IsZero || p[0].IsZero || p[1].IsZero then failtest "degenerate projections"
+                let p = Array.copy p
+                p[0] <- p[0] + q[1]
+                p[1] <- p[1] - q[0]
+                p, q, c)) "p inconsistent with h"
+            // I6 alone: q moved orthogonally to p
+            Expect.isError (run ignore (fun p q c ->
+                let q = Array.copy q
+                q[0] <- q[0] + p[1]
+                q[1] <- q[1] - p[0]
+                p, q, c)) "q inconsistent with B"
+            // product: c ≠ ⟨p, q⟩
+            Expect.isError (run ignore (fun p q c -> p, q, c + Fp.One)) "c ≠ ⟨p, q⟩"
+            // Booleanity alone: a remainder written as a field element instead of bits
+            Expect.isError (run (fun a ->
+                let pos = l.OutStart
+                let v = readBits a pos l.NOut
+                for k in 0 .. l.NOut - 1 do a[pos + k] <- Fp.Zero
+                a[pos] <- Fp.OfBigInteger v) keep) "non-bit entry, same value"
+
+        testCase "cheating prover: the clipped-output identity broken alone is rejected" <| fun () ->
+            // scaling 1/3: three values of s per δ, width 3·2^s − 1 < 2^nOut − 1
+            let shape, _, secret, st = fixedCase (1L, 3L) (cfgOf (8, 16, 40)) 13
+            let l = layoutOfStmt st
+            Expect.isGreaterThan l.Clipped.Length 0 "some clipped outputs"
+            let proof = CallProof.prove st secret |> Result.defaultWith failwith
+            Expect.isTrue (verifies st proof) "honest"
+            let forged =
+                CallProof.proveWithVector cheat st secret (fun a ->
+                    let pos = l.ClipStart
+                    let v = readBits a pos l.NOut
+                    writeBits a pos (if v.IsZero then BigInteger.One else v - BigInteger.One) l.NOut)
+                |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st forged) "upper remainder off by one"
+            // r above the interval's top with the upper remainder negative (a field element)
+            let forged2 =
+                CallProof.proveWithVector cheat st secret (fun a ->
+                    let e = l.Clipped[0]
+                    let w = l.Hi[e] - l.Lo[e]
+                    writeBits a (l.OutStart + e * l.NOut) w l.NOut
+                    writeAny a (l.ClipStart) (BigInteger.Zero) l.NOut
+                    // both segments now claim r = hi; move r one above: lo part w + 1, hi part −1
+                    if w + BigInteger.One < (BigInteger.One <<< l.NOut) then
+                        writeBits a (l.OutStart + e * l.NOut) (w + BigInteger.One) l.NOut
+                        writeAny a l.ClipStart BigInteger.MinusOne l.NOut)
+                |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st forged2) "r above the interval"
+
+        testCase "cross-segment forgeries: a bit commitment that shifts the committed weights is rejected" <| fun () ->
+            // call proof: C_W commits to (A, B); the prover wants to prove Δ' computed with B'
+            let shape, c, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 41
+            let b' = secret.B |> Array.map (Array.map (fun v -> v + big 7))
+            let delta' = deltaRows shape.Config secret.A b' st.X st.Num st.Den |> Result.defaultWith failwith
+            Expect.notEqual delta' st.Delta "another output"
+            let st' = { st with Delta = delta' }
+            let secret' = { secret with B = b' }
+            let shift = Array.map2 (-) (weightVector shape secret.A b') (weightVector shape secret.A secret.B)
+            let forged =
+                CallProof.proveWithVector { cheat with WeightShift = Some shift } st' secret' ignore |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st' forged) "B' smuggled through C_bits"
+            // adapter proof: C_W commits to a weight outside ±value_bound, C_bits carries the fix
+            let cfg = cfgOf (8, 16, 40)
+            let vb = valueBound cfg
+            let ashape = { InDim = 2; Rank = 1; OutDim = 2; Config = cfg }
+            let good = [| [| big 1; big 2 |] |], [| [| big 3 |]; [| big 4 |] |]
+            let bad = [| [| vb * big 5; big 2 |] |], [| [| big 3 |]; [| big 4 |] |]
+            let wGood = weightVector ashape (fst good) (snd good)
+            let wBad = weightVector ashape (fst bad) (snd bad)
+            let blind = Fp.Random()
+            let cBad = Vesta.toAffine (ZkLora.Math.Commitment.PedersenVector.commit wBad blind)
+            let forgedA = AdapterProof.proveShifted (Array.map2 (-) wGood wBad) ashape cBad { A = fst good; B = snd good; Blind = blind }
+            Expect.isError (AdapterProof.verify ashape cBad forgedA) "out-of-range weight hidden by C_bits"
+
+        testCase "swapped commitments, replays and unbound challenges are rejected" <| fun () ->
+            let shape, c1, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 21
+            let proof = CallProof.prove st secret |> Result.defaultWith failwith
+            Expect.isTrue (verifies st proof) "honest"
+            // another module's adapter with the same shape
+            let shape2, c2, secret2, st2 = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 22
+            Expect.isError (CallProof.verify { st with Adapter = c2 } proof) "other adapter commitment"
+            let proof2 = CallProof.prove st2 secret2 |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st proof2) "another module's proof"
+            // replays
+            Expect.isError (CallProof.verify { st with Digest = digestOf 99 } proof) "other statement digest"
+            let x2 = st.X |> Array.map Array.copy
+            x2[0][0] <- x2[0][0] + BigInteger.One
+            Expect.isError (CallProof.verify { st with X = x2 } proof) "other x"
+            Expect.isError (CallProof.verify { st with Num = big 1; Den = big 1 } proof) "other scaling"
+            // a prover whose challenges skipped one absorbed part
+            for part in CallProof.absorbedParts do
+                let forged =
+                    CallProof.proveWithVector { cheat with Omit = Some part } st secret ignore |> Result.defaultWith failwith
+                Expect.isError (CallProof.verify st forged) (sprintf "challenges without %s" part)
+
+        testCase "proof encoding: byte flips, truncation and extension are rejected" <| fun () ->
+            let _, _, secret, st = fixedCase (2L, 1L) (cfgOf (8, 16, 40)) 31
+            let proof = CallProof.prove st secret |> Result.defaultWith failwith
+            let bytes = CallProof.encode proof
+            Expect.equal (bytes.Length % 32) 0 "32-byte fields"
+            let rnd = Random(5)
+            for field in 0 .. bytes.Length / 32 - 1 do
+                let flipped = Array.copy bytes
+                let pos = field * 32 + rnd.Next 32
+                flipped[pos] <- flipped[pos] ^^^ (1uy <<< rnd.Next 8)
+                let ok =
+                    match CallProof.decode st flipped with
+                    | Error _ -> false
+                    | Ok p -> verifies st p
+                Expect.isFalse ok (sprintf "flip in field %d (byte %d) rejected" field pos)
+            for len in 0 .. bytes.Length - 1 do
+                Expect.isError (CallProof.decode st (Array.sub bytes 0 len)) (sprintf "truncated to %d" len)
+            Expect.isError (CallProof.decode st (Array.append bytes [| 0uy |])) "extended"
+            Expect.isError (CallProof.decode st null) "null"
+            // all-zero bytes decode to identity points and zero scalars: rejected, no exception
+            match CallProof.decode st (Array.zeroCreate bytes.Length) with
+            | Error _ -> ()
+            | Ok p -> Expect.isError (CallProof.verify st p) "the all-identity proof"
+            // a proof whose bit commitment cancels every other commitment (P0 = identity)
+            let cancel = Vesta.neg (Vesta.ofAffine st.Adapter + Vesta.ofAffine proof.P + Vesta.ofAffine proof.Q + Vesta.ofAffine proof.V)
+            Expect.isError (CallProof.verify st { proof with Bits = Vesta.toAffine cancel }) "P0 = identity"
+    ]
