@@ -19,7 +19,7 @@ public enum WeightLayout
 /// <param name="HasBias">Whether it adds a bias.</param>
 public sealed record LinearModuleInfo(string Name, int InFeatures, int OutFeatures, WeightLayout Layout, bool HasBias);
 
-/// <summary>A linear layer of a GPT-2 model, with an optional output hook.</summary>
+/// <summary>A linear layer of a model, with an optional output hook.</summary>
 internal sealed class LinearModule
 {
     public LinearModule(string name, Tensor weight, Tensor? bias, WeightLayout layout)
@@ -42,10 +42,13 @@ internal sealed class LinearModule
 
     public LinearModuleInfo Info => new(Name, InFeatures, OutFeatures, Layout, Bias is not null);
 
+    // Weights stored narrower than the activations (F16/BF16 checkpoints) are widened for this call only.
     public Tensor BaseForward(Tensor x)
     {
-        var y = Layout == WeightLayout.InOut ? x.matmul(Weight) : x.matmul(Weight.t());
-        return Bias is null ? y : y.add(Bias);
+        var w = Weight.dtype == x.dtype ? Weight : Weight.to_type(x.dtype);
+        var y = Layout == WeightLayout.InOut ? x.matmul(w) : x.matmul(w.t());
+        if (Bias is null) return y;
+        return y.add(Bias.dtype == x.dtype ? Bias : Bias.to_type(x.dtype));
     }
 
     public Tensor Forward(Tensor x)
