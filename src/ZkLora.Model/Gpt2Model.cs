@@ -117,18 +117,49 @@ public sealed class Gpt2Model : CausalLanguageModel
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var (ids, unbatched) = CheckIds(inputIds);
+        var logits = Run(ids, null);
+        if (unbatched) logits = logits.squeeze(0);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    private protected override KeyValueCache NewCache() => new LayerCache(Config.NLayer);
+
+    private protected override Tensor ForwardCached(Tensor ids, KeyValueCache cache) => Run(ids, (LayerCache)cache);
+
+    private sealed class LayerCache : KeyValueCache
+    {
+        public LayerCache(int layers)
+        {
+            Keys = new Tensor?[layers];
+            Values = new Tensor?[layers];
+        }
+
+        public Tensor?[] Keys { get; }
+        public Tensor?[] Values { get; }
+
+        protected override void Release()
+        {
+            foreach (var t in Keys) t?.Dispose();
+            foreach (var t in Values) t?.Dispose();
+        }
+    }
+
+    // ids: (batch, tokens), already checked. With a cache, positions continue after the cached tokens.
+    private Tensor Run(Tensor ids, LayerCache? cache)
+    {
         long tokens = ids.shape[1];
+        long past = cache?.Length ?? 0, total = past + tokens;
         long batch = ids.shape[0], c = Config.NEmbd, heads = Config.NHead, d = Config.HeadDim;
         var eps = Config.LayerNormEpsilon;
         long[] normShape = { c };
 
         var wte = _weights["wte.weight"];
         var wpe = _weights["wpe.weight"];
-        var positions = torch.arange(tokens, dtype: ScalarType.Int64);
+        var positions = torch.arange(past, total, dtype: ScalarType.Int64);
         var h = wte.index_select(0, ids.reshape(-1)).reshape(batch, tokens, c).add(wpe.index_select(0, positions).unsqueeze(0));
 
-        // True above the diagonal: position i may not attend to j > i.
-        var masked = torch.ones(tokens, tokens, dtype: ScalarType.Bool).triu(1);
+        // Query i (absolute position past+i) may not attend to key j > past+i.
+        var masked = torch.arange(0, total, dtype: ScalarType.Int64).unsqueeze(0).gt(positions.unsqueeze(1));
         double maskValue = _dtype == ScalarType.Float64 ? double.MinValue : float.MinValue;
         double scoreScale = Config.ScaleAttnWeights ? 1.0 / Math.Sqrt(d) : 1.0;
 
@@ -141,6 +172,17 @@ public sealed class Gpt2Model : CausalLanguageModel
             var q = parts[0].reshape(batch, tokens, heads, d).transpose(1, 2);
             var k = parts[1].reshape(batch, tokens, heads, d).transpose(1, 2);
             var v = parts[2].reshape(batch, tokens, heads, d).transpose(1, 2);
+            if (cache is not null)
+            {
+                if (cache.Keys[l] is { } pastK) k = torch.cat(new[] { pastK, k }, 2);
+                if (cache.Values[l] is { } pastV) v = torch.cat(new[] { pastV, v }, 2);
+                var oldK = cache.Keys[l];
+                var oldV = cache.Values[l];
+                cache.Keys[l] = k.detach().clone().DetachFromDisposeScope();
+                cache.Values[l] = v.detach().clone().DetachFromDisposeScope();
+                oldK?.Dispose();
+                oldV?.Dispose();
+            }
             var scores = q.matmul(k.transpose(-2, -1));
             double scale = scoreScale / (Config.ScaleAttnByInverseLayerIdx ? l + 1 : 1);
             if (scale != 1.0) scores = scores.mul(scale);
@@ -153,10 +195,9 @@ public sealed class Gpt2Model : CausalLanguageModel
             m = Activate(b.CFc.Forward(m));
             h = h.add(b.MlpCProj.Forward(m));
         }
+        if (cache is not null) cache.Length = total;
         h = torch.nn.functional.layer_norm(h, normShape, _weights["ln_f.weight"], _weights["ln_f.bias"], eps);
-        var logits = _lmHead.Forward(h);
-        if (unbatched) logits = logits.squeeze(0);
-        return logits.MoveToOuterDisposeScope();
+        return _lmHead.Forward(h);
     }
 
     private Tensor Activate(Tensor x) => Config.Activation switch

@@ -267,6 +267,38 @@ public class LlamaFamilyTests
         Assert.Contains("Did you mean", Assert.Throws<ArgumentException>(() => model.GetLinearModule("model.layers.1.self_attn.qkv_prj")).Message);
     }
 
+    [Fact]
+    public void PeftTargetingRulesOnLlamaModuleNames()
+    {
+        var reference = Make("llama3");
+        var shapes = reference.Shapes().ToDictionary(s => s.Name, s => s.Shape);
+        (string, int, int) M(string name) => (name, (int)shapes[name + ".weight"][1], (int)shapes[name + ".weight"][0]);
+        using var dir = new TempDir();
+        var both = new[] { M("model.layers.0.self_attn.q_proj"), M("model.layers.1.self_attn.q_proj"), M("model.layers.1.self_attn.v_proj") };
+
+        // layers_to_transform: a layer-0 module in the weights is not a target.
+        PeftAdapter.Write(dir.Combine("a"), both, 4, 8, 1, new[] { "q_proj", "v_proj" }, ", \"layers_to_transform\": [1], \"layers_pattern\": \"layers\"");
+        var e = Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Combine("a")));
+        Assert.Contains("model.layers.0.self_attn.q_proj", e.Message);
+        Assert.Contains("layers_to_transform", e.Message);
+        PeftAdapter.Write(dir.Combine("b"), both.Skip(1).ToList(), 4, 8, 1, new[] { "q_proj", "v_proj" }, ", \"layers_to_transform\": 1");
+        Assert.Equal(2, LoraAdapter.Load(dir.Combine("b")).Modules.Count);
+
+        // A regex string is a full match on the module path.
+        PeftAdapter.Write(dir.Combine("c"), both, 4, 8, 1, Array.Empty<string>());
+        File.WriteAllText(dir.Combine("c", "adapter_config.json"), File.ReadAllText(dir.Combine("c", "adapter_config.json"))
+            .Replace("\"target_modules\": []", "\"target_modules\": \"model\\\\.layers\\\\.\\\\d+\\\\.self_attn\\\\.q_proj\""));
+        Assert.Contains("v_proj", Assert.Throws<ModelFormatException>(() => LoraAdapter.Load(dir.Combine("c"))).Message);
+
+        // rank_pattern / alpha_pattern give per-module r and alpha; rsLoRA needs a square rank.
+        PeftAdapter.Write(dir.Combine("d"), both, 4, 8, 1, new[] { "q_proj", "v_proj" }, ", \"alpha_pattern\": {\"v_proj\": 3}, \"use_rslora\": true");
+        var d = LoraAdapter.Load(dir.Combine("d"));
+        Assert.Equal(new Fraction(4, 1), d.GetModule("model.layers.0.self_attn.q_proj").Scaling);   // 8/√4
+        Assert.Equal(new Fraction(3, 2), d.GetModule("model.layers.1.self_attn.v_proj").Scaling);   // 3/√4
+        PeftAdapter.Write(dir.Combine("f"), both, 2, 8, 1, new[] { "q_proj", "v_proj" }, ", \"use_rslora\": true");
+        Assert.Contains("irrational", Assert.Throws<NotSupportedException>(() => LoraAdapter.Load(dir.Combine("f"))).Message);
+    }
+
     internal static double ReferenceLoss(double[][] logits, IReadOnlyList<int> ids)
     {
         double total = 0;
