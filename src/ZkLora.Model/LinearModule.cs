@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ZkLora.Model;
@@ -42,13 +43,21 @@ internal sealed class LinearModule
 
     public LinearModuleInfo Info => new(Name, InFeatures, OutFeatures, Layout, Bias is not null);
 
-    // Weights stored narrower than the activations (F16/BF16 checkpoints) are widened for this call only.
+    // Weights stored narrower than the activations (F16/BF16 checkpoints) are widened for this call
+    // only and released right after it, so at most one layer's widened weight exists at a time.
     public Tensor BaseForward(Tensor x)
     {
-        var w = Weight.dtype == x.dtype ? Weight : Weight.to_type(x.dtype);
-        var y = Layout == WeightLayout.InOut ? x.matmul(w) : x.matmul(w.t());
-        if (Bias is null) return y;
-        return y.add(Bias.dtype == x.dtype ? Bias : Bias.to_type(x.dtype));
+        if (Weight.dtype == x.dtype && (Bias is null || Bias.dtype == x.dtype)) return Apply(x, Weight, Bias);
+        using var w = Weight.to_type(x.dtype);
+        using var b = Bias?.to_type(x.dtype);
+        return Apply(x, w, b);
+    }
+
+    private Tensor Apply(Tensor x, Tensor w, Tensor? b)
+    {
+        if (Layout == WeightLayout.OutIn) return torch.nn.functional.linear(x, w, b);
+        var y = x.matmul(w);
+        return b is null ? y : y.add(b);
     }
 
     public Tensor Forward(Tensor x)
