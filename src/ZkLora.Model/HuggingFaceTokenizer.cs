@@ -46,10 +46,26 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     {
         string json = Path.Combine(directory, "tokenizer.json");
         string spm = Path.Combine(directory, "tokenizer.model");
-        if (File.Exists(json)) return FromTokenizerJson(json);
+        // Llama 2, Mistral and Phi-3 folders ship both: a SentencePiece-style tokenizer.json (byte_fallback
+        // BPE, not covered) and the tokenizer.model it was converted from, which is then used.
+        if (File.Exists(json) && !(File.Exists(spm) && IsSentencePieceStyle(json))) return FromTokenizerJson(json);
         if (File.Exists(spm)) return FromSentencePiece(spm, Path.Combine(directory, "tokenizer_config.json"));
         if (Gpt2Tokenizer.ExistsIn(directory)) return Gpt2Tokenizer.Load(directory);
         return null;
+    }
+
+    private static bool IsSentencePieceStyle(string path)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.Object
+                && m.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false; // FromTokenizerJson reports it
+        }
     }
 
     /// <summary>Builds a tokenizer from a Hugging Face <c>tokenizer.json</c> with a byte-level BPE model.</summary>

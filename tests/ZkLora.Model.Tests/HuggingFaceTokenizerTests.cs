@@ -65,6 +65,11 @@ public class HuggingFaceTokenizerTests
         Assert.Contains("Unigram", Assert.Throws<ModelFormatException>(() => HuggingFaceTokenizer.TryLoad(dir.Path)).Message);
         File.WriteAllText(dir.Combine("tokenizer.json"), Json(Gpt2Style, "null").Replace("\"byte_fallback\": false", "\"byte_fallback\": true"));
         Assert.Contains("byte_fallback", Assert.Throws<ModelFormatException>(() => HuggingFaceTokenizer.TryLoad(dir.Path)).Message);
+        // With a tokenizer.model next to it, a byte_fallback tokenizer.json is left for the SentencePiece file
+        // (here a file that is not a SentencePiece model, so that path's own error shows it was taken).
+        File.WriteAllBytes(dir.Combine("tokenizer.model"), new byte[] { 1, 2, 3 });
+        Assert.Contains("tokenizer.model", Assert.Throws<ModelFormatException>(() => HuggingFaceTokenizer.TryLoad(dir.Path)).Message);
+        File.Delete(dir.Combine("tokenizer.model"));
         File.WriteAllText(dir.Combine("tokenizer.json"), Json("{\"type\": \"Metaspace\"}", "null"));
         Assert.Contains("Metaspace", Assert.Throws<ModelFormatException>(() => HuggingFaceTokenizer.TryLoad(dir.Path)).Message);
     }
