@@ -45,6 +45,9 @@ public abstract class CausalLanguageModel : IDisposable
     /// <summary>The end-of-sequence token id from the config, if any (stops generation).</summary>
     public abstract int? EosTokenId { get; }
 
+    /// <summary>Ids that end generation (every <c>eos_token_id</c> of the config).</summary>
+    private protected virtual IReadOnlyCollection<int> StopTokenIds => EosTokenId is int e ? new[] { e } : Array.Empty<int>();
+
     /// <summary>The tokenizer from the model folder, or null when it has none.</summary>
     public abstract ITextTokenizer? TextTokenizer { get; }
 
@@ -248,9 +251,9 @@ public abstract class CausalLanguageModel : IDisposable
     /// the prompt runs once, then each new token runs alone against the key/value cache (models
     /// without a cache rerun the whole sequence). Greedy (arg-max) when the temperature is 0, else
     /// sampled from softmax(logits / temperature) restricted to the smallest top-p nucleus, with a
-    /// deterministic generator seeded by <see cref="GenerationOptions.Seed"/>. Stops at the config's
-    /// EOS token (included in the result) when <see cref="GenerationOptions.StopAtEos"/>, or at the
-    /// model's position limit.
+    /// deterministic generator seeded by <see cref="GenerationOptions.Seed"/>. Stops at any of the
+    /// config's EOS tokens (included in the result) when <see cref="GenerationOptions.StopAtEos"/>, or
+    /// at the model's position limit.
     /// </summary>
     /// <param name="promptIds">The prompt (at least one token).</param>
     /// <param name="options">Length and sampling.</param>
@@ -270,6 +273,7 @@ public abstract class CausalLanguageModel : IDisposable
         var rng = new SplitMix64(options.Seed);
         var sequence = promptIds.ToList();
         var generated = new List<int>();
+        var stop = StopTokenIds;
         using var cache = NewCache();
         IReadOnlyList<int> step = promptIds;
         while (generated.Count < options.MaxNewTokens && sequence.Count < MaxPositions)
@@ -292,7 +296,7 @@ public abstract class CausalLanguageModel : IDisposable
             generated.Add(token);
             sequence.Add(token);
             onToken?.Invoke(token);
-            if (options.StopAtEos && EosTokenId == token) break;
+            if (options.StopAtEos && stop.Contains(token)) break;
             step = new[] { token };
         }
         return generated;

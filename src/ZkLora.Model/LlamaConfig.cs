@@ -70,6 +70,8 @@ public sealed record LlamaConfig
     public int? BosTokenId { get; init; }
     /// <summary><c>eos_token_id</c> (the first, when the config lists several).</summary>
     public int? EosTokenId { get; init; }
+    /// <summary>Every id of <c>eos_token_id</c> (Llama 3 instruct configs list several; generation stops at any).</summary>
+    public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
 
     /// <summary>Queries per key/value head.</summary>
     public int KeyValueGroups => NumAttentionHeads / NumKeyValueHeads;
@@ -208,6 +210,7 @@ public sealed record LlamaConfig
             SlidingWindow = window,
             BosTokenId = Int(root, "bos_token_id", source),
             EosTokenId = FirstInt(root, "eos_token_id", source),
+            EosTokenIds = AllInts(root, "eos_token_id", source),
         };
     }
 
@@ -267,6 +270,14 @@ public sealed record LlamaConfig
             return null;
         }
         return Int(root, name, source);
+    }
+
+    private static IReadOnlyList<int> AllInts(JsonElement root, string name, string source)
+    {
+        if (!TryGet(root, name, out var v)) return Array.Empty<int>();
+        if (v.ValueKind != JsonValueKind.Array) return Int(root, name, source) is int one ? new[] { one } : Array.Empty<int>();
+        return v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int i) ? i
+            : throw new ModelFormatException($"{source}: '{name}' holds {x.GetRawText()}, not an integer.")).ToList();
     }
 
     private static double? Num(JsonElement root, string name, string source)

@@ -98,6 +98,8 @@ public sealed class LlamaFamilyModel : CausalLanguageModel
     /// <inheritdoc/>
     public override int? EosTokenId => Config.EosTokenId;
 
+    private protected override IReadOnlyCollection<int> StopTokenIds => Config.EosTokenIds;
+
     /// <inheritdoc/>
     public override long ParameterCount => _weights.Values.Sum(t => t.numel());
 

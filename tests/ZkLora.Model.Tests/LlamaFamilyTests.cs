@@ -194,6 +194,23 @@ public class LlamaFamilyTests
         Assert.Throws<ArgumentException>(() => model.Generate(Array.Empty<int>(), new GenerationOptions()));
     }
 
+    [Fact]
+    public void GenerationStopsAtAnyListedEosId()
+    {
+        // Llama 3 instruct configs list several eos_token_id values; the run stops at whichever comes first.
+        var reference = Make("llama3");
+        using var dir = new TempDir();
+        reference.WriteFolder(dir.Path, SafetensorsDType.F32);
+        using var model = CausalLanguageModel.Load(dir.Path);
+        var free = model.Generate(new[] { 1, 5 }, new GenerationOptions { MaxNewTokens = 12, StopAtEos = false });
+        int second = free[3];
+        File.WriteAllText(dir.Combine("config.json"), File.ReadAllText(dir.Combine("config.json")).Replace("\"eos_token_id\": 2", $"\"eos_token_id\": [{(second == 0 ? 1 : 0) + 30}, {second}]"));
+        using var listed = Assert.IsType<LlamaFamilyModel>(CausalLanguageModel.Load(dir.Path));
+        Assert.Equal(second, listed.Config.EosTokenIds[1]);
+        var stopped = listed.Generate(new[] { 1, 5 }, new GenerationOptions { MaxNewTokens = 12 });
+        Assert.Equal(free.Take(free.ToList().IndexOf(second) + 1), stopped);
+    }
+
     [Theory]
     [InlineData("\"model_type\": \"llama\"", "\"model_type\": \"falcon\"", "model_type 'falcon'")]
     [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}", "rope_scaling type 'yarn'")]
