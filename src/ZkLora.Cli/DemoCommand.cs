@@ -20,13 +20,15 @@ internal static class DemoCommand
     {
         var outDir = new Option<string?>("--out-dir") { Description = "Keep every artifact in this folder (default: a temporary folder, deleted at the end)." };
         var text = new Option<string>("--text") { Description = "Text to run the model on.", DefaultValueFactory = _ => DemoModel.SampleText };
+        var arch = new Option<string>("--arch") { Description = "gpt2 (default) or llama: which built-in demo model to run.", DefaultValueFactory = _ => "gpt2" };
+        arch.AcceptOnlyFromAmong("gpt2", "llama");
         var command = new Command("demo",
             "Run the whole zkLoRA flow on the built-in demo model in one process: commit, pin the manifest, infer over a loopback " +
             "socket, prove every module call at end_inference, and verify the proofs. Exit 0 when everything verifies.")
         {
-            outDir, text,
+            outDir, text, arch,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(outDir), parse.GetValue(text)!, ct));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(outDir), parse.GetValue(text)!, ct, parse.GetValue(arch) == "llama"));
         return command;
     }
 
@@ -38,7 +40,7 @@ internal static class DemoCommand
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>Runs the demo; returns the exit code (0 when the proofs verify).</summary>
-    public static async Task<int> RunAsync(string? outDir, string text, CancellationToken ct)
+    public static async Task<int> RunAsync(string? outDir, string text, CancellationToken ct, bool llama = false)
     {
         bool keep = outDir is not null;
         string root = Path.GetFullPath(outDir ?? Path.Combine(Path.GetTempPath(), "zklora-demo-" + Guid.NewGuid().ToString("N")));
@@ -60,8 +62,10 @@ internal static class DemoCommand
             Console.WriteLine($"zkLoRA demo in {root}");
 
             Console.WriteLine("1. Creating the demo model and its LoRA adapter");
-            var paths = DemoModel.Create(Path.Combine(root, "demo"));
-            Done($"GPT-2 {DemoModel.Layers} layers, n_embd {DemoModel.EmbeddingSize}; LoRA r={DemoModel.LoraRank} on {string.Join(", ", DemoModel.AdapterModules)}");
+            var paths = llama ? LlamaDemoModel.Create(Path.Combine(root, "demo")) : DemoModel.Create(Path.Combine(root, "demo"));
+            Done(llama
+                ? $"Llama {LlamaDemoModel.Layers} layers, hidden {LlamaDemoModel.HiddenSize}, {LlamaDemoModel.Heads}/{LlamaDemoModel.KeyValueHeads} heads, BF16; LoRA r={LlamaDemoModel.LoraRank} on {string.Join(", ", LlamaDemoModel.AdapterModules)}"
+                : $"GPT-2 {DemoModel.Layers} layers, n_embd {DemoModel.EmbeddingSize}; LoRA r={DemoModel.LoraRank} on {string.Join(", ", DemoModel.AdapterModules)}");
 
             Console.WriteLine("2. Contributor (A): quantizing and committing to the adapter");
             var server = LoRAServer.Load(paths.AdapterDirectory, Path.Combine(root, "contributor"), paths.ModelDirectory,

@@ -24,11 +24,15 @@ internal static class InferCommand
         var session = new Option<string?>("--session-id") { Description = "Session id (A-Z a-z 0-9 _ -, at most 64; default random)." };
         var skipEnd = new Option<bool>("--no-end-inference") { Description = "Do not send end_inference (the contributors keep the session open)." };
         var policy = new ParameterPolicyOptions();
+        var generate = new Option<int>("--generate") { Description = "Generate this many tokens after --text (with a key/value cache: the prompt is one call per module, then one row per new token) instead of computing the loss.", DefaultValueFactory = _ => 0 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature for --generate; 0 (default) is greedy.", DefaultValueFactory = _ => 0.0 };
+        var topP = new Option<double>("--top-p") { Description = "Nucleus size for sampling, in (0, 1].", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the sampling generator (same seed, same tokens).", DefaultValueFactory = _ => 0UL };
         var command = new Command("infer",
             "Run the base model (party B) with LoRA deltas from contributors: prints the loss, writes the transcript of quantized " +
             "inputs sent and deltas received, then sends end_inference so each contributor proves its part.")
         {
-            host, port, contributors, baseModel, combine, text, transcript, session, skipEnd,
+            host, port, contributors, baseModel, combine, text, transcript, session, skipEnd, generate, temperature, topP, seed,
         };
         foreach (var o in policy.All) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
@@ -48,8 +52,41 @@ internal static class InferCommand
                     Console.WriteLine($"patched:    {module} <- {owner}");
                 foreach (var (owner, digest) in client.ManifestDigests)
                     Console.WriteLine($"manifest:   {owner} announces sha256 {digest} (compare with the manifest you pinned)");
-                double loss = await client.ForwardLossAsync(parse.GetValue(text)!, ct);
-                Console.WriteLine($"loss:       {loss.ToString("F6", CultureInfo.InvariantCulture)}");
+                int newTokens = parse.GetValue(generate);
+                if (newTokens < 0) throw new ArgumentException("--generate must be 0 or more.");
+                if (newTokens == 0)
+                {
+                    double loss = await client.ForwardLossAsync(parse.GetValue(text)!, ct);
+                    Console.WriteLine($"loss:       {loss.ToString("F6", CultureInfo.InvariantCulture)}");
+                }
+                else
+                {
+                    var options = new GenerationOptions
+                    {
+                        MaxNewTokens = newTokens, Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed),
+                    };
+                    var tokenizer = client.Model.TextTokenizer ?? throw new InvalidOperationException("The base model folder has no tokenizer; --generate needs one to read --text.");
+                    string prompt = parse.GetValue(text)!;
+                    var promptIds = tokenizer.Encode(prompt);
+                    Console.Write($"generated:  {prompt}");
+                    var produced = new List<int>();
+                    string shown = "";
+                    var ids = await client.GenerateAsync(promptIds, options, token =>
+                    {
+                        // Decode the whole continuation and print what is new (a token may end mid-character).
+                        produced.Add(token);
+                        string now = tokenizer.Decode(produced);
+                        if (now.StartsWith(shown, StringComparison.Ordinal) && !now.EndsWith('\uFFFD'))
+                        {
+                            Console.Write(now[shown.Length..]);
+                            shown = now;
+                        }
+                    }, ct);
+                    string all = tokenizer.Decode(ids);
+                    if (all.StartsWith(shown, StringComparison.Ordinal)) Console.Write(all[shown.Length..]);
+                    Console.WriteLine();
+                    Console.WriteLine($"tokens:     {promptIds.Count} prompt + {ids.Count} generated ({string.Join(" ", ids)})");
+                }
                 string path = Path.GetFullPath(parse.GetValue(transcript)!);
                 client.WriteTranscript(path);
                 Console.WriteLine($"transcript: {path} ({client.GetTranscript().Entries.Count} calls)");

@@ -13,14 +13,28 @@ internal static class InitDemoCommand
     {
         var dir = new Argument<string>("dir") { Description = "Folder to write the demo into (model/ and adapter/ are created inside)." };
         var force = new Option<bool>("--force") { Description = "Overwrite existing files whose content differs." };
-        var command = new Command("init-demo", "Write the built-in demo GPT-2 model and LoRA adapter (same bytes every time).");
+        var arch = new Option<string>("--arch") { Description = "gpt2 (default) or llama: which built-in demo architecture to write.", DefaultValueFactory = _ => "gpt2" };
+        arch.AcceptOnlyFromAmong("gpt2", "llama");
+        var command = new Command("init-demo", "Write the built-in demo model (GPT-2 or Llama architecture) and its LoRA adapter (same bytes every time).");
         command.Arguments.Add(dir);
         command.Options.Add(force);
+        command.Options.Add(arch);
         command.SetAction(parse =>
         {
             string target = parse.GetValue(dir)!;
             try
             {
+                if (parse.GetValue(arch) == "llama")
+                {
+                    var llama = LlamaDemoModel.Create(target, parse.GetValue(force));
+                    Console.WriteLine($"model:   {llama.ModelDirectory}");
+                    Console.WriteLine($"         Llama (3.2 layout, BF16), {LlamaDemoModel.Layers} layers, hidden {LlamaDemoModel.HiddenSize}, {LlamaDemoModel.Heads} heads / " +
+                                      $"{LlamaDemoModel.KeyValueHeads} kv heads, vocab {LlamaDemoModel.VocabSize}, tokenizer.json");
+                    Console.WriteLine($"adapter: {llama.AdapterDirectory}");
+                    Console.WriteLine($"         PEFT LoRA r={LlamaDemoModel.LoraRank}, lora_alpha={LlamaDemoModel.LoraAlpha} on {string.Join(", ", LlamaDemoModel.AdapterModules)}");
+                    Console.WriteLine($"sample:  \"{DemoModel.SampleText}\"");
+                    return 0;
+                }
                 var paths = DemoModel.Create(target, parse.GetValue(force));
                 Console.WriteLine($"model:   {paths.ModelDirectory}");
                 Console.WriteLine($"         GPT-2, {DemoModel.Layers} layers, n_embd {DemoModel.EmbeddingSize}, {DemoModel.Heads} heads, " +

@@ -42,7 +42,7 @@ internal static class InfoCommand
             Console.WriteLine($"  transcript             {InferenceTranscript.SchemaVersion}");
             Console.WriteLine($"  wire protocol          {WireMessages.ProtocolId} (frames up to {WireFraming.MaxFrameBytes / (1024 * 1024)} MiB)");
             Console.WriteLine($"  fixed point (default)  scale {fp.ScaleBits} bits, values {fp.ValueBits} bits, intermediates {fp.IntermediateBits} bits");
-            Console.WriteLine($"  models                 GPT-2 family + PEFT LoRA on TorchSharp: {TorchStatus()}");
+            Console.WriteLine($"  models                 gpt2, llama, mistral, qwen2, phi3 + PEFT LoRA on TorchSharp: {TorchStatus()}");
             return 0;
         });
         return command;

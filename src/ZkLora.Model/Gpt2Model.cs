@@ -32,7 +32,7 @@ public sealed record Gpt2LoadOptions
 /// linear layer is addressable by its Hugging Face name and can be patched with an output callback.
 /// Not thread-safe: run one forward pass at a time per instance.
 /// </summary>
-public sealed class Gpt2Model : IDisposable
+public sealed class Gpt2Model : CausalLanguageModel
 {
     private sealed record Block(Tensor Ln1W, Tensor Ln1B, LinearModule CAttn, LinearModule AttnCProj, Tensor Ln2W, Tensor Ln2B, LinearModule CFc, LinearModule MlpCProj);
 
@@ -40,10 +40,7 @@ public sealed class Gpt2Model : IDisposable
     private readonly Dictionary<string, Tensor> _weights;
     private readonly Block[] _blocks;
     private readonly LinearModule _lmHead;
-    private readonly List<LinearModule> _linears = new();
-    private readonly Dictionary<string, LinearModule> _linearByName = new(StringComparer.Ordinal);
     private readonly ScalarType _dtype;
-    private bool _disposed;
 
     private Gpt2Model(Gpt2Config config, Dictionary<string, Tensor> weights, ModelPrecision precision, Gpt2Tokenizer? tokenizer, string? directory)
     {
@@ -70,143 +67,99 @@ public sealed class Gpt2Model : IDisposable
         _lmHead = AddLinear("lm_head", head, null, WeightLayout.OutIn);
     }
 
-    private LinearModule AddLinear(string name, Tensor weight, Tensor? bias, WeightLayout layout)
-    {
-        var m = new LinearModule(name, weight, bias, layout);
-        _linears.Add(m);
-        _linearByName.Add(name, m);
-        return m;
-    }
-
     /// <summary>The model's configuration.</summary>
     public Gpt2Config Config { get; }
 
     /// <summary>Precision of weights and activations.</summary>
-    public ModelPrecision Precision { get; }
+    public override ModelPrecision Precision { get; }
 
     /// <summary>The tokenizer from the model folder (<c>vocab.json</c> + <c>merges.txt</c>), or null if it has none.</summary>
     public Gpt2Tokenizer? Tokenizer { get; }
 
+    /// <inheritdoc/>
+    public override ITextTokenizer? TextTokenizer => Tokenizer;
+
     /// <summary>The folder the model was loaded from, if any.</summary>
-    public string? Directory { get; }
+    public override string? Directory { get; }
 
     /// <summary>Number of distinct parameters (tied embeddings counted once).</summary>
-    public long ParameterCount => _weights.Values.Sum(t => t.numel());
+    public override long ParameterCount => _weights.Values.Sum(t => t.numel());
 
-    /// <summary>Names of all linear modules, in forward order (<c>transformer.h.0.attn.c_attn</c>, …, <c>lm_head</c>).</summary>
-    public IReadOnlyList<string> LinearModuleNames => _linears.Select(m => m.Name).ToList();
+    /// <inheritdoc/>
+    public override string ModelType => "gpt2";
 
-    /// <summary>All linear modules, in forward order.</summary>
-    public IReadOnlyList<LinearModuleInfo> LinearModules => _linears.Select(m => m.Info).ToList();
+    /// <inheritdoc/>
+    public override int VocabSize => Config.VocabSize;
 
-    /// <summary>Names of the modules that currently have a callback.</summary>
-    public IReadOnlyList<string> PatchedModuleNames => _linears.Where(m => m.Callback is not null).Select(m => m.Name).ToList();
+    /// <inheritdoc/>
+    public override int MaxPositions => Config.NPositions;
 
-    /// <summary>Describes one linear module (names may omit the leading <c>transformer.</c>).</summary>
-    /// <exception cref="ArgumentException">No such module; the message lists close names.</exception>
-    public LinearModuleInfo GetLinearModule(string moduleName) => Resolve(moduleName).Info;
+    /// <inheritdoc/>
+    public override int LayerCount => Config.NLayer;
 
-    /// <summary>
-    /// Routes a linear module's output through <paramref name="callback"/>: on every forward pass it is
-    /// called with the module's input (batch, tokens, in) and its base output (batch, tokens, out), and
-    /// the tensor it returns (same shape) replaces the output. This is how a base-model user sends a
-    /// LoRA injection point's activations to a contributor and adds the returned delta. Tensors passed
-    /// to or created by the callback are disposed when the forward pass ends; copy out what must outlive it.
-    /// </summary>
-    /// <param name="moduleName">Hugging Face name, e.g. <c>transformer.h.0.attn.c_attn</c> (the <c>transformer.</c> prefix may be omitted).</param>
-    /// <param name="callback">(input, base output) → output.</param>
-    /// <exception cref="ArgumentException">No such module; the message lists close names.</exception>
-    /// <exception cref="InvalidOperationException">The module is already patched.</exception>
-    public void Patch(string moduleName, Func<Tensor, Tensor, Tensor> callback)
-    {
-        ArgumentNullException.ThrowIfNull(callback);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var m = Resolve(moduleName);
-        if (m.Callback is not null) throw new InvalidOperationException($"'{m.Name}' is already patched; unpatch it first.");
-        m.Callback = callback;
-    }
+    /// <inheritdoc/>
+    public override int? EosTokenId => Config.EosTokenId;
 
-    /// <summary>Removes a module's callback. Returns false if it had none.</summary>
-    /// <exception cref="ArgumentException">No such module.</exception>
-    public bool Unpatch(string moduleName)
-    {
-        var m = Resolve(moduleName);
-        bool had = m.Callback is not null;
-        m.Callback = null;
-        return had;
-    }
+    private protected override IEnumerable<string> Aliases(string moduleName) => new[] { "transformer." + moduleName };
 
-    /// <summary>Removes every callback.</summary>
-    public void UnpatchAll()
-    {
-        foreach (var m in _linears) m.Callback = null;
-    }
-
-    private LinearModule Resolve(string moduleName)
-    {
-        ArgumentNullException.ThrowIfNull(moduleName);
-        if (_linearByName.TryGetValue(moduleName, out var m)) return m;
-        if (_linearByName.TryGetValue("transformer." + moduleName, out m)) return m;
-        var close = _linears.Select(x => x.Name)
-            .Select(n => (Name: n, Distance: Math.Min(Levenshtein(n, moduleName), Levenshtein(n, "transformer." + moduleName))))
-            .Where(x => x.Distance <= Math.Max(3, moduleName.Length / 3))
-            .OrderBy(x => x.Distance).ThenBy(x => x.Name, NaturalNameComparer.Instance).Take(5).Select(x => x.Name).ToList();
-        string suggestion = close.Count > 0 ? $" Did you mean: {string.Join(", ", close)}?" : "";
-        throw new ArgumentException(
-            $"The model has no linear module '{moduleName}'.{suggestion} Linear modules are transformer.h.{{0..{Config.NLayer - 1}}}.attn.c_attn, " +
-            "transformer.h.N.attn.c_proj, transformer.h.N.mlp.c_fc, transformer.h.N.mlp.c_proj and lm_head.", nameof(moduleName));
-    }
-
-    private static int Levenshtein(string a, string b)
-    {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) prev[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
-    }
+    private protected override string LinearModuleSummary =>
+        $"Linear modules are transformer.h.{{0..{Config.NLayer - 1}}}.attn.c_attn, " +
+        "transformer.h.N.attn.c_proj, transformer.h.N.mlp.c_fc, transformer.h.N.mlp.c_proj and lm_head (the transformer. prefix may be omitted).";
 
     /// <summary>
     /// Runs the model: token ids (tokens) or (batch, tokens), int64 → logits (tokens, vocab) or
     /// (batch, tokens, vocab) in the model's precision. The caller owns (disposes) the result.
     /// </summary>
     /// <exception cref="ArgumentException">Wrong dtype/rank, empty or too long a sequence, or an id outside the vocabulary.</exception>
-    public Tensor Forward(Tensor inputIds)
+    public override Tensor Forward(Tensor inputIds)
     {
-        ArgumentNullException.ThrowIfNull(inputIds);
-        ObjectDisposedException.ThrowIf(_disposed, this);
         TorchRuntime.EnsureLoaded();
-        if (inputIds.dtype != ScalarType.Int64) throw new ArgumentException($"Token ids must be int64, not {inputIds.dtype}.", nameof(inputIds));
-        if (inputIds.dim() is not (1 or 2)) throw new ArgumentException("Token ids must have shape (tokens) or (batch, tokens).", nameof(inputIds));
-        long tokens = inputIds.shape[^1];
-        if (tokens < 1 || inputIds.numel() == 0) throw new ArgumentException("The token sequence is empty.", nameof(inputIds));
-        if (tokens > Config.NPositions) throw new ArgumentException($"{tokens} tokens exceed the model's {Config.NPositions} positions.", nameof(inputIds));
-
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        long min = inputIds.min().item<long>(), max = inputIds.max().item<long>();
-        if (min < 0 || max >= Config.VocabSize)
-            throw new ArgumentException($"Token id {(min < 0 ? min : max)} is outside the vocabulary (0..{Config.VocabSize - 1}).", nameof(inputIds));
+        var (ids, unbatched) = CheckIds(inputIds);
+        var logits = Run(ids, null);
+        if (unbatched) logits = logits.squeeze(0);
+        return logits.MoveToOuterDisposeScope();
+    }
 
-        bool unbatched = inputIds.dim() == 1;
-        var ids = unbatched ? inputIds.unsqueeze(0) : inputIds;
+    private protected override KeyValueCache NewCache() => new LayerCache(Config.NLayer);
+
+    private protected override Tensor ForwardCached(Tensor ids, KeyValueCache cache) => Run(ids, (LayerCache)cache);
+
+    private sealed class LayerCache : KeyValueCache
+    {
+        public LayerCache(int layers)
+        {
+            Keys = new Tensor?[layers];
+            Values = new Tensor?[layers];
+        }
+
+        public Tensor?[] Keys { get; }
+        public Tensor?[] Values { get; }
+
+        protected override void Release()
+        {
+            foreach (var t in Keys) t?.Dispose();
+            foreach (var t in Values) t?.Dispose();
+        }
+    }
+
+    // ids: (batch, tokens), already checked. With a cache, positions continue after the cached tokens.
+    private Tensor Run(Tensor ids, LayerCache? cache)
+    {
+        long tokens = ids.shape[1];
+        long past = cache?.Length ?? 0, total = past + tokens;
         long batch = ids.shape[0], c = Config.NEmbd, heads = Config.NHead, d = Config.HeadDim;
         var eps = Config.LayerNormEpsilon;
         long[] normShape = { c };
 
         var wte = _weights["wte.weight"];
         var wpe = _weights["wpe.weight"];
-        var positions = torch.arange(tokens, dtype: ScalarType.Int64);
+        var positions = torch.arange(past, total, dtype: ScalarType.Int64);
         var h = wte.index_select(0, ids.reshape(-1)).reshape(batch, tokens, c).add(wpe.index_select(0, positions).unsqueeze(0));
 
-        // True above the diagonal: position i may not attend to j > i.
-        var masked = torch.ones(tokens, tokens, dtype: ScalarType.Bool).triu(1);
+        // Query i (absolute position past+i) may not attend to key j > past+i.
+        var masked = torch.arange(0, total, dtype: ScalarType.Int64).unsqueeze(0).gt(positions.unsqueeze(1));
         double maskValue = _dtype == ScalarType.Float64 ? double.MinValue : float.MinValue;
         double scoreScale = Config.ScaleAttnWeights ? 1.0 / Math.Sqrt(d) : 1.0;
 
@@ -219,6 +172,17 @@ public sealed class Gpt2Model : IDisposable
             var q = parts[0].reshape(batch, tokens, heads, d).transpose(1, 2);
             var k = parts[1].reshape(batch, tokens, heads, d).transpose(1, 2);
             var v = parts[2].reshape(batch, tokens, heads, d).transpose(1, 2);
+            if (cache is not null)
+            {
+                if (cache.Keys[l] is { } pastK) k = torch.cat(new[] { pastK, k }, 2);
+                if (cache.Values[l] is { } pastV) v = torch.cat(new[] { pastV, v }, 2);
+                var oldK = cache.Keys[l];
+                var oldV = cache.Values[l];
+                cache.Keys[l] = k.detach().clone().DetachFromDisposeScope();
+                cache.Values[l] = v.detach().clone().DetachFromDisposeScope();
+                oldK?.Dispose();
+                oldV?.Dispose();
+            }
             var scores = q.matmul(k.transpose(-2, -1));
             double scale = scoreScale / (Config.ScaleAttnByInverseLayerIdx ? l + 1 : 1);
             if (scale != 1.0) scores = scores.mul(scale);
@@ -231,10 +195,9 @@ public sealed class Gpt2Model : IDisposable
             m = Activate(b.CFc.Forward(m));
             h = h.add(b.MlpCProj.Forward(m));
         }
+        if (cache is not null) cache.Length = total;
         h = torch.nn.functional.layer_norm(h, normShape, _weights["ln_f.weight"], _weights["ln_f.bias"], eps);
-        var logits = _lmHead.Forward(h);
-        if (unbatched) logits = logits.squeeze(0);
-        return logits.MoveToOuterDisposeScope();
+        return _lmHead.Forward(h);
     }
 
     private Tensor Activate(Tensor x) => Config.Activation switch
@@ -246,81 +209,20 @@ public sealed class Gpt2Model : IDisposable
         _ => throw new InvalidOperationException($"Unknown activation {Config.Activation}."),
     };
 
-    /// <summary>Logits for one sequence, as [token][vocab] doubles.</summary>
-    public double[][] Logits(IReadOnlyList<int> tokenIds)
-    {
-        using var scope = torch.NewDisposeScope();
-        var logits = Forward(ToTensor(tokenIds)).to_type(ScalarType.Float64);
-        var flat = logits.data<double>().ToArray();
-        int v = Config.VocabSize;
-        return Enumerable.Range(0, tokenIds.Count).Select(t => flat.AsSpan(t * v, v).ToArray()).ToArray();
-    }
-
-    /// <summary>
-    /// Causal-LM loss as Hugging Face computes it with labels = input ids: the mean cross-entropy of the
-    /// logits at positions 0..n-2 against the ids at positions 1..n-1.
-    /// </summary>
-    /// <exception cref="ArgumentException">Fewer than two tokens, or invalid ids.</exception>
-    public double Loss(IReadOnlyList<int> tokenIds)
-    {
-        ArgumentNullException.ThrowIfNull(tokenIds);
-        if (tokenIds.Count < 2) throw new ArgumentException("The loss needs at least two tokens.", nameof(tokenIds));
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var logits = Forward(ToTensor(tokenIds));
-        long n = tokenIds.Count;
-        var predictions = logits.narrow(0, 0, n - 1);
-        var targets = torch.tensor(tokenIds.Skip(1).Select(i => (long)i).ToArray(), dtype: ScalarType.Int64);
-        var loss = torch.nn.functional.cross_entropy(predictions, targets);
-        return loss.to_type(ScalarType.Float64).item<double>();
-    }
-
-    /// <summary>The causal-LM loss of a text, tokenized with the model's tokenizer.</summary>
-    /// <exception cref="InvalidOperationException">The model folder had no tokenizer.</exception>
-    public double Loss(string text)
-    {
-        var tokenizer = Tokenizer ?? throw new InvalidOperationException("This model has no tokenizer (vocab.json + merges.txt); pass token ids instead.");
-        return Loss(tokenizer.Encode(text));
-    }
-
-    private static Tensor ToTensor(IReadOnlyList<int> ids)
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        TorchRuntime.EnsureLoaded();
-        return torch.tensor(ids.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64);
-    }
-
-    /// <summary>
-    /// Checks that every module of the adapter exists in this model with matching widths.
-    /// </summary>
-    /// <exception cref="ModelFormatException">A module is missing or its shape differs.</exception>
-    public void CheckAdapter(LoraAdapter adapter)
-    {
-        ArgumentNullException.ThrowIfNull(adapter);
-        var problems = new List<string>();
-        foreach (var lm in adapter.Modules)
-        {
-            if (!_linearByName.TryGetValue(lm.Name, out var m)) { problems.Add($"'{lm.Name}' is not a linear module of this model"); continue; }
-            if (m.InFeatures != lm.InFeatures || m.OutFeatures != lm.OutFeatures)
-                problems.Add($"'{lm.Name}' is {m.InFeatures}→{m.OutFeatures} in the model but {lm.InFeatures}→{lm.OutFeatures} in the adapter");
-        }
-        if (problems.Count > 0) throw new ModelFormatException($"Adapter {adapter.Directory} does not fit this model: {string.Join("; ", problems)}.");
-    }
-
     /// <summary>
     /// A new model whose weights have the adapter merged in, as PEFT's <c>merge_and_unload</c> does:
     /// W += scaling·(B·A) for (out, in) layers, W += scaling·(B·A)ᵀ for GPT-2's (in, out) Conv1D layers.
     /// </summary>
     public Gpt2Model WithMergedAdapter(LoraAdapter adapter)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckAdapter(adapter);
         using var noGrad = torch.no_grad();
         var copy = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, t) in _weights) copy[name] = t.clone().DetachFromDisposeScope();
         foreach (var lm in adapter.Modules)
         {
-            var m = _linearByName[lm.Name];
+            var m = LinearByName(lm.Name);
             string key = m.Name == "lm_head"
                 ? (Config.TieWordEmbeddings ? "wte.weight" : "lm_head.weight")
                 : m.Name["transformer.".Length..] + ".weight";
@@ -345,52 +247,20 @@ public sealed class Gpt2Model : IDisposable
     /// </summary>
     /// <exception cref="ModelNotFoundException">The folder or cached repository does not exist or lacks files.</exception>
     /// <exception cref="ModelFormatException">The files are malformed or do not match the config.</exception>
-    public static Gpt2Model Load(string pathOrRepoId, Gpt2LoadOptions? options = null)
+    public static new Gpt2Model Load(string pathOrRepoId, Gpt2LoadOptions? options = null)
     {
         options ??= new Gpt2LoadOptions();
         string dir = HuggingFaceCache.Resolve(pathOrRepoId, options.Revision, options.HubDirectory);
         string configPath = Path.Combine(dir, "config.json");
         if (!File.Exists(configPath)) throw new ModelNotFoundException($"{dir} has no config.json; it is not a Hugging Face model folder.");
         var config = Gpt2Config.Load(configPath);
-        var files = OpenWeightFiles(dir);
+        var files = CheckpointFiles.Open(dir);
         var tokenizer = Gpt2Tokenizer.ExistsIn(dir) ? Gpt2Tokenizer.Load(dir) : null;
         if (tokenizer != null && tokenizer.VocabularySize > config.VocabSize)
             throw new ModelFormatException($"{dir}: vocab.json has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {config.VocabSize}.");
         TorchRuntime.EnsureLoaded();
         var weights = ReadWeights(dir, config, files, options.Precision);
         return new Gpt2Model(config, weights, options.Precision, tokenizer, dir);
-    }
-
-    private static Dictionary<string, SafetensorsFile> OpenWeightFiles(string dir)
-    {
-        var byKey = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
-        string single = Path.Combine(dir, "model.safetensors");
-        string index = Path.Combine(dir, "model.safetensors.index.json");
-        if (File.Exists(single))
-        {
-            var f = SafetensorsFile.Open(single);
-            foreach (var n in f.Names) byKey[n] = f;
-            return byKey;
-        }
-        if (File.Exists(index))
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new ModelFormatException($"{index}: no weight_map object.");
-            var shards = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
-            foreach (var p in map.EnumerateObject())
-            {
-                string shard = p.Value.GetString() ?? throw new ModelFormatException($"{index}: weight_map['{p.Name}'] is not a file name.");
-                if (shard != Path.GetFileName(shard)) throw new ModelFormatException($"{index}: shard '{shard}' is not a plain file name.");
-                if (!shards.TryGetValue(shard, out var f)) shards[shard] = f = SafetensorsFile.Open(Path.Combine(dir, shard));
-                if (!f.Contains(p.Name)) throw new ModelFormatException($"{index}: '{p.Name}' is mapped to {shard}, which does not contain it.");
-                byKey[p.Name] = f;
-            }
-            return byKey;
-        }
-        if (File.Exists(Path.Combine(dir, "pytorch_model.bin")))
-            throw new ModelFormatException($"{dir} has pytorch_model.bin (a pickle) but no model.safetensors; only safetensors weights are read. Convert them (e.g. save_pretrained(..., safe_serialization=True)).");
-        throw new ModelNotFoundException($"{dir} has no model.safetensors or model.safetensors.index.json.");
     }
 
     private static Dictionary<string, Tensor> ReadWeights(string dir, Gpt2Config config, Dictionary<string, SafetensorsFile> files, ModelPrecision precision)
@@ -454,13 +324,13 @@ public sealed class Gpt2Model : IDisposable
                 if (dtype == ScalarType.Float64)
                 {
                     var values = file.ReadDoubles(key);
-                    CheckFinite(values.AsSpan(), file.Path, key);
+                    CheckpointFiles.CheckFinite(values.AsSpan(), file.Path, key);
                     t = torch.tensor(values, shape, ScalarType.Float64);
                 }
                 else
                 {
                     var values = file.ReadSingles(key);
-                    CheckFinite(values.AsSpan(), file.Path, key);
+                    CheckpointFiles.CheckFinite(values.AsSpan(), file.Path, key);
                     t = torch.tensor(values, shape, ScalarType.Float32);
                 }
                 result[name] = t.DetachFromDisposeScope();
@@ -474,17 +344,8 @@ public sealed class Gpt2Model : IDisposable
         return result;
     }
 
-    private static void CheckFinite<T>(ReadOnlySpan<T> values, string file, string key) where T : System.Numerics.IFloatingPointIeee754<T>
+    private protected override void ReleaseWeights()
     {
-        for (int i = 0; i < values.Length; i++)
-            if (!T.IsFinite(values[i])) throw new ModelFormatException($"{file}: '{key}' contains a non-finite value at element {i}.");
-    }
-
-    /// <summary>Releases the model's tensors.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
         foreach (var t in _weights.Values) t.Dispose();
     }
 }

@@ -11,7 +11,7 @@ namespace ZkLora.Model;
 /// <c>&lt;|endoftext|&gt;</c> in the text encodes to its special id. (The library's CodeGenTokenizer is not
 /// used: it hard-wires CodeGen's extra whitespace tokens, whose ids do not exist in GPT-2 vocabularies.)
 /// </summary>
-public sealed class Gpt2Tokenizer
+public sealed class Gpt2Tokenizer : ITextTokenizer
 {
     /// <summary>GPT-2's end-of-text special token.</summary>
     public const string EndOfText = "<|endoftext|>";

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace ZkLora.Model;
@@ -19,7 +20,7 @@ public enum WeightLayout
 /// <param name="HasBias">Whether it adds a bias.</param>
 public sealed record LinearModuleInfo(string Name, int InFeatures, int OutFeatures, WeightLayout Layout, bool HasBias);
 
-/// <summary>A linear layer of a GPT-2 model, with an optional output hook.</summary>
+/// <summary>A linear layer of a model, with an optional output hook.</summary>
 internal sealed class LinearModule
 {
     public LinearModule(string name, Tensor weight, Tensor? bias, WeightLayout layout)
@@ -42,10 +43,21 @@ internal sealed class LinearModule
 
     public LinearModuleInfo Info => new(Name, InFeatures, OutFeatures, Layout, Bias is not null);
 
+    // Weights stored narrower than the activations (F16/BF16 checkpoints) are widened for this call
+    // only and released right after it, so at most one layer's widened weight exists at a time.
     public Tensor BaseForward(Tensor x)
     {
-        var y = Layout == WeightLayout.InOut ? x.matmul(Weight) : x.matmul(Weight.t());
-        return Bias is null ? y : y.add(Bias);
+        if (Weight.dtype == x.dtype && (Bias is null || Bias.dtype == x.dtype)) return Apply(x, Weight, Bias);
+        using var w = Weight.to_type(x.dtype);
+        using var b = Bias?.to_type(x.dtype);
+        return Apply(x, w, b);
+    }
+
+    private Tensor Apply(Tensor x, Tensor w, Tensor? b)
+    {
+        if (Layout == WeightLayout.OutIn) return torch.nn.functional.linear(x, w, b);
+        var y = x.matmul(w);
+        return b is null ? y : y.add(b);
     }
 
     public Tensor Forward(Tensor x)

@@ -170,7 +170,7 @@ public sealed class LoraAdapter
             if (rank != expectedRank)
                 throw new ModelFormatException($"{weightsPath}: '{name}' has rank {rank} but adapter_config.json says r = {expectedRank}.");
             if (!config.Targets(name))
-                throw new ModelFormatException($"{weightsPath}: '{name}' is not among adapter_config.json's target_modules.");
+                throw new ModelFormatException($"{weightsPath}: '{name}' is not among adapter_config.json's target_modules{(config.LayersToTransform is null ? "" : " and layers_to_transform")}.");
             var a = ToMatrix(file.ReadDoubles(keys.A), (int)rank, (int)inF, weightsPath, keys.A);
             var b = ToMatrix(file.ReadDoubles(keys.B), (int)outF, (int)rank, weightsPath, keys.B);
             modules.Add(new LoraModule(name, a, b, config.ScalingFor(name, (int)rank), config.FanInFanOut));
@@ -199,7 +199,8 @@ public sealed class LoraAdapterConfig
     private readonly List<KeyValuePair<string, Fraction>> _alphaPattern;
 
     private LoraAdapterConfig(int r, Fraction alpha, IReadOnlyList<string>? targetList, string? targetRegex, bool fanInFanOut, bool useRslora,
-        List<KeyValuePair<string, int>> rankPattern, List<KeyValuePair<string, Fraction>> alphaPattern, string? baseModel)
+        List<KeyValuePair<string, int>> rankPattern, List<KeyValuePair<string, Fraction>> alphaPattern, string? baseModel,
+        IReadOnlyList<int>? layersToTransform, IReadOnlyList<string>? layersPattern)
     {
         R = r;
         LoraAlpha = alpha;
@@ -210,6 +211,8 @@ public sealed class LoraAdapterConfig
         _rankPattern = rankPattern;
         _alphaPattern = alphaPattern;
         BaseModelNameOrPath = baseModel;
+        LayersToTransform = layersToTransform;
+        LayersPattern = layersPattern;
     }
 
     /// <summary>Default rank <c>r</c>.</summary>
@@ -229,6 +232,12 @@ public sealed class LoraAdapterConfig
 
     /// <summary><c>use_rslora</c>: scaling is alpha/√r instead of alpha/r.</summary>
     public bool UseRslora { get; }
+
+    /// <summary><c>layers_to_transform</c>: with a list of <c>target_modules</c>, only modules of these layer indices are adapted (null: all).</summary>
+    public IReadOnlyList<int>? LayersToTransform { get; }
+
+    /// <summary><c>layers_pattern</c>: the name(s) of the layer list whose index <see cref="LayersToTransform"/> refers to (null: any <c>.name.N.</c>).</summary>
+    public IReadOnlyList<string>? LayersPattern { get; }
 
     /// <summary><c>base_model_name_or_path</c>, if present.</summary>
     public string? BaseModelNameOrPath { get; }
@@ -289,7 +298,8 @@ public sealed class LoraAdapterConfig
                         : throw new ModelFormatException($"{path}: alpha_pattern['{p.Name}'] is not a number.")));
 
             return new LoraAdapterConfig(r, alpha, targets, targetRegex, OptBool(root, "fan_in_fan_out", path) ?? false,
-                OptBool(root, "use_rslora", path) ?? false, rankPattern, alphaPattern, OptString(root, "base_model_name_or_path", path));
+                OptBool(root, "use_rslora", path) ?? false, rankPattern, alphaPattern, OptString(root, "base_model_name_or_path", path),
+                IntOrList(root, "layers_to_transform", path), StringOrList(root, "layers_pattern", path));
         }
     }
 
@@ -300,7 +310,17 @@ public sealed class LoraAdapterConfig
             return Regex.IsMatch(moduleName, "^(?:" + TargetModulesRegex + ")$", RegexOptions.None, TimeSpan.FromSeconds(1))
                 || Regex.IsMatch(StripTransformer(moduleName), "^(?:" + TargetModulesRegex + ")$", RegexOptions.None, TimeSpan.FromSeconds(1));
         if (TargetModules == null) return true; // PEFT infers defaults per architecture; accept what the weights say
-        return TargetModules.Any(t => moduleName == t || moduleName.EndsWith("." + t, StringComparison.Ordinal));
+        if (!TargetModules.Any(t => moduleName == t || moduleName.EndsWith("." + t, StringComparison.Ordinal))) return false;
+        if (LayersToTransform == null) return true;
+        // PEFT's check_target_module_exists: the layer index is the number after the layers pattern
+        // (any ".name.N." when no pattern is given); a module without one is not adapted.
+        int? index = null;
+        foreach (var pattern in LayersPattern is { Count: > 0 } ? LayersPattern : new[] { "[^.]*" })
+        {
+            var m = Regex.Match(moduleName, "^.*\\." + pattern + "\\.(\\d+)\\.", RegexOptions.None, TimeSpan.FromSeconds(1));
+            if (m.Success && int.TryParse(m.Groups[1].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i)) { index = i; break; }
+        }
+        return index is int layer && LayersToTransform.Contains(layer);
     }
 
     /// <summary>The rank of a module: the first matching <c>rank_pattern</c> key, else <c>r</c>.</summary>
@@ -333,6 +353,25 @@ public sealed class LoraAdapterConfig
 
     private static string StripTransformer(string name) =>
         name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name;
+
+    private static IReadOnlyList<int>? IntOrList(JsonElement root, string name, string path)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int one) && one >= 0) return new[] { one };
+        if (v.ValueKind == JsonValueKind.Array)
+            return v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int i) && i >= 0 ? i
+                : throw new ModelFormatException($"{path}: '{name}' holds {x.GetRawText()}, not a layer index.")).ToList();
+        throw new ModelFormatException($"{path}: '{name}' is neither a layer index nor a list of them.");
+    }
+
+    private static IReadOnlyList<string>? StringOrList(JsonElement root, string name, string path)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind == JsonValueKind.String) return new[] { v.GetString()! };
+        if (v.ValueKind == JsonValueKind.Array)
+            return v.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.String ? x.GetString()! : throw new ModelFormatException($"{path}: '{name}' holds a non-string.")).ToList();
+        throw new ModelFormatException($"{path}: '{name}' is neither a string nor a list of strings.");
+    }
 
     private static bool? OptBool(JsonElement root, string name, string path)
     {

@@ -15,6 +15,28 @@ public enum SafetensorsDType
     F32,
     /// <summary>IEEE 754 binary64.</summary>
     F64,
+    /// <summary>Boolean (one byte); accepted in a header, never read as weights.</summary>
+    BOOL,
+    /// <summary>Unsigned 8-bit integer (e.g. old GPT-2 mask buffers); accepted in a header, never read as weights.</summary>
+    U8,
+    /// <summary>Signed 8-bit integer; accepted in a header, never read as weights.</summary>
+    I8,
+    /// <summary>Signed 16-bit integer; accepted in a header, never read as weights.</summary>
+    I16,
+    /// <summary>Unsigned 16-bit integer; accepted in a header, never read as weights.</summary>
+    U16,
+    /// <summary>Signed 32-bit integer; accepted in a header, never read as weights.</summary>
+    I32,
+    /// <summary>Unsigned 32-bit integer; accepted in a header, never read as weights.</summary>
+    U32,
+    /// <summary>Signed 64-bit integer; accepted in a header, never read as weights.</summary>
+    I64,
+    /// <summary>Unsigned 64-bit integer; accepted in a header, never read as weights.</summary>
+    U64,
+    /// <summary>8-bit float E4M3; accepted in a header, never read as weights.</summary>
+    F8_E4M3,
+    /// <summary>8-bit float E5M2; accepted in a header, never read as weights.</summary>
+    F8_E5M2,
 }
 
 /// <summary>One tensor's entry in a safetensors header.</summary>
@@ -186,7 +208,18 @@ public sealed class SafetensorsFile
             "BF16" => SafetensorsDType.BF16,
             "F32" => SafetensorsDType.F32,
             "F64" => SafetensorsDType.F64,
-            _ => throw new ModelFormatException($"{path}: '{name}' has dtype '{dtypeText}'; only F16, BF16, F32 and F64 are supported."),
+            "BOOL" => SafetensorsDType.BOOL,
+            "U8" => SafetensorsDType.U8,
+            "I8" => SafetensorsDType.I8,
+            "I16" => SafetensorsDType.I16,
+            "U16" => SafetensorsDType.U16,
+            "I32" => SafetensorsDType.I32,
+            "U32" => SafetensorsDType.U32,
+            "I64" => SafetensorsDType.I64,
+            "U64" => SafetensorsDType.U64,
+            "F8_E4M3" => SafetensorsDType.F8_E4M3,
+            "F8_E5M2" => SafetensorsDType.F8_E5M2,
+            _ => throw new ModelFormatException($"{path}: '{name}' has dtype '{dtypeText}', which is not a safetensors dtype this reader knows."),
         };
         if (offsets.Length != 2 || offsets[1] < offsets[0])
             throw new ModelFormatException($"{path}: '{name}'.data_offsets must be [begin, end] with begin <= end.");
@@ -222,9 +255,10 @@ public sealed class SafetensorsFile
     /// <summary>Bytes per element of a dtype.</summary>
     public static int ElementSize(SafetensorsDType dtype) => dtype switch
     {
-        SafetensorsDType.F16 or SafetensorsDType.BF16 => 2,
-        SafetensorsDType.F32 => 4,
-        SafetensorsDType.F64 => 8,
+        SafetensorsDType.BOOL or SafetensorsDType.U8 or SafetensorsDType.I8 or SafetensorsDType.F8_E4M3 or SafetensorsDType.F8_E5M2 => 1,
+        SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.I16 or SafetensorsDType.U16 => 2,
+        SafetensorsDType.F32 or SafetensorsDType.I32 or SafetensorsDType.U32 => 4,
+        SafetensorsDType.F64 or SafetensorsDType.I64 or SafetensorsDType.U64 => 8,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
@@ -248,10 +282,16 @@ public sealed class SafetensorsFile
         return buffer;
     }
 
+    /// <summary>Whether a dtype is one of the floating-point types weights are read from (F16, BF16, F32, F64).</summary>
+    public static bool IsWeightType(SafetensorsDType dtype) =>
+        dtype is SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F32 or SafetensorsDType.F64;
+
     /// <summary>Reads a tensor as float32 values (F16/BF16 widen exactly; F64 rounds to nearest).</summary>
+    /// <exception cref="ModelFormatException">The tensor is not F16, BF16, F32 or F64.</exception>
     public float[] ReadSingles(string name)
     {
         var e = Entry(name);
+        if (!IsWeightType(e.DType)) throw new ModelFormatException($"{Path}: tensor '{name}' is {e.DType}; only F16, BF16, F32 and F64 tensors are read as weights.");
         var bytes = ReadBytes(name);
         var result = new float[e.ElementCount];
         switch (e.DType)
@@ -304,6 +344,7 @@ public static class SafetensorsWriter
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in list)
         {
+            if (!SafetensorsFile.IsWeightType(t.DType)) throw new ArgumentException($"Tensor '{t.Name}': only F16, BF16, F32 and F64 can be written.", nameof(tensors));
             if (t.Name == "__metadata__" || !names.Add(t.Name)) throw new ArgumentException($"Tensor name '{t.Name}' is reserved or repeated.", nameof(tensors));
             long count = t.Shape.Aggregate(1L, (a, d) => d < 0 ? throw new ArgumentException($"Tensor '{t.Name}' has a negative dimension.", nameof(tensors)) : checked(a * d));
             if (count != t.Values.Length) throw new ArgumentException($"Tensor '{t.Name}' has {t.Values.Length} values for shape [{string.Join(", ", t.Shape)}].", nameof(tensors));

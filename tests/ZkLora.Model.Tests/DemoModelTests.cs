@@ -98,3 +98,34 @@ public class DemoModelTests
         }
     }
 }
+
+public class LlamaDemoModelTests
+{
+    [Fact]
+    public void WritesTheSameBytesAndLoadsAsABf16LlamaWithItsTokenizerAndAdapter()
+    {
+        using var a = new TempDir();
+        using var b = new TempDir();
+        var pa = LlamaDemoModel.Create(a.Path);
+        var pb = LlamaDemoModel.Create(b.Path);
+        foreach (var f in Directory.GetFiles(pa.ModelDirectory).Concat(Directory.GetFiles(pa.AdapterDirectory)))
+        {
+            string other = f.Replace(a.Path, b.Path);
+            Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(other));
+        }
+        File.WriteAllText(Path.Combine(pa.ModelDirectory, "config.json"), "{}");
+        Assert.Throws<IOException>(() => LlamaDemoModel.Create(a.Path));
+        LlamaDemoModel.Create(a.Path, overwrite: true);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(pb.ModelDirectory, "config.json")), File.ReadAllBytes(Path.Combine(pa.ModelDirectory, "config.json")));
+        using var model = Assert.IsType<LlamaFamilyModel>(CausalLanguageModel.Load(pa.ModelDirectory));
+        Assert.Equal("BFloat16", model.WeightDType);
+        Assert.Equal(LlamaDemoModel.VocabSize, model.VocabSize);
+        var ids = model.Encode(DemoModel.SampleText);
+        Assert.Equal(LlamaDemoModel.VocabSize - 2, ids[0]); // <|begin_of_text|>
+        Assert.Equal(DemoModel.SampleText, model.TextTokenizer!.Decode(ids));
+        Assert.True(double.IsFinite(model.Loss(ids)));
+        var adapter = LoraAdapter.Load(pa.AdapterDirectory);
+        Assert.Equal(LlamaDemoModel.AdapterModules, adapter.ModuleNames);
+        model.CheckAdapter(adapter);
+    }
+}

@@ -151,3 +151,30 @@ public class Gpt2ForwardTests
         Assert.Contains("safetensors", Assert.Throws<ModelFormatException>(() => Gpt2Model.Load(dir.Path)).Message);
     }
 }
+
+public class Gpt2GenerationTests
+{
+    [Fact]
+    public void GreedyGenerationWithTheCacheFollowsTheReferenceArgMax()
+    {
+        var reference = ReferenceGpt2.Random(77, vocab: 13, positions: 12, embd: 8, heads: 2, layers: 2, inner: 16);
+        using var dir = new TempDir();
+        reference.WriteFolder(dir.Path);
+        using var model = Gpt2Model.Load(dir.Path, new Gpt2LoadOptions { Precision = ModelPrecision.Float64 });
+        Assert.True(model.HasKeyValueCache);
+        int[] prompt = { 3, 1, 4 };
+        var got = model.Generate(prompt, new GenerationOptions { MaxNewTokens = 20, StopAtEos = false });
+        Assert.Equal(9, got.Count); // the 12 positions run out
+        var sequence = prompt.ToList();
+        foreach (int token in got)
+        {
+            var last = reference.Logits(sequence)[^1];
+            Assert.Equal(Array.IndexOf(last, last.Max()), token);
+            sequence.Add(token);
+        }
+        var rows = new List<long>();
+        model.Patch("h.1.mlp.c_fc", (x, y) => { rows.Add(x.shape[1]); return y; });
+        model.Generate(prompt, new GenerationOptions { MaxNewTokens = 3, StopAtEos = false });
+        Assert.Equal(new long[] { 3, 1, 1 }, rows);
+    }
+}

@@ -98,7 +98,8 @@ public class SafetensorsTests
         Assert.Contains("outside", Rejects(Build(ok, 8, declaredLength: ulong.MaxValue)).Message);
         Assert.Contains("not valid", Rejects(Build("{\"x\":", 0)).Message);
         Assert.Contains("start with", Rejects(Build("[1,2]", 0)).Message);
-        Assert.Contains("dtype 'I64'", Rejects(Build(ok.Replace("F32", "I64"), 8)).Message);
+        Assert.Contains("dtype 'Q4'", Rejects(Build(ok.Replace("F32", "Q4"), 8)).Message);
+        Assert.Contains("data_offsets span", Rejects(Build(ok.Replace("F32", "I64"), 8)).Message); // I64 is 8 bytes a value
         Assert.Contains("data_offsets span", Rejects(Build(ok.Replace("[0,8]", "[0,4]"), 4)).Message);
         Assert.Contains("cover 8 bytes but the data section has 12", Rejects(Build(ok, 12)).Message);
         Assert.Contains("gap", Rejects(Build(ok.Replace("[0,8]", "[4,12]"), 12)).Message);

@@ -225,4 +225,17 @@ public class DemoCommandTests
         string pinned = Path.Combine(outDir, "verifier", "pinned-manifest.json");
         Assert.Equal(2, ProofVerification.BatchVerifyProofs(proofs, transcript, pinned).ProofCount);
     }
+
+    [Fact(Timeout = 300000)]
+    public async Task Zklora_demo_arch_llama_runs_the_whole_flow_to_success()
+    {
+        using var dir = new TempDir();
+        string outDir = dir.Combine("demo-llama");
+        int rc = await ZkLora.Cli.DemoCommand.RunAsync(outDir, DemoModel.SampleText, CancellationToken.None, llama: true);
+        Assert.Equal(0, rc);
+        string proofs = Path.Combine(outDir, "contributor", "proofs");
+        string transcript = Path.Combine(outDir, "user", "transcript.json");
+        string pinned = Path.Combine(outDir, "verifier", "pinned-manifest.json");
+        Assert.Equal(LlamaDemoModel.AdapterModules.Count, ProofVerification.BatchVerifyProofs(proofs, transcript, pinned).ProofCount);
+    }
 }

@@ -43,7 +43,7 @@ public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInf
 /// </summary>
 public sealed class BaseModelClient : IAsyncDisposable, IDisposable
 {
-    private readonly Gpt2Model _model;
+    private readonly CausalLanguageModel _model;
     private readonly bool _ownsModel;
     private readonly List<ContributorConnection> _connections;
     private readonly Dictionary<string, (ContributorConnection Connection, InjectionPoint Point, FsFixedPoint.FixedPointConfig Config)> _owners = new(StringComparer.Ordinal);
@@ -63,7 +63,7 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// <param name="ownsModel">Dispose the model with the client.</param>
     /// <param name="requestTimeout">Time limit of one lora_forward exchange (default 2 minutes).</param>
     /// <exception cref="ArgumentException">No contributor, a contributor listed twice, or a bad session id.</exception>
-    public BaseModelClient(Gpt2Model model, IEnumerable<ContributorEndpoint> contributors, CombineMode combineMode = CombineMode.AddDelta,
+    public BaseModelClient(CausalLanguageModel model, IEnumerable<ContributorEndpoint> contributors, CombineMode combineMode = CombineMode.AddDelta,
         string? sessionId = null, bool ownsModel = false, TimeSpan? requestTimeout = null)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
@@ -91,7 +91,7 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException">No contributor, a contributor listed twice, or a bad session id.</exception>
     public static BaseModelClient Load(string baseModel, IEnumerable<ContributorEndpoint> contributors, CombineMode combineMode = CombineMode.AddDelta, string? sessionId = null)
     {
-        var model = Gpt2Model.Load(baseModel);
+        var model = CausalLanguageModel.Load(baseModel);
         try
         {
             return new BaseModelClient(model, contributors, combineMode, sessionId, ownsModel: true);
@@ -113,8 +113,11 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// <summary>The combine mode.</summary>
     public CombineMode CombineMode { get; }
 
-    /// <summary>The base model.</summary>
-    public Gpt2Model Model => _model;
+    /// <summary>
+    /// The base model. Running it directly bypasses the client's lock and cancellation; use
+    /// <see cref="LogitsAsync"/>, <see cref="TokenLossesAsync"/> and <see cref="GenerateAsync(IReadOnlyList{int}, GenerationOptions, Action{int}?, CancellationToken)"/> instead.
+    /// </summary>
+    public CausalLanguageModel Model => _model;
 
     /// <summary>
     /// The bounds a contributor's announced fixed-point configuration (checked in
@@ -215,16 +218,104 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
     /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
     /// <exception cref="ObjectDisposedException">Disposed.</exception>
-    public async Task<double> ForwardLossAsync(string text, CancellationToken cancellationToken = default)
+    public Task<double> ForwardLossAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return RunLockedAsync(() => _model.Loss(text), cancellationToken);
+    }
+
+    /// <summary>As <see cref="ForwardLossAsync(string, CancellationToken)"/>, on token ids.</summary>
+    /// <param name="tokenIds">At least two token ids.</param>
+    /// <param name="cancellationToken">Cancels the requests to the contributors.</param>
+    /// <returns>The mean next-token cross-entropy.</returns>
+    /// <exception cref="ArgumentException">Fewer than two tokens, or ids outside the vocabulary.</exception>
+    /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    public Task<double> LossAsync(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        var ids = tokenIds.ToArray();
+        return RunLockedAsync(() => _model.Loss(ids), cancellationToken);
+    }
+
+    /// <summary>The per-token next-token cross-entropies (n−1 values for n ids) with every patched module served.</summary>
+    /// <param name="tokenIds">At least two token ids.</param>
+    /// <param name="cancellationToken">Cancels the requests to the contributors.</param>
+    /// <returns>Element t is −log p(ids[t+1] | ids[0..t]).</returns>
+    /// <exception cref="ArgumentException">Fewer than two tokens, or ids outside the vocabulary.</exception>
+    /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    public Task<double[]> TokenLossesAsync(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        var ids = tokenIds.ToArray();
+        return RunLockedAsync(() => _model.TokenLosses(ids), cancellationToken);
+    }
+
+    /// <summary>The logits ([token][vocab]) of a token sequence with every patched module served.</summary>
+    /// <param name="tokenIds">At least one token id.</param>
+    /// <param name="cancellationToken">Cancels the requests to the contributors.</param>
+    /// <returns>The logits.</returns>
+    /// <exception cref="ArgumentException">Empty or too long a sequence, or ids outside the vocabulary.</exception>
+    /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    public Task<double[][]> LogitsAsync(IReadOnlyList<int> tokenIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tokenIds);
+        var ids = tokenIds.ToArray();
+        return RunLockedAsync(() => _model.Logits(ids), cancellationToken);
+    }
+
+    /// <summary>
+    /// Generates tokens after a prompt (see <see cref="CausalLanguageModel.Generate"/>): the prompt runs
+    /// once, then every new token runs on one row, so each patched module is called once for the
+    /// prompt and once per new token, and each call is served, checked and recorded like any other.
+    /// </summary>
+    /// <param name="promptIds">The prompt ids.</param>
+    /// <param name="options">Length and sampling (greedy by default).</param>
+    /// <param name="onToken">Called on the model's worker thread with each new token as soon as it is chosen.</param>
+    /// <param name="cancellationToken">Cancels between tokens and the requests to the contributors.</param>
+    /// <returns>The new tokens.</returns>
+    /// <exception cref="ArgumentException">Bad prompt or options.</exception>
+    /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ObjectDisposedException">Disposed.</exception>
+    public Task<IReadOnlyList<int>> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        ArgumentNullException.ThrowIfNull(options);
+        var ids = promptIds.ToArray();
+        return RunLockedAsync(() => _model.Generate(ids, options, onToken, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>As <see cref="GenerateAsync(IReadOnlyList{int}, GenerationOptions, Action{int}?, CancellationToken)"/>, on a text prompt tokenized with the model's tokenizer.</summary>
+    /// <param name="prompt">The prompt text.</param>
+    /// <param name="options">Length and sampling (greedy by default).</param>
+    /// <param name="onToken">Called with each new token as soon as it is chosen.</param>
+    /// <param name="cancellationToken">Cancels between tokens and the requests to the contributors.</param>
+    /// <returns>The new tokens.</returns>
+    /// <exception cref="InvalidOperationException">The model has no tokenizer, or <see cref="InitAndPatchAsync"/> was not called.</exception>
+    /// <exception cref="ContributorException">A contributor failed or answered inconsistently.</exception>
+    public Task<IReadOnlyList<int>> GenerateFromTextAsync(string prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return GenerateAsync(_model.Encode(prompt), options, onToken, cancellationToken);
+    }
+
+    // One forward pass (or generation) at a time, on a worker thread: module calls block that thread
+    // on the network (there is no synchronization context, so this cannot deadlock).
+    private async Task<T> RunLockedAsync<T>(Func<T> run, CancellationToken cancellationToken)
+    {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (!_initialized) throw new InvalidOperationException("Call InitAndPatchAsync first.");
         await _forwardLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             _forwardToken = cancellationToken;
-            return await Task.Run(() => _model.Loss(text), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(run, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -153,7 +153,7 @@ public sealed class LoRAServer
         var lora = LoraAdapter.Load(adapter);
         if (baseModel is not null)
         {
-            using var model = Gpt2Model.Load(baseModel);
+            using var model = CausalLanguageModel.Load(baseModel);
             model.CheckAdapter(lora);
         }
         return Create(lora, outputDirectory, options);
