@@ -132,17 +132,11 @@ let matrixOfJson (path: string) (rows: int64) (cols: int64) (bound: BigInteger) 
             return Array.ofList matrix
     }
 
-/// Runs a reader over a file's bytes, with a size limit and IO errors as messages.
+/// Runs a reader over a file's bytes: only a regular file is read (no symbolic link, FIFO or
+/// device), at most `maxArtifactBytes` whatever its metadata claims (`SafeFile.readBytes`).
 let readFile (what: string) (parse: ReadOnlyMemory<byte> -> Result<'T, string>) (path: string) : Result<'T, string> =
-    try
-        let info = FileInfo path
-        if not info.Exists then Error(sprintf "%s file %s does not exist" what path)
-        elif info.Length > maxArtifactBytes then Error(sprintf "%s file %s is larger than %d bytes" what path maxArtifactBytes)
-        else parse (ReadOnlyMemory(File.ReadAllBytes path)) |> Result.mapError (fun e -> sprintf "%s file %s: %s" what path e)
-    with
-    | :? IOException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
-    | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
-    | :? ArgumentException as ex -> Error(sprintf "invalid %s file path %s: %s" what path ex.Message)
+    SafeFile.readBytes what maxArtifactBytes path
+    |> Result.bind (fun bytes -> parse (ReadOnlyMemory bytes) |> Result.mapError (fun e -> sprintf "%s file %s: %s" what path e))
 
 /// Writes canonical JSON text (ASCII) to a file, replacing it.
 let writeFile (what: string) (path: string) (text: Result<string, string>) : Result<unit, string> =
