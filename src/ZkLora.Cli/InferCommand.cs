@@ -23,11 +23,12 @@ internal static class InferCommand
         var transcript = new Option<string>("--transcript") { Description = "Where to write B's transcript.", DefaultValueFactory = _ => "transcript.json" };
         var session = new Option<string?>("--session-id") { Description = "Session id (A-Z a-z 0-9 _ -, at most 64; default random)." };
         var skipEnd = new Option<bool>("--no-end-inference") { Description = "Do not send end_inference (the contributors keep the session open)." };
+        var endTimeout = new Option<double>("--end-timeout") { Description = "Seconds to wait for each contributor to answer end_inference (proving).", DefaultValueFactory = _ => 7200 };
         var command = new Command("infer",
             "Run the base model (party B) with LoRA deltas from contributors: prints the loss, writes the transcript of quantized " +
             "inputs sent and deltas received, then sends end_inference so each contributor proves its part.")
         {
-            host, port, contributors, baseModel, combine, text, transcript, session, skipEnd,
+            host, port, contributors, baseModel, combine, text, transcript, session, skipEnd, endTimeout,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -51,6 +52,9 @@ internal static class InferCommand
                 Console.WriteLine($"transcript: {path} ({client.GetTranscript().Entries.Count} calls)");
                 if (parse.GetValue(skipEnd)) return 0;
                 int failures = 0;
+                double endSeconds = parse.GetValue(endTimeout);
+                if (!(endSeconds > 0 && endSeconds <= int.MaxValue / 1000.0)) throw new ArgumentException("--end-timeout must be a positive number of seconds.");
+                client.EndInferenceTimeout = TimeSpan.FromSeconds(endSeconds);
                 foreach (var o in await client.EndInferenceAsync(ct))
                 {
                     if (o.Response is { } r)

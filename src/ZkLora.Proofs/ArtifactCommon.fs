@@ -150,3 +150,26 @@ let writeFile (what: string) (path: string) (text: Result<string, string>) : Res
         | :? IOException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
         | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
         | :? ArgumentException as ex -> Error(sprintf "invalid %s file path %s: %s" what path ex.Message)
+
+/// Writes bytes as a new file atomically: to a temporary name next to it (`<path>.partial-<random>`,
+/// which no reader takes for an artifact), flushed to disk, then renamed into place. An existing
+/// file is never replaced: then the temporary file is removed and an error is returned.
+let writeNewFileAtomic (what: string) (path: string) (bytes: byte[]) : Result<unit, string> =
+    let tmp = sprintf "%s.partial-%s" path (Guid.NewGuid().ToString("N"))
+    try
+        try
+            do
+                use s = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1)
+                s.Write(bytes, 0, bytes.Length)
+                s.Flush(true)
+            if File.Exists path then Error(sprintf "%s file %s already exists; artifacts are never overwritten" what path)
+            else
+                File.Move(tmp, path, false)
+                Ok()
+        with
+        | :? IOException as ex when File.Exists path -> Error(sprintf "%s file %s already exists; artifacts are never overwritten (%s)" what path ex.Message)
+        | :? IOException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
+        | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
+        | :? ArgumentException as ex -> Error(sprintf "invalid %s file path %s: %s" what path ex.Message)
+    finally
+        try if File.Exists tmp then File.Delete tmp with _ -> ()
