@@ -136,7 +136,12 @@ let matrixOfJson (path: string) (rows: int64) (cols: int64) (bound: BigInteger) 
 /// device), at most `maxArtifactBytes` whatever its metadata claims (`SafeFile.readBytes`).
 let readFile (what: string) (parse: ReadOnlyMemory<byte> -> Result<'T, string>) (path: string) : Result<'T, string> =
     SafeFile.readBytes what maxArtifactBytes path
-    |> Result.bind (fun bytes -> parse (ReadOnlyMemory bytes) |> Result.mapError (fun e -> sprintf "%s file %s: %s" what path e))
+    |> Result.bind (fun bytes ->
+        // A hostile file within the size cap can still be too much to parse: an error, not a crash.
+        try parse (ReadOnlyMemory bytes) |> Result.mapError (fun e -> sprintf "%s file %s: %s" what path e)
+        with
+        | :? OutOfMemoryException -> Error(sprintf "%s file %s: not enough memory to parse it" what path)
+        | :? InsufficientExecutionStackException -> Error(sprintf "%s file %s: nested too deeply" what path))
 
 /// Writes canonical JSON text (ASCII) to a file, replacing it.
 let writeFile (what: string) (path: string) (text: Result<string, string>) : Result<unit, string> =
