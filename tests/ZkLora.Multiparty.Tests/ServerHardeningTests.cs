@@ -76,6 +76,18 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Equal("lora_forward_response", TypeOf(await conn.ReceiveAsync(cts.Token)));
     }
 
+    [Fact(Timeout = 60000)]
+    public async Task Request_frames_are_limited_to_what_the_budgets_can_use()
+    {
+        using var cts = Timeouts.Test();
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { MaxRowsPerCall = 16 });
+        int limit = s.Socket.RequestFrameLimit;
+        Assert.True(limit < 1 << 20, $"limit {limit}"); // 16 rows of 32 values, not 64 MiB
+        using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
+        await conn.SendBytesAsync(RawConnection.Header((ulong)limit + 1), cts.Token);
+        Assert.Contains($"exceeds the limit of {limit} bytes", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+    }
+
     [Fact]
     public void The_streaming_reader_stops_at_the_value_limit_before_reading_the_rest()
     {

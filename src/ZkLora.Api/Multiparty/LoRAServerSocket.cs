@@ -88,6 +88,15 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             throw new ArgumentOutOfRangeException("options", timeout, $"{name} must be positive (at most {int.MaxValue} ms) or Timeout.InfiniteTimeSpan.");
     }
 
+    /// <summary>
+    /// The largest request frame read: <see cref="LoRAServerSocketOptions.MaxFrameBytes"/>, lowered to
+    /// what the server's budgets can use (rows per call × widest input × 32 bytes per value, the
+    /// length of a shortest-round-trip double with its separator, plus 64 KiB), so a connection
+    /// cannot make the server buffer more than a legitimate request needs.
+    /// </summary>
+    public int RequestFrameLimit =>
+        (int)System.Math.Min(_options.MaxFrameBytes, (64L << 10) + _server.MaxInputValuesPerCall * 32 + _server.MaxRowsPerCall * 16);
+
     /// <summary>The bound address once started (with the actual port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("The server is not started.");
 
@@ -257,7 +266,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     read.CancelAfter(_options.ReadTimeout);
                     try
                     {
-                        frame = await WireFraming.ReadFrameAsync(stream, _options.MaxFrameBytes, read.Token).ConfigureAwait(false);
+                        frame = await WireFraming.ReadFrameAsync(stream, RequestFrameLimit, read.Token).ConfigureAwait(false);
                     }
                     catch (WireFrameException e)
                     {
