@@ -350,16 +350,25 @@ public sealed partial class LoRAServer
     {
         if (_options.SessionIdleTimeout == Timeout.InfiniteTimeSpan) return;
         long now = Environment.TickCount64;
+        long idle = (long)_options.SessionIdleTimeout.TotalMilliseconds;
         foreach (var s in _sessions.Values.ToList())
         {
-            lock (s.Gate)
+            if (now - Volatile.Read(ref s.LastUsed) < idle) continue;
+            // A session whose gate is taken is being used right now, so it is not idle: skip it
+            // rather than wait for its disk write while holding the server-wide gate.
+            if (!Monitor.TryEnter(s.Gate)) continue;
+            try
             {
-                if (s.Proving || now - Volatile.Read(ref s.LastUsed) < (long)_options.SessionIdleTimeout.TotalMilliseconds) continue;
+                if (s.Proving || now - Volatile.Read(ref s.LastUsed) < idle) continue;
                 s.Closed = true;
                 _sessions.Remove(s.Id);
                 Interlocked.Add(ref _totalValues, -s.Values);
                 MarkEndedLocked(s.Id);
                 s.Log?.Delete();
+            }
+            finally
+            {
+                Monitor.Exit(s.Gate);
             }
         }
     }
