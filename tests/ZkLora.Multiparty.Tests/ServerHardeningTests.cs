@@ -300,6 +300,25 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     }
 
     [Fact(Timeout = 60000)]
+    public async Task A_storage_failure_refuses_the_request_cleanly_and_the_server_keeps_serving()
+    {
+        using var cts = Timeouts.Test();
+        using var dir = new TempDir();
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = new FakeProver() }, outDir: dir.Combine("out"));
+        await using var conn = new ContributorConnection(s.Endpoint);
+        await conn.LoraForwardAsync("before", M0, [1, In], Rows(1), cts.Token);
+        // The session store becomes unusable (as on a full or failed disk): a file where the folder was.
+        Directory.Delete(s.Server.SessionDirectory, recursive: true);
+        File.WriteAllText(s.Server.SessionDirectory, "not a folder");
+        using var raw = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
+        await raw.SendFrameAsync("{\"type\":\"open_session\",\"session_id\":\"after\"}", cts.Token);
+        Assert.Contains("cannot store the session durably", ErrorOf(await raw.ReceiveAsync(cts.Token)));
+        Assert.DoesNotContain("after", s.Server.OpenSessionIds);
+        await raw.SendFrameAsync("{\"type\":\"init_request\"}", cts.Token);
+        Assert.Equal("init_response", TypeOf(await raw.ReceiveAsync(cts.Token)));
+    }
+
+    [Fact(Timeout = 60000)]
     public async Task A_torn_last_log_record_is_ignored()
     {
         using var dir = new TempDir();

@@ -339,7 +339,19 @@ public sealed partial class LoRAServer
             if (client is not null && _sessions.Values.Count(x => x.Client == client) >= _options.MaxOpenSessionsPerClient)
                 throw new LoraRequestException($"Too many open sessions from this client ({_options.MaxOpenSessionsPerClient}, the per-client limit); end one first.");
             s = new Session { Id = sessionId, TokenHash = tokenHash, Client = client };
-            if (_options.Durable) s.Log = SessionLog.Create(SessionDirectory, sessionId, tokenHash, client);
+            if (_options.Durable)
+            {
+                try
+                {
+                    s.Log = SessionLog.Create(SessionDirectory, sessionId, tokenHash, client);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Disk full, a read-only or missing store: no session without its log.
+                    Log($"session '{Quote(sessionId)}': cannot create its log: {e.Message}");
+                    throw new LoraRequestException($"The server cannot store the session durably ({e.GetType().Name}); nothing was opened, try again later.");
+                }
+            }
             _sessions.Add(sessionId, s);
             return s;
         }
