@@ -17,6 +17,7 @@ let modes : (string * string * (string[] -> int)) list =
       "lora", "LoRA circuit prove/verify for the docs/design.md §7 shapes (--shape IxRxO --rows T [--fixed-point sb,vb,ib] [--backend plonk|projection] [--adapter-proof], --all)", LoraBench.run
       "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run
       "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
+      "load", "contributor server on loopback: requests/s, latency percentiles, RSS at 1-64 clients (--seconds S, --clients 1,4,16,64)", LoadBench.run
       "bdn", "BenchmarkDotNet suites; BenchmarkDotNet arguments follow (e.g. --filter *Field*)", runBenchmarkDotNet
       // one line per mode; keep this list sorted by dependency order (math, plonk, lora, commit)
     ]

@@ -28,11 +28,12 @@ internal static class InferCommand
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature for --generate; 0 (default) is greedy.", DefaultValueFactory = _ => 0.0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus size for sampling, in (0, 1].", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampling generator (same seed, same tokens).", DefaultValueFactory = _ => 0UL };
+        var endTimeout = new Option<double>("--end-timeout") { Description = "Seconds to wait for each contributor to answer end_inference (proving).", DefaultValueFactory = _ => 7200 };
         var command = new Command("infer",
             "Run the base model (party B) with LoRA deltas from contributors: prints the loss, writes the transcript of quantized " +
             "inputs sent and deltas received, then sends end_inference so each contributor proves its part.")
         {
-            host, port, contributors, baseModel, combine, text, transcript, session, skipEnd, generate, temperature, topP, seed,
+            host, port, contributors, baseModel, combine, text, transcript, session, skipEnd, generate, temperature, topP, seed, endTimeout,
         };
         foreach (var o in policy.All) command.Options.Add(o);
         command.SetAction(async (parse, ct) =>
@@ -92,6 +93,9 @@ internal static class InferCommand
                 Console.WriteLine($"transcript: {path} ({client.GetTranscript().Entries.Count} calls)");
                 if (parse.GetValue(skipEnd)) return 0;
                 int failures = 0;
+                double endSeconds = parse.GetValue(endTimeout);
+                if (!(endSeconds > 0 && endSeconds <= int.MaxValue / 1000.0)) throw new ArgumentException("--end-timeout must be a positive number of seconds.");
+                client.EndInferenceTimeout = TimeSpan.FromSeconds(endSeconds);
                 foreach (var o in await client.EndInferenceAsync(ct))
                 {
                     if (o.Response is { } r)

@@ -23,12 +23,24 @@ internal static class ServeCommand
         var manifest = new Option<string?>("--manifest") { Description = "Where to write the adapter manifest (default <out-dir>/manifest.json)." };
         var modules = new Option<string[]>("--module") { Description = "Serve only this adapter module (repeatable; default all).", AllowMultipleArgumentsPerToken = false };
         var maxConnections = new Option<int>("--max-connections") { Description = "Most connections served at once.", DefaultValueFactory = _ => 64 };
+        var maxPerClient = new Option<int>("--max-connections-per-client") { Description = "Most connections from one address at once.", DefaultValueFactory = _ => 8 };
+        var idleTimeout = new Option<double>("--idle-timeout") { Description = "Seconds a connection may sit idle between requests before it is closed.", DefaultValueFactory = _ => 60 };
+        var readTimeout = new Option<double>("--read-timeout") { Description = "Seconds allowed to receive the rest of a request frame.", DefaultValueFactory = _ => 120 };
+        var writeTimeout = new Option<double>("--write-timeout") { Description = "Seconds allowed to send one response.", DefaultValueFactory = _ => 120 };
+        var maxRows = new Option<int>("--max-rows-per-call") { Description = "Most rows (tokens) one lora_forward may carry.", DefaultValueFactory = _ => 1024 };
+        var maxSessionValues = new Option<long>("--max-session-values") { Description = "Most recorded values (inputs and deltas) per session.", DefaultValueFactory = _ => 1L << 22 };
+        var maxTotalValues = new Option<long>("--max-total-values") { Description = "Most recorded values over all open sessions.", DefaultValueFactory = _ => 1L << 25 };
+        var maxSessions = new Option<int>("--max-sessions") { Description = "Most open sessions in total.", DefaultValueFactory = _ => 64 };
+        var maxSessionsPerClient = new Option<int>("--max-sessions-per-client") { Description = "Most open sessions per client address.", DefaultValueFactory = _ => 4 };
+        var proveMemory = new Option<long?>("--prove-memory-mb") { Description = "Proving memory budget in MiB (default: ZKLORA_PROVE_MEMORY_MB, else 4096); calls whose proof would need more are refused." };
+        var sessionIdle = new Option<double>("--session-idle-timeout") { Description = "Minutes after which an unused open session expires (its calls are discarded; 0: never).", DefaultValueFactory = _ => 30 };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log connections and errors." };
         var command = new Command("serve",
             "Serve a LoRA adapter to base-model users (party A): commit to it, write the manifest, answer lora_forward requests " +
             "with exact fixed-point deltas and record them for proving at end_inference. Runs until Ctrl+C.")
         {
-            host, port, baseModel, adapter, outDir, manifest, modules, maxConnections, quiet,
+            host, port, baseModel, adapter, outDir, manifest, modules, maxConnections, maxPerClient, idleTimeout, readTimeout, writeTimeout,
+            maxRows, maxSessionValues, maxTotalValues, maxSessions, maxSessionsPerClient, proveMemory, sessionIdle, quiet,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -40,8 +52,26 @@ internal static class ServeCommand
                 if (p is < 0 or > 65535) throw new ArgumentException("--port must be in 0–65535.");
                 string dir = parse.GetValue(outDir)!;
                 var selected = parse.GetValue(modules);
+                static TimeSpan Seconds(double v, string name) => v > 0 && v <= int.MaxValue / 1000.0
+                    ? TimeSpan.FromSeconds(v) : throw new ArgumentException($"{name} must be a positive number of seconds.");
+                double idleMinutes = parse.GetValue(sessionIdle);
+                if (!(idleMinutes >= 0 && idleMinutes <= int.MaxValue / 60000.0)) throw new ArgumentException("--session-idle-timeout must be a non-negative number of minutes.");
+                long? memoryMb = parse.GetValue(proveMemory);
+                if (memoryMb is < 1 or > (1L << 40)) throw new ArgumentException("--prove-memory-mb must be positive.");
+                var log = parse.GetValue(quiet) ? null : Console.Error;
                 var server = LoRAServer.Load(parse.GetRequiredValue(adapter), dir, parse.GetValue(baseModel),
-                    new LoRAServerOptions { Modules = selected is { Length: > 0 } ? selected : null });
+                    new LoRAServerOptions
+                    {
+                        Modules = selected is { Length: > 0 } ? selected : null,
+                        MaxRowsPerCall = parse.GetValue(maxRows),
+                        MaxRecordedValuesPerSession = parse.GetValue(maxSessionValues),
+                        MaxTotalRecordedValues = parse.GetValue(maxTotalValues),
+                        MaxOpenSessions = parse.GetValue(maxSessions),
+                        MaxOpenSessionsPerClient = parse.GetValue(maxSessionsPerClient),
+                        MaxProvingMemoryBytes = memoryMb * (1L << 20),
+                        SessionIdleTimeout = idleMinutes == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(idleMinutes),
+                        Log = log,
+                    });
                 string manifestPath = Path.GetFullPath(parse.GetValue(manifest) ?? Path.Combine(dir, "manifest.json"));
                 server.WriteManifest(manifestPath);
 
@@ -57,7 +87,11 @@ internal static class ServeCommand
                 await using var socket = new LoRAServerSocket(server, new IPEndPoint(address, p), new LoRAServerSocketOptions
                 {
                     MaxConnections = parse.GetValue(maxConnections),
-                    Log = parse.GetValue(quiet) ? null : Console.Error,
+                    MaxConnectionsPerClient = parse.GetValue(maxPerClient),
+                    IdleTimeout = Seconds(parse.GetValue(idleTimeout), "--idle-timeout"),
+                    ReadTimeout = Seconds(parse.GetValue(readTimeout), "--read-timeout"),
+                    WriteTimeout = Seconds(parse.GetValue(writeTimeout), "--write-timeout"),
+                    Log = log,
                 });
                 // Stop on Ctrl+C (SIGINT) and SIGTERM; cancelling the signal keeps the process alive
                 // until the server has closed its connections.
@@ -76,7 +110,7 @@ internal static class ServeCommand
                     await Task.Delay(Timeout.Infinite, stop.Token);
                 }
                 catch (OperationCanceledException) { }
-                Console.WriteLine("stopping");
+                Console.WriteLine("stopping (requests in progress get a \"shutting down\" answer; accepted end_inference calls are finished after a restart)");
                 await socket.StopAsync();
                 return 0;
             }

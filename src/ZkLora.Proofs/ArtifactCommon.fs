@@ -132,17 +132,16 @@ let matrixOfJson (path: string) (rows: int64) (cols: int64) (bound: BigInteger) 
             return Array.ofList matrix
     }
 
-/// Runs a reader over a file's bytes, with a size limit and IO errors as messages.
+/// Runs a reader over a file's bytes: only a regular file is read (no symbolic link, FIFO or
+/// device), at most `maxArtifactBytes` whatever its metadata claims (`SafeFile.readBytes`).
 let readFile (what: string) (parse: ReadOnlyMemory<byte> -> Result<'T, string>) (path: string) : Result<'T, string> =
-    try
-        let info = FileInfo path
-        if not info.Exists then Error(sprintf "%s file %s does not exist" what path)
-        elif info.Length > maxArtifactBytes then Error(sprintf "%s file %s is larger than %d bytes" what path maxArtifactBytes)
-        else parse (ReadOnlyMemory(File.ReadAllBytes path)) |> Result.mapError (fun e -> sprintf "%s file %s: %s" what path e)
-    with
-    | :? IOException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
-    | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
-    | :? ArgumentException as ex -> Error(sprintf "invalid %s file path %s: %s" what path ex.Message)
+    SafeFile.readBytes what maxArtifactBytes path
+    |> Result.bind (fun bytes ->
+        // A hostile file within the size cap can still be too much to parse: an error, not a crash.
+        try parse (ReadOnlyMemory bytes) |> Result.mapError (fun e -> sprintf "%s file %s: %s" what path e)
+        with
+        | :? OutOfMemoryException -> Error(sprintf "%s file %s: not enough memory to parse it" what path)
+        | :? InsufficientExecutionStackException -> Error(sprintf "%s file %s: nested too deeply" what path))
 
 /// Writes canonical JSON text (ASCII) to a file, replacing it.
 let writeFile (what: string) (path: string) (text: Result<string, string>) : Result<unit, string> =
@@ -156,3 +155,26 @@ let writeFile (what: string) (path: string) (text: Result<string, string>) : Res
         | :? IOException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
         | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
         | :? ArgumentException as ex -> Error(sprintf "invalid %s file path %s: %s" what path ex.Message)
+
+/// Writes bytes as a new file atomically: to a temporary name next to it (`<path>.partial-<random>`,
+/// which no reader takes for an artifact), flushed to disk, then renamed into place. An existing
+/// file is never replaced: then the temporary file is removed and an error is returned.
+let writeNewFileAtomic (what: string) (path: string) (bytes: byte[]) : Result<unit, string> =
+    let tmp = sprintf "%s.partial-%s" path (Guid.NewGuid().ToString("N"))
+    try
+        try
+            do
+                use s = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1)
+                s.Write(bytes, 0, bytes.Length)
+                s.Flush(true)
+            if File.Exists path then Error(sprintf "%s file %s already exists; artifacts are never overwritten" what path)
+            else
+                File.Move(tmp, path, false)
+                Ok()
+        with
+        | :? IOException as ex when File.Exists path -> Error(sprintf "%s file %s already exists; artifacts are never overwritten (%s)" what path ex.Message)
+        | :? IOException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
+        | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot write %s file %s: %s" what path ex.Message)
+        | :? ArgumentException as ex -> Error(sprintf "invalid %s file path %s: %s" what path ex.Message)
+    finally
+        try if File.Exists tmp then File.Delete tmp with _ -> ()

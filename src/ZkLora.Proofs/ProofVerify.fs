@@ -115,7 +115,8 @@ type private Artifact =
 /// Lists the artifacts of a proof directory by key; other files are ignored, but a file with
 /// an artifact suffix and a malformed name is an error.
 let private scan (proofDir: string) : Result<Map<ArtifactNames.ProofKey, Artifact>, VerifyFailure> =
-    if not (Directory.Exists proofDir) then fail InvalidInput (sprintf "proof directory %s does not exist" proofDir)
+    if File.Exists proofDir then fail InvalidInput (sprintf "proof directory %s is a file, not a directory" proofDir)
+    elif not (Directory.Exists proofDir) then fail InvalidInput (sprintf "proof directory %s does not exist" proofDir)
     else
         let files =
             try Ok(Directory.GetFiles proofDir |> Array.map Path.GetFileName |> Array.sort)
@@ -144,14 +145,7 @@ let private scan (proofDir: string) : Result<Map<ArtifactNames.ProofKey, Artifac
                             else { a with Meta = path }
                         Ok(m.Add(k, a)))) (Ok Map.empty)
 
-let private readBytes (what: string) (path: string) =
-    try
-        let info = FileInfo path
-        if info.Length > ArtifactCommon.maxArtifactBytes then Error(sprintf "%s file %s is too large" what path)
-        else Ok(File.ReadAllBytes path)
-    with
-    | :? IOException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
-    | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot read %s file %s: %s" what path ex.Message)
+let private readBytes (what: string) (path: string) = SafeFile.readBytes what ArtifactCommon.maxArtifactBytes path
 
 /// One checked statement, ready for the proof check.
 type private Checked =
@@ -177,6 +171,11 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
         do!
             if Statement.key st <> a.Key then
                 fail Coverage (sprintf "the statement file covers %s, not the entry its name says (a duplicate or misplaced statement)" (describeKey (Statement.key st)))
+            else Ok()
+        // A statement of another shape is a mismatch, not a bound violation (its row count differs).
+        do!
+            if st.InputShape <> entry.InputShape then fail StatementMismatch (sprintf "the statement's input_shape [%s] differs from the transcript's [%s]" (String.Join(", ", st.InputShape)) (String.Join(", ", entry.InputShape)))
+            elif st.OutputShape <> entry.OutputShape then fail StatementMismatch (sprintf "the statement's output_shape [%s] differs from the transcript's [%s]" (String.Join(", ", st.OutputShape)) (String.Join(", ", entry.OutputShape)))
             else Ok()
         do! LoraCircuit.checkPublicBounds (ProofBatch.shapeOf entry adapter) st.X st.Delta |> tag OutOfBounds
         do! LoraCircuit.checkPublicBounds (ProofBatch.shapeOf entry adapter) entry.X entry.Delta |> tag OutOfBounds

@@ -115,7 +115,8 @@ public sealed class ArtifactTests : IDisposable
 
         string dir = PathOf("a-directory");
         Directory.CreateDirectory(dir);
-        Assert.Throws<FileNotFoundException>(() => AdapterManifest.Read(dir));
+        // A directory is named as such (issue 15, item 13), not reported as missing.
+        Assert.Contains("is a directory, not a file", Assert.Throws<IOException>(() => AdapterManifest.Read(dir)).Message);
 
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();

@@ -34,6 +34,7 @@ public class ClientChecksTests(DemoFixture fx) : IClassFixture<DemoFixture>
                         byte[] reply = WireMessages.ParseRequest(frame) switch
                         {
                             InitRequest => WireMessages.InitResponseBytes((tamperInit ?? (i => i))(server.Describe())),
+                            OpenSessionRequest o => WireMessages.OpenSessionResponseBytes(new OpenSessionResponse(o.SessionId, server.OpenSession(o.SessionId))),
                             LoraForwardRequest f => Forward(server, f, tamper),
                             _ => WireMessages.ErrorBytes("unsupported"),
                         };

@@ -11,8 +11,22 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
 {
     private static readonly string M0 = DemoModel.AdapterModules[0];
 
-    private static string Forward(string input, string module = "", string session = "s1") =>
-        $"{{\"type\":\"lora_forward\",\"session_id\":\"{session}\",\"submodule_name\":\"{(module.Length == 0 ? M0 : module)}\",\"input\":{input}}}";
+    /// <summary>A lora_forward; "{TOKEN}" is replaced by the session's token once it is opened.</summary>
+    private static string Forward(string input, string module = "", string session = "s1", string token = "{TOKEN}") =>
+        $"{{\"type\":\"lora_forward\",\"session_id\":\"{session}\",\"session_token\":\"{token}\",\"submodule_name\":\"{(module.Length == 0 ? M0 : module)}\",\"input\":{input}}}";
+
+    private static string End(string session, string token = "{TOKEN}") =>
+        $"{{\"type\":\"end_inference\",\"session_id\":\"{session}\",\"session_token\":\"{token}\"}}";
+
+    /// <summary>Opens a session over a raw connection and returns its token.</summary>
+    internal static async Task<string> OpenAsync(RawConnection conn, string session, CancellationToken ct)
+    {
+        await conn.SendFrameAsync($"{{\"type\":\"open_session\",\"session_id\":\"{session}\"}}", ct);
+        var reply = (await conn.ReceiveAsync(ct))!;
+        using var d = JsonDocument.Parse(reply);
+        Assert.True(d.RootElement.GetProperty("type").GetString() == "open_session_response", reply);
+        return d.RootElement.GetProperty("session_token").GetString()!;
+    }
 
     private static string Row(int n, string value = "0.5") => "[" + string.Join(",", Enumerable.Repeat(value, n)) + "]";
 
@@ -37,7 +51,9 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var conn = on ?? fresh!;
         await conn.SendFrameAsync("{\"type\":\"init_request\"}", ct);
         Assert.Equal("init_response", TypeOf((await conn.ReceiveAsync(ct))!));
-        await conn.SendFrameAsync(Forward("[" + Row(DemoModel.EmbeddingSize) + "]", session: "probe"), ct);
+        string probe = "probe" + Guid.NewGuid().ToString("N")[..8];
+        string token = await OpenAsync(conn, probe, ct);
+        await conn.SendFrameAsync(Forward("[" + Row(DemoModel.EmbeddingSize) + "]", session: probe, token: token), ct);
         Assert.Equal("lora_forward_response", TypeOf((await conn.ReceiveAsync(ct))!));
     }
 
@@ -58,7 +74,11 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         { Forward("[" + Row(32, "-Infinity") + "]"), "not valid JSON" },
         { Forward("[" + Row(32, "1e300") + "]"), "outside the value bound" },
         { Forward("[" + Row(32) + "]", session: "../etc"), "session id" },
-        { "{\"type\":\"end_inference\",\"session_id\":\"never-used\"}", "Unknown session 'never-used'" },
+        { End("never-used", "x"), "Unknown session 'never-used'" },
+        { Forward("[" + Row(32) + "]", token: "wrong"), "the session token is not the one open_session returned" },
+        { End("s1", "wrong"), "the session token is not the one open_session returned" },
+        { Forward("[" + Row(32) + "]", session: "not-opened", token: "x"), "Unknown session 'not-opened': open it with open_session first" },
+        { "{\"type\":\"open_session\",\"session_id\":\"s1\"}", "is already open" },
     };
 
     [Theory(Timeout = 60000)]
@@ -68,7 +88,8 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var cts = Timeouts.Test();
         await using var s = await RunningServer.StartAsync(fx.Adapter);
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
-        await conn.SendFrameAsync(request, cts.Token);
+        string token = await OpenAsync(conn, "s1", cts.Token);
+        await conn.SendFrameAsync(request.Replace("{TOKEN}", token), cts.Token);
         Assert.Contains(expected, ErrorOf(await conn.ReceiveAsync(cts.Token)));
         await AssertServesAsync(s, cts.Token, on: conn);
         await AssertServesAsync(s, cts.Token);
@@ -98,7 +119,7 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await using var s = await RunningServer.StartAsync(fx.Adapter);
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         await conn.SendBytesAsync(RawConnection.Header(length), cts.Token);
-        Assert.Contains("exceeds the limit of 67108864 bytes", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains($"exceeds the limit of {s.Socket.RequestFrameLimit} bytes", ErrorOf(await conn.ReceiveAsync(cts.Token)));
         Assert.Null(await conn.ReceiveAsync(cts.Token)); // closed: the rest of the stream cannot be trusted
         await AssertServesAsync(s, cts.Token);
     }
@@ -201,15 +222,16 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
             TestDeltaOverride = (m, i, d) => i == 0 ? d.Select(r => r.Select(v => -v - 1).ToArray()).ToArray() : d,
         });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
-        await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess"), cts.Token);
+        string token = await OpenAsync(conn, "sess", cts.Token);
+        await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess", token: token), cts.Token);
         Assert.Equal("lora_forward_response", TypeOf((await conn.ReceiveAsync(cts.Token))!));
-        await conn.SendFrameAsync("{\"type\":\"end_inference\",\"session_id\":\"sess\"}", cts.Token);
+        await conn.SendFrameAsync(End("sess", token), cts.Token);
         string error = ErrorOf(await conn.ReceiveAsync(cts.Token));
         Assert.StartsWith("end_inference: call sess.", error);
         Assert.Contains("recorded delta differs from the committed adapter's output", error);
         Assert.EndsWith("; the session's calls stay recorded.", error);
         // The session is still open: another call continues its indices.
-        await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess"), cts.Token);
+        await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess", token: token), cts.Token);
         using var d = JsonDocument.Parse((await conn.ReceiveAsync(cts.Token))!);
         Assert.Equal(1, d.RootElement.GetProperty("invocation_index").GetInt64());
         Assert.Equal(2, s.Server.GetRecordedCalls("sess").Count);
@@ -223,9 +245,10 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await using var s = await RunningServer.StartAsync(fx.Adapter);
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         var text = new StringBuilder();
-        foreach (var req in new[] { "{\"type\":\"init_request\"}", Forward("[" + Row(32) + "]"), "{\"type\":\"end_inference\",\"session_id\":\"s1\"}" })
+        string token = await OpenAsync(conn, "s1", cts.Token);
+        foreach (var req in new[] { "{\"type\":\"init_request\"}", Forward("[" + Row(32) + "]"), End("s1") })
         {
-            await conn.SendFrameAsync(req, cts.Token);
+            await conn.SendFrameAsync(req.Replace("{TOKEN}", token), cts.Token);
             text.Append(await conn.ReceiveAsync(cts.Token));
         }
         var manifestPath = Path.Combine(s.Server.OutputDirectory, "manifest.json");

@@ -17,15 +17,15 @@ public class WireMessagesTests
     public void Parses_the_three_requests()
     {
         Assert.IsType<InitRequest>(Parse("{\"type\":\"init_request\"}"));
-        var e = Assert.IsType<EndInferenceRequest>(Parse("{\"type\":\"end_inference\",\"session_id\":\"abc_1-2\"}"));
+        var e = Assert.IsType<EndInferenceRequest>(Parse("{\"type\":\"end_inference\",\"session_id\":\"abc_1-2\",\"session_token\":\"t\"}"));
         Assert.Equal("abc_1-2", e.SessionId);
 
-        var f2 = Assert.IsType<LoraForwardRequest>(Parse("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m.x\",\"input\":[[1,2.5,-3e-2],[0,0,1E3]]}"));
+        var f2 = Assert.IsType<LoraForwardRequest>(Parse("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m.x\",\"input\":[[1,2.5,-3e-2],[0,0,1E3]]}"));
         Assert.Equal(new long[] { 2, 3 }, f2.InputShape);
         Assert.Equal(new[] { 1, 2.5, -0.03 }, f2.Rows[0]);
         Assert.Equal(new[] { 0, 0, 1000.0 }, f2.Rows[1]);
 
-        var f3 = Assert.IsType<LoraForwardRequest>(Parse("{\"input\":[[[1,2]],[[3,4]]],\"submodule_name\":\"m\",\"session_id\":\"s\",\"type\":\"lora_forward\"}"));
+        var f3 = Assert.IsType<LoraForwardRequest>(Parse("{\"input\":[[[1,2]],[[3,4]]],\"submodule_name\":\"m\",\"session_token\":\"t\",\"session_id\":\"s\",\"type\":\"lora_forward\"}"));
         Assert.Equal(new long[] { 2, 1, 2 }, f3.InputShape);
         Assert.Equal(new[] { 3.0, 4.0 }, f3.Rows[1]);
     }
@@ -35,7 +35,7 @@ public class WireMessagesTests
     {
         var rng = new Random(7);
         var rows = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, 5).Select(_ => (double)(float)(rng.NextDouble() * 2 - 1) * System.Math.Pow(10, rng.Next(-8, 4))).ToArray()).ToArray();
-        var bytes = WireMessages.LoraForwardRequestBytes("sess", "transformer.h.0.attn.c_attn", new long[] { 2, 3, 5 }, rows);
+        var bytes = WireMessages.LoraForwardRequestBytes("sess", "tok", "transformer.h.0.attn.c_attn", new long[] { 2, 3, 5 }, rows);
         var r = Assert.IsType<LoraForwardRequest>(WireMessages.ParseRequest(bytes));
         Assert.Equal(new long[] { 2, 3, 5 }, r.InputShape);
         for (int i = 0; i < rows.Length; i++)
@@ -51,20 +51,20 @@ public class WireMessagesTests
     [InlineData("{\"type\":\"init_request\",\"x\":1}", "unknown member 'x'")]
     [InlineData("{\"type\":\"init_request\",\"type\":\"init_request\"}", "appears twice")]
     [InlineData("{\"type\":\"end_inference\"}", "missing member 'session_id'")]
-    [InlineData("{\"type\":\"end_inference\",\"session_id\":\"a/b\"}", "session id")]
-    [InlineData("{\"type\":\"end_inference\",\"session_id\":\"\"}", "must not be empty")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":7,\"input\":[[1]]}", "'submodule_name' must be a string")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[1,2]}", "depth 1")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[[[1]]]]}", "depth 4")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[]}", "empty array")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,2],[3]]}", "rectangular")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,2],3]}", "rectangular")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,\"2\"]]}", "must be a number, got a string")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,null]]}", "must be a number, got null")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,NaN]]}", "not valid JSON")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,Infinity]]}", "not valid JSON")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[1,1e400]]}", "not a finite double")]
-    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[[-1e309]]}", "not a finite double")]
+    [InlineData("{\"type\":\"end_inference\",\"session_id\":\"a/b\",\"session_token\":\"t\"}", "session id")]
+    [InlineData("{\"type\":\"end_inference\",\"session_id\":\"\",\"session_token\":\"t\"}", "must not be empty")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":7,\"input\":[[1]]}", "'submodule_name' must be a string")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[1,2]}", "depth 1")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[[[1]]]]}", "depth 4")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[]}", "empty array")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,2],[3]]}", "rectangular")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,2],3]}", "rectangular")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,\"2\"]]}", "must be a number, got a string")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,null]]}", "must be a number, got null")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,NaN]]}", "not valid JSON")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,Infinity]]}", "not valid JSON")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[1,1e400]]}", "not a finite double")]
+    [InlineData("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[[-1e309]]}", "not a finite double")]
     public void Bad_requests_get_clear_messages(string json, string expected)
     {
         Assert.Contains(expected, Rejected(json));
@@ -84,12 +84,12 @@ public class WireMessagesTests
     public void Input_over_the_value_limit_is_rejected()
     {
         // 2^24 + 1 values would be over the limit; the shape check happens before the values are read.
-        var sb = new StringBuilder("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[");
+        var sb = new StringBuilder("{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[");
         sb.Append(string.Join(",", Enumerable.Repeat("[0]", 1)));
         sb.Append("]}");
         Assert.IsType<LoraForwardRequest>(Parse(sb.ToString()));
         var row = "[" + string.Join(",", Enumerable.Repeat("0", 4097)) + "]";
-        var big = "{\"type\":\"lora_forward\",\"session_id\":\"s\",\"submodule_name\":\"m\",\"input\":[" + string.Join(",", Enumerable.Repeat(row, 4096)) + "]}";
+        var big = "{\"type\":\"lora_forward\",\"session_id\":\"s\",\"session_token\":\"t\",\"submodule_name\":\"m\",\"input\":[" + string.Join(",", Enumerable.Repeat(row, 4096)) + "]}";
         Assert.Contains("more than the limit", Rejected(big));
     }
 

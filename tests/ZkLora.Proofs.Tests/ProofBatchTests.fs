@@ -274,6 +274,51 @@ let tests =
             batchVerify fx.Dir { Entries = [] } fx.Manifest ignore |> expectFailure InvalidInput "no entries"
             batchVerify (Path.Combine(fx.Dir, "nope")) fx.Transcript fx.Manifest ignore |> expectFailure InvalidInput "does not exist"
         }
+        test "special files in the proof directory: a REJECTED reason, no hang, no exception (issue 15, item 7)" {
+            if not (OperatingSystem.IsWindows()) then
+                let fx = fixture.Value
+                let guard (d: string) = SafeFileTests.notHanging (fun () -> batchVerify d fx.Transcript fx.Manifest ignore)
+                // meta replaced by a FIFO: opening it must not wait for a writer
+                let d1 = copyDir fx.Dir
+                let m = fileOf d1 ArtifactNames.metaSuffix "s1" (mb ()) 0L
+                File.Delete m
+                SafeFileTests.mkfifo m
+                guard d1 |> expectFailure Tampered "FIFO"
+                // statement and proof as symbolic links to endless devices
+                let d2 = copyDir fx.Dir
+                let s = fileOf d2 ArtifactNames.statementSuffix "s1" (ma ()) 0L
+                File.Delete s
+                File.CreateSymbolicLink(s, "/dev/zero") |> ignore
+                guard d2 |> expectFailure Tampered "symbolic link"
+                let d3 = copyDir fx.Dir
+                let p = fileOf d3 ArtifactNames.proofSuffix "s1" (ma ()) 1L
+                File.Delete p
+                File.CreateSymbolicLink(p, "/dev/urandom") |> ignore
+                guard d3 |> expectFailure InvalidInput "symbolic link"
+                // a directory where a statement should be
+                let d4 = copyDir fx.Dir
+                let s4 = fileOf d4 ArtifactNames.statementSuffix "s1" (ma ()) 0L
+                File.Delete s4
+                Directory.CreateDirectory s4 |> ignore
+                guard d4 |> expectFailure Coverage "statement file is missing"
+        }
+        test "a proof directory that is a file, and a transcript that is a directory, get precise messages (item 13)" {
+            let fx = fixture.Value
+            let f = Path.Combine(tempDir (), "file")
+            File.WriteAllText(f, "x")
+            batchVerify f fx.Transcript fx.Manifest ignore |> expectFailure InvalidInput "is a file, not a directory"
+            let d = tempDir ()
+            Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
+            batchVerifyFiles fx.Dir d (Path.Combine(d, "m.json")) ignore |> expectFailure InvalidInput "is a directory, not a file"
+        }
+        test "a transcript row with another row count is a statement mismatch, not a bound violation (item 13)" {
+            let fx = fixture.Value
+            let t =
+                fx.Transcript |> withEntry 0 (fun e ->
+                    { e with InputShape = [| 1L; 2L; e.InputShape[2] |]; OutputShape = [| 1L; 2L; e.OutputShape[2] |]
+                             X = Array.append e.X e.X; Delta = Array.append e.Delta e.Delta })
+            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "input_shape"
+        }
         test "two contributors: their directories and manifests together verify; a statement in two directories is a duplicate" {
             let fx = fixture.Value
             // split the fixture's artifacts by module, as two contributors would hold them

@@ -107,6 +107,20 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// <returns>The id.</returns>
     public static string NewSessionId() => "s" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
+    /// <summary>
+    /// How long <see cref="EndInferenceAsync"/> waits for each contributor's answer (null: the
+    /// connection's default, 2 hours); a contributor that does not answer in time is reported as failed.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not positive (nor Timeout.InfiniteTimeSpan).</exception>
+    public TimeSpan? EndInferenceTimeout
+    {
+        get => _endInferenceTimeout;
+        set => _endInferenceTimeout = value is null || value == Timeout.InfiniteTimeSpan || (value > TimeSpan.Zero && value.Value.TotalMilliseconds <= int.MaxValue)
+            ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The timeout must be positive (at most int.MaxValue ms) or Timeout.InfiniteTimeSpan.");
+    }
+
+    private TimeSpan? _endInferenceTimeout;
+
     /// <summary>The session id sent with every call.</summary>
     public string SessionId { get; }
 
@@ -434,12 +448,12 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
         {
             try
             {
-                var r = await conn.EndInferenceAsync(SessionId, cancellationToken).ConfigureAwait(false);
+                var r = await conn.EndInferenceAsync(SessionId, EndInferenceTimeout ?? conn.EndInferenceTimeout, cancellationToken).ConfigureAwait(false);
                 return new EndInferenceOutcome(conn.Endpoint, r, null);
             }
-            catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException)
+            catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException or InvalidOperationException)
             {
-                return new EndInferenceOutcome(conn.Endpoint, null, e.Message);
+                return new EndInferenceOutcome(conn.Endpoint, null, WireMessages.Escape(e.Message, 4096));
             }
         }).ToList();
         return await Task.WhenAll(tasks).ConfigureAwait(false);

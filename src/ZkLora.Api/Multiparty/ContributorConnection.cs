@@ -155,7 +155,34 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     public async Task<InitResponse> InitAsync(CancellationToken cancellationToken = default) =>
         WireMessages.ParseInitResponse(await ExchangeAsync(WireMessages.InitRequestBytes(), cancellationToken).ConfigureAwait(false));
 
-    /// <summary>Sends one module call.</summary>
+    private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Opens a session on the contributor and keeps its secret token for the session's later
+    /// requests (<see cref="LoraForwardAsync"/> opens the session by itself when needed).
+    /// </summary>
+    /// <param name="sessionId">A new session id.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer (with the token).</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer in time.</exception>
+    /// <exception cref="WireProtocolException">The contributor refused (e.g. the id is taken or a limit is reached) or answered malformed.</exception>
+    public async Task<OpenSessionResponse> OpenSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var r = WireMessages.ParseOpenSessionResponse(await ExchangeAsync(WireMessages.OpenSessionRequestBytes(sessionId), cancellationToken).ConfigureAwait(false));
+        if (r.SessionId != sessionId) throw new WireProtocolException($"open_session_response: the contributor answered for session '{WireMessages.Printable(r.SessionId)}', not '{sessionId}'.");
+        lock (_tokens) _tokens[sessionId] = r.SessionToken;
+        return r;
+    }
+
+    private async Task<string> TokenAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        lock (_tokens)
+            if (_tokens.TryGetValue(sessionId, out var t)) return t;
+        return (await OpenSessionAsync(sessionId, cancellationToken).ConfigureAwait(false)).SessionToken;
+    }
+
+    /// <summary>Sends one module call (opening the session first if this connection has no token for it).</summary>
     /// <param name="sessionId">The session.</param>
     /// <param name="moduleName">The injection point.</param>
     /// <param name="inputShape">[rows, in_dim] or [batch, seq, in_dim].</param>
@@ -165,18 +192,40 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     /// <exception cref="IOException">The connection failed.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="WireProtocolException">The contributor answered with an error or a malformed response.</exception>
-    public async Task<LoraForwardResponse> LoraForwardAsync(string sessionId, string moduleName, long[] inputShape, IReadOnlyList<double[]> rows, CancellationToken cancellationToken = default) =>
-        WireMessages.ParseLoraForwardResponse(await ExchangeAsync(WireMessages.LoraForwardRequestBytes(sessionId, moduleName, inputShape, rows), cancellationToken).ConfigureAwait(false));
+    public async Task<LoraForwardResponse> LoraForwardAsync(string sessionId, string moduleName, long[] inputShape, IReadOnlyList<double[]> rows, CancellationToken cancellationToken = default)
+    {
+        string token = await TokenAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return WireMessages.ParseLoraForwardResponse(await ExchangeAsync(WireMessages.LoraForwardRequestBytes(sessionId, token, moduleName, inputShape, rows), cancellationToken).ConfigureAwait(false));
+    }
 
-    /// <summary>Ends a session (the contributor proves its calls).</summary>
+    /// <summary>Ends a session (the contributor proves its calls), presenting the token from <see cref="OpenSessionAsync"/>.</summary>
     /// <param name="sessionId">The session.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The contributor's answer.</returns>
     /// <exception cref="IOException">The connection failed.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="EndInferenceTimeout"/>.</exception>
     /// <exception cref="WireProtocolException">The contributor answered with an error (e.g. proving is unavailable) or a malformed response.</exception>
-    public async Task<EndInferenceResponse> EndInferenceAsync(string sessionId, CancellationToken cancellationToken = default) =>
-        WireMessages.ParseEndInferenceResponse(await ExchangeAsync(WireMessages.EndInferenceRequestBytes(sessionId), EndInferenceTimeout, cancellationToken).ConfigureAwait(false));
+    /// <exception cref="InvalidOperationException">This connection never opened the session.</exception>
+    public Task<EndInferenceResponse> EndInferenceAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        EndInferenceAsync(sessionId, EndInferenceTimeout, cancellationToken);
+
+    /// <summary>Ends a session, waiting at most <paramref name="timeout"/> for the contributor's answer.</summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="timeout">How long to wait for the answer (proving can take long; Timeout.InfiniteTimeSpan: no limit).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer within <paramref name="timeout"/>.</exception>
+    /// <exception cref="WireProtocolException">The contributor answered with an error or a malformed response.</exception>
+    /// <exception cref="InvalidOperationException">This connection never opened the session.</exception>
+    internal async Task<EndInferenceResponse> EndInferenceAsync(string sessionId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        CheckTimeout(timeout, nameof(timeout));
+        string? token;
+        lock (_tokens) _tokens.TryGetValue(sessionId, out token);
+        if (token is null) throw new InvalidOperationException($"Session '{WireMessages.Printable(sessionId)}' was not opened through this connection (no session token).");
+        return WireMessages.ParseEndInferenceResponse(await ExchangeAsync(WireMessages.EndInferenceRequestBytes(sessionId, token), timeout, cancellationToken).ConfigureAwait(false));
+    }
 
     private void CloseLocked()
     {

@@ -47,11 +47,43 @@ public sealed record LoRAServerOptions
     /// </summary>
     internal Func<string, long, BigInteger[][], BigInteger[][]>? TestDeltaOverride { get; init; }
 
-    /// <summary>Most sessions open (recorded but not yet proved) at once.</summary>
-    public int MaxOpenSessions { get; init; } = 256;
+    /// <summary>Most sessions open (recorded but not yet proved) at once, over all clients.</summary>
+    public int MaxOpenSessions { get; init; } = 64;
+
+    /// <summary>Most sessions one client (one remote address) may hold open at once.</summary>
+    public int MaxOpenSessionsPerClient { get; init; } = 4;
+
+    /// <summary>Most rows (product of the leading input dimensions) one <c>lora_forward</c> may carry.</summary>
+    public int MaxRowsPerCall { get; init; } = 1024;
 
     /// <summary>Most quantized values (inputs and deltas) one session may record.</summary>
-    public long MaxRecordedValuesPerSession { get; init; } = 1L << 24;
+    public long MaxRecordedValuesPerSession { get; init; } = 1L << 22;
+
+    /// <summary>Most quantized values recorded over all open sessions together.</summary>
+    public long MaxTotalRecordedValues { get; init; } = 1L << 25;
+
+    /// <summary>
+    /// Proving memory budget in bytes (null: <c>ZKLORA_PROVE_MEMORY_MB</c>, default 4096 MiB). A call
+    /// whose proof is estimated to need more is refused when it arrives (before it is recorded);
+    /// sessions are proved one at a time, with as many proofs in parallel as the budget allows.
+    /// </summary>
+    public long? MaxProvingMemoryBytes { get; init; }
+
+    /// <summary>
+    /// An open session unused this long expires: its recorded calls are discarded (never proved),
+    /// its id is closed for good, and its owner's next request gets an error. Infinite disables it.
+    /// </summary>
+    public TimeSpan SessionIdleTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Write-ahead log in <c>{out}/sessions/</c> (default true): every accepted call is flushed to
+    /// disk before it is answered, open sessions survive a restart, and an accepted
+    /// <c>end_inference</c> is finished after a crash.
+    /// </summary>
+    public bool Durable { get; init; } = true;
+
+    /// <summary>Where the server reports recovery and storage problems (null: nowhere). Control characters are escaped.</summary>
+    public TextWriter? Log { get; init; }
 }
 
 /// <summary>Result of a served <c>lora_forward</c>.</summary>
@@ -68,7 +100,7 @@ public sealed record LoraForwardResult(RecordedCall Call, double[][] Output);
 /// the session to the <see cref="IProofGenerator"/>, which writes proofs to <c>{out}/proofs/</c>.
 /// Thread-safe: calls of different sessions run concurrently, sessions never see each other.
 /// </summary>
-public sealed class LoRAServer
+public sealed partial class LoRAServer
 {
     private readonly Dictionary<string, QuantizedModule> _modules;
     private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
@@ -76,15 +108,9 @@ public sealed class LoRAServer
     private readonly object _gate = new();
     private readonly LoRAServerOptions _options;
     private readonly FsFixedPoint.FixedPointConfig _config;
-
-    private sealed class Session
-    {
-        public readonly object Gate = new();
-        public readonly Dictionary<string, long> NextIndex = new(StringComparer.Ordinal);
-        public readonly List<RecordedCall> Calls = new();
-        public long Values;
-        public bool Proving;
-    }
+    private readonly SemaphoreSlim _proving = new(1, 1);
+    private readonly long _provingBudget;
+    private long _totalValues;
 
     private LoRAServer(LoraAdapter adapter, string outputDirectory, LoRAServerOptions options)
     {
@@ -95,8 +121,17 @@ public sealed class LoRAServer
         if (options.MaxOpenSessions < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxOpenSessions must be at least 1.");
         if (options.MaxRecordedValuesPerSession < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxRecordedValuesPerSession must be at least 1.");
         if (options.MaxProofParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxProofParallelism must be at least 1.");
+        if (options.MaxOpenSessionsPerClient < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxOpenSessionsPerClient must be at least 1.");
+        if (options.MaxRowsPerCall < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxRowsPerCall must be at least 1.");
+        if (options.MaxTotalRecordedValues < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxTotalRecordedValues must be at least 1.");
+        if (options.MaxProvingMemoryBytes is < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxProvingMemoryBytes must be at least 1.");
+        if (options.SessionIdleTimeout != Timeout.InfiniteTimeSpan && options.SessionIdleTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), "SessionIdleTimeout must be positive or Timeout.InfiniteTimeSpan.");
+        _provingBudget = options.MaxProvingMemoryBytes ?? ProofBatch.defaultOptions().MemoryBudgetBytes;
         Prover = options.ProofGenerator
-                 ?? (options.MaxProofParallelism is { } parallelism ? new ZkProofGenerator(parallelism) : ZkProofGenerator.Default);
+                 ?? (options.MaxProofParallelism is null && options.MaxProvingMemoryBytes is null
+                     ? ZkProofGenerator.Default
+                     : new ZkProofGenerator(options.MaxProofParallelism, _provingBudget));
 
         var served = adapter.Modules.ToList();
         if (options.Modules is not null)
@@ -121,7 +156,21 @@ public sealed class LoRAServer
         // Every entry was validated by adapterOf and names are unique, so this validates.
         Manifest = AdapterManifest.FromFSharp(new FsManifest(ListModule.OfSeq(served.Select(m => _modules[m.Name].Entry))));
         InjectionPoints = served.Select(m => new InjectionPoint(m.Name, m.InFeatures, m.OutFeatures, m.Rank)).ToList();
+        MaxInputValuesPerCall = (long)options.MaxRowsPerCall * _modules.Values.Max(m => m.Entry.Shape.InDim);
+        Recover();
     }
+
+    /// <summary>Most rows per call (the wire reader stops there).</summary>
+    internal long MaxRowsPerCall => _options.MaxRowsPerCall;
+
+    /// <summary>Whether calls are logged durably.</summary>
+    internal bool Durable => _options.Durable;
+
+    /// <summary>Most input values one <c>lora_forward</c> may carry (rows per call × the widest served input); the wire reader stops there.</summary>
+    internal long MaxInputValuesPerCall { get; }
+
+    /// <summary>The session store: <c>{out}/sessions</c> (write-ahead logs and the ended-session list; owner-only).</summary>
+    public string SessionDirectory => Path.Combine(OutputDirectory, "sessions");
 
     /// <summary>Builds a contributor for a loaded adapter.</summary>
     /// <param name="adapter">The PEFT adapter.</param>
@@ -227,29 +276,199 @@ public sealed class LoRAServer
         return salt.ResultValue;
     }
 
+
+    // ------------------------------------------------------------------ sessions
+
+    private sealed class Session
+    {
+        public readonly object Gate = new();
+        public readonly Dictionary<string, long> NextIndex = new(StringComparer.Ordinal);
+        public readonly List<RecordedCall> Calls = new();
+        public required string Id { get; init; }
+        /// <summary>SHA-256 of the token (null: opened in-process by the owner, no token).</summary>
+        public byte[]? TokenHash { get; init; }
+        public string? Client { get; init; }
+        public long Values;
+        public bool Proving;
+        public bool Closed;
+        public long LastUsed = Environment.TickCount64;
+        public SessionLog? Log;
+    }
+
+    private static string Quote(string s) => WireMessages.Printable(s);
+
     /// <summary>
-    /// Serves one module call: quantizes every input value (docs/design.md §2.2), computes the exact delta
-    /// and records the call under the next invocation index of (session, module).
+    /// Opens a session for a remote client and returns its secret token (256 bits from the OS
+    /// CSPRNG, 64 hex digits); every later request of the session must present it. Only a hash
+    /// of the token is kept (in memory and in the write-ahead log).
+    /// </summary>
+    /// <param name="sessionId">A new session id (A-Z a-z 0-9 _ -, 1–64 characters).</param>
+    /// <param name="client">Who opens it (the socket passes the remote address), for the per-client limit; null: not counted per client.</param>
+    /// <returns>The token.</returns>
+    /// <exception cref="LoraRequestException">Bad id, an id already open or ended, or a session limit reached.</exception>
+    public string OpenSession(string sessionId, string? client = null)
+    {
+        CheckId(sessionId);
+        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        Open(sessionId, client, HashToken(token), existingIsError: true);
+        return token;
+    }
+
+    private static byte[] HashToken(string token) => System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
+
+    private static void CheckId(string sessionId)
+    {
+        var sid = ArtifactNames.validateSessionId(sessionId);
+        if (sid.IsError) throw new LoraRequestException(sid.ErrorValue);
+    }
+
+    private Session Open(string sessionId, string? client, byte[]? tokenHash, bool existingIsError)
+    {
+        lock (_gate)
+        {
+            ExpireIdleLocked();
+            if (_sessions.TryGetValue(sessionId, out var s))
+            {
+                if (existingIsError) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already open; choose a new session id.");
+                return s;
+            }
+            if (_endedSessions.Contains(sessionId))
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' has ended: it already ended or expired, and session ids are never reused, since proof file names derive from them. Use a new session id.");
+            if (_sessions.Count >= _options.MaxOpenSessions)
+                throw new LoraRequestException($"Too many open sessions ({_options.MaxOpenSessions}, the server's limit); try again after a session ends or expires.");
+            if (client is not null && _sessions.Values.Count(x => x.Client == client) >= _options.MaxOpenSessionsPerClient)
+                throw new LoraRequestException($"Too many open sessions from this client ({_options.MaxOpenSessionsPerClient}, the per-client limit); end one first.");
+            s = new Session { Id = sessionId, TokenHash = tokenHash, Client = client };
+            if (_options.Durable)
+            {
+                try
+                {
+                    s.Log = SessionLog.Create(SessionDirectory, sessionId, tokenHash, client);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Disk full, a read-only or missing store: no session without its log.
+                    Log($"session '{Quote(sessionId)}': cannot create its log: {e.Message}");
+                    throw new LoraRequestException($"The server cannot store the session durably ({e.GetType().Name}); nothing was opened, try again later.");
+                }
+            }
+            _sessions.Add(sessionId, s);
+            return s;
+        }
+    }
+
+    /// <summary>Discards sessions idle past <see cref="LoRAServerOptions.SessionIdleTimeout"/> (caller holds _gate).</summary>
+    private void ExpireIdleLocked()
+    {
+        if (_options.SessionIdleTimeout == Timeout.InfiniteTimeSpan) return;
+        long now = Environment.TickCount64;
+        long idle = (long)_options.SessionIdleTimeout.TotalMilliseconds;
+        foreach (var s in _sessions.Values.ToList())
+        {
+            if (now - Volatile.Read(ref s.LastUsed) < idle) continue;
+            // A session whose gate is taken is being used right now, so it is not idle: skip it
+            // rather than wait for its disk write while holding the server-wide gate.
+            if (!Monitor.TryEnter(s.Gate)) continue;
+            try
+            {
+                if (s.Proving || now - Volatile.Read(ref s.LastUsed) < idle) continue;
+                s.Closed = true;
+                _sessions.Remove(s.Id);
+                Interlocked.Add(ref _totalValues, -s.Values);
+                MarkEndedLocked(s.Id);
+                s.Log?.Delete();
+            }
+            finally
+            {
+                Monitor.Exit(s.Gate);
+            }
+        }
+    }
+
+    /// <summary>Records an ended (or expired) id for good: in memory and appended to <c>sessions/ended.txt</c>, flushed.</summary>
+    private void MarkEndedLocked(string sessionId)
+    {
+        _endedSessions.Add(sessionId);
+        if (_options.Durable) SessionLog.AppendEnded(SessionDirectory, sessionId);
+    }
+
+    /// <summary>Finds a session and checks the caller's right to it; token null means the in-process owner.</summary>
+    private Session Authorize(string sessionId, string? token, bool openIfMissing)
+    {
+        CheckId(sessionId);
+        Session? s;
+        lock (_gate)
+        {
+            ExpireIdleLocked();
+            _sessions.TryGetValue(sessionId, out s);
+            if (s is null && _endedSessions.Contains(sessionId))
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' has ended: it already ended, or expired after {_options.SessionIdleTimeout.TotalMinutes:0.#} idle minutes; use a new session id.");
+        }
+        if (s is null)
+        {
+            if (token is not null || !openIfMissing)
+                throw new LoraRequestException($"Unknown session '{Quote(sessionId)}': open it with open_session first.");
+            return Open(sessionId, null, null, existingIsError: false);
+        }
+        if (token is not null)
+        {
+            // The same answer for a wrong token and a session opened in-process without one, so a
+            // caller learns nothing about the session beyond that it may not use it.
+            var presented = HashToken(token);
+            if (s.TokenHash is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(presented, s.TokenHash))
+                throw new LoraRequestException($"Session '{Quote(sessionId)}': the session token is not the one open_session returned for it.");
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Serves one module call as the server's owner (in process, no token): quantizes every input
+    /// value (docs/design.md §2.2), computes the exact delta and records the call under the next invocation
+    /// index of (session, module). The session is opened if it is not open yet.
     /// </summary>
     /// <param name="sessionId">Session id (A-Z a-z 0-9 _ -, 1–64 characters).</param>
     /// <param name="moduleName">A served injection point.</param>
     /// <param name="inputShape">[rows, in_dim] or [batch, seq, in_dim].</param>
     /// <param name="rows">The input as rows × in_dim.</param>
     /// <exception cref="LoraRequestException">Unknown module, bad session id, wrong shape, a value that cannot be quantized, an ended session or an exceeded limit.</exception>
-    public LoraForwardResult LoraForward(string sessionId, string moduleName, long[] inputShape, double[][] rows)
+    public LoraForwardResult LoraForward(string sessionId, string moduleName, long[] inputShape, double[][] rows) =>
+        LoraForwardCore(sessionId, null, moduleName, inputShape, rows, null, out _);
+
+    /// <summary>
+    /// The wire path: checks the token, and renders the response with <paramref name="render"/>
+    /// before the call is committed, so a response that cannot be sent (too large) leaves no trace.
+    /// </summary>
+    internal LoraForwardResult LoraForwardCore(string sessionId, string? token, string moduleName, long[] inputShape, double[][] rows,
+        Func<LoraForwardResult, byte[]>? render, out byte[]? rendered)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
         ArgumentNullException.ThrowIfNull(rows);
-        var sid = ArtifactNames.validateSessionId(sessionId);
-        if (sid.IsError) throw new LoraRequestException(sid.ErrorValue);
+        rendered = null;
+        CheckId(sessionId);
         if (moduleName is null || !_modules.TryGetValue(moduleName, out var module))
-            throw new LoraRequestException($"Unknown module '{WireMessages.Printable(moduleName ?? "")}'; this contributor serves {string.Join(", ", _modules.Keys)}.");
+            throw new LoraRequestException($"Unknown module '{Quote(moduleName ?? "")}'; this contributor serves {string.Join(", ", _modules.Keys)}.");
         var shape = module.Entry.Shape;
+        string ShapeText() => string.Join(", ", inputShape);
         if (inputShape.Length is not (2 or 3) || inputShape.Any(d => d < 1) || inputShape[^1] != shape.InDim)
-            throw new LoraRequestException($"Module '{moduleName}' takes input of shape [rows, {shape.InDim}] or [batch, seq, {shape.InDim}], got [{string.Join(", ", inputShape)}].");
-        long rowCount = inputShape[..^1].Aggregate(1L, (x, y) => checked(x * y));
+            throw new LoraRequestException($"Module '{moduleName}' takes input of shape [rows, {shape.InDim}] or [batch, seq, {shape.InDim}], got [{ShapeText()}].");
+        // Every leading dimension is at most MaxRowsPerCall before any product is formed, so the
+        // products below cannot overflow.
+        int maxRows = _options.MaxRowsPerCall;
+        long rowCount = 1;
+        foreach (var d in inputShape[..^1])
+        {
+            if (d > maxRows || (rowCount *= d) > maxRows)
+                throw new LoraRequestException($"Module '{moduleName}': input of shape [{ShapeText()}] has more than {maxRows} rows, the limit per call (MaxRowsPerCall); split it into several calls.");
+        }
         if (rows.Length != rowCount || rows.Any(r => r is null || r.Length != shape.InDim))
-            throw new LoraRequestException($"Module '{moduleName}': the input rows do not fill shape [{string.Join(", ", inputShape)}].");
+            throw new LoraRequestException($"Module '{moduleName}': {rows.Length} input rows do not fill shape [{ShapeText()}] ({rowCount} rows of {shape.InDim} values).");
+        long values = rowCount * (shape.InDim + shape.OutDim);
+        if (values > _options.MaxRecordedValuesPerSession)
+            throw new LoraRequestException($"Module '{moduleName}': one call of {rowCount} rows records {values} values, more than a session may hold ({_options.MaxRecordedValuesPerSession}); send fewer rows per call.");
+        EstimateProofBytes(module, (int)rowCount);
+
+        var session = Authorize(sessionId, token, openIfMissing: true);
+        CheckCapacity(session, values);
 
         var cfg = _config;
         var x = new BigInteger[rows.Length][];
@@ -265,43 +484,88 @@ public sealed class LoRAServer
             x[r] = row;
         }
         var scaling = module.Entry.Scaling;
-        var d = FsFixedPoint.deltaRows(cfg, module.A, module.B, x, scaling.Num, scaling.Den);
-        if (d.IsError) throw new LoraRequestException($"Module '{moduleName}': {d.ErrorValue}");
-        var delta = d.ResultValue;
+        var dr = FsFixedPoint.deltaRows(cfg, module.A, module.B, x, scaling.Num, scaling.Den);
+        if (dr.IsError) throw new LoraRequestException($"Module '{moduleName}': {dr.ErrorValue}");
+        var delta = dr.ResultValue;
         long[] outputShape = [.. inputShape[..^1], shape.OutDim];
+        var output = delta.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
 
-        long values = checked(rowCount * (shape.InDim + shape.OutDim));
-        var session = OpenSession(sessionId);
-        RecordedCall call;
         lock (session.Gate)
         {
-            if (session.Proving) throw new LoraRequestException($"Session '{sessionId}' is being proved; no more calls can join it.");
-            if (session.Values + values > _options.MaxRecordedValuesPerSession)
-                throw new LoraRequestException($"Session '{sessionId}' would record more than {_options.MaxRecordedValuesPerSession} values; end it and start a new session.");
+            CheckCapacity(session, values);
             session.NextIndex.TryGetValue(module.Name, out long index);
+            var d = delta;
+            if (_options.TestDeltaOverride is { } tamper)
+            {
+                d = tamper(module.Name, index, delta);
+                output = d.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+            }
+            var call = new RecordedCall(new FsEntry(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, d, cfg, scaling));
+            var result = new LoraForwardResult(call, output);
+            // Everything that can refuse the call happens before anything is committed.
+            if (render is not null) rendered = render(result);
+            // Reserved atomically; never take _gate while holding a session's gate (the expiry
+            // sweep takes them in the other order).
+            long total = Interlocked.Add(ref _totalValues, values);
+            if (total > _options.MaxTotalRecordedValues)
+            {
+                Interlocked.Add(ref _totalValues, -values);
+                throw new LoraRequestException($"The server holds {total - values} recorded values, and this call's {values} would pass its limit of {_options.MaxTotalRecordedValues} (MaxTotalRecordedValues); try again after sessions end.");
+            }
+            try
+            {
+                // Flushed to disk before the response exists for the caller: an answered call is durable.
+                session.Log?.AppendCall(call.ToFSharp());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Interlocked.Add(ref _totalValues, -values);
+                Log($"session '{Quote(sessionId)}': cannot write its log: {e.Message}");
+                throw new LoraRequestException($"The server cannot record the call durably ({e.GetType().Name}); nothing was recorded, try again later.");
+            }
             session.NextIndex[module.Name] = index + 1;
             session.Values += values;
-            if (_options.TestDeltaOverride is { } tamper) delta = tamper(module.Name, index, delta);
-            call = new RecordedCall(new FsEntry(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, delta, cfg, scaling));
             session.Calls.Add(call);
+            Volatile.Write(ref session.LastUsed, Environment.TickCount64);
+            return result;
         }
-        var output = delta.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
-        return new LoraForwardResult(call, output);
     }
 
-    private Session OpenSession(string sessionId)
+    private void CheckCapacity(Session session, long values)
     {
-        lock (_gate)
+        lock (session.Gate)
         {
-            if (_sessions.TryGetValue(sessionId, out var s)) return s;
-            if (_endedSessions.Contains(sessionId))
-                throw new LoraRequestException($"Session '{sessionId}' has ended and its proofs are written; use a new session id.");
-            if (_sessions.Count >= _options.MaxOpenSessions)
-                throw new LoraRequestException($"Too many open sessions ({_options.MaxOpenSessions}); end a session first.");
-            s = new Session();
-            _sessions.Add(sessionId, s);
-            return s;
+            if (session.Closed) throw new LoraRequestException($"Session '{Quote(session.Id)}' has ended or expired; use a new session id.");
+            if (session.Proving) throw new LoraRequestException($"Session '{Quote(session.Id)}' is being proved; no more calls can join it.");
+            if (session.Values + values > _options.MaxRecordedValuesPerSession)
+                throw new LoraRequestException($"Session '{Quote(session.Id)}' would record more than {_options.MaxRecordedValuesPerSession} values (MaxRecordedValuesPerSession); end it and start a new session.");
         }
+        {
+            long held = Interlocked.Read(ref _totalValues);
+            if (held + values > _options.MaxTotalRecordedValues)
+                throw new LoraRequestException($"The server holds {held} recorded values, and this call's {values} would pass its limit of {_options.MaxTotalRecordedValues} (MaxTotalRecordedValues); try again after sessions end.");
+        }
+    }
+
+    private readonly Dictionary<(string, int), long> _estimates = new();
+
+    /// <summary>
+    /// The calibrated proving-memory estimate of one call (see <see cref="ProofBatch.estimatedProofBytes"/>);
+    /// a call above the budget, or one no proof can hold, is refused before it is recorded.
+    /// </summary>
+    private long EstimateProofBytes(QuantizedModule module, int rows)
+    {
+        lock (_estimates)
+            if (_estimates.TryGetValue((module.Name, rows), out var known)) return Check(known);
+        var e = module.Entry;
+        var plan = ZkLora.Proofs.Circuit.LoraCircuit.plan(new ZkLora.Proofs.Circuit.LoraCircuit.LoraCircuitShape(e.Shape.InDim, e.Shape.Rank, e.Shape.OutDim, rows, e.FixedPoint, e.Scaling));
+        if (plan.IsError) throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved ({plan.ErrorValue}); send fewer rows per call.");
+        long bytes = ProofBatch.estimatedProofBytes(plan.ResultValue);
+        lock (_estimates) _estimates[(module.Name, rows)] = bytes;
+        return Check(bytes);
+
+        long Check(long b) => b <= _provingBudget ? b
+            : throw new LoraRequestException($"Module '{module.Name}': proving a call of {rows} rows needs about {b / (1 << 20)} MiB, above the proving memory budget of {_provingBudget / (1 << 20)} MiB; send fewer rows per call.");
     }
 
     /// <summary>A snapshot of a session's recorded calls (empty if the session is unknown).</summary>
@@ -319,48 +583,169 @@ public sealed class LoRAServer
         get { lock (_gate) return _sessions.Keys.ToList(); }
     }
 
+    /// <summary>Ids that can never be used again (ended or expired, remembered across restarts).</summary>
+    public bool IsEnded(string sessionId)
+    {
+        lock (_gate) return _endedSessions.Contains(sessionId);
+    }
+
     /// <summary>
-    /// Ends a session: hands its recorded calls (ordered by module, then index) to the proof
-    /// generator. On success the session is closed for good (its id cannot be reused, since proof
-    /// file names derive from it); if proving fails the session stays open with its calls, so
-    /// ending it can be retried.
+    /// Ends a session as the server's owner (in process, no token): hands its recorded calls
+    /// (ordered by module, then index) to the proof generator. On success the session is closed
+    /// for good (its id is never reused, since proof file names derive from it; the list survives
+    /// restarts); if proving fails the session stays open with its calls, so ending it can be retried.
     /// </summary>
     /// <exception cref="LoraRequestException">Bad or unknown session id, or the session is already being proved.</exception>
     /// <exception cref="ProofGenerationException">A call cannot be proved (the session stays open with its calls).</exception>
-    public async Task<EndInferenceResponse> EndInferenceAsync(string sessionId, IProgress<ProofProgress>? progress = null, CancellationToken cancellationToken = default)
+    public Task<EndInferenceResponse> EndInferenceAsync(string sessionId, IProgress<ProofProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        EndInferenceCoreAsync(sessionId, null, progress, cancellationToken);
+
+    internal async Task<EndInferenceResponse> EndInferenceCoreAsync(string sessionId, string? token, IProgress<ProofProgress>? progress, CancellationToken cancellationToken)
     {
-        var sid = ArtifactNames.validateSessionId(sessionId);
-        if (sid.IsError) throw new LoraRequestException(sid.ErrorValue);
-        Session? session;
-        lock (_gate)
-        {
-            if (!_sessions.TryGetValue(sessionId, out session))
-                throw new LoraRequestException(_endedSessions.Contains(sessionId)
-                    ? $"Session '{sessionId}' has already ended."
-                    : $"Unknown session '{sessionId}': no lora_forward call was recorded for it.");
-        }
+        var session = Authorize(sessionId, token, openIfMissing: false);
         List<RecordedCall> calls;
         lock (session.Gate)
         {
-            if (session.Proving) throw new LoraRequestException($"Session '{sessionId}' is already being proved.");
+            if (session.Closed) throw new LoraRequestException($"Session '{Quote(sessionId)}' has already ended.");
+            if (session.Proving) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already being proved.");
+            if (session.Calls.Count == 0) throw new LoraRequestException($"Session '{Quote(sessionId)}' has no recorded call; there is nothing to prove.");
             session.Proving = true;
+            // Durable before proving starts: after a crash the server finishes this session by itself.
+            session.Log?.AppendEnd();
             calls = session.Calls.OrderBy(c => c.ModuleName, StringComparer.Ordinal).ThenBy(c => c.InvocationIndex).ToList();
         }
         try
         {
-            var job = new ProofJob(sessionId, calls, ProofDirectory, Manifest, _modules);
+            int written = await ProveAsync(session, calls, progress, cancellationToken).ConfigureAwait(false);
+            return new EndInferenceResponse(sessionId, calls.Count, written);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            lock (session.Gate)
+            {
+                session.Proving = false;
+                session.Log?.AppendEndFailed();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Proves a session (one session at a time, so the memory budget holds server-wide) and closes it.</summary>
+    private async Task<int> ProveAsync(Session session, List<RecordedCall> calls, IProgress<ProofProgress>? progress, CancellationToken cancellationToken)
+    {
+        await _proving.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Artifacts of an earlier, unfinished attempt (a crash or a failed proof) are not
+            // published: the id never ended. They are removed so the new triples can be written
+            // (artifacts are never overwritten).
+            RemoveUnpublishedArtifacts(session.Id);
+            var job = new ProofJob(session.Id, calls, ProofDirectory, Manifest, _modules);
             int written = await Prover.ProveSessionAsync(job, progress ?? _options.ProofProgress, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
-                _sessions.Remove(sessionId);
-                _endedSessions.Add(sessionId);
+                lock (session.Gate) session.Closed = true;
+                _sessions.Remove(session.Id);
+                Interlocked.Add(ref _totalValues, -session.Values);
+                MarkEndedLocked(session.Id);
             }
-            return new EndInferenceResponse(sessionId, calls.Count, written);
+            session.Log?.Delete();
+            return written;
         }
-        catch
+        finally
         {
-            lock (session.Gate) session.Proving = false;
-            throw;
+            _proving.Release();
         }
+    }
+
+    private void RemoveUnpublishedArtifacts(string sessionId)
+    {
+        if (!Directory.Exists(ProofDirectory)) return;
+        foreach (var f in Directory.EnumerateFiles(ProofDirectory))
+        {
+            var name = Path.GetFileName(f);
+            var parsed = ArtifactNames.tryParseFileName(name);
+            bool ours = parsed.IsOk ? parsed.ResultValue.Item1.SessionId == sessionId
+                : name.StartsWith(sessionId + ".", StringComparison.Ordinal) && name.Contains(".partial-", StringComparison.Ordinal);
+            if (ours) File.Delete(f);
+        }
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    /// <summary>Sessions whose end_inference was accepted before a crash, being finished in the background.</summary>
+    public Task Recovery { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// Restores the session store: ended ids (the list, plus every session that has artifacts and
+    /// no log), open sessions from their logs, and sessions whose <c>end_inference</c> was accepted
+    /// are proved in the background (<see cref="Recovery"/>).
+    /// </summary>
+    private void Recover()
+    {
+        if (!_options.Durable) return;
+        if (!OperatingSystem.IsWindows())
+            Directory.CreateDirectory(SessionDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        else
+            Directory.CreateDirectory(SessionDirectory);
+        foreach (var id in SessionLog.ReadEnded(SessionDirectory)) _endedSessions.Add(id);
+        var owed = new List<(Session, List<RecordedCall>)>();
+        var logged = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var restored in SessionLog.ReadAll(SessionDirectory, Log))
+        {
+            if (_endedSessions.Contains(restored.SessionId)) { restored.Log.Delete(); continue; }
+            logged.Add(restored.SessionId);
+            var s = new Session { Id = restored.SessionId, TokenHash = restored.TokenHash, Client = restored.Client, Log = restored.Log };
+            foreach (var e in restored.Calls)
+            {
+                var call = new RecordedCall(e);
+                s.Calls.Add(call);
+                s.NextIndex[e.ModuleName] = e.InvocationIndex + 1;
+                s.Values += (long)call.X.Count * (call.X[0].Count + call.Delta[0].Count);
+            }
+            Interlocked.Add(ref _totalValues, s.Values);
+            _sessions.Add(s.Id, s);
+            if (restored.EndAccepted && s.Calls.Count > 0)
+            {
+                s.Proving = true;
+                owed.Add((s, s.Calls.OrderBy(c => c.ModuleName, StringComparer.Ordinal).ThenBy(c => c.InvocationIndex).ToList()));
+            }
+        }
+        foreach (var f in Directory.EnumerateFiles(ProofDirectory))
+        {
+            var parsed = ArtifactNames.tryParseFileName(Path.GetFileName(f));
+            if (parsed.IsOk && !logged.Contains(parsed.ResultValue.Item1.SessionId)) _endedSessions.Add(parsed.ResultValue.Item1.SessionId);
+        }
+        if (owed.Count > 0)
+        {
+            Log($"recovery: finishing {owed.Count} session(s) whose end_inference was accepted before a restart");
+            Recovery = Task.Run(async () =>
+            {
+                foreach (var (s, calls) in owed)
+                {
+                    try
+                    {
+                        int n = await ProveAsync(s, calls, null, CancellationToken.None).ConfigureAwait(false);
+                        Log($"recovery: session '{Quote(s.Id)}': {n} proofs written");
+                    }
+                    catch (Exception e) when (e is ProofGenerationException or IOException or UnauthorizedAccessException)
+                    {
+                        lock (s.Gate)
+                        {
+                            s.Proving = false;
+                            s.Log?.AppendEndFailed();
+                        }
+                        Log($"recovery: session '{Quote(s.Id)}' could not be proved: {WireMessages.Escape(e.Message, 1000)}; it stays open");
+                    }
+                }
+            });
+        }
+    }
+
+    private void Log(string message)
+    {
+        var log = _options.Log;
+        if (log is null) return;
+        lock (log) log.WriteLine($"[zklora serve {DateTime.UtcNow:HH:mm:ss}] {WireMessages.Escape(message, 4096)}");
     }
 }

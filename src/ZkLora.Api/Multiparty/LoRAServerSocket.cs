@@ -12,8 +12,17 @@ public sealed record LoRAServerSocketOptions
     /// <summary>Most connections served at once; further connections get an error response and are closed.</summary>
     public int MaxConnections { get; init; } = 64;
 
+    /// <summary>Most connections served at once for one remote address (so one client cannot take every slot).</summary>
+    public int MaxConnectionsPerClient { get; init; } = 8;
+
+    /// <summary>Largest response frame (at most <see cref="WireFraming.MaxFrameBytes"/>); a call whose response would be larger is refused and not recorded.</summary>
+    public int MaxResponseBytes { get; init; } = WireFraming.MaxFrameBytes;
+
     /// <summary>How long a connection may sit idle between requests; then it is closed without a message (clients reconnect).</summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>On shutdown, how long connections in the middle of a request get to receive their final frame before they are closed.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Time allowed to receive the rest of a request frame once its first byte has arrived; then an error is sent and the connection closed.</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromMinutes(2);
@@ -42,6 +51,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
     private readonly object _gate = new();
     private readonly HashSet<Task> _connections = new();
     private readonly HashSet<TcpClient> _clients = new();
+    private readonly Dictionary<string, int> _perClient = new(StringComparer.Ordinal);
     private TcpListener? _listener;
     private CancellationTokenSource? _stopping;
     private Task? _acceptLoop;
@@ -61,6 +71,10 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         if (_options.MaxFrameBytes < 1 || _options.MaxFrameBytes > WireFraming.MaxFrameBytes)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxFrameBytes must be in [1, {WireFraming.MaxFrameBytes}].");
         if (_options.MaxConnections < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxConnections must be at least 1.");
+        if (_options.MaxConnectionsPerClient < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxConnectionsPerClient must be at least 1.");
+        if (_options.MaxResponseBytes < 1 || _options.MaxResponseBytes > WireFraming.MaxFrameBytes)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxResponseBytes must be in [1, {WireFraming.MaxFrameBytes}].");
+        CheckTimeout(_options.ShutdownGrace, nameof(LoRAServerSocketOptions.ShutdownGrace));
         CheckTimeout(_options.IdleTimeout, nameof(LoRAServerSocketOptions.IdleTimeout));
         CheckTimeout(_options.ReadTimeout, nameof(LoRAServerSocketOptions.ReadTimeout));
         CheckTimeout(_options.WriteTimeout, nameof(LoRAServerSocketOptions.WriteTimeout));
@@ -73,6 +87,15 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         if (timeout != Timeout.InfiniteTimeSpan && (timeout <= TimeSpan.Zero || timeout.TotalMilliseconds > int.MaxValue))
             throw new ArgumentOutOfRangeException("options", timeout, $"{name} must be positive (at most {int.MaxValue} ms) or Timeout.InfiniteTimeSpan.");
     }
+
+    /// <summary>
+    /// The largest request frame read: <see cref="LoRAServerSocketOptions.MaxFrameBytes"/>, lowered to
+    /// what the server's budgets can use (rows per call × widest input × 32 bytes per value, the
+    /// length of a shortest-round-trip double with its separator, plus 64 KiB), so a connection
+    /// cannot make the server buffer more than a legitimate request needs.
+    /// </summary>
+    public int RequestFrameLimit =>
+        (int)System.Math.Min(_options.MaxFrameBytes, (64L << 10) + _server.MaxInputValuesPerCall * 32 + _server.MaxRowsPerCall * 16);
 
     /// <summary>The bound address once started (with the actual port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("The server is not started.");
@@ -115,11 +138,19 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             _stopping.Cancel();
             _listener.Stop();
             accept = _acceptLoop;
-            foreach (var c in _clients) c.Close();
         }
         if (accept is not null) await accept.WaitAsync(cancellationToken).ConfigureAwait(false);
         Task[] pending;
         lock (_gate) pending = _connections.ToArray();
+        // Handlers in the middle of a request (proving, say) answer "shutting down" first; idle
+        // ones return at once. Connections still open after the grace period are closed.
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(_options.ShutdownGrace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) { }
+        lock (_gate)
+            foreach (var c in _clients) c.Close();
         await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
@@ -182,7 +213,9 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
     private async Task ServeConnectionAsync(TcpClient client, long id, CancellationToken stop)
     {
         string peer = client.Client.RemoteEndPoint?.ToString() ?? "?";
+        string address = (client.Client.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "?";
         bool slot = _slots.Wait(0);
+        bool counted = false;
         try
         {
             client.NoDelay = true;
@@ -191,6 +224,21 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             {
                 Log($"#{id} {peer}: refused, {_options.MaxConnections} connections already open");
                 await TrySendAsync(stream, WireMessages.ErrorBytes($"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
+                return;
+            }
+            lock (_gate)
+            {
+                _perClient.TryGetValue(address, out int n);
+                if (n < _options.MaxConnectionsPerClient)
+                {
+                    _perClient[address] = n + 1;
+                    counted = true;
+                }
+            }
+            if (!counted)
+            {
+                Log($"#{id} {peer}: refused, {_options.MaxConnectionsPerClient} connections from this address already open");
+                await TrySendAsync(stream, WireMessages.ErrorBytes($"Too many connections from your address ({_options.MaxConnectionsPerClient}); close one or try again later."), stop).ConfigureAwait(false);
                 return;
             }
             Log($"#{id} {peer}: connected");
@@ -218,7 +266,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     read.CancelAfter(_options.ReadTimeout);
                     try
                     {
-                        frame = await WireFraming.ReadFrameAsync(stream, _options.MaxFrameBytes, read.Token).ConfigureAwait(false);
+                        frame = await WireFraming.ReadFrameAsync(stream, RequestFrameLimit, read.Token).ConfigureAwait(false);
                     }
                     catch (WireFrameException e)
                     {
@@ -235,10 +283,12 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     }
                 }
                 if (frame is null) return; // the peer closed the connection between frames
-                byte[] response = await HandleAsync(frame, id, peer, stop).ConfigureAwait(false);
-                if (response.Length > WireFraming.MaxFrameBytes)
-                    response = WireMessages.ErrorBytes($"The response would be {response.Length} bytes, above the {WireFraming.MaxFrameBytes}-byte frame limit; send fewer rows per call.");
-                if (!await TrySendAsync(stream, response, stop).ConfigureAwait(false)) return;
+                byte[] response = await HandleAsync(frame, id, peer, address, stop).ConfigureAwait(false);
+                frame = null;
+                // Not linked to the stop signal: a request being answered when shutdown begins still
+                // gets its answer (or the "shutting down" error) within the write timeout.
+                if (!await TrySendAsync(stream, response, CancellationToken.None).ConfigureAwait(false)) return;
+                if (stop.IsCancellationRequested) return;
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
@@ -254,32 +304,55 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         finally
         {
             if (slot) _slots.Release();
-            lock (_gate) _clients.Remove(client);
+            lock (_gate)
+            {
+                _clients.Remove(client);
+                if (counted)
+                {
+                    if (_perClient[address] <= 1) _perClient.Remove(address);
+                    else _perClient[address]--;
+                }
+            }
             client.Dispose();
             Log($"#{id} {peer}: closed");
         }
     }
 
     /// <summary>Answers one request frame; never throws for bad input.</summary>
-    private async Task<byte[]> HandleAsync(byte[] frame, long id, string peer, CancellationToken stop)
+    private async Task<byte[]> HandleAsync(byte[] frame, long id, string peer, string address, CancellationToken stop)
     {
+        string? ending = null;
         try
         {
-            switch (WireMessages.ParseRequest(frame))
+            switch (WireMessages.ParseRequest(frame, _server.MaxInputValuesPerCall, _server.MaxRowsPerCall))
             {
                 case InitRequest:
                     return WireMessages.InitResponseBytes(_server.Describe());
+                case OpenSessionRequest o:
+                {
+                    string token = _server.OpenSession(o.SessionId, address);
+                    Log($"#{id} {peer}: session '{o.SessionId}' opened");
+                    return WireMessages.OpenSessionResponseBytes(new OpenSessionResponse(o.SessionId, token));
+                }
                 case LoraForwardRequest f:
                 {
-                    var r = _server.LoraForward(f.SessionId, f.SubmoduleName, f.InputShape, f.Rows);
-                    var c = r.Call.ToFSharp();
-                    return WireMessages.LoraForwardResponseBytes(new LoraForwardResponse(c.SessionId, c.ModuleName, c.InvocationIndex,
-                        c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, r.Call.FixedPoint));
+                    int limit = _options.MaxResponseBytes;
+                    _server.LoraForwardCore(f.SessionId, f.SessionToken, f.SubmoduleName, f.InputShape, f.Rows, r =>
+                    {
+                        var c = r.Call.ToFSharp();
+                        var bytes = WireMessages.LoraForwardResponseBytes(new LoraForwardResponse(c.SessionId, c.ModuleName, c.InvocationIndex,
+                            c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, r.Call.FixedPoint));
+                        // Refused before the call is committed: nothing is recorded, the index does not advance.
+                        return bytes.Length <= limit ? bytes
+                            : throw new LoraRequestException($"The response would be {bytes.Length} bytes, above the {limit}-byte frame limit; nothing was recorded. Send fewer rows per call.");
+                    }, out var rendered);
+                    return rendered!;
                 }
                 case EndInferenceRequest e:
                 {
+                    ending = e.SessionId;
                     Log($"#{id} {peer}: end_inference for session '{e.SessionId}'");
-                    var r = await _server.EndInferenceAsync(e.SessionId, null, stop).ConfigureAwait(false);
+                    var r = await _server.EndInferenceCoreAsync(e.SessionId, e.SessionToken, null, stop).ConfigureAwait(false);
                     Log($"#{id} {peer}: session '{e.SessionId}': {r.RecordedCalls} calls, {r.ProofsWritten} proofs written");
                     return WireMessages.EndInferenceResponseBytes(r);
                 }
@@ -295,7 +368,10 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            return WireMessages.ErrorBytes("The server is shutting down.");
+            Log($"#{id} {peer}: shutting down during a request");
+            return WireMessages.ErrorBytes(ending is not null && _server.Durable
+                ? "The server is shutting down. end_inference was accepted and logged: the proofs will be written when the server restarts."
+                : "The server is shutting down.");
         }
         catch (Exception e)
         {
@@ -331,6 +407,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
     {
         var log = _options.Log;
         if (log is null) return;
-        lock (log) log.WriteLine($"[zklora serve {DateTime.UtcNow:HH:mm:ss}] {message}");
+        // Peers choose ids, module names and bytes that end up here: control characters are escaped.
+        lock (log) log.WriteLine($"[zklora serve {DateTime.UtcNow:HH:mm:ss}] {WireMessages.Escape(message, 8192)}");
     }
 }

@@ -138,11 +138,13 @@ internal sealed class ZkProofGenerator : IProofGenerator
 
     /// <summary>Creates a prover.</summary>
     /// <param name="maxDegreeOfParallelism">Most statements proved at once (null: from the environment / processor count).</param>
-    public ZkProofGenerator(int? maxDegreeOfParallelism = null)
+    /// <param name="memoryBudgetBytes">Proving memory budget (null: from the environment, <c>ZKLORA_PROVE_MEMORY_MB</c>).</param>
+    public ZkProofGenerator(int? maxDegreeOfParallelism = null, long? memoryBudgetBytes = null)
     {
         var d = ProofBatch.defaultOptions();
         if (maxDegreeOfParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
-        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, d.MemoryBudgetBytes);
+        if (memoryBudgetBytes is < 1) throw new ArgumentOutOfRangeException(nameof(memoryBudgetBytes), "The memory budget must be positive.");
+        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, memoryBudgetBytes ?? d.MemoryBudgetBytes);
     }
 
     /// <summary>Most statements proved at once.</summary>

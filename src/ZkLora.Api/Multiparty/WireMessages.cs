@@ -39,14 +39,25 @@ public sealed record InitRequest : WireRequest;
 /// rows × in_dim (row-major over the leading dimensions), every value finite.
 /// </summary>
 /// <param name="SessionId">The inference session (ArtifactNames alphabet).</param>
+/// <param name="SessionToken">The session's secret, as <c>open_session</c> returned it.</param>
 /// <param name="SubmoduleName">The injection point, e.g. <c>transformer.h.0.attn.c_attn</c>.</param>
 /// <param name="InputShape">Shape of the input as sent.</param>
 /// <param name="Rows">The input as rows × in_dim.</param>
-public sealed record LoraForwardRequest(string SessionId, string SubmoduleName, long[] InputShape, double[][] Rows) : WireRequest;
+public sealed record LoraForwardRequest(string SessionId, string SessionToken, string SubmoduleName, long[] InputShape, double[][] Rows) : WireRequest;
 
 /// <summary><c>end_inference</c>: the session is over; the contributor proves its recorded calls.</summary>
 /// <param name="SessionId">The session to close.</param>
-public sealed record EndInferenceRequest(string SessionId) : WireRequest;
+/// <param name="SessionToken">The session's secret, as <c>open_session</c> returned it.</param>
+public sealed record EndInferenceRequest(string SessionId, string SessionToken) : WireRequest;
+
+/// <summary><c>open_session</c>: opens a session under a new id; the answer carries the session's secret token.</summary>
+/// <param name="SessionId">The id (ArtifactNames alphabet; never used before on this contributor).</param>
+public sealed record OpenSessionRequest(string SessionId) : WireRequest;
+
+/// <summary>A contributor's answer to <c>open_session</c>.</summary>
+/// <param name="SessionId">Echo of the request.</param>
+/// <param name="SessionToken">The session's secret (256 bits from a CSPRNG, 64 hex digits): every later request of the session must carry it.</param>
+public sealed record OpenSessionResponse(string SessionId, string SessionToken);
 
 /// <summary>One LoRA injection point a contributor serves.</summary>
 /// <param name="ModuleName">Module name in the base model.</param>
@@ -88,16 +99,17 @@ public sealed record EndInferenceResponse(string SessionId, int RecordedCalls, i
 /// (<see cref="WireFraming"/>). Every message is an object with a <c>type</c> member; readers are
 /// strict (exact member sets, exact types), so a typo is an error rather than a silent default.
 /// <list type="bullet">
-/// <item><c>{"type":"init_request"}</c> → <c>{"type":"init_response","protocol":"zklora.wire.v1",
+/// <item><c>{"type":"init_request"}</c> → <c>{"type":"init_response","protocol":"zklora.wire.v2",
 /// "manifest_digest":"64 hex","fixed_point":{"scale_bits","value_bits","intermediate_bits"},
 /// "injection_points":[{"module_name","in_dim","out_dim","rank"}]}</c></item>
-/// <item><c>{"type":"lora_forward","session_id","submodule_name","input"}</c>, input a nested array
+/// <item><c>{"type":"open_session","session_id"}</c> → <c>{"type":"open_session_response","session_id","session_token"}</c></item>
+/// <item><c>{"type":"lora_forward","session_id","session_token","submodule_name","input"}</c>, input a nested array
 /// [rows][in_dim] or [batch][seq][in_dim] of finite numbers → <c>{"type":"lora_forward_response",
 /// "session_id","submodule_name","invocation_index","input_shape","output_shape","output","q_delta",
 /// "scaling_num","scaling_den","fixed_point"}</c>; <c>output</c> is nested like output_shape (floats,
 /// q_delta / 2^scale_bits), <c>q_delta</c> is rows × out_dim integers (rows = product of the leading
 /// dimensions).</item>
-/// <item><c>{"type":"end_inference","session_id"}</c> → <c>{"type":"end_inference_response",
+/// <item><c>{"type":"end_inference","session_id","session_token"}</c> → <c>{"type":"end_inference_response",
 /// "session_id","recorded_calls","proofs_written"}</c></item>
 /// <item>any failure → <c>{"type":"error","error":"message"}</c></item>
 /// </list>
@@ -105,7 +117,7 @@ public sealed record EndInferenceResponse(string SessionId, int RecordedCalls, i
 public static class WireMessages
 {
     /// <summary>The protocol id sent in <c>init_response</c>.</summary>
-    public const string ProtocolId = "zklora.wire.v1";
+    public const string ProtocolId = "zklora.wire.v2";
 
     /// <summary>Most values one <c>lora_forward</c> input may hold.</summary>
     public const long MaxInputValues = 1L << 24;
@@ -114,88 +126,253 @@ public static class WireMessages
 
     // ------------------------------------------------------------------ requests (contributor side)
 
-    /// <summary>Parses a request frame strictly.</summary>
+    /// <summary>Parses a request frame strictly (default limits: at most <see cref="MaxInputValues"/> input values).</summary>
     /// <exception cref="WireProtocolException">The frame is not a valid request; the message says why.</exception>
-    public static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8)
+    public static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8) => ParseRequest(utf8, MaxInputValues, long.MaxValue);
+
+    /// <summary>
+    /// Parses a request frame strictly in one streaming pass (no JSON DOM is built): the input of a
+    /// <c>lora_forward</c> is refused as soon as it holds more than <paramref name="maxValues"/> values
+    /// or more than <paramref name="maxRows"/> rows, before the rest is read or allocated.
+    /// </summary>
+    internal static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8, long maxValues, long maxRows)
     {
-        using var doc = Parse(utf8, "request");
-        var root = doc.RootElement;
-        string type = TypeOf(root, "request");
-        switch (type)
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+            throw new WireProtocolException("The request frame is not valid UTF-8.");
+        try
         {
-            case "init_request":
-                ExactMembers(root, "init_request", "type");
-                return new InitRequest();
-            case "lora_forward":
-            {
-                ExactMembers(root, "lora_forward", "type", "session_id", "submodule_name", "input");
-                string session = SessionId(root, "lora_forward");
-                string module = Str(root, "submodule_name", "lora_forward");
-                var (shape, rows) = ReadInput(root.GetProperty("input"));
-                return new LoraForwardRequest(session, module, shape, rows);
-            }
-            case "end_inference":
-                ExactMembers(root, "end_inference", "type", "session_id");
-                return new EndInferenceRequest(SessionId(root, "end_inference"));
-            default:
-                throw new WireProtocolException(
-                    $"Unknown request type '{Printable(type)}'; expected init_request, lora_forward or end_inference.");
+            return ReadRequest(utf8.Span, maxValues, maxRows);
+        }
+        catch (JsonException e)
+        {
+            throw new WireProtocolException($"The request frame is not valid JSON: {e.Message}");
         }
     }
 
-    private static (long[] Shape, double[][] Rows) ReadInput(JsonElement input)
+    private const int MaxTokenLength = 128;
+
+    private static readonly string[] RequestTypes = ["init_request", "open_session", "lora_forward", "end_inference"];
+
+    private static string[] MembersOf(string type) => type switch
     {
-        // The shape is read from the first element at each depth; every array must then match it.
-        var shape = new List<long>();
-        var e = input;
-        while (e.ValueKind == JsonValueKind.Array)
+        "init_request" => ["type"],
+        "open_session" => ["type", "session_id"],
+        "lora_forward" => ["type", "session_id", "session_token", "submodule_name", "input"],
+        "end_inference" => ["type", "session_id", "session_token"],
+        _ => [],
+    };
+
+    private static WireRequest ReadRequest(ReadOnlySpan<byte> utf8, long maxValues, long maxRows)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+        if (!reader.Read()) throw new WireProtocolException("The request frame is not valid JSON: it is empty.");
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
-            int n = e.GetArrayLength();
-            if (n == 0) throw new WireProtocolException($"lora_forward: 'input' has an empty array at depth {shape.Count}; every dimension must be at least 1.");
-            shape.Add(n);
-            e = e[0];
+            string kind = Kind(reader.TokenType);
+            reader.Skip();
+            while (reader.Read()) { } // reports trailing garbage as invalid JSON
+            throw new WireProtocolException($"The request must be a JSON object with a 'type' member, got {kind}.");
         }
-        if (shape.Count is not (2 or 3))
-            throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {shape.Count}.");
-        long total = 1;
-        foreach (var d in shape) total = checked(total * d);
-        if (total > MaxInputValues)
-            throw new WireProtocolException($"lora_forward: 'input' holds {total} values, more than the limit {MaxInputValues}.");
-        long width = shape[^1];
-        var rows = new double[(int)(total / width)][];
-        int r = 0;
-        void Walk(JsonElement a, int depth, string path)
+        // Members in any order: strings are kept, the input is parsed as it streams by, anything
+        // else is skipped (its kind kept for the message).
+        var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? duplicate = null;
+        (long[] Shape, double[][] Rows)? input = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (a.ValueKind != JsonValueKind.Array || a.GetArrayLength() != shape[depth])
-                throw new WireProtocolException($"lora_forward: 'input{path}' must be an array of {shape[depth]} elements (the input must be rectangular, shape [{string.Join(", ", shape)}]).");
-            if (depth == shape.Count - 1)
+            string name = reader.GetString()!;
+            if (!reader.Read()) break;
+            if (!kinds.TryAdd(name, Kind(reader.TokenType)))
             {
-                var row = new double[width];
-                int i = 0;
-                foreach (var v in a.EnumerateArray())
-                {
-                    if (v.ValueKind != JsonValueKind.Number)
-                        throw new WireProtocolException($"lora_forward: 'input{path}[{i}]' must be a number, got {Kind(v)}.");
-                    if (!v.TryGetDouble(out double x) || !double.IsFinite(x))
-                        throw new WireProtocolException($"lora_forward: 'input{path}[{i}]' = {Printable(v.GetRawText())} is not a finite double (NaN and infinities are rejected).");
-                    row[i++] = x;
-                }
-                rows[r++] = row;
-                return;
+                duplicate ??= name;
+                reader.Skip();
+                continue;
             }
-            int j = 0;
-            foreach (var c in a.EnumerateArray()) { Walk(c, depth + 1, $"{path}[{j}]"); j++; }
+            bool inputWanted = name == "input" && !(strings.TryGetValue("type", out var t) && t != "lora_forward");
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                // Short strings only: every string member of a request is an id or a name.
+                if (reader.HasValueSequence ? reader.ValueSequence.Length > 4096 : reader.ValueSpan.Length > 4096)
+                    throw new WireProtocolException($"request: member '{Printable(name)}' is longer than 4096 bytes.");
+                strings[name] = reader.GetString()!;
+            }
+            else if (inputWanted && reader.TokenType == JsonTokenType.StartArray) input = ReadInput(ref reader, maxValues, maxRows);
+            else reader.Skip();
         }
-        Walk(input, 0, "");
-        return (shape.ToArray(), rows);
+        while (reader.Read()) { } // the end of the root object, then trailing content is invalid JSON
+
+        if (!kinds.TryGetValue("type", out var typeKind)) throw new WireProtocolException("The request has no 'type' member.");
+        if (!strings.TryGetValue("type", out var type)) throw new WireProtocolException($"The request's 'type' must be a string, got {typeKind}.");
+        if (!RequestTypes.Contains(type))
+            throw new WireProtocolException($"Unknown request type '{Printable(type)}'; expected init_request, open_session, lora_forward or end_inference.");
+        var allowed = MembersOf(type);
+        foreach (var n in kinds.Keys)
+            if (!allowed.Contains(n, StringComparer.Ordinal))
+                throw new WireProtocolException($"{type}: unknown member '{Printable(n)}' (allowed: {string.Join(", ", allowed)}).");
+        if (duplicate is not null) throw new WireProtocolException($"{type}: member '{Printable(duplicate)}' appears twice.");
+        foreach (var n in allowed)
+            if (!kinds.ContainsKey(n)) throw new WireProtocolException($"{type}: missing member '{n}'.");
+        string Text(string n) => strings.TryGetValue(n, out var v) ? v : throw new WireProtocolException($"{type}: '{n}' must be a string, got {kinds[n]}.");
+        string Session()
+        {
+            string sid = Text("session_id");
+            var ok = ArtifactNames.validateSessionId(sid);
+            if (ok.IsError) throw new WireProtocolException($"{type}: {Printable(ok.ErrorValue)}");
+            return sid;
+        }
+        string Token()
+        {
+            string tok = Text("session_token");
+            if (tok.Length is 0 or > MaxTokenLength) throw new WireProtocolException($"{type}: 'session_token' must be 1–{MaxTokenLength} characters (the token open_session returned).");
+            return tok;
+        }
+        switch (type)
+        {
+            case "init_request":
+                return new InitRequest();
+            case "open_session":
+                return new OpenSessionRequest(Session());
+            case "end_inference":
+                return new EndInferenceRequest(Session(), Token());
+            default:
+            {
+                string session = Session();
+                string token = Token();
+                string module = Text("submodule_name");
+                if (input is null)
+                    throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth 0 ({kinds["input"]}).");
+                return new LoraForwardRequest(session, token, module, input.Value.Shape, input.Value.Rows);
+            }
+        }
     }
+
+    /// <summary>Reads the input array (the reader is on its StartArray) with the limits applied while reading.</summary>
+    private static (long[] Shape, double[][] Rows) ReadInput(ref Utf8JsonReader reader, long maxValues, long maxRows)
+    {
+        // Depth: follow the first element down.
+        int depth = 1;
+        while (true)
+        {
+            if (!reader.Read()) throw new JsonException("unexpected end of data");
+            if (reader.TokenType == JsonTokenType.EndArray)
+                throw new WireProtocolException($"lora_forward: 'input' has an empty array at depth {depth - 1}; every dimension must be at least 1.");
+            if (reader.TokenType != JsonTokenType.StartArray) break;
+            depth++;
+            if (depth > 3)
+                throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {depth} or more.");
+        }
+        if (depth is not (2 or 3))
+            throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {depth}.");
+        // The reader is on the first value of the first row. Dimensions are fixed by the first
+        // array at each depth; every later array must match.
+        var rows = new List<double[]>();
+        long width = -1, seq = -1, batch = 0, values = 0;
+        var first = new List<double>();
+        string Shape() => depth == 2 ? $"[{rows.Count}+, {width}]" : $"[{batch}+, {seq}, {width}]";
+        WireProtocolException NotRectangular(string path) =>
+            new($"lora_forward: 'input{path}' does not match the first array at its depth (the input must be rectangular, shape {Shape()}).");
+        double Value(ref Utf8JsonReader r, string path)
+        {
+            if (r.TokenType != JsonTokenType.Number)
+            {
+                if (r.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject) throw NotRectangular(path);
+                throw new WireProtocolException($"lora_forward: 'input{path}' must be a number, got {Kind(r.TokenType)}.");
+            }
+            if (!r.TryGetDouble(out double x) || !double.IsFinite(x))
+            {
+                string raw = Encoding.UTF8.GetString(r.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(r.ValueSequence) : r.ValueSpan.ToArray());
+                throw new WireProtocolException($"lora_forward: 'input{path}' = {Printable(raw)} is not a finite double (NaN and infinities are rejected).");
+            }
+            if (++values > maxValues)
+                throw new WireProtocolException($"lora_forward: 'input' holds more than {maxValues} values, more than the limit {maxValues}.");
+            return x;
+        }
+        // Reads one row; the reader is on the row's first value, and ends on its EndArray.
+        double[] Row(ref Utf8JsonReader r, string path)
+        {
+            if (rows.Count >= maxRows)
+                throw new WireProtocolException($"lora_forward: 'input' holds more than {maxRows} rows, above the limit of {maxRows} rows per call.");
+            if (width < 0)
+            {
+                int i = 0;
+                while (r.TokenType != JsonTokenType.EndArray)
+                {
+                    first.Add(Value(ref r, $"{path}[{i++}]"));
+                    if (!r.Read()) throw new JsonException("unexpected end of data");
+                }
+                width = first.Count;
+                return first.ToArray();
+            }
+            var row = new double[width];
+            int k = 0;
+            while (r.TokenType != JsonTokenType.EndArray)
+            {
+                if (k == width) throw NotRectangular(path);
+                row[k] = Value(ref r, $"{path}[{k}]");
+                k++;
+                if (!r.Read()) throw new JsonException("unexpected end of data");
+            }
+            if (k != width) throw NotRectangular(path);
+            return row;
+        }
+        // Reads the elements of an array of rows whose first token has been read (the reader is on
+        // the StartArray of its first row); ends on the EndArray of the list. Returns the count.
+        long Rows(ref Utf8JsonReader r, string path)
+        {
+            long n = 0;
+            while (r.TokenType != JsonTokenType.EndArray)
+            {
+                if (r.TokenType != JsonTokenType.StartArray) throw NotRectangular($"{path}[{n}]");
+                if (!r.Read()) throw new JsonException("unexpected end of data");
+                rows.Add(Row(ref r, $"{path}[{n}]"));
+                n++;
+                if (!r.Read()) throw new JsonException("unexpected end of data");
+            }
+            return n;
+        }
+        if (depth == 2)
+        {
+            rows.Add(Row(ref reader, "[0]"));
+            if (!reader.Read()) throw new JsonException("unexpected end of data");
+            Rows(ref reader, "");
+            return ([rows.Count, width], rows.ToArray());
+        }
+        // depth 3: the first row of the first batch element is being read.
+        rows.Add(Row(ref reader, "[0][0]"));
+        if (!reader.Read()) throw new JsonException("unexpected end of data");
+        seq = 1 + Rows(ref reader, "[0]");
+        batch = 1;
+        if (!reader.Read()) throw new JsonException("unexpected end of data");
+        while (reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray) throw NotRectangular($"[{batch}]");
+            if (!reader.Read()) throw new JsonException("unexpected end of data");
+            long n = Rows(ref reader, $"[{batch}]");
+            if (n != seq) throw NotRectangular($"[{batch}]");
+            batch++;
+            if (!reader.Read()) throw new JsonException("unexpected end of data");
+        }
+        return ([batch, seq, width], rows.ToArray());
+    }
+
+    private static string Kind(JsonTokenType t) => t switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => "nothing",
+    };
 
     /// <summary><c>{"type":"init_request"}</c>.</summary>
     public static byte[] InitRequestBytes() => Write(w => { w.WriteStartObject(); w.WriteString("type", "init_request"); w.WriteEndObject(); });
 
     /// <summary>A <c>lora_forward</c> request; <paramref name="rows"/> is the input as rows × in_dim, written nested as <paramref name="inputShape"/>.</summary>
     /// <exception cref="ArgumentException">The shape is not [rows, in] or [batch, seq, in], or the rows do not fill it.</exception>
-    public static byte[] LoraForwardRequestBytes(string sessionId, string submoduleName, long[] inputShape, IReadOnlyList<double[]> rows)
+    public static byte[] LoraForwardRequestBytes(string sessionId, string sessionToken, string submoduleName, long[] inputShape, IReadOnlyList<double[]> rows)
     {
         ArgumentNullException.ThrowIfNull(inputShape);
         ArgumentNullException.ThrowIfNull(rows);
@@ -206,6 +383,7 @@ public static class WireMessages
             w.WriteStartObject();
             w.WriteString("type", "lora_forward");
             w.WriteString("session_id", sessionId);
+            w.WriteString("session_token", sessionToken);
             w.WriteString("submodule_name", submoduleName);
             w.WritePropertyName("input");
             WriteNested(w, inputShape, rows, (writer, v) => writer.WriteNumberValue(v));
@@ -214,22 +392,61 @@ public static class WireMessages
     }
 
     /// <summary>An <c>end_inference</c> request.</summary>
-    public static byte[] EndInferenceRequestBytes(string sessionId) => Write(w =>
+    public static byte[] EndInferenceRequestBytes(string sessionId, string sessionToken) => Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("type", "end_inference");
         w.WriteString("session_id", sessionId);
+        w.WriteString("session_token", sessionToken);
         w.WriteEndObject();
     });
+
+    /// <summary>An <c>open_session</c> request.</summary>
+    public static byte[] OpenSessionRequestBytes(string sessionId) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "open_session");
+        w.WriteString("session_id", sessionId);
+        w.WriteEndObject();
+    });
+
+    /// <summary>The <c>open_session_response</c>.</summary>
+    public static byte[] OpenSessionResponseBytes(OpenSessionResponse r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "open_session_response");
+            w.WriteString("session_id", r.SessionId);
+            w.WriteString("session_token", r.SessionToken);
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>Reads an <c>open_session_response</c>.</summary>
+    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    public static OpenSessionResponse ParseOpenSessionResponse(ReadOnlyMemory<byte> utf8)
+    {
+        const string what = "open_session_response";
+        using var doc = ParseResponse(utf8, what);
+        var root = doc.RootElement;
+        ExactMembers(root, what, "type", "session_id", "session_token");
+        string token = Str(root, "session_token", what);
+        if (token.Length is 0 or > MaxTokenLength || token.Any(char.IsControl))
+            throw new WireProtocolException($"{what}: 'session_token' must be 1–{MaxTokenLength} printable characters.");
+        return new OpenSessionResponse(Str(root, "session_id", what), token);
+    }
 
     // ------------------------------------------------------------------ responses (contributor side)
 
     /// <summary><c>{"type":"error","error":message}</c>.</summary>
+    /// <remarks>Control characters in the message are escaped (<c>\u001b</c>), so an echoed id cannot inject terminal or log sequences.</remarks>
     public static byte[] ErrorBytes(string message) => Write(w =>
     {
         w.WriteStartObject();
         w.WriteString("type", "error");
-        w.WriteString("error", message);
+        w.WriteString("error", Escape(message ?? "", 4096));
         w.WriteEndObject();
     });
 
@@ -412,7 +629,7 @@ public static class WireMessages
             var root = doc.RootElement;
             if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String &&
                 t.GetString() == "error" && root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String)
-                return e.GetString();
+                return Escape(e.GetString()!, 4096);
         }
         catch (JsonException) { }
         return null;
@@ -451,7 +668,7 @@ public static class WireMessages
             if (type == "error")
             {
                 string message = doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : "(no message)";
-                throw new WireProtocolException($"The contributor answered with an error: {message}");
+                throw new WireProtocolException($"The contributor answered with an error: {Escape(message, 4096)}");
             }
             if (type != expectedType) throw new WireProtocolException($"Expected a {expectedType}, got a '{Printable(type)}' message.");
             return doc;
@@ -604,12 +821,21 @@ public static class WireMessages
     };
 
     /// <summary>At most 80 characters of untrusted text, control characters escaped, for error messages.</summary>
-    internal static string Printable(string s)
+    internal static string Printable(string s) => Escape(s, 80);
+
+    /// <summary>
+    /// At most <paramref name="max"/> characters of untrusted text for a log line, a terminal or an
+    /// error message: control characters (C0, DEL, C1, including CR, LF and ESC) and the Unicode
+    /// line/paragraph separators and bidirectional overrides are written as <c>\uXXXX</c>.
+    /// </summary>
+    internal static string Escape(string s, int max)
     {
-        var sb = new StringBuilder();
-        foreach (char c in s.Length > 80 ? s[..80] : s)
-            sb.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString());
-        if (s.Length > 80) sb.Append('…');
+        ArgumentNullException.ThrowIfNull(s);
+        var sb = new StringBuilder(System.Math.Min(s.Length, max) + 8);
+        foreach (char c in s.Length > max ? s[..max] : s)
+            sb.Append(char.IsControl(c) || c is '\u2028' or '\u2029' || (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069')
+                ? $"\\u{(int)c:x4}" : c.ToString());
+        if (s.Length > max) sb.Append('…');
         return sb.ToString();
     }
 }

@@ -16,29 +16,25 @@ internal static class ArtifactFiles
     /// <summary>The bytes of an artifact file, or the exception that says why they cannot be had.</summary>
     public static byte[] ReadBytes(string what, string path)
     {
-        CheckSize(what, path);
-        try
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        // Only a regular file, at most MaxBytes counted while reading (no FIFO, device or symlink).
+        var r = SafeFile.readBytes(what, MaxBytes, path);
+        if (r.IsOk) return r.ResultValue;
+        string message = r.ErrorValue;
+        if (message.EndsWith(" does not exist", StringComparison.Ordinal)) throw new FileNotFoundException(message, path);
+        if (message.Contains($"larger than {MaxBytes} bytes", StringComparison.Ordinal))
         {
-            return File.ReadAllBytes(path);
+            string problem = $"larger than {MaxBytes} bytes";
+            throw new ArtifactFormatException(message, path, problem);
         }
-        catch (Exception e) when (ReadFailure(what, path, e) is { } failure)
-        {
-            throw failure;
-        }
+        throw new IOException(message);
     }
 
-    /// <summary>As <see cref="ReadBytes"/>, reading asynchronously.</summary>
-    public static async Task<byte[]> ReadBytesAsync(string what, string path, CancellationToken cancellationToken)
+    /// <summary>As <see cref="ReadBytes"/> (the read itself is synchronous: artifacts are bounded and local).</summary>
+    public static Task<byte[]> ReadBytesAsync(string what, string path, CancellationToken cancellationToken)
     {
-        CheckSize(what, path);
-        try
-        {
-            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (ReadFailure(what, path, e) is { } failure)
-        {
-            throw failure;
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(ReadBytes(what, path));
     }
 
     /// <summary>Runs a strict artifact parser; a rejection becomes an <see cref="ArtifactFormatException"/>.</summary>
