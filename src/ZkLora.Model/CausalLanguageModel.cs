@@ -436,13 +436,42 @@ public sealed record GenerationOptions
     }
 }
 
-/// <summary>Per-layer keys and values of the tokens run so far.</summary>
-internal abstract class KeyValueCache : IDisposable
+/// <summary>Per-layer keys and values of the tokens run so far (one shape for every architecture:
+/// (batch, kv heads, tokens, head_dim) per layer, concatenated along the token axis).</summary>
+internal sealed class KeyValueCache : IDisposable
 {
+    private readonly Tensor?[] _keys;
+    private readonly Tensor?[] _values;
+
+    public KeyValueCache(int layers)
+    {
+        _keys = new Tensor?[layers];
+        _values = new Tensor?[layers];
+    }
+
     /// <summary>Tokens cached.</summary>
     public long Length { get; set; }
 
-    protected abstract void Release();
+    /// <summary>
+    /// Prepends layer <paramref name="layer"/>'s cached keys and values to this step's and keeps
+    /// the result (detached, outside any dispose scope) for the next step.
+    /// </summary>
+    public (Tensor Keys, Tensor Values) Extend(int layer, Tensor keys, Tensor values)
+    {
+        if (_keys[layer] is { } pastK) keys = torch.cat(new[] { pastK, keys }, 2);
+        if (_values[layer] is { } pastV) values = torch.cat(new[] { pastV, values }, 2);
+        var oldK = _keys[layer];
+        var oldV = _values[layer];
+        _keys[layer] = keys.detach().clone().DetachFromDisposeScope();
+        _values[layer] = values.detach().clone().DetachFromDisposeScope();
+        oldK?.Dispose();
+        oldV?.Dispose();
+        return (keys, values);
+    }
 
-    public void Dispose() => Release();
+    public void Dispose()
+    {
+        foreach (var t in _keys) t?.Dispose();
+        foreach (var t in _values) t?.Dispose();
+    }
 }

@@ -122,30 +122,12 @@ public sealed class Gpt2Model : CausalLanguageModel
         return logits.MoveToOuterDisposeScope();
     }
 
-    private protected override KeyValueCache NewCache() => new LayerCache(Config.NLayer);
+    private protected override KeyValueCache NewCache() => new(Config.NLayer);
 
-    private protected override Tensor ForwardCached(Tensor ids, KeyValueCache cache) => Run(ids, (LayerCache)cache);
-
-    private sealed class LayerCache : KeyValueCache
-    {
-        public LayerCache(int layers)
-        {
-            Keys = new Tensor?[layers];
-            Values = new Tensor?[layers];
-        }
-
-        public Tensor?[] Keys { get; }
-        public Tensor?[] Values { get; }
-
-        protected override void Release()
-        {
-            foreach (var t in Keys) t?.Dispose();
-            foreach (var t in Values) t?.Dispose();
-        }
-    }
+    private protected override Tensor ForwardCached(Tensor ids, KeyValueCache cache) => Run(ids, cache);
 
     // ids: (batch, tokens), already checked. With a cache, positions continue after the cached tokens.
-    private Tensor Run(Tensor ids, LayerCache? cache)
+    private Tensor Run(Tensor ids, KeyValueCache? cache)
     {
         long tokens = ids.shape[1];
         long past = cache?.Length ?? 0, total = past + tokens;
@@ -172,17 +154,7 @@ public sealed class Gpt2Model : CausalLanguageModel
             var q = parts[0].reshape(batch, tokens, heads, d).transpose(1, 2);
             var k = parts[1].reshape(batch, tokens, heads, d).transpose(1, 2);
             var v = parts[2].reshape(batch, tokens, heads, d).transpose(1, 2);
-            if (cache is not null)
-            {
-                if (cache.Keys[l] is { } pastK) k = torch.cat(new[] { pastK, k }, 2);
-                if (cache.Values[l] is { } pastV) v = torch.cat(new[] { pastV, v }, 2);
-                var oldK = cache.Keys[l];
-                var oldV = cache.Values[l];
-                cache.Keys[l] = k.detach().clone().DetachFromDisposeScope();
-                cache.Values[l] = v.detach().clone().DetachFromDisposeScope();
-                oldK?.Dispose();
-                oldV?.Dispose();
-            }
+            if (cache is not null) (k, v) = cache.Extend(l, k, v);
             var scores = q.matmul(k.transpose(-2, -1));
             double scale = scoreScale / (Config.ScaleAttnByInverseLayerIdx ? l + 1 : 1);
             if (scale != 1.0) scores = scores.mul(scale);

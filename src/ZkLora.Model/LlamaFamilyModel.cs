@@ -122,27 +122,9 @@ public sealed class LlamaFamilyModel : CausalLanguageModel
         return logits.MoveToOuterDisposeScope();
     }
 
-    private protected override KeyValueCache NewCache() => new LayerCache(Config.NumHiddenLayers);
+    private protected override KeyValueCache NewCache() => new(Config.NumHiddenLayers);
 
-    private protected override Tensor ForwardCached(Tensor ids, KeyValueCache cache) => Run(ids, (LayerCache)cache);
-
-    private sealed class LayerCache : KeyValueCache
-    {
-        public LayerCache(int layers)
-        {
-            Keys = new Tensor?[layers];
-            Values = new Tensor?[layers];
-        }
-
-        public Tensor?[] Keys { get; }
-        public Tensor?[] Values { get; }
-
-        protected override void Release()
-        {
-            foreach (var t in Keys) t?.Dispose();
-            foreach (var t in Values) t?.Dispose();
-        }
-    }
+    private protected override Tensor ForwardCached(Tensor ids, KeyValueCache cache) => Run(ids, cache);
 
     private Tensor RmsNorm(Tensor x, Tensor weight)
     {
@@ -160,7 +142,7 @@ public sealed class LlamaFamilyModel : CausalLanguageModel
     }
 
     // ids: (batch, tokens), already checked. With a cache, positions continue after the cached tokens.
-    private Tensor Run(Tensor ids, LayerCache? cache)
+    private Tensor Run(Tensor ids, KeyValueCache? cache)
     {
         var c = Config;
         long batch = ids.shape[0], tokens = ids.shape[1];
@@ -212,17 +194,7 @@ public sealed class LlamaFamilyModel : CausalLanguageModel
             v = v.reshape(batch, tokens, kvHeads, d).transpose(1, 2);
             q = q.mul(cos).add(RotateHalf(q).mul(sin));
             k = k.mul(cos).add(RotateHalf(k).mul(sin));
-            if (cache is not null)
-            {
-                if (cache.Keys[l] is { } pastK) k = torch.cat(new[] { pastK, k }, 2);
-                if (cache.Values[l] is { } pastV) v = torch.cat(new[] { pastV, v }, 2);
-                var oldK = cache.Keys[l];
-                var oldV = cache.Values[l];
-                cache.Keys[l] = k.detach().clone().DetachFromDisposeScope();
-                cache.Values[l] = v.detach().clone().DetachFromDisposeScope();
-                oldK?.Dispose();
-                oldV?.Dispose();
-            }
+            if (cache is not null) (k, v) = cache.Extend(l, k, v);
             if (groups > 1)
             {
                 k = k.repeat_interleave(groups, 1);
