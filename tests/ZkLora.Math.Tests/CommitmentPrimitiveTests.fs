@@ -164,8 +164,9 @@ let tests =
             let a2 = Array.copy a
             let i = layout.BitStart + 1
             a2[i] <- fpOf 2L
-            // keep ⟨a, d⟩ = K by adjusting a free entry with d ≠ 0
-            a2[0] <- a2[0] - (fpOf 1L * d[i]) * d[0].Invert()
+            // keep ⟨a, d⟩ = K by adjusting a free entry with d ≠ 0 (the bit was 0 or 1: the
+            // change to the sum is (2 − a_i)·d_i)
+            a2[0] <- a2[0] - ((fpOf 2L - a[i]) * d[i]) * d[0].Invert()
             Expect.equal (Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a2 d) k "constraint kept"
             let p2 = PedersenVector.commit a2 alpha
             Expect.isError (bitVerify layout p2 d k (bitProveUnchecked layout a2 alpha d k)) "non-bit entry"
