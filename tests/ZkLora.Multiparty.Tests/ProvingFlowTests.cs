@@ -76,13 +76,14 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
         var r = await ProofVerification.BatchVerifyProofsAsync(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
         Assert.Equal((2, 1), (r.ProofCount, r.CircuitCount));
 
-        // Cancelled as soon as the first statement has been checked: the proofs are never verified.
+        // Cancelled at the first verbose line (the parameter policy's report of the first module,
+        // written before any statement or proof is read): the proofs are never verified.
         using var cts = new CancellationTokenSource();
         var log = new CancellingWriter(cts);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], verbose: true, log, cts.Token));
         Assert.Single(log.Lines);
-        Assert.StartsWith("statement ", log.Lines[0]);
+        Assert.StartsWith("module ", log.Lines[0]);
     }
 
     /// <summary>Records verbose lines and cancels on the first one.</summary>
