@@ -12,8 +12,10 @@ namespace ZkLora.Model;
 /// <c>Split</c> regex (or GPT-2's pattern for a <c>ByteLevel</c> pre-tokenizer with <c>use_regex</c>);
 /// the special tokens the file's <c>TemplateProcessing</c> post-processor puts before a single
 /// sequence (e.g. Llama 3's <c>&lt;|begin_of_text|&gt;</c>) are prepended.</item>
-/// <item>SentencePiece <c>tokenizer.model</c> (Llama 2, Mistral) with Microsoft.ML.Tokenizers'
-/// <see cref="LlamaTokenizer"/>; BOS is added unless <c>tokenizer_config.json</c> sets <c>add_bos_token</c> false.</item>
+/// <item>SentencePiece <c>tokenizer.model</c> with a BPE model (Llama 2, Mistral; Unigram models are refused) with Microsoft.ML.Tokenizers'
+/// <see cref="SentencePieceTokenizer"/>; BOS is added unless <c>tokenizer_config.json</c> sets <c>add_bos_token</c> false
+/// (EOS when it sets <c>add_eos_token</c>), also to an empty text. Checked against the SentencePiece
+/// implementation itself (tests/vectors/sentencepiece_reference.py).</item>
 /// </list>
 /// Not covered (refused with a message): tokenizer.json models other than BPE, BPE with
 /// <c>byte_fallback</c>, normalizers, and <c>ignore_merges</c> (Llama 3 sets it: a pre-token found whole
@@ -25,6 +27,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     private readonly Tokenizer _inner;
     private readonly int[] _prefix;
     private readonly HashSet<int> _skipOnDecode;
+    private int[] _suffix = [];
 
     private HuggingFaceTokenizer(Tokenizer inner, int[] prefix, HashSet<int> skipOnDecode, string format)
     {
@@ -37,7 +40,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     /// <summary>Which file it was built from: <c>tokenizer.json</c> or <c>tokenizer.model</c>.</summary>
     public string Format { get; }
 
-    /// <summary>Ids prepended to every encoded text (BOS, when the tokenizer adds one).</summary>
+    /// <summary>Ids prepended to every encoded text (BOS, when the tokenizer adds one; EOS, when it adds one, is appended).</summary>
     public IReadOnlyList<int> PrefixIds => _prefix;
 
     /// <summary>The tokenizer of a model folder: <c>tokenizer.json</c>, else <c>tokenizer.model</c>, else GPT-2's <c>vocab.json</c> + <c>merges.txt</c>; null when there is none.</summary>
@@ -185,10 +188,10 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return prefix.ToArray();
     }
 
-    /// <summary>Builds a tokenizer from a SentencePiece <c>tokenizer.model</c> (BPE model, as Llama 2 and Mistral ship).</summary>
+    /// <summary>Builds a tokenizer from a SentencePiece <c>tokenizer.model</c> with a BPE model (as Llama 2 and Mistral ship).</summary>
     /// <param name="modelPath">The tokenizer.model file.</param>
     /// <param name="configPath">tokenizer_config.json (optional; its add_bos_token and add_eos_token are honoured).</param>
-    /// <exception cref="ModelFormatException">The file cannot be read as a SentencePiece BPE model.</exception>
+    /// <exception cref="ModelFormatException">The file cannot be read as a SentencePiece BPE model (a Unigram model is refused).</exception>
     public static HuggingFaceTokenizer FromSentencePiece(string modelPath, string? configPath = null)
     {
         bool addBos = true, addEos = false;
@@ -207,10 +210,22 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         }
         try
         {
-            using var stream = File.OpenRead(modelPath);
-            var spm = LlamaTokenizer.Create(stream, addBos, addEos);
+            byte[] proto = File.ReadAllBytes(modelPath);
+            int modelType = SentencePieceModelType(proto);
+            // Microsoft.ML.Tokenizers 2.0.0 reads Unigram models too, but its byte fallback for them is wrong
+            // (an unknown ASCII character gets an unrelated piece, some texts throw), checked against
+            // SentencePiece itself in the tests; Llama 2 and Mistral ship BPE models.
+            if (modelType != 2)
+                throw new ModelFormatException($"{modelPath}: SentencePiece model type {(modelType == 1 ? "Unigram" : modelType.ToString(System.Globalization.CultureInfo.InvariantCulture))} is not supported (BPE models are, as Llama 2 and Mistral ship).");
+            using var stream = new MemoryStream(proto, writable: false);
+            // BOS/EOS are added here rather than by the library, which adds nothing to an empty text
+            // where SentencePiece (and transformers' Llama tokenizers) give [BOS].
+            var spm = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
             var skip = new HashSet<int> { spm.BeginningOfSentenceId, spm.EndOfSentenceId };
-            return new HuggingFaceTokenizer(spm, Array.Empty<int>(), skip, "tokenizer.model");
+            return new HuggingFaceTokenizer(spm, addBos ? [spm.BeginningOfSentenceId] : [], skip, "tokenizer.model")
+            {
+                _suffix = addEos ? [spm.EndOfSentenceId] : [],
+            };
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or FormatException or IOException)
         {
@@ -218,13 +233,76 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         }
     }
 
+    /// <summary>
+    /// The <c>trainer_spec.model_type</c> of a SentencePiece <c>ModelProto</c> (1 Unigram, the proto's
+    /// default; 2 BPE; 3 word; 4 char), read from the protobuf wire format: top-level field 2 (TrainerSpec,
+    /// length-delimited), its field 3 (varint).
+    /// </summary>
+    /// <exception cref="FormatException">The bytes are not a well-formed protobuf message.</exception>
+    internal static int SentencePieceModelType(ReadOnlySpan<byte> proto)
+    {
+        int type = 1;
+        ForEachField(proto, (field, wire, value, bytes) =>
+        {
+            if (field == 2 && wire == 2)
+                ForEachField(bytes, (f, w, v, _) => { if (f == 3 && w == 0) type = checked((int)v); });
+        });
+        return type;
+    }
+
+    private delegate void FieldVisitor(int field, int wireType, ulong varint, ReadOnlySpan<byte> bytes);
+
+    private static void ForEachField(ReadOnlySpan<byte> message, FieldVisitor visit)
+    {
+        int pos = 0;
+        while (pos < message.Length)
+        {
+            ulong key = ReadVarint(message, ref pos);
+            int field = (int)(key >> 3), wire = (int)(key & 7);
+            switch (wire)
+            {
+                case 0: visit(field, wire, ReadVarint(message, ref pos), default); break;
+                case 1: Skip(message, ref pos, 8); break;
+                case 5: Skip(message, ref pos, 4); break;
+                case 2:
+                {
+                    ulong length = ReadVarint(message, ref pos);
+                    if (length > (ulong)(message.Length - pos)) throw new FormatException("a length-delimited field runs past the end of the message.");
+                    visit(field, wire, 0, message.Slice(pos, (int)length));
+                    pos += (int)length;
+                    break;
+                }
+                default: throw new FormatException($"protobuf wire type {wire} is not supported.");
+            }
+        }
+
+        static void Skip(ReadOnlySpan<byte> m, ref int p, int n)
+        {
+            if (n > m.Length - p) throw new FormatException("a fixed-size field runs past the end of the message.");
+            p += n;
+        }
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> m, ref int pos)
+    {
+        ulong value = 0;
+        for (int shift = 0; shift < 64; shift += 7)
+        {
+            if (pos >= m.Length) throw new FormatException("a varint runs past the end of the message.");
+            byte b = m[pos++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return value;
+        }
+        throw new FormatException("a varint is longer than 10 bytes.");
+    }
+
     /// <inheritdoc/>
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = _inner.EncodeToIds(text);
-        if (_prefix.Length == 0) return ids;
-        return _prefix.Concat(ids).ToList();
+        if (_prefix.Length == 0 && _suffix.Length == 0) return ids;
+        return _prefix.Concat(ids).Concat(_suffix).ToList();
     }
 
     /// <inheritdoc/>
