@@ -415,6 +415,21 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             {
                 Log($"#{id} {peer}: refused, a plain (non-TLS) frame on a TLS server");
                 await TrySendAsync(stream, WireMessages.ErrorBytes("This contributor requires TLS: connect with TLS (zklora infer --tls, or a tls://host:port contributor)."), stop).ConfigureAwait(false);
+                // Closing with the client's frame unread would reset the connection, and the client,
+                // perhaps still sending, would see "broken pipe" instead of the answer: end our side,
+                // then discard what it sends (at most 1 MiB, within the handshake timeout) until it closes.
+                try
+                {
+                    client.Client.Shutdown(SocketShutdown.Send);
+                    var sink = new byte[16 << 10];
+                    for (int total = 0; total < 1 << 20;)
+                    {
+                        int read = await stream.ReadAsync(sink, handshake.Token).ConfigureAwait(false);
+                        if (read == 0) break;
+                        total += read;
+                    }
+                }
+                catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
                 return null;
             }
             var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
