@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
@@ -12,8 +13,9 @@ namespace ZkLora.Model;
 /// <c>Split</c> regex (or GPT-2's pattern for a <c>ByteLevel</c> pre-tokenizer with <c>use_regex</c>);
 /// the special tokens the file's <c>TemplateProcessing</c> post-processor puts before a single
 /// sequence (e.g. Llama 3's <c>&lt;|begin_of_text|&gt;</c>) are prepended.</item>
-/// <item>SentencePiece <c>tokenizer.model</c> with a BPE model (Llama 2, Mistral; Unigram models are refused) with Microsoft.ML.Tokenizers'
-/// <see cref="SentencePieceTokenizer"/>; BOS is added unless <c>tokenizer_config.json</c> sets <c>add_bos_token</c> false
+/// <item>SentencePiece <c>tokenizer.model</c>: BPE models (Llama 2, Mistral) with Microsoft.ML.Tokenizers'
+/// <see cref="SentencePieceTokenizer"/>, Unigram models (identity normalization, byte fallback) with this project's own
+/// Viterbi encoder, as the library's Unigram byte fallback is wrong; BOS is added unless <c>tokenizer_config.json</c> sets <c>add_bos_token</c> false
 /// (EOS when it sets <c>add_eos_token</c>), also to an empty text. Checked against the SentencePiece
 /// implementation itself (tests/vectors/sentencepiece_reference.py).</item>
 /// </list>
@@ -24,12 +26,13 @@ namespace ZkLora.Model;
 /// </summary>
 public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
-    private readonly Tokenizer _inner;
+    private readonly Tokenizer? _inner;
+    private SentencePieceUnigram? _unigram;
     private readonly int[] _prefix;
     private readonly HashSet<int> _skipOnDecode;
     private int[] _suffix = [];
 
-    private HuggingFaceTokenizer(Tokenizer inner, int[] prefix, HashSet<int> skipOnDecode, string format)
+    private HuggingFaceTokenizer(Tokenizer? inner, int[] prefix, HashSet<int> skipOnDecode, string format)
     {
         _inner = inner;
         _prefix = prefix;
@@ -188,10 +191,10 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return prefix.ToArray();
     }
 
-    /// <summary>Builds a tokenizer from a SentencePiece <c>tokenizer.model</c> with a BPE model (as Llama 2 and Mistral ship).</summary>
+    /// <summary>Builds a tokenizer from a SentencePiece <c>tokenizer.model</c>: a BPE model (as Llama 2 and Mistral ship) or a Unigram model with byte fallback and the identity normalization.</summary>
     /// <param name="modelPath">The tokenizer.model file.</param>
     /// <param name="configPath">tokenizer_config.json (optional; its add_bos_token and add_eos_token are honoured).</param>
-    /// <exception cref="ModelFormatException">The file cannot be read as a SentencePiece BPE model (a Unigram model is refused).</exception>
+    /// <exception cref="ModelFormatException">The file cannot be read as a SentencePiece model, or uses a feature that is not covered.</exception>
     public static HuggingFaceTokenizer FromSentencePiece(string modelPath, string? configPath = null)
     {
         bool addBos = true, addEos = false;
@@ -213,10 +216,19 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             byte[] proto = File.ReadAllBytes(modelPath);
             int modelType = SentencePieceModelType(proto);
             // Microsoft.ML.Tokenizers 2.0.0 reads Unigram models too, but its byte fallback for them is wrong
-            // (an unknown ASCII character gets an unrelated piece, some texts throw), checked against
-            // SentencePiece itself in the tests; Llama 2 and Mistral ship BPE models.
+            // (an unknown ASCII character gets an unrelated piece, some texts throw; checked against
+            // SentencePiece itself in the tests): Unigram models are encoded by SentencePieceUnigram.
+            if (modelType == 1)
+            {
+                var unigram = SentencePieceUnigram.Create(proto);
+                return new HuggingFaceTokenizer(null, addBos ? [unigram.BosId] : [], [unigram.BosId, unigram.EosId], "tokenizer.model")
+                {
+                    _suffix = addEos ? [unigram.EosId] : [],
+                    _unigram = unigram,
+                };
+            }
             if (modelType != 2)
-                throw new ModelFormatException($"{modelPath}: SentencePiece model type {(modelType == 1 ? "Unigram" : modelType.ToString(System.Globalization.CultureInfo.InvariantCulture))} is not supported (BPE models are, as Llama 2 and Mistral ship).");
+                throw new ModelFormatException($"{modelPath}: SentencePiece model type {modelType.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not supported (BPE and Unigram are).");
             using var stream = new MemoryStream(proto, writable: false);
             // BOS/EOS are added here rather than by the library, which adds nothing to an empty text
             // where SentencePiece (and transformers' Llama tokenizers) give [BOS].
@@ -229,7 +241,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or FormatException or IOException)
         {
-            throw new ModelFormatException($"{modelPath}: cannot read it as a SentencePiece BPE model: {e.Message}", e);
+            throw new ModelFormatException($"{modelPath}: cannot read it as a SentencePiece model: {e.Message}", e);
         }
     }
 
@@ -250,9 +262,12 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return type;
     }
 
-    private delegate void FieldVisitor(int field, int wireType, ulong varint, ReadOnlySpan<byte> bytes);
+    /// <summary>A protobuf field: number, wire type, the value of a varint or fixed32/fixed64 field, the bytes of a length-delimited one.</summary>
+    internal delegate void FieldVisitor(int field, int wireType, ulong value, ReadOnlySpan<byte> bytes);
 
-    private static void ForEachField(ReadOnlySpan<byte> message, FieldVisitor visit)
+    /// <summary>Visits the fields of a protobuf message in order.</summary>
+    /// <exception cref="FormatException">Malformed wire format.</exception>
+    internal static void ForEachField(ReadOnlySpan<byte> message, FieldVisitor visit)
     {
         int pos = 0;
         while (pos < message.Length)
@@ -262,8 +277,14 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
             switch (wire)
             {
                 case 0: visit(field, wire, ReadVarint(message, ref pos), default); break;
-                case 1: Skip(message, ref pos, 8); break;
-                case 5: Skip(message, ref pos, 4); break;
+                case 1:
+                    Skip(message, ref pos, 8);
+                    visit(field, wire, BinaryPrimitives.ReadUInt64LittleEndian(message[(pos - 8)..]), default);
+                    break;
+                case 5:
+                    Skip(message, ref pos, 4);
+                    visit(field, wire, BinaryPrimitives.ReadUInt32LittleEndian(message[(pos - 4)..]), default);
+                    break;
                 case 2:
                 {
                     ulong length = ReadVarint(message, ref pos);
@@ -300,7 +321,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = _inner.EncodeToIds(text);
+        IReadOnlyList<int> ids = _unigram is not null ? _unigram.Encode(text) : _inner!.EncodeToIds(text);
         if (_prefix.Length == 0 && _suffix.Length == 0) return ids;
         return _prefix.Concat(ids).Concat(_suffix).ToList();
     }
@@ -309,6 +330,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     public string Decode(IEnumerable<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return _inner.Decode(ids.Where(i => !_skipOnDecode.Contains(i))) ?? "";
+        var kept = ids.Where(i => !_skipOnDecode.Contains(i));
+        return _unigram is not null ? _unigram.Decode(kept) : _inner!.Decode(kept) ?? "";
     }
 }

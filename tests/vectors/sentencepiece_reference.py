@@ -39,6 +39,9 @@ TEXTS = [
     "tab\tseparated",
     "UPPER lower MiXeD",
     "x",
+    "Zero knowledge proofs of low rank adaptation for a large weight matrix",
+    "~#@ {braces} [brackets] 0 1 2 3 4 5 6 7 8 9",
+    "Ünïcödé é́ combining and € euro",
     "",
 ]
 
