@@ -28,6 +28,9 @@ internal static class InferCommand
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature for --generate; 0 (default) is greedy.", DefaultValueFactory = _ => 0.0 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus size for sampling, in (0, 1].", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the sampling generator (same seed, same tokens).", DefaultValueFactory = _ => 0UL };
+        var tlsAll = new Option<bool>("--tls") { Description = "Connect to every contributor with TLS (one contributor alone: --contributor tls://host:port)." };
+        var tlsCa = new Option<string[]>("--tls-ca") { Description = "PEM file of a CA or self-signed certificate to trust for TLS contributors instead of the system's roots (repeatable); the certificate must still name the host." };
+        var tlsPin = new Option<string[]>("--tls-pin") { Description = "Accept a TLS contributor only if its certificate's SHA-256 is this (64 hex digits, as `zklora serve` prints; repeatable); chain and name are then not checked unless --tls-ca is given too." };
         var endTimeout = new Option<double>("--end-timeout") { Description = "Seconds to wait for each contributor to answer end_inference (proving).", DefaultValueFactory = _ => 7200 };
         var command = new Command("infer",
             "Run the base model (party B) with LoRA deltas from contributors: prints the loss, writes the transcript of quantized " +
@@ -36,6 +39,9 @@ internal static class InferCommand
             host, port, contributors, baseModel, combine, text, transcript, session, skipEnd, generate, temperature, topP, seed, endTimeout,
         };
         foreach (var o in policy.All) command.Options.Add(o);
+        command.Options.Add(tlsAll);
+        command.Options.Add(tlsCa);
+        command.Options.Add(tlsPin);
         command.SetAction(async (parse, ct) =>
         {
             try
@@ -43,10 +49,22 @@ internal static class InferCommand
                 var endpoints = new List<ContributorEndpoint> { new(parse.GetValue(host)!, parse.GetValue(port)) };
                 if (endpoints[0].Port is < 1 or > 65535) throw new ArgumentException("--port must be in 1–65535.");
                 foreach (var c in parse.GetValue(contributors) ?? []) endpoints.Add(ContributorEndpoint.Parse(c));
+                if (parse.GetValue(tlsAll)) endpoints = endpoints.Select(e => e with { UseTls = true }).ToList();
+                var caFiles = parse.GetValue(tlsCa) ?? [];
+                var pins = parse.GetValue(tlsPin) ?? [];
+                ContributorTlsOptions? tlsOptions = null;
+                if (caFiles.Length > 0 || pins.Length > 0)
+                {
+                    if (!endpoints.Any(e => e.UseTls)) throw new ArgumentException("--tls-ca/--tls-pin apply to TLS contributors: add --tls or give a contributor as tls://host:port.");
+                    var trusted = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                    foreach (var f in caFiles) trusted.AddRange(ContributorTlsOptions.LoadCertificates(f));
+                    tlsOptions = new ContributorTlsOptions { TrustedCertificates = trusted, PinnedSha256 = pins };
+                }
                 var mode = parse.GetValue(combine) == "replace" ? CombineMode.Replace : CombineMode.AddDelta;
                 var parameterPolicy = policy.Read(parse);
                 await using var client = BaseModelClient.Load(parse.GetRequiredValue(baseModel), endpoints, mode, parse.GetValue(session));
                 client.ParameterPolicy = parameterPolicy;
+                client.TlsOptions = tlsOptions;
                 await client.InitAndPatchAsync(ct);
                 Console.WriteLine($"session:    {client.SessionId}");
                 foreach (var (module, owner) in client.ModuleOwners.OrderBy(kv => kv.Key, StringComparer.Ordinal))

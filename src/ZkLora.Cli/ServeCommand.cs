@@ -35,6 +35,9 @@ internal static class ServeCommand
         var proveMemory = new Option<long?>("--prove-memory-mb") { Description = "Proving memory budget in MiB (default: ZKLORA_PROVE_MEMORY_MB, else 4096); calls whose proof would need more are refused." };
         var sessionIdle = new Option<double>("--session-idle-timeout") { Description = "Minutes after which an unused open session expires (its calls are discarded; 0: never).", DefaultValueFactory = _ => 30 };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log connections and errors." };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve over TLS with this certificate: a PEM file (with --tls-key, or with its key inside; intermediates may follow the certificate) or a PKCS#12 .pfx/.p12 (password from ZKLORA_TLS_PFX_PASSWORD)." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
+        var tlsHandshake = new Option<double>("--tls-handshake-timeout") { Description = "Seconds a connection may take to complete its TLS handshake.", DefaultValueFactory = _ => 10 };
         var command = new Command("serve",
             "Serve a LoRA adapter to base-model users (party A): commit to it, write the manifest, answer lora_forward requests " +
             "with exact fixed-point deltas and record them for proving at end_inference. Runs until Ctrl+C.")
@@ -42,6 +45,9 @@ internal static class ServeCommand
             host, port, baseModel, adapter, outDir, manifest, modules, maxConnections, maxPerClient, idleTimeout, readTimeout, writeTimeout,
             maxRows, maxSessionValues, maxTotalValues, maxSessions, maxSessionsPerClient, proveMemory, sessionIdle, quiet,
         };
+        command.Options.Add(tlsCert);
+        command.Options.Add(tlsKey);
+        command.Options.Add(tlsHandshake);
         command.SetAction(async (parse, ct) =>
         {
             try
@@ -59,6 +65,12 @@ internal static class ServeCommand
                 long? memoryMb = parse.GetValue(proveMemory);
                 if (memoryMb is < 1 or > (1L << 40)) throw new ArgumentException("--prove-memory-mb must be positive.");
                 var log = parse.GetValue(quiet) ? null : Console.Error;
+                string? certPath = parse.GetValue(tlsCert);
+                if (certPath is null && parse.GetValue(tlsKey) is not null) throw new ArgumentException("--tls-key needs --tls-cert.");
+                (System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate, System.Security.Cryptography.X509Certificates.X509Certificate2Collection? Intermediates) tls =
+                    certPath is null ? (null, null) : LoRAServerSocket.LoadCertificate(certPath, parse.GetValue(tlsKey),
+                    Environment.GetEnvironmentVariable("ZKLORA_TLS_PFX_PASSWORD"));
+                var handshakeTimeout = Seconds(parse.GetValue(tlsHandshake), "--tls-handshake-timeout");
                 var server = LoRAServer.Load(parse.GetRequiredValue(adapter), dir, parse.GetValue(baseModel),
                     new LoRAServerOptions
                     {
@@ -92,7 +104,12 @@ internal static class ServeCommand
                     ReadTimeout = Seconds(parse.GetValue(readTimeout), "--read-timeout"),
                     WriteTimeout = Seconds(parse.GetValue(writeTimeout), "--write-timeout"),
                     Log = log,
+                    TlsCertificate = tls.Certificate,
+                    TlsIntermediates = tls.Intermediates,
+                    TlsHandshakeTimeout = handshakeTimeout,
                 });
+                if (tls.Certificate is { } served)
+                    Console.WriteLine($"tls certificate: {served.Subject}, sha256 {ContributorTlsOptions.Fingerprint(served)} (clients: --tls-pin, or --tls-ca with its CA), valid until {served.NotAfter:yyyy-MM-dd}");
                 // Stop on Ctrl+C (SIGINT) and SIGTERM; cancelling the signal keeps the process alive
                 // until the server has closed its connections.
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -155,6 +155,24 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
 
     private ParameterPolicy _parameterPolicy = ParameterPolicy.Standard;
 
+    /// <summary>
+    /// Whom to trust when connecting to contributors whose endpoint has <see cref="ContributorEndpoint.UseTls"/>
+    /// (null: the system's trusted roots and the host name). Set it before <see cref="InitAndPatchAsync"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set after <see cref="InitAndPatchAsync"/>.</exception>
+    public ContributorTlsOptions? TlsOptions
+    {
+        get => _tlsOptions;
+        set
+        {
+            if (_initialized) throw new InvalidOperationException("Set the TLS options before InitAndPatchAsync.");
+            _tlsOptions = value;
+            foreach (var c in _connections) c.SetTlsOptions(value);
+        }
+    }
+
+    private ContributorTlsOptions? _tlsOptions;
+
     /// <summary>Each patched module and the contributor that serves it (after <see cref="InitAndPatchAsync"/>).</summary>
     public IReadOnlyDictionary<string, ContributorEndpoint> ModuleOwners =>
         _owners.ToDictionary(kv => kv.Key, kv => kv.Value.Connection.Endpoint, StringComparer.Ordinal);
