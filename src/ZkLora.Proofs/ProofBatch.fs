@@ -117,7 +117,7 @@ let private prepare (manifest: Manifest) (adapters: Map<string, PrivateAdapter>)
         // The witness must open the manifest's commitment, or the proof would be for a
         // different adapter than the one the verifier pinned.
         let! c = AdapterCommitment.commit a.Shape a.FixedPoint a.Scaling w.Salt w.A w.B
-        do! if c.Equals a.Commitment then Ok() else Error "the private adapter (A, B, salt) does not open the manifest's commitment"
+        do! if ArtifactCommon.PoseidonCommitment c = a.Commitment then Ok() else Error "the private adapter (A, B, salt) does not open the manifest's commitment"
         let! p = LoraCircuit.plan (shapeOf e a)
         let cid = LoraCircuit.circuitId p
         let! s = Statement.ofEntry e a cid
@@ -131,7 +131,8 @@ let private prepare (manifest: Manifest) (adapters: Map<string, PrivateAdapter>)
                 Error(sprintf "the recorded delta differs from the committed adapter's output at row %d, column %d (recorded %O, adapter gives %O); no valid proof exists for this call" t k r cv)
             | None -> Ok()
         // Instances from the RECORDED values (what the verifier will use).
-        let! inst = LoraCircuit.instances p.Shape e.X e.Delta a.Commitment digest
+        let! commitment = Manifest.poseidonCommitment a
+        let! inst = LoraCircuit.instances p.Shape e.X e.Delta commitment digest
         return { Entry = e; Statement = s; Digest = digest; Plan = p; CircuitId = cid; Witness = wit; Instances = inst }
     }
 

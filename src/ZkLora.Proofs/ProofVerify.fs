@@ -193,7 +193,8 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
         let! meta = ProofMeta.readFile mPath |> tag Tampered
         do! ProofMeta.check meta st (ReadOnlySpan proof) |> tag Tampered
         let! digest = Statement.digest st |> tag Tampered
-        let! inst = LoraCircuit.instances plan.Shape entry.X entry.Delta adapter.Commitment digest |> tag InvalidInput
+        let! commitment = Manifest.poseidonCommitment adapter |> tag ManifestMismatch
+        let! inst = LoraCircuit.instances plan.Shape entry.X entry.Delta commitment digest |> tag InvalidInput
         return { Key = a.Key; Plan = plan; Instances = inst; Proof = proof }
     }
 
