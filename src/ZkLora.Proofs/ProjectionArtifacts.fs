@@ -286,6 +286,11 @@ let readAdapterProofs (path: string) : Result<AdapterProofs, string> =
     SafeFile.readBytes "adapter proofs" maxAdapterProofsFileBytes path
     |> Result.bind (fun bytes -> parseAdapterProofsBytes (ReadOnlyMemory bytes) |> Result.mapError (fun e -> sprintf "adapter proofs file %s: %s" path e))
 
+/// The file (in the contributor's secret folder) holding a module's Pedersen blind r_W, in the
+/// salt-file format (`AdapterCommitment.writeSaltFile`): `<module>.zklora.projection-blind.json`.
+let blindFileName (moduleName: string) : Result<string, string> =
+    ArtifactNames.validateModuleName moduleName |> Result.map (fun m -> m + ".zklora.projection-blind.json")
+
 /// The secret side of a projection module: quantized A, B and the commitment's blind r_W.
 type ProjectionSecret =
     { A: BigInteger[][]
@@ -408,11 +413,13 @@ let writeGroup (proofDir: string) (g: ProvedGroup) : Result<string * string * st
     }
 
 /// Splits the calls of one (session, module), in index order, into groups of at most
-/// `callsPerProof` calls (0: no limit) that each fit the projection policy.
-let groupCalls (a: ManifestAdapter) (callsPerProof: int) (entries: TranscriptEntry list) : TranscriptEntry list list =
+/// `callsPerProof` calls (0: no limit) that each fit the projection policy and, when they
+/// have more than one call, the memory budget `maxBytes` (`estimatedProofBytes`).
+let groupCalls (a: ManifestAdapter) (callsPerProof: int) (maxBytes: int64) (entries: TranscriptEntry list) : TranscriptEntry list list =
     let fits (g: TranscriptEntry list) =
         let r = g |> List.sumBy (fun e -> fst (rowsAndCols e.InputShape))
         (callsPerProof <= 0 || g.Length <= callsPerProof) && fitsPolicy a.Shape a.FixedPoint a.Scaling r
+        && estimatedProofBytes a.Shape a.FixedPoint a.Scaling r <= maxBytes
     let sorted = entries |> List.sortBy (fun e -> e.InvocationIndex)
     let groups, current =
         sorted |> List.fold (fun (done', cur) e ->

@@ -208,7 +208,7 @@ let private projectionJobs (options: ProveOptions) (manifest: Manifest) (adapter
             let! w = match adapters.TryFind moduleName with Some w -> Ok w | None -> Error(sprintf "no private adapter (A, B, blind) for module '%s'" moduleName)
             let! _ = es |> traverse (fun _ e -> checkProjectionCall a w e)
             let secret : ProjectionArtifacts.ProjectionSecret = { A = w.A; B = w.B; Blind = w.Salt }
-            let groups = ProjectionArtifacts.groupCalls a options.ProjectionCallsPerProof es
+            let groups = ProjectionArtifacts.groupCalls a options.ProjectionCallsPerProof options.MemoryBudgetBytes es
             // every group must make a statement (and the blind must open C_W) before proving starts
             let! _ = groups |> traverse (fun _ g -> ProjectionArtifacts.statementOf a g)
             return groups |> List.map (fun g -> ProjectionJob(a, secret, g))

@@ -23,6 +23,11 @@ public enum ProofVerificationFailure
     InvalidProof,
     /// <summary>A module's fixed-point configuration or scaling lies outside the verifier's <see cref="ParameterPolicy"/>.</summary>
     OutsidePolicy,
+    /// <summary>
+    /// The one-time adapter proof of a projection manifest (<see cref="AdapterManifest.AdapterProofsPath"/>) is missing,
+    /// malformed, for another manifest, or does not verify.
+    /// </summary>
+    InvalidAdapterProof,
 }
 
 /// <summary>Verification failed; <see cref="Reason"/> says which check, the message says exactly what.</summary>
@@ -210,6 +215,7 @@ public static class ProofVerification
         ProofVerify.VerifyFailureKind.Tags.OutOfBounds => ProofVerificationFailure.OutOfBounds,
         ProofVerify.VerifyFailureKind.Tags.InvalidProof => ProofVerificationFailure.InvalidProof,
         ProofVerify.VerifyFailureKind.Tags.OutsidePolicy => ProofVerificationFailure.OutsidePolicy,
+        ProofVerify.VerifyFailureKind.Tags.InvalidAdapterProof => ProofVerificationFailure.InvalidAdapterProof,
         _ => ProofVerificationFailure.InvalidInput,
     };
 }
