@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 
@@ -35,12 +36,13 @@ internal static class ServeCommand
         var proveMemory = new Option<long?>("--prove-memory-mb") { Description = "Proving memory budget in MiB (default: ZKLORA_PROVE_MEMORY_MB, else 4096); calls whose proof would need more are refused." };
         var sessionIdle = new Option<double>("--session-idle-timeout") { Description = "Minutes after which an unused open session expires (its calls are discarded; 0: never).", DefaultValueFactory = _ => 30 };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log connections and errors." };
+        var backend = BackendOption.Create();
         var command = new Command("serve",
             "Serve a LoRA adapter to base-model users (party A): commit to it, write the manifest, answer lora_forward requests " +
             "with exact fixed-point deltas and record them for proving at end_inference. Runs until Ctrl+C.")
         {
             host, port, baseModel, adapter, outDir, manifest, modules, maxConnections, maxPerClient, idleTimeout, readTimeout, writeTimeout,
-            maxRows, maxSessionValues, maxTotalValues, maxSessions, maxSessionsPerClient, proveMemory, sessionIdle, quiet,
+            maxRows, maxSessionValues, maxTotalValues, maxSessions, maxSessionsPerClient, proveMemory, sessionIdle, quiet, backend,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -71,12 +73,15 @@ internal static class ServeCommand
                         MaxProvingMemoryBytes = memoryMb * (1L << 20),
                         SessionIdleTimeout = idleMinutes == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(idleMinutes),
                         Log = log,
+                        Backend = BackendOption.Read(parse, backend),
                     });
                 string manifestPath = Path.GetFullPath(parse.GetValue(manifest) ?? Path.Combine(dir, "manifest.json"));
                 server.WriteManifest(manifestPath);
 
                 Console.WriteLine($"manifest:        {manifestPath}");
                 Console.WriteLine($"manifest sha256: {server.ManifestDigest}");
+                if (server.Manifest.ProofBackend == ProofBackend.Projection)
+                    Console.WriteLine($"adapter proof:   {AdapterManifest.AdapterProofsPath(manifestPath)}");
                 Console.WriteLine("The verifier must pin this manifest (the file or its SHA-256 digest) BEFORE inference;");
                 Console.WriteLine("a manifest first seen after inference, or shipped with the proofs, proves nothing.");
                 foreach (var ip in server.InjectionPoints)
