@@ -281,7 +281,7 @@ let tests =
             match verifyAdapterProofsWithPolicy ParameterPolicy.standard m { theirs with ManifestDigest = md } ignore with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message
             | Ok() -> failtest "other commitments' proofs accepted"
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m { ManifestDigest = md; Proofs = List.tail theirs.Proofs } ignore with
+            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) ignore with
             | Error f -> Expect.stringContains f.Message "has no adapter proof" "missing module"
             | Ok() -> failtest "accepted"
         }
@@ -301,7 +301,7 @@ let tests =
             Manifest.writeFile path swapped |> unwrap
             let ps = ProjectionArtifacts.readAdapterProofs (ProjectionArtifacts.adapterProofsPath fx.ManifestPath) |> unwrap
             let byName = Map.ofList ps.Proofs
-            let relabeled = { ManifestDigest = Manifest.digest swapped |> unwrap; Proofs = [ ad[0].ModuleName, byName[ad[0].ModuleName]; ad[1].ModuleName, byName[ad[2].ModuleName]; ad[2].ModuleName, byName[ad[1].ModuleName] ] }
+            let relabeled : ProjectionArtifacts.AdapterProofs = { ManifestDigest = Manifest.digest swapped |> unwrap; Proofs = [ ad[0].ModuleName, byName[ad[0].ModuleName]; ad[1].ModuleName, byName[ad[2].ModuleName]; ad[2].ModuleName, byName[ad[1].ModuleName] ] }
             File.WriteAllText(ProjectionArtifacts.adapterProofsPath path, ProjectionArtifacts.adapterProofsToJson relabeled |> unwrap)
             batchVerifyFiles fx.Grouped fx.TranscriptPath path ignore |> expectFailure ManifestMismatch "adapter_commitment"
             // statements rewritten to the swapped commitments: the proofs were made for the others
