@@ -214,7 +214,7 @@ let manifestNegatives =
     testList "manifest rejects" [
         test "unknown schema_version" { badManifest (fun o -> o["schema_version"] <- JsonValue.Create("zklora.manifest.v2")) "unknown manifest schema 'zklora.manifest.v2'" }
         test "unknown backend" { badManifest (fun o -> o["backend"] <- JsonValue.Create("other")) "unknown backend" }
-        test "unknown commitment scheme" { badManifest (fun o -> o["commitment_scheme"] <- JsonValue.Create("sha256")) "unknown commitment scheme" }
+        test "unknown commitment scheme" { badManifest (fun o -> o["commitment_scheme"] <- JsonValue.Create("sha256")) "unknown backend/commitment scheme pair" }
         test "adapter with another scheme" { badManifest (fun o -> (adapter0 o).["adapter_commitment"].AsObject().["scheme"] <- JsonValue.Create("x")) "$.adapters[0].adapter_commitment.scheme" }
         test "missing field" { badManifest (fun o -> (adapter0 o).Remove("rank") |> ignore) "missing field 'rank'" }
         test "extra field" { badManifest (fun o -> (adapter0 o).["salt"] <- JsonValue.Create("0x00")) "unknown field 'salt'" }
