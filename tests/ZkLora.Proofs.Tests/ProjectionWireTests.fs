@@ -145,6 +145,33 @@ let tests =
             Expect.equal s2.Proofs 5 "again (adapter proofs cached)"
             Expect.isTrue (adapterProofsVerified fixture.Value.Manifest) "cached by manifest digest"
         }
+        test "one batch verifies a PLONK contributor and a projection contributor together" {
+            let fx = fixture.Value
+            let rnd = Random 5
+            let w = weights rnd "p.h.0.mlp" (2, 1, 2) { Num = BigInteger 1; Den = BigInteger 2 }
+            let salt = AdapterCommitment.newSalt ()
+            let entry = Manifest.adapterOf w.Name w.Shape cfg w.Scaling salt w.A w.B |> unwrap
+            let plonkManifest = { Adapters = [ entry ] }
+            let e = call "s1" w 0L [| [| BigInteger 17; BigInteger -300 |] |]
+            let plonkDir = tempDir ()
+            let written = proveCalls (options 0) plonkManifest (Map.ofList [ w.Name, ({ A = w.A; B = w.B; Salt = salt } : PrivateAdapter) ]) [ e ] plonkDir ignore CancellationToken.None |> unwrap
+            Expect.equal written.Length 1 "one PLONK proof"
+            let d = tempDir ()
+            let mPath = Path.Combine(d, "plonk.json")
+            Manifest.writeFile mPath plonkManifest |> unwrap
+            let tPath = Path.Combine(d, "t.json")
+            Transcript.writeFile tPath { Entries = fx.Transcript.Entries @ [ e ] } |> unwrap
+            let s = batchVerifyManyFiles [ fx.Grouped; plonkDir ] tPath [ fx.ManifestPath; mPath ] ignore |> unwrap
+            Expect.equal s.Proofs 6 "five projection proofs and one PLONK proof"
+            // the PLONK proof's statement is not accepted where the manifest says projection
+            let moved = copyDir fx.Grouped
+            for f in Directory.GetFiles plonkDir do
+                File.Copy(f, Path.Combine(moved, Path.GetFileName(f).Replace(w.Name, fx.Weights[1].Name).Replace("s1.", "s9.")))
+            let tPath2 = Path.Combine(d, "t2.json")
+            let e9 = { (call "s9" fx.Weights[1] 0L [| [| BigInteger 17; BigInteger -300 |] |]) with SessionId = "s9" }
+            Transcript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
+            batchVerifyFiles moved tPath2 fx.ManifestPath ignore |> expectFailure Tampered "projection statement file"
+        }
         test "per-call proofs verify" {
             let s = verifyDir fixture.Value.PerCall |> unwrap
             Expect.equal s.Proofs 7 "seven proofs"
