@@ -341,6 +341,27 @@ let tests =
                 fixMeta dd stem
             batchVerifyFiles dd fx.TranscriptPath path ignore |> expectFailure InvalidProof "does not verify"
         }
+        test "projection statements are read strictly" {
+            let s, _, _ = files fixture.Value.Grouped (sprintf "s1.%s.0" (a ()))
+            let text = File.ReadAllText s
+            Expect.isOk (ProjectionArtifacts.parseBytes (ReadOnlyMemory(Text.Encoding.ASCII.GetBytes text))) "as written"
+            let parse (f: JsonObject -> unit) =
+                let o = JsonNode.Parse(text).AsObject()
+                f o
+                ProjectionArtifacts.parseBytes (ReadOnlyMemory(Text.Encoding.UTF8.GetBytes(o.ToJsonString())))
+            let expectError (r: Result<ProjectionArtifacts.ProjectionStatement, string>) (contains: string) =
+                match r with
+                | Ok _ -> failtestf "accepted (expected '%s')" contains
+                | Error e -> Expect.stringContains e contains "message"
+            expectError (parse (fun o -> o["statement_digest"] <- JsonValue.Create(String('0', 64)))) "does not match"
+            expectError (parse (fun o -> o["circuit_id"] <- JsonValue.Create "zklora-projection-call-v1/other")) "is not the layout"
+            expectError (parse (fun o -> o["calls"].[1].["invocation_index"] <- JsonValue.Create 0)) "strictly increasing"
+            expectError (parse (fun o -> o["calls"] <- JsonArray())) "at least one call"
+            expectError (parse (fun o -> o["backend"] <- JsonValue.Create ArtifactCommon.backend)) "unknown backend"
+            expectError (parse (fun o -> o["adapter_commitment"].["scheme"] <- JsonValue.Create AdapterCommitment.scheme)) "commitment scheme"
+            expectError (parse (fun o -> o["calls"].[0].["x"].[0].[0] <- JsonValue.Create 40000)) "value bound"
+            expectError (parse (fun o -> o["extra"] <- JsonValue.Create 1)) "unknown field 'extra'"
+        }
         test "manifests accept exactly the known backend/scheme pairs" {
             let text = Manifest.toJson fixture.Value.Manifest |> unwrap
             Expect.isOk (Manifest.parse text) "projection pair"
