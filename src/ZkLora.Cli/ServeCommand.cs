@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 
@@ -38,12 +39,13 @@ internal static class ServeCommand
         var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve over TLS with this certificate: a PEM file (with --tls-key, or with its key inside; intermediates may follow the certificate) or a PKCS#12 .pfx/.p12 (password from ZKLORA_TLS_PFX_PASSWORD)." };
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
         var tlsHandshake = new Option<double>("--tls-handshake-timeout") { Description = "Seconds a connection may take to complete its TLS handshake.", DefaultValueFactory = _ => 10 };
+        var backend = BackendOption.Create();
         var command = new Command("serve",
             "Serve a LoRA adapter to base-model users (party A): commit to it, write the manifest, answer lora_forward requests " +
             "with exact fixed-point deltas and record them for proving at end_inference. Runs until Ctrl+C.")
         {
             host, port, baseModel, adapter, outDir, manifest, modules, maxConnections, maxPerClient, idleTimeout, readTimeout, writeTimeout,
-            maxRows, maxSessionValues, maxTotalValues, maxSessions, maxSessionsPerClient, proveMemory, sessionIdle, quiet,
+            maxRows, maxSessionValues, maxTotalValues, maxSessions, maxSessionsPerClient, proveMemory, sessionIdle, quiet, backend,
         };
         command.Options.Add(tlsCert);
         command.Options.Add(tlsKey);
@@ -83,12 +85,15 @@ internal static class ServeCommand
                         MaxProvingMemoryBytes = memoryMb * (1L << 20),
                         SessionIdleTimeout = idleMinutes == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(idleMinutes),
                         Log = log,
+                        Backend = BackendOption.Read(parse, backend),
                     });
                 string manifestPath = Path.GetFullPath(parse.GetValue(manifest) ?? Path.Combine(dir, "manifest.json"));
                 server.WriteManifest(manifestPath);
 
                 Console.WriteLine($"manifest:        {manifestPath}");
                 Console.WriteLine($"manifest sha256: {server.ManifestDigest}");
+                if (server.Manifest.ProofBackend == ProofBackend.Projection)
+                    Console.WriteLine($"adapter proof:   {AdapterManifest.AdapterProofsPath(manifestPath)}");
                 Console.WriteLine("The verifier must pin this manifest (the file or its SHA-256 digest) BEFORE inference;");
                 Console.WriteLine("a manifest first seen after inference, or shipped with the proofs, proves nothing.");
                 foreach (var ip in server.InjectionPoints)
