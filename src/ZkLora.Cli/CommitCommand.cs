@@ -16,10 +16,11 @@ internal static class CommitCommand
         {
             file,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
-            Console.WriteLine(ActivationCommitments.CommitActivations(parse.GetRequiredValue(file)));
-            return 0;
+            string path = InputPaths.RequireFile(parse.GetRequiredValue(file), "the activation file");
+            parse.InvocationConfiguration.Output.WriteLine(ActivationCommitments.CommitActivations(path));
+            return ExitCodes.Ok;
         }));
         return command;
     }

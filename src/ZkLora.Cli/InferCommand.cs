@@ -106,13 +106,19 @@ internal static class InferCommand
                         Console.Error.WriteLine($"zklora infer: end_inference at {o.Contributor} failed: {o.Error}");
                     }
                 }
-                return failures == 0 ? 0 : 2;
+                return failures == 0 ? ExitCodes.Ok : ExitCodes.Rejected;
+            }
+            catch (Exception e) when (e is ContributorException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                // A contributor could not be reached, answered wrongly or did not answer in time.
+                Console.Error.WriteLine($"zklora infer: {CliErrors.Describe(e)}");
+                return ExitCodes.Rejected;
             }
             catch (Exception e) when (e is IOException or FormatException or ArgumentException or UnauthorizedAccessException
-                                          or NotSupportedException or InvalidOperationException or ContributorException or TimeoutException)
+                                          or NotSupportedException or InvalidOperationException)
             {
                 Console.Error.WriteLine($"zklora infer: {CliErrors.Describe(e)}");
-                return 1;
+                return ExitCodes.UsageOrInput;
             }
         });
         return command;

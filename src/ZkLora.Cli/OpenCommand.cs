@@ -28,11 +28,12 @@ internal static class OpenCommand
             index,
             commitment,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
+            string path = InputPaths.RequireFile(parse.GetRequiredValue(file), "the activation file");
             var json = JsonOrFile.Read(parse.GetRequiredValue(commitment), "commitment");
-            Console.WriteLine(ActivationCommitments.OpenActivation(parse.GetRequiredValue(file), json, parse.GetValue(index)));
-            return 0;
+            parse.InvocationConfiguration.Output.WriteLine(ActivationCommitments.OpenActivation(path, json, parse.GetValue(index)));
+            return ExitCodes.Ok;
         }));
         return command;
     }

@@ -118,7 +118,7 @@ internal static class ServeCommand
                                           or NotSupportedException or SocketException)
             {
                 Console.Error.WriteLine($"zklora serve: {CliErrors.Describe(e)}");
-                return 1;
+                return ExitCodes.UsageOrInput;
             }
         });
         return command;

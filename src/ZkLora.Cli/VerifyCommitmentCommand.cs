@@ -12,23 +12,23 @@ internal static class VerifyCommitmentCommand
         var commitment = new Argument<string>("commitment") { Description = "Commitment JSON, inline or a file holding it." };
         var command = new Command(
             "verify-commitment",
-            "Check an activation file against a commitment (root and nonce). Exit code 0 when it matches, 1 otherwise.")
+            "Check an activation file against a commitment (root and nonce). Exit code 0 when it matches, 1 when it does not, 2 when an input is missing or malformed.")
         {
             file,
             commitment,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
-            var path = parse.GetRequiredValue(file);
+            var path = InputPaths.RequireFile(parse.GetRequiredValue(file), "the activation file");
             var json = JsonOrFile.Read(parse.GetRequiredValue(commitment), "commitment");
             var root = ActivationCommitments.GetRoot(json); // a malformed commitment is an error, not a mismatch
             if (ActivationCommitments.VerifyCommitment(path, json))
             {
-                Console.WriteLine($"commitment verified: '{path}' matches root {root}");
-                return 0;
+                parse.InvocationConfiguration.Output.WriteLine($"commitment verified: '{path}' matches root {root}");
+                return ExitCodes.Ok;
             }
-            Console.Error.WriteLine($"commitment NOT verified: '{path}' does not match root {root} under the given nonce");
-            return 1;
+            parse.InvocationConfiguration.Error.WriteLine($"commitment NOT verified: '{path}' does not match root {root} under the given nonce");
+            return ExitCodes.Rejected;
         }));
         return command;
     }

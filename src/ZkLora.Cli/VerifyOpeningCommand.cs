@@ -17,25 +17,27 @@ internal static class VerifyOpeningCommand
         };
         var command = new Command(
             "verify-opening",
-            "Check an opening against a root in O(log n), without the other values. Exit code 0 when valid, 1 otherwise.")
+            "Check an opening against a root in O(log n), without the other values. Exit code 0 when valid, 1 when rejected, 2 for a usage or input error.")
         {
             opening,
             root,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var json = JsonOrFile.Read(parse.GetRequiredValue(opening), "opening");
-            var rootHex = parse.GetRequiredValue(root);
+            // The root is the verifier's own trusted input: a malformed one is a usage error (2);
+            // the opening comes from the other party: a malformed one is a rejection (1).
+            var rootHex = HexDigest.Require(parse.GetRequiredValue(root), "--root", allow0x: true);
             if (ActivationCommitments.VerifyOpening(json, rootHex, out var reason))
             {
                 var o = ActivationCommitments.ParseOpening(json);
-                Console.WriteLine(
+                parse.InvocationConfiguration.Output.WriteLine(
                     $"opening verified: value {o.Value.ToString("R", CultureInfo.InvariantCulture)} at index {o.Index} " +
                     $"of {o.Count} under root {rootHex}");
-                return 0;
+                return ExitCodes.Ok;
             }
-            Console.Error.WriteLine($"opening rejected: {reason}");
-            return 1;
+            parse.InvocationConfiguration.Error.WriteLine($"opening rejected: {reason}");
+            return ExitCodes.Rejected;
         }));
         return command;
     }

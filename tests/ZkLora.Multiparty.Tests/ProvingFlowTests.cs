@@ -128,8 +128,8 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     public void The_verify_command_prints_the_outcome_and_sets_the_exit_code()
     {
         Assert.Equal(0, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
-        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
-        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
+        Assert.Equal(2, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
+        Assert.Equal(2, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
     }
 }
 
