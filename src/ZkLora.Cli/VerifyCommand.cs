@@ -1,12 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Security.Cryptography;
 using ZkLora.Api;
 
 namespace ZkLora.Cli;
 
 /// <summary>
-/// <c>zklora verify --proof-dir D --transcript T --expected-adapters M [--verbose]</c>: checks every
-/// proof against B's transcript and the manifest pinned before inference. Exit 0 when everything
+/// <c>zklora verify --proof-dir D --transcript T --expected-adapters M [--expected-adapters-sha256 H] [--verbose]</c>:
+/// checks every proof against B's transcript and the manifest pinned before inference (the file, or
+/// its SHA-256 digest when the file itself comes from the contributor). Exit 0 when everything
 /// verifies, 1 when a proof is rejected, 2 for a usage or input error (a missing, misnamed or
 /// malformed transcript or manifest, a proof directory that does not exist).
 /// </summary>
@@ -17,6 +19,12 @@ internal static class VerifyCommand
         var proofDir = new Option<string[]>("--proof-dir") { Description = "The contributor's proof directory (repeat once per contributor).", Required = true };
         var transcript = new Option<string>("--transcript") { Description = "The base-model user's transcript.", Required = true };
         var adapters = new Option<string[]>("--expected-adapters") { Description = "The adapter manifest pinned BEFORE inference (repeat once per contributor).", Required = true };
+        var adaptersSha256 = new Option<string[]>("--expected-adapters-sha256")
+        {
+            Description = "The SHA-256 (64 hex digits) of the manifest pinned BEFORE inference, as `zklora serve` printed it: the manifest file " +
+                          "given with --expected-adapters must have exactly this digest (repeat once per --expected-adapters, in the same order). " +
+                          "A different digest is a rejection (exit 1).",
+        };
         var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes, and each module's fixed-point config and scaling." };
         var policy = new ParameterPolicyOptions();
         var command = new Command("verify",
@@ -24,7 +32,7 @@ internal static class VerifyCommand
             "adapter commitments, file digests, value bounds and the zero-knowledge proofs. " +
             "Exit 0 when all verify, 1 when a proof is rejected, 2 for a usage or input error.")
         {
-            proofDir, transcript, adapters, verbose,
+            proofDir, transcript, adapters, adaptersSha256, verbose,
         };
         foreach (var o in policy.All) command.Options.Add(o);
         command.SetAction(parse =>
@@ -40,7 +48,7 @@ internal static class VerifyCommand
                 return ExitCodes.UsageOrInput;
             }
             return Run(parse.GetRequiredValue(proofDir), parse.GetRequiredValue(transcript), parse.GetRequiredValue(adapters), parse.GetValue(verbose), p,
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(adaptersSha256) ?? []);
         });
         return command;
     }
@@ -49,12 +57,38 @@ internal static class VerifyCommand
     public static int Run(string proofDir, string transcript, string adapters, bool verbose) =>
         Run([proofDir], transcript, [adapters], verbose, ParameterPolicy.Standard, Console.Out, Console.Error);
 
-    /// <summary>Runs the verification over several contributors' directories and manifests; returns the exit code.</summary>
+    /// <summary>
+    /// Runs the verification over several contributors' directories and manifests, with
+    /// <paramref name="adapterDigests"/> empty or one pinned SHA-256 per manifest in
+    /// <paramref name="adapters"/>; returns the exit code.
+    /// </summary>
     public static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose, ParameterPolicy policy,
-        TextWriter output, TextWriter error)
+        TextWriter output, TextWriter error, IReadOnlyList<string>? adapterDigests = null)
+    {
+        var scratch = new Scratch();
+        try
+        {
+            return Run(proofDirs, transcript, adapters, verbose, policy, output, error, adapterDigests ?? [], scratch);
+        }
+        finally
+        {
+            DeleteQuietly(scratch.Folder);
+        }
+    }
+
+    private sealed class Scratch
+    {
+        public string? Folder { get; set; }
+    }
+
+    private static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose, ParameterPolicy policy,
+        TextWriter output, TextWriter error, IReadOnlyList<string> adapterDigests, Scratch scratch)
     {
         try
         {
+            if (adapterDigests.Count != 0 && adapterDigests.Count != adapters.Count)
+                throw new InputException($"give one --expected-adapters-sha256 per --expected-adapters ({adapters.Count}), not {adapterDigests.Count}");
+            var digests = adapterDigests.Select(d => HexDigest.Require(d, "--expected-adapters-sha256")).ToList();
             // The verifier's own inputs first: a missing or malformed transcript or pinned manifest
             // is a usage error (exit 2), not a rejected proof. What is wrong inside a proof directory
             // (the contributor's files) is a rejection (exit 1).
@@ -62,6 +96,32 @@ internal static class VerifyCommand
             InputPaths.RequireFile(transcript, "--transcript");
             foreach (var m in adapters) InputPaths.RequireFile(m, "--expected-adapters");
             InferenceTranscript.Read(transcript);
+            if (digests.Count > 0)
+            {
+                // Pinned by digest: the manifest file (perhaps shipped by the contributor) must hash to
+                // exactly the pinned SHA-256. The bytes that were hashed are the bytes verified: they are
+                // copied to a private folder first, so the file cannot change between check and use.
+                string pinnedCopies = Directory.CreateTempSubdirectory("zklora-verify-pinned-").FullName;
+                scratch.Folder = pinnedCopies;
+                var copies = new List<string>();
+                for (int i = 0; i < adapters.Count; i++)
+                {
+                    byte[] bytes = ReadManifestBytes(adapters[i]);
+                    string actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+                    if (!string.Equals(actual, digests[i], StringComparison.Ordinal))
+                    {
+                        error.WriteLine($"zklora verify: REJECTED ({ProofVerificationFailure.ManifestMismatch}): the manifest '{adapters[i]}' has SHA-256 {actual}, " +
+                                        $"not the pinned {digests[i]} (--expected-adapters-sha256)");
+                        return ExitCodes.Rejected;
+                    }
+                    string copy = Path.Combine(pinnedCopies, $"{i}.manifest.json");
+                    File.WriteAllBytes(copy, bytes);
+                    copies.Add(copy);
+                }
+                adapters = copies;
+            }
+            // A pinned manifest that is not a manifest is the verifier's input error (with a digest pin,
+            // only a pin of a malformed file gets here).
             foreach (var m in adapters) AdapterManifest.Read(m);
         }
         catch (Exception e) when (CliErrors.IsInputError(e))
@@ -86,5 +146,26 @@ internal static class VerifyCommand
             error.WriteLine($"zklora verify: {CliErrors.Describe(e)}");
             return ExitCodes.UsageOrInput;
         }
+    }
+
+    // A manifest is small (one entry per module); the bound keeps a hostile file from filling memory.
+    private const long MaxManifestBytes = 64L << 20;
+
+    private static byte[] ReadManifestBytes(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (stream.Length > MaxManifestBytes)
+            throw new InputException($"--expected-adapters '{path}' is larger than {MaxManifestBytes} bytes: not a manifest");
+        var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    private static void DeleteQuietly(string? folder)
+    {
+        if (folder is null) return;
+        try { Directory.Delete(folder, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 }

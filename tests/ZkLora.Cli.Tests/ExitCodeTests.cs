@@ -198,3 +198,80 @@ public class ActivationCommandExitCodeTests : IDisposable
         Assert.Equal(2, Zklora.Run("open", acts, "--index", "4", "--commitment", commitment).ExitCode);
     }
 }
+
+/// <summary><c>--expected-adapters-sha256</c>: the manifest file must have exactly the pinned SHA-256.</summary>
+public class PinnedDigestTests(ProvedSession fx) : IClassFixture<ProvedSession>
+{
+    private CliRun Verify(string manifest, params string[] digests) =>
+        Zklora.Run(["verify", "--proof-dir", fx.ProofDirectory, "--transcript", fx.TranscriptPath, "--expected-adapters", manifest,
+            .. digests.SelectMany(d => new[] { "--expected-adapters-sha256", d })]);
+
+    private static string Sha256(string path) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+
+    [Fact]
+    public void The_digest_serve_printed_is_the_files_sha256_and_verifies()
+    {
+        Assert.Equal(fx.ManifestDigest, Sha256(fx.PinnedManifestPath));
+        var r = Verify(fx.PinnedManifestPath, fx.ManifestDigest);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        // Upper-case hex is the same digest.
+        Assert.Equal(0, Verify(fx.PinnedManifestPath, fx.ManifestDigest.ToUpperInvariant()).ExitCode);
+    }
+
+    [Fact]
+    public void A_manifest_with_another_digest_is_rejected_with_exit_1()
+    {
+        // One digit of the pin changed: the (genuine) file no longer matches the pin.
+        char last = fx.ManifestDigest[^1];
+        string other = fx.ManifestDigest[..^1] + (last == '0' ? '1' : '0');
+        var r = Verify(fx.PinnedManifestPath, other);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains($"REJECTED (ManifestMismatch): the manifest '{fx.PinnedManifestPath}' has SHA-256 {fx.ManifestDigest}, not the pinned {other}", r.StdErr);
+    }
+
+    [Fact]
+    public void The_same_manifest_reformatted_is_not_the_pinned_file()
+    {
+        // Same content, one extra space: the manifest alone would verify, but its bytes are not the pinned ones.
+        using var dir = new TempDir();
+        string spaced = dir.Combine("manifest.json");
+        File.WriteAllText(spaced, File.ReadAllText(fx.PinnedManifestPath) + " ");
+        Assert.Equal(0, Zklora.Run("verify", "--proof-dir", fx.ProofDirectory, "--transcript", fx.TranscriptPath, "--expected-adapters", spaced).ExitCode);
+        var r = Verify(spaced, fx.ManifestDigest);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("ManifestMismatch", r.StdErr);
+    }
+
+    [Fact]
+    public void A_garbage_file_shipped_as_the_manifest_is_a_rejection_when_pinned_by_digest()
+    {
+        using var dir = new TempDir();
+        string garbage = dir.Combine("manifest.json");
+        File.WriteAllText(garbage, "not json");
+        var r = Verify(garbage, fx.ManifestDigest);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("ManifestMismatch", r.StdErr);
+    }
+
+    [Theory]
+    [InlineData("1234")]
+    [InlineData("0x0000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("g000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData(" 000000000000000000000000000000000000000000000000000000000000000")]
+    public void A_malformed_digest_is_a_usage_error(string digest)
+    {
+        var r = Verify(fx.PinnedManifestPath, digest);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("--expected-adapters-sha256", r.StdErr);
+        Assert.Contains("64 hexadecimal digits", r.StdErr);
+    }
+
+    [Fact]
+    public void One_digest_per_manifest()
+    {
+        var r = Verify(fx.PinnedManifestPath, fx.ManifestDigest, fx.ManifestDigest);
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.Contains("give one --expected-adapters-sha256 per --expected-adapters (1), not 2", r.StdErr);
+    }
+}
