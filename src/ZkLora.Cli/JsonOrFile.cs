@@ -106,7 +106,10 @@ internal static class CliErrors
     /// Runs <paramref name="body"/>, turning expected failures (bad input, unreadable files) into
     /// "zklora &lt;command&gt;: …" on the error writer and exit code 2.
     /// </summary>
-    public static int Run(ParseResult parse, Func<int> body)
+    /// <param name="parse">The parsed command line (its writers receive the output).</param>
+    /// <param name="body">The command.</param>
+    /// <param name="json">With <c>--json</c>, an error is also written as a JSON object on standard output.</param>
+    public static int Run(ParseResult parse, Func<int> body, bool json = false)
     {
         try
         {
@@ -115,6 +118,7 @@ internal static class CliErrors
         catch (Exception e) when (IsInputError(e))
         {
             parse.InvocationConfiguration.Error.WriteLine($"zklora {parse.CommandResult.Command.Name}: {Describe(e)}");
+            if (json) CliJson.Error(parse.InvocationConfiguration.Output, Describe(e));
             return ExitCodes.UsageOrInput;
         }
     }

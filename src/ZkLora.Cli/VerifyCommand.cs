@@ -25,14 +25,16 @@ internal static class VerifyCommand
                           "given with --expected-adapters must have exactly this digest (repeat once per --expected-adapters, in the same order). " +
                           "A different digest is a rejection (exit 1).",
         };
-        var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes, and each module's fixed-point config and scaling." };
+        var verbose = new Option<bool>("--verbose") { Description = "Print each check as it passes, and each module's fixed-point config and scaling (on standard error with --json)." };
+        var json = CliJson.Option("the outcome: {\"status\":\"verified\",\"exit_code\":0,\"proofs\":…,\"circuits\":…,\"seconds\":…}, " +
+                                  "{\"status\":\"rejected\",\"exit_code\":1,\"reason\":…,\"message\":…} or {\"status\":\"error\",\"exit_code\":2,\"error\":…}");
         var policy = new ParameterPolicyOptions();
         var command = new Command("verify",
             "Verify a proof directory against the transcript and the pinned adapter manifest: full coverage, exact statements, " +
             "adapter commitments, file digests, value bounds and the zero-knowledge proofs. " +
             "Exit 0 when all verify, 1 when a proof is rejected, 2 for a usage or input error.")
         {
-            proofDir, transcript, adapters, adaptersSha256, verbose,
+            proofDir, transcript, adapters, adaptersSha256, verbose, json,
         };
         foreach (var o in policy.All) command.Options.Add(o);
         command.SetAction(parse =>
@@ -45,10 +47,11 @@ internal static class VerifyCommand
             catch (ArgumentException e)
             {
                 parse.InvocationConfiguration.Error.WriteLine($"zklora verify: {e.Message}");
+                if (parse.GetValue(json)) CliJson.Error(parse.InvocationConfiguration.Output, e.Message);
                 return ExitCodes.UsageOrInput;
             }
             return Run(parse.GetRequiredValue(proofDir), parse.GetRequiredValue(transcript), parse.GetRequiredValue(adapters), parse.GetValue(verbose), p,
-                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(adaptersSha256) ?? []);
+                parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, parse.GetValue(adaptersSha256) ?? [], parse.GetValue(json));
         });
         return command;
     }
@@ -63,12 +66,36 @@ internal static class VerifyCommand
     /// <paramref name="adapters"/>; returns the exit code.
     /// </summary>
     public static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose, ParameterPolicy policy,
-        TextWriter output, TextWriter error, IReadOnlyList<string>? adapterDigests = null)
+        TextWriter output, TextWriter error, IReadOnlyList<string>? adapterDigests = null, bool json = false)
     {
         var scratch = new Scratch();
         try
         {
-            return Run(proofDirs, transcript, adapters, verbose, policy, output, error, adapterDigests ?? [], scratch);
+            var outcome = Run(proofDirs, transcript, adapters, verbose, policy, json ? error : output, adapterDigests ?? [], scratch);
+            if (outcome.Message is { } message) error.WriteLine($"zklora verify: {message}");
+            if (outcome.Result is { } r && !json)
+                output.WriteLine($"Done verifying {r.ProofCount} proofs. Total time: {r.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
+            if (json)
+            {
+                CliJson.Write(output, w =>
+                {
+                    w.WriteString("status", outcome.ExitCode switch { ExitCodes.Ok => "verified", ExitCodes.Rejected => "rejected", _ => "error" });
+                    w.WriteNumber("exit_code", outcome.ExitCode);
+                    if (outcome.Result is { } ok)
+                    {
+                        w.WriteNumber("proofs", ok.ProofCount);
+                        w.WriteNumber("circuits", ok.CircuitCount);
+                        w.Number("seconds", ok.TotalTime.TotalSeconds);
+                    }
+                    else if (outcome.ExitCode == ExitCodes.Rejected)
+                    {
+                        w.WriteString("reason", outcome.Reason.ToString());
+                        w.WriteString("message", outcome.Detail);
+                    }
+                    else w.WriteString("error", outcome.Detail);
+                });
+            }
+            return outcome.ExitCode;
         }
         finally
         {
@@ -81,8 +108,16 @@ internal static class VerifyCommand
         public string? Folder { get; set; }
     }
 
-    private static int Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose, ParameterPolicy policy,
-        TextWriter output, TextWriter error, IReadOnlyList<string> adapterDigests, Scratch scratch)
+    /// <summary>What the verification concluded: the result, or the failure with its one-line message.</summary>
+    private sealed record Outcome(int ExitCode, ProofVerificationResult? Result, ProofVerificationFailure Reason, string Detail, string? Message);
+
+    private static Outcome Input(Exception e) => new(ExitCodes.UsageOrInput, null, default, CliErrors.Describe(e), CliErrors.Describe(e));
+
+    private static Outcome Rejected(ProofVerificationFailure reason, string detail) =>
+        new(ExitCodes.Rejected, null, reason, detail, $"REJECTED ({reason}): {detail}");
+
+    private static Outcome Run(IReadOnlyList<string> proofDirs, string transcript, IReadOnlyList<string> adapters, bool verbose, ParameterPolicy policy,
+        TextWriter log, IReadOnlyList<string> adapterDigests, Scratch scratch)
     {
         try
         {
@@ -109,11 +144,8 @@ internal static class VerifyCommand
                     byte[] bytes = ReadManifestBytes(adapters[i]);
                     string actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
                     if (!string.Equals(actual, digests[i], StringComparison.Ordinal))
-                    {
-                        error.WriteLine($"zklora verify: REJECTED ({ProofVerificationFailure.ManifestMismatch}): the manifest '{adapters[i]}' has SHA-256 {actual}, " +
-                                        $"not the pinned {digests[i]} (--expected-adapters-sha256)");
-                        return ExitCodes.Rejected;
-                    }
+                        return Rejected(ProofVerificationFailure.ManifestMismatch,
+                            $"the manifest '{adapters[i]}' has SHA-256 {actual}, not the pinned {digests[i]} (--expected-adapters-sha256)");
                     string copy = Path.Combine(pinnedCopies, $"{i}.manifest.json");
                     File.WriteAllBytes(copy, bytes);
                     copies.Add(copy);
@@ -126,25 +158,21 @@ internal static class VerifyCommand
         }
         catch (Exception e) when (CliErrors.IsInputError(e))
         {
-            error.WriteLine($"zklora verify: {CliErrors.Describe(e)}");
-            return ExitCodes.UsageOrInput;
+            return Input(e);
         }
         try
         {
             var r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
-                new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = output });
-            output.WriteLine($"Done verifying {r.ProofCount} proofs. Total time: {r.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
-            return ExitCodes.Ok;
+                new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = log });
+            return new Outcome(ExitCodes.Ok, r, default, "", null);
         }
         catch (ProofVerificationException e)
         {
-            error.WriteLine($"zklora verify: REJECTED ({e.Reason}): {e.Message}");
-            return ExitCodes.Rejected;
+            return Rejected(e.Reason, e.Message);
         }
         catch (Exception e) when (CliErrors.IsInputError(e))
         {
-            error.WriteLine($"zklora verify: {CliErrors.Describe(e)}");
-            return ExitCodes.UsageOrInput;
+            return Input(e);
         }
     }
 

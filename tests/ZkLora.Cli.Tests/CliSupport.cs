@@ -86,3 +86,10 @@ public sealed class ProvedSession : IAsyncLifetime
         return Task.CompletedTask;
     }
 }
+
+/// <summary>The test classes that need a proved session share one (proving takes a while).</summary>
+[CollectionDefinition(Name)]
+public sealed class ProvedCollection : ICollectionFixture<ProvedSession>
+{
+    public const string Name = "proved session";
+}

@@ -6,7 +6,8 @@ namespace ZkLora.Cli.Tests;
 /// Exit codes: 0 verified, 1 a proof (or commitment, opening) checked and rejected, 2 a usage or
 /// input error — and error messages that name the path and say what is wrong with it.
 /// </summary>
-public class VerifyExitCodeTests(ProvedSession fx) : IClassFixture<ProvedSession>
+[Collection(ProvedCollection.Name)]
+public class VerifyExitCodeTests(ProvedSession fx)
 {
     private CliRun Verify(string proofDir, string transcript, string manifest, params string[] extra) =>
         Zklora.Run(["verify", "--proof-dir", proofDir, "--transcript", transcript, "--expected-adapters", manifest, .. extra]);
@@ -200,7 +201,8 @@ public class ActivationCommandExitCodeTests : IDisposable
 }
 
 /// <summary><c>--expected-adapters-sha256</c>: the manifest file must have exactly the pinned SHA-256.</summary>
-public class PinnedDigestTests(ProvedSession fx) : IClassFixture<ProvedSession>
+[Collection(ProvedCollection.Name)]
+public class PinnedDigestTests(ProvedSession fx)
 {
     private CliRun Verify(string manifest, params string[] digests) =>
         Zklora.Run(["verify", "--proof-dir", fx.ProofDirectory, "--transcript", fx.TranscriptPath, "--expected-adapters", manifest,
