@@ -15,15 +15,52 @@ public sealed record CliRun(int ExitCode, string StdOut, string StdErr)
 /// <summary>Runs the command tree in-process with its output captured (no global Console redirection).</summary>
 public static class Zklora
 {
-    public static async Task<CliRun> RunAsync(params string[] args)
+    public static Task<CliRun> RunAsync(params string[] args) => RunAsync(args, new CapturingWriter(), new CapturingWriter(), CancellationToken.None);
+
+    /// <summary>Runs with the given writers (which a test may read while the command runs).</summary>
+    public static async Task<CliRun> RunAsync(string[] args, CapturingWriter output, CapturingWriter error, CancellationToken ct)
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await ZkLoraCommand.RunAsync(args, new InvocationConfiguration { Output = output, Error = error });
-        return new CliRun(code, output.ToString(), error.ToString());
+        int code = await ZkLoraCommand.RunAsync(args, new InvocationConfiguration { Output = output, Error = error }, ct);
+        return new CliRun(code, output.Text, error.Text);
     }
 
     public static CliRun Run(params string[] args) => RunAsync(args).GetAwaiter().GetResult();
+}
+
+/// <summary>A text writer that commands on other threads may write to while a test reads it.</summary>
+public sealed class CapturingWriter : TextWriter
+{
+    private readonly System.Text.StringBuilder _text = new();
+
+    public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+    public override void Write(char value)
+    {
+        lock (_text) _text.Append(value);
+    }
+
+    public override void Write(string? value)
+    {
+        lock (_text) _text.Append(value);
+    }
+
+    public string Text
+    {
+        get { lock (_text) return _text.ToString(); }
+    }
+
+    /// <summary>Waits until a line satisfies <paramref name="match"/>; returns it.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout, Func<string>? context = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var line = Text.Split('\n').FirstOrDefault(l => match(l.TrimEnd('\r')));
+            if (line is not null) return line.TrimEnd('\r');
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("no matching line within " + timeout + ":\n" + Text + (context is null ? "" : "\n" + context()));
+    }
 }
 
 /// <summary>A fresh temporary folder, deleted on dispose.</summary>
