@@ -187,7 +187,23 @@ internal static class InferCommand
         say.WriteLine($"proving:    end_inference sent; waiting for {client.ManifestDigests.Count} contributor(s) to prove {report.Calls} call(s)…");
         step.Restart();
         int failures = 0;
-        foreach (var outcome in await client.EndInferenceAsync(ct))
+        IReadOnlyList<EndInferenceOutcome> outcomes;
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            // The wire protocol has no progress message (docs/wire-protocol.md): the contributor's own
+            // console shows per-proof progress; here a line every half minute says we are still waiting.
+            var heartbeat = HeartbeatAsync(say, step, waiting.Token);
+            try
+            {
+                outcomes = await client.EndInferenceAsync(ct);
+            }
+            finally
+            {
+                waiting.Cancel();
+                await heartbeat;
+            }
+        }
+        foreach (var outcome in outcomes)
         {
             report.End.Add(outcome);
             if (outcome.Response is { } r)
@@ -205,6 +221,24 @@ internal static class InferCommand
             return ExitCodes.Rejected;
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Interval of the "still proving" lines while end_inference runs.</summary>
+    private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(30);
+
+    private static async Task HeartbeatAsync(TextWriter say, Stopwatch since, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(HeartbeatInterval, stop);
+                say.WriteLine($"proving:    still waiting for the proofs ({since.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s; the contributor's console shows its progress)");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>The text: --text, else the file or standard input of --text-file, else the default.</summary>

@@ -69,6 +69,7 @@ internal static class ServeCommand
                 long? memoryMb = parse.GetValue(proveMemory);
                 if (memoryMb is < 1 or > (1L << 40)) throw new ArgumentException("--prove-memory-mb must be positive.");
                 var log = parse.GetValue(quiet) ? null : parse.InvocationConfiguration.Error;
+                var progress = new ServeProgress(output, asJson, terminal: ReferenceEquals(output, Console.Out) && ServeProgress.ConsoleIsInteractive);
                 var server = LoRAServer.Load(parse.GetRequiredValue(adapter), dir, parse.GetValue(baseModel),
                     new LoRAServerOptions
                     {
@@ -81,6 +82,7 @@ internal static class ServeCommand
                         MaxProvingMemoryBytes = memoryMb * (1L << 20),
                         SessionIdleTimeout = idleMinutes == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(idleMinutes),
                         Log = log,
+                        ProofProgress = progress,
                     });
                 string manifestPath = Path.GetFullPath(parse.GetValue(manifest) ?? Path.Combine(dir, "manifest.json"));
 

@@ -134,6 +134,14 @@ public class ServeInferTests : IDisposable
 
         stopServer.Cancel();
         Assert.Equal(0, (await serve).ExitCode);
+        // serve showed its proving: a start event and a final one with every proof done.
+        var progress = serveOut.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Parse)
+            .Where(e => e.GetProperty("event").GetString() == "proof_progress").ToList();
+        Assert.True(progress.Count >= 2, serveOut.Text);
+        Assert.Equal(0, progress[0].GetProperty("done").GetInt32());
+        Assert.Equal(2, progress[^1].GetProperty("done").GetInt32());
+        Assert.Equal(2, progress[^1].GetProperty("total").GetInt32());
+        Assert.StartsWith("transformer.h.", progress[^1].GetProperty("proved").GetString());
 
         // The verifier pinned only the digest from the listening line; the manifest comes from the contributor's folder.
         var verify = await Zklora.RunAsync("verify", "--proof-dir", Path.Combine(outDir, "proofs"), "--transcript", transcript,
