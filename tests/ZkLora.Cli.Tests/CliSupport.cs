@@ -110,8 +110,8 @@ public sealed class ProvedSession : IAsyncLifetime
             await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
             TranscriptPath = _dir.Combine("user", "transcript.json");
             client.WriteTranscript(TranscriptPath);
-            var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
-            Assert.Null(outcome.Error);
+            var response = Assert.Single((await client.EndInferenceAsync(cts.Token)).EnsureAllSucceeded());
+            Assert.Equal(2, response.ProofsWritten);
         }
         await socket.StopAsync(cts.Token);
         ProofDirectory = server.ProofDirectory;

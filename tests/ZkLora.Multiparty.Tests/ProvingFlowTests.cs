@@ -199,9 +199,12 @@ public class DishonestContributorTests(DemoFixture fx) : IClassFixture<DemoFixtu
         client.WriteTranscript(transcript);
 
         // The contributor cannot prove the wrong delta: end_inference fails and names the call.
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        var outcomes = await client.EndInferenceAsync(cts.Token);
+        var outcome = Assert.Single(outcomes);
         Assert.Null(outcome.Response);
         Assert.Contains($"dishonest.{target}.0", outcome.Error);
+        // A caller that checks with EnsureAllSucceeded cannot miss it.
+        Assert.Contains($"dishonest.{target}.0", Assert.Throws<ContributorException>(() => outcomes.EnsureAllSucceeded()).Message);
         Assert.Contains("recorded delta differs from the committed adapter's output at row 1, column 5", outcome.Error);
 
         // And the verifier never accepts: nothing covers the transcript's rows.

@@ -434,7 +434,9 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Tells every contributor that the session is over (each proves its part). Every contributor
-    /// is asked even if one fails; the outcomes say which succeeded.
+    /// is asked even if one fails; the outcomes say which succeeded. A contributor that failed to
+    /// prove does not throw here: check the result, e.g. with
+    /// <see cref="EndInferenceOutcomes.EnsureAllSucceeded"/>, which throws for any failure.
     /// </summary>
     /// <param name="cancellationToken">Cancels the requests.</param>
     /// <returns>One outcome per contributor, in the order they were given.</returns>
