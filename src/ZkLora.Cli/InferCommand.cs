@@ -188,11 +188,20 @@ internal static class InferCommand
         step.Restart();
         int failures = 0;
         IReadOnlyList<EndInferenceOutcome> outcomes;
+        var lastProgress = Stopwatch.StartNew();
+        client.ProofProgress = new LineProgress(p =>
+        {
+            // Each contributor's state as it changes (asked every 2 s with proof_progress).
+            lock (lastProgress) lastProgress.Restart();
+            say.WriteLine(p.State == "queued"
+                ? $"proving:    {p.Contributor}: queued behind another session"
+                : $"proving:    {p.Contributor}: {p.Done}/{p.Total} proofs ({step.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s)");
+        });
         using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
-            // The wire protocol has no progress message (docs/wire-protocol.md): the contributor's own
-            // console shows per-proof progress; here a line every half minute says we are still waiting.
-            var heartbeat = HeartbeatAsync(say, step, waiting.Token);
+            // A contributor from before proof_progress reports nothing: then a line every half
+            // minute says we are still waiting.
+            var heartbeat = HeartbeatAsync(say, step, () => { lock (lastProgress) return lastProgress.Elapsed; }, waiting.Token);
             try
             {
                 outcomes = await client.EndInferenceAsync(ct);
@@ -226,14 +235,20 @@ internal static class InferCommand
     /// <summary>Interval of the "still proving" lines while end_inference runs.</summary>
     private static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(30);
 
-    private static async Task HeartbeatAsync(TextWriter say, Stopwatch since, CancellationToken stop)
+    private sealed class LineProgress(Action<ContributorProofProgress> report) : IProgress<ContributorProofProgress>
+    {
+        public void Report(ContributorProofProgress value) => report(value);
+    }
+
+    private static async Task HeartbeatAsync(TextWriter say, Stopwatch since, Func<TimeSpan> sinceLastProgress, CancellationToken stop)
     {
         try
         {
             while (true)
             {
                 await Task.Delay(HeartbeatInterval, stop);
-                say.WriteLine($"proving:    still waiting for the proofs ({since.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s; the contributor's console shows its progress)");
+                if (sinceLastProgress() < HeartbeatInterval) continue;
+                say.WriteLine($"proving:    still waiting for the proofs ({since.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s)");
             }
         }
         catch (OperationCanceledException)
