@@ -50,7 +50,7 @@ public class ServeInferTests : IDisposable
         Assert.InRange(port, 1, 65535);
         // Every line on standard output is JSON; the manifest line came first and its file is there.
         var events = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Parse).ToList();
-        Assert.Equal(["manifest", "listening"], events.Select(e => e.GetProperty("event").GetString()).ToArray());
+        Assert.Equal(["manifest", "listening"], events.Select(e => e.GetProperty("event").GetString() ?? "").ToArray());
         string manifest = events[0].GetProperty("manifest").GetString()!;
         Assert.Equal(Path.Combine(Path.GetFullPath(outDir), "manifest.json"), manifest);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(manifest))), listening.GetProperty("manifest_sha256").GetString());
