@@ -166,6 +166,29 @@ public class ServeInferTests : IDisposable
     }
 
     [Fact]
+    public async Task Infer_reads_the_text_from_standard_input_with_text_file_dash()
+    {
+        // Only this test reads standard input.
+        var saved = Console.In;
+        try
+        {
+            Console.SetIn(new StringReader(""));
+            var empty = await Zklora.RunAsync("infer", "--base-model", _demo.ModelDirectory, "--text-file", "-");
+            Assert.True(empty.ExitCode == 2, empty.ToString());
+            Assert.Contains("standard input (--text-file -) is empty", empty.StdErr);
+            // Text on standard input: read, then the (absent) contributor is the next thing checked.
+            Console.SetIn(new StringReader("the cat sat on the mat"));
+            var read = await Zklora.RunAsync("infer", "--base-model", _demo.ModelDirectory, "--text-file", "-", "--port", FreePort().ToString(), "--connect-timeout", "0");
+            Assert.True(read.ExitCode == 1, read.ToString());
+            Assert.Contains("Contributor 127.0.0.1:", read.StdErr);
+        }
+        finally
+        {
+            Console.SetIn(saved);
+        }
+    }
+
+    [Fact]
     public async Task Infer_text_arguments_are_checked_first()
     {
         string textFile = _dir.Combine("t.txt");
