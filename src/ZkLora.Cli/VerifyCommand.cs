@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
+using Spectre.Console;
 using ZkLora.Api;
 
 namespace ZkLora.Cli;
@@ -162,8 +163,20 @@ internal static class VerifyCommand
         }
         try
         {
-            var r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
-                new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = log });
+            ProofVerificationResult r;
+            if (!verbose && ReferenceEquals(log, Console.Out) && ServeProgress.ConsoleIsInteractive)
+            {
+                // A long verification on a terminal: a spinner showing the step under way (the
+                // verifier's verbose lines, not printed).
+                r = AnsiConsole.Status().Start("verifying…", ctx =>
+                    ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
+                        new ProofVerificationOptions { ParameterPolicy = policy, Verbose = true, Log = new StatusWriter(ctx) }));
+            }
+            else
+            {
+                r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
+                    new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = log });
+            }
             return new Outcome(ExitCodes.Ok, r, default, "", null);
         }
         catch (ProofVerificationException e)
@@ -173,6 +186,17 @@ internal static class VerifyCommand
         catch (Exception e) when (CliErrors.IsInputError(e))
         {
             return Input(e);
+        }
+    }
+
+    /// <summary>Shows each line written as the status of a Spectre.Console spinner.</summary>
+    private sealed class StatusWriter(StatusContext status) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void WriteLine(string? value)
+        {
+            if (value is not null) status.Status(Markup.Escape("verifying: " + (value.Length > 60 ? value[..60] + "…" : value)));
         }
     }
 
