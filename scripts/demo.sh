@@ -47,6 +47,12 @@ zklora infer --base-model "$work/demo/model" --port "$port" --text "the cat sat 
   --transcript "$work/transcript.json" --session-id demo
 echo "== zklora verify --proof-dir a-out/proofs --transcript transcript.json --expected-adapters pinned-manifest.json"
 zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" --expected-adapters "$work/pinned-manifest.json"
+# A verifier that pinned only the digest serve printed takes the manifest file from the contributor.
+digest=$(sed -nE 's/^manifest sha256: ([0-9a-f]{64})$/\1/p' "$work/serve.log")
+[[ -n "$digest" ]] || { echo "serve printed no manifest digest"; exit 1; }
+echo "== zklora verify … --expected-adapters a-out/manifest.json --expected-adapters-sha256 $digest (pinned by digest only)"
+zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" \
+  --expected-adapters "$work/a-out/manifest.json" --expected-adapters-sha256 "$digest"
 kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 echo "== zklora demo --backend $backend (the whole flow in one process)"
 zklora demo --backend "$backend"

@@ -129,8 +129,8 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     public void The_verify_command_prints_the_outcome_and_sets_the_exit_code()
     {
         Assert.Equal(0, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
-        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
-        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
+        Assert.Equal(2, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
+        Assert.Equal(2, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
     }
 }
 
@@ -200,9 +200,12 @@ public class DishonestContributorTests(DemoFixture fx) : IClassFixture<DemoFixtu
         client.WriteTranscript(transcript);
 
         // The contributor cannot prove the wrong delta: end_inference fails and names the call.
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        var outcomes = await client.EndInferenceAsync(cts.Token);
+        var outcome = Assert.Single(outcomes);
         Assert.Null(outcome.Response);
         Assert.Contains($"dishonest.{target}.0", outcome.Error);
+        // A caller that checks with EnsureAllSucceeded cannot miss it.
+        Assert.Contains($"dishonest.{target}.0", Assert.Throws<ContributorException>(() => outcomes.EnsureAllSucceeded()).Message);
         Assert.Contains("recorded delta differs from the committed adapter's output at row 1, column 5", outcome.Error);
 
         // And the verifier never accepts: nothing covers the transcript's rows.

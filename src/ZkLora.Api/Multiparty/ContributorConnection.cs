@@ -394,6 +394,50 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
         return WireMessages.ParseEndInferenceResponse(await ExchangeAsync(WireMessages.EndInferenceRequestBytes(sessionId, token), timeout, cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>
+    /// Asks how far the proving of a session whose <c>end_inference</c> is in flight has come. Uses a
+    /// short-lived connection of its own, so it can be called while this connection waits for the
+    /// <c>end_inference</c> answer. A contributor that predates <c>proof_progress</c> answers
+    /// "Unknown request type" (a <see cref="WireProtocolException"/>).
+    /// </summary>
+    /// <param name="sessionId">The session (opened through this connection: its token is presented).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer within <see cref="RequestTimeout"/>.</exception>
+    /// <exception cref="WireProtocolException">The contributor answered with an error (unknown request, session not being proved) or a malformed response.</exception>
+    /// <exception cref="InvalidOperationException">This connection never opened the session.</exception>
+    public async Task<ProofProgressResponse> ProofProgressAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string? token;
+        lock (_tokens) _tokens.TryGetValue(sessionId, out token);
+        if (token is null) throw new InvalidOperationException($"Session '{WireMessages.Printable(sessionId)}' was not opened through this connection (no session token).");
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        cts.CancelAfter(RequestTimeout);
+        using var client = new TcpClient { NoDelay = true };
+        try
+        {
+            await client.ConnectAsync(Endpoint.Host, Endpoint.Port, cts.Token).ConfigureAwait(false);
+            // The same transport as the session's own connection: TLS with the same trust when the endpoint asks for it.
+            await using Stream stream = Endpoint.UseTls
+                ? await HandshakeAsync(client.GetStream(), cts.Token).ConfigureAwait(false)
+                : client.GetStream();
+            await WireFraming.WriteFrameAsync(stream, WireMessages.ProofProgressRequestBytes(sessionId, token), cts.Token).ConfigureAwait(false);
+            var response = await WireFraming.ReadFrameAsync(stream, WireFraming.MaxFrameBytes, cts.Token).ConfigureAwait(false)
+                ?? throw new IOException($"Contributor {Endpoint} closed the connection without answering.");
+            return WireMessages.ParseProofProgressResponse(response);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Contributor {Endpoint} did not answer proof_progress within {RequestTimeout.TotalSeconds:0} s.", e);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"Connection to contributor {Endpoint} failed: {e.Message}", e);
+        }
+    }
+
     private void CloseLocked()
     {
         _stream?.Dispose();

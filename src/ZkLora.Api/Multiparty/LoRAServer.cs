@@ -362,6 +362,8 @@ public sealed partial class LoRAServer
         public string? Client { get; init; }
         public long Values;
         public bool Proving;
+        /// <summary>The proving's last progress (null while queued or not proving).</summary>
+        public ProofProgress? Progress;
         public bool Closed;
         public long LastUsed = Environment.TickCount64;
         public SessionLog? Log;
@@ -704,9 +706,39 @@ public sealed partial class LoRAServer
             lock (session.Gate)
             {
                 session.Proving = false;
+                session.Progress = null;
                 session.Log?.AppendEndFailed();
             }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// How far the proving of a session whose <c>end_inference</c> was accepted has come (the
+    /// <c>proof_progress</c> request): queued behind another session, or proofs done of total.
+    /// </summary>
+    /// <exception cref="LoraRequestException">Bad, unknown or ended session, wrong token, or a session that is not being proved.</exception>
+    internal ProofProgressResponse GetProofProgress(string sessionId, string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var session = Authorize(sessionId, token, openIfMissing: false);
+        lock (session.Gate)
+        {
+            if (!session.Proving)
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' is not being proved: no end_inference has been accepted for it.");
+            return session.Progress is { } p
+                ? new ProofProgressResponse(sessionId, "proving", p.Done, p.Total)
+                : new ProofProgressResponse(sessionId, "queued", 0, 0);
+        }
+    }
+
+    /// <summary>Keeps a session's last progress for <see cref="GetProofProgress"/> and passes every report on.</summary>
+    private sealed class SessionProgress(Session session, IProgress<ProofProgress>? next) : IProgress<ProofProgress>
+    {
+        public void Report(ProofProgress value)
+        {
+            lock (session.Gate) session.Progress = value;
+            next?.Report(value);
         }
     }
 
@@ -721,7 +753,9 @@ public sealed partial class LoRAServer
             // (artifacts are never overwritten).
             RemoveUnpublishedArtifacts(session.Id);
             var job = new ProofJob(session.Id, calls, ProofDirectory, Manifest, _modules);
-            int written = await Prover.ProveSessionAsync(job, progress ?? _options.ProofProgress, cancellationToken).ConfigureAwait(false);
+            lock (session.Gate) session.Progress = new ProofProgress(0, calls.Count, null);
+            var tracked = new SessionProgress(session, progress ?? _options.ProofProgress);
+            int written = await Prover.ProveSessionAsync(job, tracked, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 lock (session.Gate) session.Closed = true;

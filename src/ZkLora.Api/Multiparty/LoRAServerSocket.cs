@@ -499,6 +499,8 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     Log($"#{id} {peer}: session '{e.SessionId}': {r.RecordedCalls} calls, {r.ProofsWritten} proofs written");
                     return WireMessages.EndInferenceResponseBytes(r);
                 }
+                case ProofProgressRequest pp:
+                    return WireMessages.ProofProgressResponseBytes(_server.GetProofProgress(pp.SessionId, pp.SessionToken));
                 default:
                     return WireMessages.ErrorBytes("Unsupported request.");
             }
