@@ -289,12 +289,6 @@ internal static class InferCommand
         return read;
     }
 
-    /// <summary>
-    /// Asks every contributor for its injection points before the model is loaded: a contributor
-    /// that is not there, speaks another protocol, uses parameters outside the policy, or announces
-    /// a module another contributor also announces is reported now, not after minutes of loading.
-    /// A refused connection is retried until <paramref name="connectTimeout"/> (a server still starting).
-    /// </summary>
     /// <summary>Whom TLS contributors must be: <c>--tls-ca</c> certificates and <c>--tls-pin</c> digests (null: the system's roots).</summary>
     private static ContributorTlsOptions? ReadTlsOptions(IReadOnlyList<ContributorEndpoint> endpoints, string[] caFiles, string[] pins)
     {
@@ -306,6 +300,12 @@ internal static class InferCommand
         return new ContributorTlsOptions { TrustedCertificates = trusted, PinnedSha256 = pins };
     }
 
+    /// <summary>
+    /// Asks every contributor for its injection points before the model is loaded: a contributor
+    /// that is not there, speaks another protocol, uses parameters outside the policy, or announces
+    /// a module another contributor also announces is reported now, not after minutes of loading.
+    /// A refused connection is retried until <paramref name="connectTimeout"/> (a server still starting).
+    /// </summary>
     private static async Task<List<(ContributorEndpoint, InitResponse)>> ProbeContributorsAsync(
         IReadOnlyList<ContributorEndpoint> endpoints, ParameterPolicy policy, ContributorTlsOptions? tls, TimeSpan connectTimeout, TextWriter say, CancellationToken ct)
     {
