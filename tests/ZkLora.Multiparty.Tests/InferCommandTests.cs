@@ -71,10 +71,11 @@ public class InferCommandTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.NotEmpty(s.Server.GetRecordedCalls(JsonDocument.Parse(File.ReadAllBytes(dir.Combine("t2.json"))).RootElement
             .GetProperty("entries")[0].GetProperty("session_id").GetString()!));
 
-        // Not trusted (system roots only), plain TCP to a TLS server, or trust options without TLS: exit 1, no transcript.
+        // Not trusted (system roots only) or plain TCP to a TLS server: the contributor fails, exit 1;
+        // trust options without TLS: a usage error, exit 2. No transcript in any case.
         Assert.Equal(1, await InferAsync(s, dir.Combine("t3.json"), "--tls", "--no-end-inference"));
         Assert.Equal(1, await InferAsync(s, dir.Combine("t4.json"), "--no-end-inference"));
-        Assert.Equal(1, await InferAsync(s, dir.Combine("t5.json"), "--tls-ca", certPath, "--no-end-inference"));
+        Assert.Equal(2, await InferAsync(s, dir.Combine("t5.json"), "--tls-ca", certPath, "--no-end-inference"));
         Assert.False(File.Exists(dir.Combine("t3.json")) || File.Exists(dir.Combine("t4.json")) || File.Exists(dir.Combine("t5.json")));
     }
 

@@ -72,14 +72,20 @@ public class ProofProgressTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Contains("the session token is not the one open_session returned", WireMessages.TryGetError(Encoding.UTF8.GetBytes(answer)));
     }
 
-    [Fact(Timeout = 120000)]
-    public async Task The_client_reports_the_contributors_progress_while_it_waits()
+    [Theory(Timeout = 120000)]
+    [InlineData(false)]
+    [InlineData(true)] // proof_progress goes over its own short connection, which must use TLS with the session's trust too
+    public async Task The_client_reports_the_contributors_progress_while_it_waits(bool overTls)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(100));
         var prover = new GatedProver();
-        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover });
+        using var cert = TestCertificate.Create();
+        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover },
+            overTls ? new LoRAServerSocketOptions { TlsCertificate = cert.WithKey } : null);
+        var endpoint = server.Endpoint with { UseTls = overTls };
         using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
-        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "progress-1");
+        await using var client = new BaseModelClient(model, [endpoint], CombineMode.AddDelta, "progress-1");
+        if (overTls) client.TlsOptions = new ContributorTlsOptions { TrustedCertificates = [cert.Public] };
         await client.InitAndPatchAsync(cts.Token);
         await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
         var reports = new List<ContributorProofProgress>();
@@ -95,8 +101,8 @@ public class ProofProgressTests(DemoFixture fx) : IClassFixture<DemoFixture>
         lock (reports)
         {
             var half = Assert.Single(reports, r => r.Done == 1);
-            Assert.Equal(new ContributorProofProgress(server.Endpoint, "proving", 1, 2), half);
-            Assert.All(reports, r => Assert.Equal(server.Endpoint, r.Contributor));
+            Assert.Equal(new ContributorProofProgress(endpoint, "proving", 1, 2), half);
+            Assert.All(reports, r => Assert.Equal(endpoint, r.Contributor));
         }
     }
 }
