@@ -163,6 +163,14 @@ type ProofBytesWriter() =
         w.Scalar p.Mu
         w.Scalar p.THat
         w.Ipa p.Ipa
+    member w.Hadamard(p: HadamardProof) =
+        w.Point p.S
+        w.Point p.T1
+        w.Point p.T2
+        w.Scalar p.TauX
+        w.Scalar p.Mu
+        w.Scalar p.THat
+        w.Ipa p.Ipa
     member _.ToArray() = buf.ToArray()
 
 exception private DecodeFailure of string
@@ -198,6 +206,14 @@ type ProofBytesReader(bytes: byte[]) =
         let mu = r.Scalar()
         let tHat = r.Scalar()
         { AR = ar; S = s; T1 = t1; T2 = t2; TauX = tauX; Mu = mu; THat = tHat; Ipa = r.Ipa rounds }
+    member r.Hadamard(rounds: int) : HadamardProof =
+        let s = r.Point()
+        let t1 = r.Point()
+        let t2 = r.Point()
+        let tauX = r.Scalar()
+        let mu = r.Scalar()
+        let tHat = r.Scalar()
+        { S = s; T1 = t1; T2 = t2; TauX = tauX; Mu = mu; THat = tHat; Ipa = r.Ipa rounds }
     member _.Finish() =
         if pos <> bytes.Length then raise (DecodeFailure(sprintf "%d trailing bytes" (bytes.Length - pos)))
 
