@@ -142,7 +142,10 @@ let tests =
                 | Error e -> failtest e
                 Expect.isError (AdapterProof.decode shape (Array.sub bytes 0 (bytes.Length - 1))) "truncated"
                 Expect.isError (AdapterProof.decode shape (Array.append bytes [| 0uy |])) "extended"
-                Expect.isError (AdapterProof.decode { shape with Rank = 1 } bytes) "other shape"
+                // another shape may have the same proof size (same rounds): then it must not verify
+                match AdapterProof.decode { shape with Rank = 1 } bytes with
+                | Error _ -> ()
+                | Ok p -> Expect.isError (AdapterProof.verify { shape with Rank = 1 } c p) "other shape"
 
         testCase "adapter proof: a weight outside ±value_bound is rejected" <| fun () ->
             let cfg = cfgOf (8, 16, 40)
@@ -158,6 +161,18 @@ let tests =
                 Expect.isError (AdapterProof.prove shape c secret) "honest prover refuses"
                 let forged = AdapterProof.proveUnchecked shape c secret
                 Expect.isError (AdapterProof.verify shape c forged) (sprintf "weight %O rejected" bad)
+                // the weight split kept exact (w = m⁺ − m⁻ over the integers) with the oversized
+                // part as one limb outside the table: only the lookup can catch it
+                let exact =
+                    AdapterProof.proveWithItems (fun v ->
+                        v[0] <- (if bad.Sign > 0 then bad else BigInteger.Zero)
+                        v[1] <- (if bad.Sign < 0 then -bad else BigInteger.Zero)) shape c secret
+                Expect.isError (AdapterProof.verify shape c exact) (sprintf "weight %O with an exact split rejected" bad)
+            // control: the same cheating prover on honest items is accepted, so the rejections above come from the false items
+            let a = [| [| big 700; big 1 |] |]
+            let b = [| [| big 2 |]; [| big 3 |] |]
+            let c, secret = AdapterProof.commit shape a b |> Result.defaultWith failwith
+            Expect.equal (AdapterProof.verify shape c (AdapterProof.proveWithItems ignore shape c secret)) (Ok()) "the unchecked prover, honest items"
 
         testCase "adapter proof: commitments swapped between adapters are rejected" <| fun () ->
             let cfg = cfgOf (8, 16, 40)

@@ -27,12 +27,12 @@ open ZkLora.Proofs.Projection.AdapterProof
 [<Literal>]
 let Domain = "zklora/projection-call/v2"
 
-/// Bits per limb; the lookup table is [0, 2^LimbBits).
+/// Bits per limb; the lookup table is [0, 2^LimbBits) (ProjectionCommon.LogUp).
 [<Literal>]
-let LimbBits = 10
+let LimbBits = LogUp.LimbBits
 
 /// Entries of the lookup table.
-let TableSize = 1 <<< LimbBits
+let TableSize = LogUp.TableSize
 
 /// The public statement of one proof: T rows of one module call.
 type CallStatement =
@@ -60,10 +60,7 @@ type CallProof =
       Product: ProductProof
       Constraint: HadamardProof }
 
-/// Entries a range item of m bits takes in the limb segment: ⌈m/b⌉ limbs, plus a shifted
-/// copy 2^(b − m mod b)·top when the top limb is partial (0 for m = 0).
-let internal itemEntries (m: int) =
-    if m = 0 then 0 else (m + LimbBits - 1) / LimbBits + (if m % LimbBits <> 0 then 1 else 0)
+let internal itemEntries (m: int) = LogUp.itemEntries m
 
 /// The public layout derived from a statement (checked by the verifier first).
 type internal Layout =
@@ -210,13 +207,7 @@ let private absorbPhase2 (t: Transcript) (inv: VestaAffine) (p: VestaAffine) (q:
     absorbPoint t "q commitment" q
     absorbPoint t "c commitment" v
 
-/// 1/(v − α) for every table value v (None if α is a table value: probability 2^10/p).
-let private tableInverses (alpha: Fp) : Fp[] option =
-    let d = Array.init TableSize (fun v -> Fp.OfUInt64(uint64 v) - alpha)
-    if d |> Array.exists (fun x -> x.IsZero) then None
-    else
-        Fp.BatchInvert(Span d)
-        Some d
+let private tableInverses (alpha: Fp) = LogUp.tableInverses alpha
 
 /// The combined linear relation ⟨a_L, d_L⟩ + ⟨a_R, d_R⟩ = K (docs/projection-protocol.md
 /// §4.4) before the λ scaling, with a_R = ℓ − α on the limb segment.
@@ -363,49 +354,9 @@ let private witness (st: CallStatement) (l: Layout) (secret: AdapterSecret) : Re
         if clippedIndex.TryGetValue(e, &ci) then values[clipItem l ci] <- l.Hi[e] - rv) |> ignore
     Ok values
 
-/// The limb segment of the item values: ℓ_i as Fp. A value in [0, 2^m) is split into
-/// ⌈m/b⌉ limbs (low first) plus the shifted copy of a partial top limb; a value outside
-/// its range (only a cheating prover's) is written as one field element in the first entry.
-let private limbsOf (l: Layout) (values: BigInteger[]) : Fp[] =
-    let ell = Array.zeroCreate<Fp> l.Vector.SegCount
-    let mask = TableSize - 1
-    Parallel.For(0, values.Length, fun item ->
-        let m = l.ItemBits[item]
-        let p = l.ItemPos[item]
-        let v = values[item]
-        if m > 0 then
-            let full = (m + LimbBits - 1) / LimbBits
-            let rem = m % LimbBits
-            if v.Sign >= 0 && v.GetBitLength() <= int64 m then
-                let mutable top = 0
-                if m <= 62 then
-                    let x = int64 v
-                    for k in 0 .. full - 1 do
-                        let limb = int ((x >>> (LimbBits * k)) &&& int64 mask)
-                        ell[p + k] <- Fp.OfUInt64(uint64 limb)
-                        top <- limb
-                else
-                    let bytes = v.ToByteArray(isUnsigned = true, isBigEndian = false)
-                    for k in 0 .. full - 1 do
-                        let mutable limb = 0
-                        for bit in 0 .. LimbBits - 1 do
-                            let b = LimbBits * k + bit
-                            let byteIx = b >>> 3
-                            if byteIx < bytes.Length && ((int bytes[byteIx] >>> (b &&& 7)) &&& 1) = 1 then limb <- limb ||| (1 <<< bit)
-                        ell[p + k] <- Fp.OfUInt64(uint64 limb)
-                        top <- limb
-                if rem <> 0 then ell[p + full] <- Fp.OfUInt64(uint64 (top <<< (LimbBits - rem)))
-            else
-                ell[p] <- Fp.OfBigInteger v) |> ignore
-    ell
+let private limbsOf (l: Layout) (values: BigInteger[]) = LogUp.limbsOf l.ItemBits l.ItemPos l.Vector.SegCount values
 
-/// m_v = #{i : ℓ_i = v} over the entries that are table values.
-let private multiplicities (ell: Fp[]) : Fp[] =
-    let counts = Array.zeroCreate<int> TableSize
-    for x in ell do
-        let struct (a, b, c, d) = x.CanonicalLimbs
-        if b = 0UL && c = 0UL && d = 0UL && a < uint64 TableSize then counts[int a] <- counts[int a] + 1
-    counts |> Array.map (fun c -> Fp.OfUInt64(uint64 c))
+let private multiplicities (ell: Fp[]) = LogUp.multiplicities ell
 
 /// What a cheating prover (tests only) changes: the transcript parts it leaves out, its
 /// committed p, q, c after the projections, and its limbs, multiplicities and inverses.
