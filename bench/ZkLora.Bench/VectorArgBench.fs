@@ -37,6 +37,8 @@ let run (args: string[]) =
     let gs = Array.sub g 0 n
     measure "fold n/2 points, 128-bit scalar (G side)" (fun () -> VestaFold.fold gs (n / 2) u |> ignore)
     measure "fold n/2 points, full-width scalar (H side)" (fun () -> VestaFold.fold gs (n / 2) (Fp.Random()) |> ignore)
+    let ue, ua, ub = InnerProductArgument.endoChallenge (Fp.Random())
+    measure "fold n/2 points, endoscaled challenge (G side)" (fun () -> VestaFold.foldEndo gs (n / 2) ue ua ub |> ignore)
     let b = PedersenVector.randomScalars n
     measure "inner product argument, n" (fun () ->
         use t = Transcript.create "bench"

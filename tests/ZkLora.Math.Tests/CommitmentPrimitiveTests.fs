@@ -304,4 +304,30 @@ let tests =
             Expect.isTrue (DeferredCheck.isIdentity (DeferredCheck.combine [| a false; b false; c false |])) "honest batch"
             Expect.isFalse (DeferredCheck.isIdentity (b true)) "the tampered check alone"
             Expect.isFalse (DeferredCheck.isIdentity (DeferredCheck.combine [| a false; b true; c false |])) "batch with one tampered"
+        testCase "generator folding (GLV endomorphism path) equals lo + u·hi" <| fun () ->
+            // half ≥ 512 takes the batch-affine GLV path; compare with plain scalar multiplication
+            let half = 700
+            let pts = PedersenVector.G.Get(2 * half) |> fun g -> Array.sub g 0 (2 * half)
+            let scalars =
+                [ InnerProductArgument.roundChallenge (randomFp ()); randomFp (); randomFp (); -Fp.One; Fp.One
+                  fpOf 3L; (InnerProductArgument.roundChallenge (randomFp ())).Invert() ]
+            for u in scalars do
+                let folded = VestaFold.fold pts half u
+                for i in [ 0; 1; 255; 511; 512; half - 1 ] do
+                    let expected = Vesta.toAffine (Vesta.ofAffine pts[half + i] * u + Vesta.ofAffine pts[i])
+                    Expect.equal folded[i] expected (sprintf "entry %d for u = %O" i u)
+                // every entry
+                let all = Array.init half (fun i -> Vesta.toAffine (Vesta.ofAffine pts[half + i] * u + Vesta.ofAffine pts[i]))
+                Expect.equal folded all "all entries"
+            // endoscaled challenges: u = a + b·λ folded with the 64-bit halves directly
+            for _ in 1 .. 4 do
+                let u, a, b = InnerProductArgument.endoChallenge (randomFp ())
+                Expect.isLessThan (max a b) (Numerics.BigInteger.One <<< 64) "64-bit halves"
+                let folded = VestaFold.foldEndo pts half u a b
+                let all = Array.init half (fun i -> Vesta.toAffine (Vesta.ofAffine pts[half + i] * u + Vesta.ofAffine pts[i]))
+                Expect.equal folded all "endoscaled fold, all entries"
+            // λ is the eigenvalue of φ(x, y) = (ζx, y): λ³ = 1, λ ≠ 1
+            let lam = VestaFold.endomorphismEigenvalue ()
+            Expect.equal (lam * lam * lam) Fp.One "λ is a cube root of unity"
+            Expect.notEqual lam Fp.One "λ ≠ 1"
     ]
