@@ -344,7 +344,7 @@ let tests =
             let blind = Fp.Random()
             let cBad = Vesta.toAffine (ZkLora.Math.Commitment.PedersenVector.commit wBad blind)
             let forgedA = AdapterProof.proveShifted (Array.map2 (-) wGood wBad) ashape cBad { A = fst good; B = snd good; Blind = blind }
-            Expect.isError (AdapterProof.verify ashape cBad forgedA) "out-of-range weight hidden by C_bits"
+            Expect.isError (AdapterProof.verify ashape cBad forgedA) "out-of-range weight hidden by C_1"
 
         testCase "swapped commitments, replays and unbound challenges are rejected" <| fun () ->
             let shape, c1, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 21
