@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 dotnet build src/ZkLora.Cli -c Release -nologo -v quiet >/dev/null
 zklora() { dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" "$@"; }
+# ZKLORA_DEMO_BACKEND=projection runs the multi-party flow and `zklora demo` on the projection backend.
+backend="${ZKLORA_DEMO_BACKEND:-plonk}"
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -31,11 +33,13 @@ echo "== zklora verify-opening opening.json --root $root"; zklora verify-opening
 echo "== zklora serve --adapter demo/adapter --port 0 (background)"
 # (dotnet directly, not the zklora function, so that $! is the server process itself)
 dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" serve --adapter "$work/demo/adapter" \
-  --base-model "$work/demo/model" --port 0 --out-dir "$work/a-out" --quiet > "$work/serve.log" &
+  --base-model "$work/demo/model" --port 0 --out-dir "$work/a-out" --backend "$backend" --quiet > "$work/serve.log" &
 server_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on' "$work/serve.log" && break; sleep 0.2; done
+# (the projection backend makes its one-time adapter proof before it listens)
+for _ in $(seq 1 1500); do grep -q '^listening on' "$work/serve.log" && break; sleep 0.2; done
 cat "$work/serve.log"
 cp "$work/a-out/manifest.json" "$work/pinned-manifest.json"
+if [[ "$backend" == projection ]]; then cp "$work/a-out/manifest.adapter-proofs.json" "$work/pinned-manifest.adapter-proofs.json"; fi
 port=$(sed -nE 's/^listening on [^ ]*:([0-9]+) .*/\1/p' "$work/serve.log")
 [[ -n "$port" ]] || { echo "the server did not start"; exit 1; }
 echo "== zklora infer --base-model demo/model --port $port"
@@ -43,6 +47,12 @@ zklora infer --base-model "$work/demo/model" --port "$port" --text "the cat sat 
   --transcript "$work/transcript.json" --session-id demo
 echo "== zklora verify --proof-dir a-out/proofs --transcript transcript.json --expected-adapters pinned-manifest.json"
 zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" --expected-adapters "$work/pinned-manifest.json"
+# A verifier that pinned only the digest serve printed takes the manifest file from the contributor.
+digest=$(sed -nE 's/^manifest sha256: ([0-9a-f]{64})$/\1/p' "$work/serve.log")
+[[ -n "$digest" ]] || { echo "serve printed no manifest digest"; exit 1; }
+echo "== zklora verify … --expected-adapters a-out/manifest.json --expected-adapters-sha256 $digest (pinned by digest only)"
+zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" \
+  --expected-adapters "$work/a-out/manifest.json" --expected-adapters-sha256 "$digest"
 kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-echo "== zklora demo (the whole flow in one process)"
-zklora demo
+echo "== zklora demo --backend $backend (the whole flow in one process)"
+zklora demo --backend "$backend"

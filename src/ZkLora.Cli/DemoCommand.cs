@@ -22,13 +22,14 @@ internal static class DemoCommand
         var text = new Option<string>("--text") { Description = "Text to run the model on.", DefaultValueFactory = _ => DemoModel.SampleText };
         var arch = new Option<string>("--arch") { Description = "gpt2 (default) or llama: which built-in demo model to run.", DefaultValueFactory = _ => "gpt2" };
         arch.AcceptOnlyFromAmong("gpt2", "llama");
+        var backend = BackendOption.Create();
         var command = new Command("demo",
             "Run the whole zkLoRA flow on the built-in demo model in one process: commit, pin the manifest, infer over a loopback " +
             "socket, prove every module call at end_inference, and verify the proofs. Exit 0 when everything verifies.")
         {
-            outDir, text, arch,
+            outDir, text, arch, backend,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(outDir), parse.GetValue(text)!, ct, parse.GetValue(arch) == "llama"));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(outDir), parse.GetValue(text)!, ct, parse.GetValue(arch) == "llama", BackendOption.Read(parse, backend)));
         return command;
     }
 
@@ -40,7 +41,7 @@ internal static class DemoCommand
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>Runs the demo; returns the exit code (0 when the proofs verify).</summary>
-    public static async Task<int> RunAsync(string? outDir, string text, CancellationToken ct, bool llama = false)
+    public static async Task<int> RunAsync(string? outDir, string text, CancellationToken ct, bool llama = false, ProofBackend backend = ProofBackend.Plonk)
     {
         bool keep = outDir is not null;
         string root = Path.GetFullPath(outDir ?? Path.Combine(Path.GetTempPath(), "zklora-demo-" + Guid.NewGuid().ToString("N")));
@@ -69,10 +70,11 @@ internal static class DemoCommand
 
             Console.WriteLine("2. Contributor (A): quantizing and committing to the adapter");
             var server = LoRAServer.Load(paths.AdapterDirectory, Path.Combine(root, "contributor"), paths.ModelDirectory,
-                new LoRAServerOptions { ProofProgress = new ProgressSink(p => onProgress(p)) });
+                new LoRAServerOptions { ProofProgress = new ProgressSink(p => onProgress(p)), Backend = backend });
             string pinned = Path.Combine(root, "verifier", "pinned-manifest.json");
             server.WriteManifest(pinned);
-            Done($"manifest pinned by the verifier BEFORE inference: {pinned}\n   manifest sha256: {server.ManifestDigest}");
+            Done($"manifest pinned by the verifier BEFORE inference: {pinned}\n   manifest sha256: {server.ManifestDigest}" +
+                 (backend == ProofBackend.Projection ? $"\n   backend: projection; adapter proof: {AdapterManifest.AdapterProofsPath(pinned)}" : ""));
 
             Console.WriteLine("3. Contributor (A): serving on a loopback port");
             await using var socket = new LoRAServerSocket(server, new IPEndPoint(IPAddress.Loopback, 0));

@@ -3,7 +3,7 @@ using ZkLora.Api;
 
 namespace ZkLora.Cli;
 
-/// <summary><c>zklora open &lt;file&gt; --index i --commitment c</c>: prints the opening JSON of one position.</summary>
+/// <summary><c>zklora open &lt;file&gt; --index i --commitment c [--json]</c>: prints the opening JSON of one position.</summary>
 internal static class OpenCommand
 {
     public static Command Create()
@@ -19,6 +19,7 @@ internal static class OpenCommand
             Description = "Commitment JSON of the file, inline or a file holding it (its nonce is needed to open).",
             Required = true,
         };
+        var json = CliJson.Option("the result: {\"status\":\"ok\",\"exit_code\":0,\"file\":…,\"index\":…,\"opening\":{…}}");
         var command = new Command(
             "open",
             "Prove the value at one position of a committed activation file; prints the opening JSON. " +
@@ -27,13 +28,29 @@ internal static class OpenCommand
             file,
             index,
             commitment,
+            json,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
-            var json = JsonOrFile.Read(parse.GetRequiredValue(commitment), "commitment");
-            Console.WriteLine(ActivationCommitments.OpenActivation(parse.GetRequiredValue(file), json, parse.GetValue(index)));
-            return 0;
-        }));
+            string path = InputPaths.RequireFile(parse.GetRequiredValue(file), "the activation file");
+            var commitmentJson = JsonOrFile.Read(parse.GetRequiredValue(commitment), "commitment");
+            long i = parse.GetValue(index);
+            string opening = ActivationCommitments.OpenActivation(path, commitmentJson, i);
+            var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json))
+            {
+                CliJson.Write(output, w =>
+                {
+                    w.WriteString("status", "ok");
+                    w.WriteNumber("exit_code", ExitCodes.Ok);
+                    w.WriteString("file", Path.GetFullPath(path));
+                    w.WriteNumber("index", i);
+                    w.Raw("opening", opening);
+                });
+            }
+            else output.WriteLine(opening);
+            return ExitCodes.Ok;
+        }, parse.GetValue(json)));
         return command;
     }
 }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using ZkLora.Cli;
 
-return await ZkLoraCommand.Build().Parse(args).InvokeAsync();
+return await ZkLoraCommand.RunAsync(args);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 
@@ -24,6 +25,29 @@ internal static class ZkLoraCommand
         root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
+
+    /// <summary>
+    /// Parses and runs a command line. A usage error (unknown option, missing or malformed value)
+    /// is reported on the error writer and gives exit code 2 (<see cref="ExitCodes.UsageOrInput"/>);
+    /// otherwise the command's own exit code.
+    /// </summary>
+    /// <param name="args">The arguments, without the program name.</param>
+    /// <param name="configuration">Where output and errors go (default: the console).</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    public static async Task<int> RunAsync(string[] args, InvocationConfiguration? configuration = null, CancellationToken cancellationToken = default)
+    {
+        configuration ??= new InvocationConfiguration();
+        var parse = Build().Parse(args);
+        if (parse.Action is ParseErrorAction)
+        {
+            string name = parse.CommandResult.Command is RootCommand ? "zklora" : "zklora " + parse.CommandResult.Command.Name;
+            foreach (var error in parse.Errors)
+                configuration.Error.WriteLine($"{name}: {error.Message}");
+            configuration.Error.WriteLine($"(see: {name} --help)");
+            return ExitCodes.UsageOrInput;
+        }
+        return await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
 }
 
 /// <summary><c>zklora info</c>: prints the library version and what this build can do.</summary>
@@ -32,17 +56,18 @@ internal static class InfoCommand
     public static Command Create()
     {
         var command = new Command("info", "Print the library version and the available capabilities.");
-        command.SetAction(_ =>
+        command.SetAction(parse =>
         {
+            var output = parse.InvocationConfiguration.Output;
             var fp = FixedPointSettings.Default;
-            Console.WriteLine($"zkLoRA for .NET {ZkLoraInfo.Version}");
-            Console.WriteLine("  proof system           PLONKish circuits, IPA commitments over Vesta (Pasta curves), BLAKE3 Fiat-Shamir; no trusted setup");
-            Console.WriteLine($"  adapter commitment     {AdapterManifest.CommitmentScheme} (manifest {AdapterManifest.SchemaVersion}, backend {AdapterManifest.Backend})");
-            Console.WriteLine($"  activation commitment  {ActivationCommitments.OpeningScheme}");
-            Console.WriteLine($"  transcript             {InferenceTranscript.SchemaVersion}");
-            Console.WriteLine($"  wire protocol          {WireMessages.ProtocolId} (frames up to {WireFraming.MaxFrameBytes / (1024 * 1024)} MiB)");
-            Console.WriteLine($"  fixed point (default)  scale {fp.ScaleBits} bits, values {fp.ValueBits} bits, intermediates {fp.IntermediateBits} bits");
-            Console.WriteLine($"  models                 gpt2, llama, mistral, qwen2, phi3 + PEFT LoRA on TorchSharp: {TorchStatus()}");
+            output.WriteLine($"zkLoRA for .NET {ZkLoraInfo.Version}");
+            output.WriteLine("  proof system           PLONKish circuits, IPA commitments over Vesta (Pasta curves), BLAKE3 Fiat-Shamir; no trusted setup");
+            output.WriteLine($"  adapter commitment     {AdapterManifest.CommitmentScheme} (manifest {AdapterManifest.SchemaVersion}, backend {AdapterManifest.Backend})");
+            output.WriteLine($"  activation commitment  {ActivationCommitments.OpeningScheme}");
+            output.WriteLine($"  transcript             {InferenceTranscript.SchemaVersion}");
+            output.WriteLine($"  wire protocol          {WireMessages.ProtocolId} (frames up to {WireFraming.MaxFrameBytes / (1024 * 1024)} MiB)");
+            output.WriteLine($"  fixed point (default)  scale {fp.ScaleBits} bits, values {fp.ValueBits} bits, intermediates {fp.IntermediateBits} bits");
+            output.WriteLine($"  models                 gpt2, llama, mistral, qwen2, phi3 + PEFT LoRA on TorchSharp: {TorchStatus()}");
             return 0;
         });
         return command;

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
@@ -12,8 +13,11 @@ namespace ZkLora.Model;
 /// <c>Split</c> regex (or GPT-2's pattern for a <c>ByteLevel</c> pre-tokenizer with <c>use_regex</c>);
 /// the special tokens the file's <c>TemplateProcessing</c> post-processor puts before a single
 /// sequence (e.g. Llama 3's <c>&lt;|begin_of_text|&gt;</c>) are prepended.</item>
-/// <item>SentencePiece <c>tokenizer.model</c> (Llama 2, Mistral) with Microsoft.ML.Tokenizers'
-/// <see cref="LlamaTokenizer"/>; BOS is added unless <c>tokenizer_config.json</c> sets <c>add_bos_token</c> false.</item>
+/// <item>SentencePiece <c>tokenizer.model</c>: BPE models (Llama 2, Mistral) with Microsoft.ML.Tokenizers'
+/// <see cref="SentencePieceTokenizer"/>, Unigram models (identity normalization, byte fallback) with this project's own
+/// Viterbi encoder, as the library's Unigram byte fallback is wrong; BOS is added unless <c>tokenizer_config.json</c> sets <c>add_bos_token</c> false
+/// (EOS when it sets <c>add_eos_token</c>), also to an empty text. Checked against the SentencePiece
+/// implementation itself (tests/vectors/sentencepiece_reference.py).</item>
 /// </list>
 /// Not covered (refused with a message): tokenizer.json models other than BPE, BPE with
 /// <c>byte_fallback</c>, normalizers, and <c>ignore_merges</c> (Llama 3 sets it: a pre-token found whole
@@ -22,11 +26,13 @@ namespace ZkLora.Model;
 /// </summary>
 public sealed class HuggingFaceTokenizer : ITextTokenizer
 {
-    private readonly Tokenizer _inner;
+    private readonly Tokenizer? _inner;
+    private SentencePieceUnigram? _unigram;
     private readonly int[] _prefix;
     private readonly HashSet<int> _skipOnDecode;
+    private int[] _suffix = [];
 
-    private HuggingFaceTokenizer(Tokenizer inner, int[] prefix, HashSet<int> skipOnDecode, string format)
+    private HuggingFaceTokenizer(Tokenizer? inner, int[] prefix, HashSet<int> skipOnDecode, string format)
     {
         _inner = inner;
         _prefix = prefix;
@@ -37,7 +43,7 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
     /// <summary>Which file it was built from: <c>tokenizer.json</c> or <c>tokenizer.model</c>.</summary>
     public string Format { get; }
 
-    /// <summary>Ids prepended to every encoded text (BOS, when the tokenizer adds one).</summary>
+    /// <summary>Ids prepended to every encoded text (BOS, when the tokenizer adds one; EOS, when it adds one, is appended).</summary>
     public IReadOnlyList<int> PrefixIds => _prefix;
 
     /// <summary>The tokenizer of a model folder: <c>tokenizer.json</c>, else <c>tokenizer.model</c>, else GPT-2's <c>vocab.json</c> + <c>merges.txt</c>; null when there is none.</summary>
@@ -185,10 +191,10 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         return prefix.ToArray();
     }
 
-    /// <summary>Builds a tokenizer from a SentencePiece <c>tokenizer.model</c> (BPE model, as Llama 2 and Mistral ship).</summary>
+    /// <summary>Builds a tokenizer from a SentencePiece <c>tokenizer.model</c>: a BPE model (as Llama 2 and Mistral ship) or a Unigram model with byte fallback and the identity normalization.</summary>
     /// <param name="modelPath">The tokenizer.model file.</param>
     /// <param name="configPath">tokenizer_config.json (optional; its add_bos_token and add_eos_token are honoured).</param>
-    /// <exception cref="ModelFormatException">The file cannot be read as a SentencePiece BPE model.</exception>
+    /// <exception cref="ModelFormatException">The file cannot be read as a SentencePiece model, or uses a feature that is not covered.</exception>
     public static HuggingFaceTokenizer FromSentencePiece(string modelPath, string? configPath = null)
     {
         bool addBos = true, addEos = false;
@@ -207,30 +213,124 @@ public sealed class HuggingFaceTokenizer : ITextTokenizer
         }
         try
         {
-            using var stream = File.OpenRead(modelPath);
-            var spm = LlamaTokenizer.Create(stream, addBos, addEos);
+            byte[] proto = File.ReadAllBytes(modelPath);
+            int modelType = SentencePieceModelType(proto);
+            // Microsoft.ML.Tokenizers 2.0.0 reads Unigram models too, but its byte fallback for them is wrong
+            // (an unknown ASCII character gets an unrelated piece, some texts throw; checked against
+            // SentencePiece itself in the tests): Unigram models are encoded by SentencePieceUnigram.
+            if (modelType == 1)
+            {
+                var unigram = SentencePieceUnigram.Create(proto);
+                return new HuggingFaceTokenizer(null, addBos ? [unigram.BosId] : [], [unigram.BosId, unigram.EosId], "tokenizer.model")
+                {
+                    _suffix = addEos ? [unigram.EosId] : [],
+                    _unigram = unigram,
+                };
+            }
+            if (modelType != 2)
+                throw new ModelFormatException($"{modelPath}: SentencePiece model type {modelType.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not supported (BPE and Unigram are).");
+            using var stream = new MemoryStream(proto, writable: false);
+            // BOS/EOS are added here rather than by the library, which adds nothing to an empty text
+            // where SentencePiece (and transformers' Llama tokenizers) give [BOS].
+            var spm = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
             var skip = new HashSet<int> { spm.BeginningOfSentenceId, spm.EndOfSentenceId };
-            return new HuggingFaceTokenizer(spm, Array.Empty<int>(), skip, "tokenizer.model");
+            return new HuggingFaceTokenizer(spm, addBos ? [spm.BeginningOfSentenceId] : [], skip, "tokenizer.model")
+            {
+                _suffix = addEos ? [spm.EndOfSentenceId] : [],
+            };
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException or FormatException or IOException)
         {
-            throw new ModelFormatException($"{modelPath}: cannot read it as a SentencePiece BPE model: {e.Message}", e);
+            throw new ModelFormatException($"{modelPath}: cannot read it as a SentencePiece model: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The <c>trainer_spec.model_type</c> of a SentencePiece <c>ModelProto</c> (1 Unigram, the proto's
+    /// default; 2 BPE; 3 word; 4 char), read from the protobuf wire format: top-level field 2 (TrainerSpec,
+    /// length-delimited), its field 3 (varint).
+    /// </summary>
+    /// <exception cref="FormatException">The bytes are not a well-formed protobuf message.</exception>
+    internal static int SentencePieceModelType(ReadOnlySpan<byte> proto)
+    {
+        int type = 1;
+        ForEachField(proto, (field, wire, value, bytes) =>
+        {
+            if (field == 2 && wire == 2)
+                ForEachField(bytes, (f, w, v, _) => { if (f == 3 && w == 0) type = checked((int)v); });
+        });
+        return type;
+    }
+
+    /// <summary>A protobuf field: number, wire type, the value of a varint or fixed32/fixed64 field, the bytes of a length-delimited one.</summary>
+    internal delegate void FieldVisitor(int field, int wireType, ulong value, ReadOnlySpan<byte> bytes);
+
+    /// <summary>Visits the fields of a protobuf message in order.</summary>
+    /// <exception cref="FormatException">Malformed wire format.</exception>
+    internal static void ForEachField(ReadOnlySpan<byte> message, FieldVisitor visit)
+    {
+        int pos = 0;
+        while (pos < message.Length)
+        {
+            ulong key = ReadVarint(message, ref pos);
+            int field = (int)(key >> 3), wire = (int)(key & 7);
+            switch (wire)
+            {
+                case 0: visit(field, wire, ReadVarint(message, ref pos), default); break;
+                case 1:
+                    Skip(message, ref pos, 8);
+                    visit(field, wire, BinaryPrimitives.ReadUInt64LittleEndian(message[(pos - 8)..]), default);
+                    break;
+                case 5:
+                    Skip(message, ref pos, 4);
+                    visit(field, wire, BinaryPrimitives.ReadUInt32LittleEndian(message[(pos - 4)..]), default);
+                    break;
+                case 2:
+                {
+                    ulong length = ReadVarint(message, ref pos);
+                    if (length > (ulong)(message.Length - pos)) throw new FormatException("a length-delimited field runs past the end of the message.");
+                    visit(field, wire, 0, message.Slice(pos, (int)length));
+                    pos += (int)length;
+                    break;
+                }
+                default: throw new FormatException($"protobuf wire type {wire} is not supported.");
+            }
+        }
+
+        static void Skip(ReadOnlySpan<byte> m, ref int p, int n)
+        {
+            if (n > m.Length - p) throw new FormatException("a fixed-size field runs past the end of the message.");
+            p += n;
+        }
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> m, ref int pos)
+    {
+        ulong value = 0;
+        for (int shift = 0; shift < 64; shift += 7)
+        {
+            if (pos >= m.Length) throw new FormatException("a varint runs past the end of the message.");
+            byte b = m[pos++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80) return value;
+        }
+        throw new FormatException("a varint is longer than 10 bytes.");
     }
 
     /// <inheritdoc/>
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = _inner.EncodeToIds(text);
-        if (_prefix.Length == 0) return ids;
-        return _prefix.Concat(ids).ToList();
+        IReadOnlyList<int> ids = _unigram is not null ? _unigram.Encode(text) : _inner!.EncodeToIds(text);
+        if (_prefix.Length == 0 && _suffix.Length == 0) return ids;
+        return _prefix.Concat(ids).Concat(_suffix).ToList();
     }
 
     /// <inheritdoc/>
     public string Decode(IEnumerable<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        return _inner.Decode(ids.Where(i => !_skipOnDecode.Contains(i))) ?? "";
+        var kept = ids.Where(i => !_skipOnDecode.Contains(i));
+        return _unigram is not null ? _unigram.Decode(kept) : _inner!.Decode(kept) ?? "";
     }
 }

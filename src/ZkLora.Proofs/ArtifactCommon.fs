@@ -12,6 +12,18 @@ open ZkLora.Proofs.FixedPoint
 /// The proof system / circuit family of this implementation (Halo2-style PLONKish over
 /// Pasta with the IPA commitment). Verifiers reject other backends.
 let backend = "zklora-dotnet-halo2-ipa-pasta-v1"
+/// The projection backend (docs/projection-protocol.md): commit-once Pedersen vector
+/// commitments to the weights on Vesta, a one-time adapter range proof, per-call proofs by
+/// random projections and bit-decomposed range checks (Bulletproofs-style, transparent).
+let projectionBackend = "zklora-dotnet-projection-pedersen-vesta-v1"
+/// The adapter commitment scheme of the projection backend: C_W = Σ w_i·G_i + r_W·h on Vesta
+/// with the hashed generators of `PedersenVector` (w = A row-major ‖ B row-major), written as
+/// "0x" + the 32-byte compressed point in lowercase hex.
+let projectionScheme = "pedersen-vesta-hashed-generators-v1"
+/// Schema of the adapter-proof file written next to a projection manifest.
+let adapterProofsSchema = "zklora.adapter-proofs.v1"
+/// Schema of a projection statement (one or more calls of one module in one session).
+let projectionStatementSchema = "zklora.projection-statement.v1"
 let manifestSchema = "zklora.manifest.v1"
 let transcriptSchema = "zklora.transcript.v1"
 let statementSchema = "zklora.statement.v1"
@@ -68,6 +80,74 @@ let commitmentOfJson (path: string) (v: JValue) : Result<Fp, string> =
         let! hex = JsonRead.str (path + ".value") f["value"]
         return! AdapterCommitment.ofHex hex |> Result.mapError (fun e -> path + ".value: " + e)
     }
+
+/// A projection-backend adapter commitment as text: "0x" + the 32-byte compressed Vesta point
+/// in lowercase hex (64 digits).
+let pointToHex (p: VestaAffine) : string = "0x" + Convert.ToHexStringLower(p.ToBytes())
+
+/// Strict inverse of `pointToHex`: exactly "0x" + 64 lowercase hex digits encoding a valid
+/// compressed Vesta point other than the identity.
+let pointOfHex (s: string) : Result<VestaAffine, string> =
+    let isHex (c: char) = Char.IsAsciiDigit c || (c >= 'a' && c <= 'f')
+    if isNull s || s.Length <> 66 || not (s.StartsWith "0x") || not (s.Substring 2 |> Seq.forall isHex) then
+        Error "a Pedersen commitment must be written as 0x followed by exactly 64 lowercase hex digits"
+    else
+        match VestaAffine.TryReadBytes(ReadOnlySpan(Convert.FromHexString(s.Substring 2))) with
+        | Error e -> Error e
+        | Ok p when p.IsIdentity -> Error "a Pedersen commitment must not be the identity point"
+        | Ok p -> Ok p
+
+/// The proof backends this build knows, each with its one adapter commitment scheme.
+type ProofBackend =
+    /// PLONKish circuit over the Vesta IPA, Poseidon adapter commitment (`backend`, `AdapterCommitment.scheme`).
+    | Plonk
+    /// Commit-once Pedersen weights and per-call projection proofs (`projectionBackend`, `projectionScheme`).
+    | Projection
+
+/// The backend id and the commitment scheme id of a backend.
+let backendIds (b: ProofBackend) =
+    match b with
+    | Plonk -> backend, AdapterCommitment.scheme
+    | Projection -> projectionBackend, projectionScheme
+
+/// The backend of a (backend id, scheme id) pair; only the known pairs are accepted.
+let backendOfIds (backendId: string) (schemeId: string) : Result<ProofBackend, string> =
+    match [ Plonk; Projection ] |> List.tryFind (fun b -> backendIds b = (backendId, schemeId)) with
+    | Some b -> Ok b
+    | None ->
+        let known = [ Plonk; Projection ] |> List.map (fun b -> let x, y = backendIds b in sprintf "(%s, %s)" x y)
+        Error(sprintf "unknown backend/commitment scheme pair (%s, %s); known pairs: %s" backendId schemeId (String.Join(", ", known)))
+
+/// An adapter commitment of either backend.
+type AdapterCommitmentValue =
+    /// The Poseidon commitment of docs/design.md §3.5 (PLONK backend).
+    | PoseidonCommitment of Fp
+    /// The Pedersen vector commitment C_W of docs/projection-protocol.md §3 (projection backend).
+    | PedersenCommitment of VestaAffine
+
+/// The backend a commitment belongs to.
+let backendOfCommitment (c: AdapterCommitmentValue) =
+    match c with
+    | PoseidonCommitment _ -> Plonk
+    | PedersenCommitment _ -> Projection
+
+/// `{scheme, value}` of either kind.
+let anyCommitmentToJson (c: AdapterCommitmentValue) =
+    match c with
+    | PoseidonCommitment f -> commitmentToJson f
+    | PedersenCommitment p -> JObject [ "scheme", JString projectionScheme; "value", JString(pointToHex p) ]
+
+/// Reads `{scheme, value}` whose scheme must be that of `expected`.
+let anyCommitmentOfJson (path: string) (expected: ProofBackend) (v: JValue) : Result<AdapterCommitmentValue, string> =
+    match expected with
+    | Plonk -> commitmentOfJson path v |> Result.map PoseidonCommitment
+    | Projection ->
+        result {
+            let! f = JsonRead.exactObject path [ "scheme"; "value" ] v
+            do! JsonRead.knownId (path + ".scheme") "commitment scheme" projectionScheme f["scheme"]
+            let! hex = JsonRead.str (path + ".value") f["value"]
+            return! pointOfHex hex |> Result.map PedersenCommitment |> Result.mapError (fun e -> path + ".value: " + e)
+        }
 
 let stringOfJson (path: string) (validate: string -> Result<string, string>) (v: JValue) : Result<string, string> =
     JsonRead.str path v |> Result.bind (fun s -> validate s |> Result.mapError (fun e -> path + ": " + e))

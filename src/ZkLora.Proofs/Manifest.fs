@@ -13,13 +13,16 @@ type ManifestAdapter =
       Shape: AdapterShape
       FixedPoint: FixedPointConfig
       Scaling: Scaling
-      /// The hiding adapter commitment (scheme `AdapterCommitment.scheme`).
-      Commitment: Fp }
+      /// The hiding adapter commitment: Poseidon (`AdapterCommitment.scheme`, PLONK backend) or
+      /// Pedersen (`ArtifactCommon.projectionScheme`, projection backend).
+      Commitment: AdapterCommitmentValue }
 
 /// The adapter manifest the verifier pins before inference:
 /// `{schema_version, backend, commitment_scheme, adapters:[{module_name, in_dim, rank, out_dim,
 /// fixed_point:{scale_bits,value_bits,intermediate_bits}, scaling:{num,den},
-/// adapter_commitment:{scheme,value}}]}`. Module names are unique.
+/// adapter_commitment:{scheme,value}}]}`. Module names are unique; (backend,
+/// commitment_scheme) is one of the known pairs (`ArtifactCommon.backendOfIds`) and every
+/// adapter's commitment is of that scheme, so one manifest uses one backend.
 type Manifest = { Adapters: ManifestAdapter list }
 
 [<RequireQualifiedAccess>]
@@ -32,19 +35,27 @@ module Manifest =
                   "out_dim", JInt(BigInteger a.Shape.OutDim)
                   "fixed_point", fixedPointToJson a.FixedPoint
                   "scaling", scalingToJson a.Scaling
-                  "adapter_commitment", commitmentToJson a.Commitment ]
+                  "adapter_commitment", anyCommitmentToJson a.Commitment ]
+
+    /// The backend of a manifest: that of its first adapter (`validate` checks that all agree;
+    /// PLONK for an empty list, which does not validate).
+    let backendOf (m: Manifest) : ProofBackend =
+        match m.Adapters with
+        | a :: _ -> backendOfCommitment a.Commitment
+        | [] -> Plonk
 
     /// The JSON value (not validated; `toJson` validates).
     let toJsonValue (m: Manifest) =
+        let backendId, schemeId = backendIds (backendOf m)
         JObject [ "schema_version", JString manifestSchema
-                  "backend", JString backend
-                  "commitment_scheme", JString AdapterCommitment.scheme
+                  "backend", JString backendId
+                  "commitment_scheme", JString schemeId
                   "adapters", JArray(m.Adapters |> List.map adapterToJson) ]
 
     let private adapterKeys =
         [ "module_name"; "in_dim"; "rank"; "out_dim"; "fixed_point"; "scaling"; "adapter_commitment" ]
 
-    let private adapterOfJson (path: string) (v: JValue) : Result<ManifestAdapter, string> =
+    let private adapterOfJson (backend: ProofBackend) (path: string) (v: JValue) : Result<ManifestAdapter, string> =
         result {
             let! f = JsonRead.exactObject path adapterKeys v
             let! name = stringOfJson (path + ".module_name") ArtifactNames.validateModuleName f["module_name"]
@@ -53,7 +64,7 @@ module Manifest =
             let! outDim = JsonRead.intIn (path + ".out_dim") 1 maxDim f["out_dim"]
             let! cfg = fixedPointOfJson (path + ".fixed_point") f["fixed_point"]
             let! scaling = scalingOfJson (path + ".scaling") f["scaling"]
-            let! c = commitmentOfJson (path + ".adapter_commitment") f["adapter_commitment"]
+            let! c = anyCommitmentOfJson (path + ".adapter_commitment") backend f["adapter_commitment"]
             return { ModuleName = name; Shape = { InDim = inDim; Rank = rank; OutDim = outDim }
                      FixedPoint = cfg; Scaling = scaling; Commitment = c }
         }
@@ -63,11 +74,12 @@ module Manifest =
         result {
             let! f = JsonRead.exactObject "$" [ "schema_version"; "backend"; "commitment_scheme"; "adapters" ] v
             do! JsonRead.knownId "$.schema_version" "manifest schema" manifestSchema f["schema_version"]
-            do! JsonRead.knownId "$.backend" "backend" backend f["backend"]
-            do! JsonRead.knownId "$.commitment_scheme" "commitment scheme" AdapterCommitment.scheme f["commitment_scheme"]
+            let! backendId = JsonRead.str "$.backend" f["backend"]
+            let! schemeId = JsonRead.str "$.commitment_scheme" f["commitment_scheme"]
+            let! backend = backendOfIds backendId schemeId |> Result.mapError (fun e -> "$: " + e)
             let! items = JsonRead.list "$.adapters" f["adapters"]
             do! if items.IsEmpty then Error "$.adapters: a manifest lists at least one adapter" else Ok()
-            let! adapters = items |> traverse (fun i a -> adapterOfJson (sprintf "$.adapters[%d]" i) a)
+            let! adapters = items |> traverse (fun i a -> adapterOfJson backend (sprintf "$.adapters[%d]" i) a)
             match adapters |> List.countBy (fun a -> a.ModuleName) |> List.tryFind (fun (_, n) -> n > 1) with
             | Some(name, _) -> return! Error(sprintf "$.adapters: module '%s' appears more than once" name)
             | None -> return { Adapters = adapters }
@@ -97,8 +109,42 @@ module Manifest =
         ArtifactNames.validateModuleName moduleName
         |> Result.bind (fun name ->
             commit shape cfg s salt a b
-            |> Result.map (fun c -> { ModuleName = name; Shape = shape; FixedPoint = cfg; Scaling = s; Commitment = c })
+            |> Result.map (fun c -> { ModuleName = name; Shape = shape; FixedPoint = cfg; Scaling = s; Commitment = PoseidonCommitment c })
             |> Result.mapError (fun e -> sprintf "module '%s': %s" name e))
+
+    /// A projection-backend manifest entry: the Pedersen commitment C_W = Com(A ‖ B; blind) of
+    /// docs/projection-protocol.md §3, after the projection policy's shape and config checks and
+    /// the weights' bound check. The blind (uniform, secret) stays with the caller, like a salt.
+    let projectionAdapterOf (moduleName: string) (shape: AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (blind: Fp)
+                            (a: BigInteger[][]) (b: BigInteger[][]) : Result<ManifestAdapter, string> =
+        ArtifactNames.validateModuleName moduleName
+        |> Result.bind (fun name ->
+            result {
+                do! Projection.ProjectionCommon.Policy.checkConfig cfg
+                do! Projection.ProjectionCommon.Policy.checkScaling s.Num s.Den
+                do! Projection.ProjectionCommon.Policy.checkShape shape.InDim shape.Rank shape.OutDim
+                let ps : Projection.AdapterProof.AdapterShape = { InDim = shape.InDim; Rank = shape.Rank; OutDim = shape.OutDim; Config = cfg }
+                let vb = valueBound cfg
+                let ok (m: BigInteger[][]) rows cols =
+                    not (isNull m) && m.Length = rows && m |> Array.forall (fun r -> not (isNull r) && r.Length = cols && r |> Array.forall (fun v -> BigInteger.Abs v <= vb))
+                do! if ok a shape.Rank shape.InDim && ok b shape.OutDim shape.Rank then Ok()
+                    else Error "A or B has the wrong shape or a weight outside ±value_bound"
+                let c = ZkLora.Math.Commitment.PedersenVector.commit (Projection.AdapterProof.weightVector ps a b) blind
+                return { ModuleName = name; Shape = shape; FixedPoint = cfg; Scaling = s; Commitment = PedersenCommitment(Vesta.toAffine c) }
+            }
+            |> Result.mapError (fun e -> sprintf "module '%s': %s" name e))
+
+    /// The Poseidon commitment of a PLONK-backend entry (Error for a projection entry).
+    let poseidonCommitment (a: ManifestAdapter) : Result<Fp, string> =
+        match a.Commitment with
+        | PoseidonCommitment c -> Ok c
+        | PedersenCommitment _ -> Error(sprintf "module '%s' is committed for the projection backend, not the PLONK backend" a.ModuleName)
+
+    /// The Pedersen commitment of a projection-backend entry (Error for a PLONK entry).
+    let pedersenCommitment (a: ManifestAdapter) : Result<VestaAffine, string> =
+        match a.Commitment with
+        | PedersenCommitment c -> Ok c
+        | PoseidonCommitment _ -> Error(sprintf "module '%s' is committed for the PLONK backend, not the projection backend" a.ModuleName)
 
     /// The adapter for a module, if the manifest has it.
     let tryFind (moduleName: string) (m: Manifest) = m.Adapters |> List.tryFind (fun a -> a.ModuleName = moduleName)

@@ -36,7 +36,10 @@ type ProveOptions =
       MaxDegreeOfParallelism: int
       /// Rough memory budget for concurrent proofs, in bytes; the degree of parallelism is
       /// lowered so that (estimated peak per proof) × degree stays below it.
-      MemoryBudgetBytes: int64 }
+      MemoryBudgetBytes: int64
+      /// Projection backend: most calls of one module in one session per proof (0: all of
+      /// them, split only where a proof would exceed the projection policy; 1: one per call).
+      ProjectionCallsPerProof: int }
 
 /// What a finished batch wrote.
 type ProvedCall =
@@ -55,11 +58,16 @@ let private envInt (name: string) (fallback: int) =
         | true, n when n >= 1 -> n
         | _ -> fallback
 
-/// Options from the environment: `ZKLORA_PROVE_PARALLELISM` (default: the processor count)
-/// and `ZKLORA_PROVE_MEMORY_MB` (default 4096).
+/// Options from the environment: `ZKLORA_PROVE_PARALLELISM` (default: the processor count),
+/// `ZKLORA_PROVE_MEMORY_MB` (default 4096) and `ZKLORA_PROJECTION_CALLS_PER_PROOF` (default 0:
+/// one proof for all calls of a module in a session).
 let defaultOptions () =
     { MaxDegreeOfParallelism = envInt "ZKLORA_PROVE_PARALLELISM" Environment.ProcessorCount
-      MemoryBudgetBytes = int64 (envInt "ZKLORA_PROVE_MEMORY_MB" 4096) * 1048576L }
+      MemoryBudgetBytes = int64 (envInt "ZKLORA_PROVE_MEMORY_MB" 4096) * 1048576L
+      ProjectionCallsPerProof =
+        match Environment.GetEnvironmentVariable "ZKLORA_PROJECTION_CALLS_PER_PROOF" with
+        | null | "" -> 0
+        | v -> match Int32.TryParse v with | true, n when n >= 0 -> n | _ -> 0 }
 
 /// The process-wide proving-key cache, keyed by circuit id (which fixes the shape and k);
 /// capacity from `ZKLORA_KEY_CACHE_SIZE` (default 4, least recently used evicted).
@@ -117,7 +125,7 @@ let private prepare (manifest: Manifest) (adapters: Map<string, PrivateAdapter>)
         // The witness must open the manifest's commitment, or the proof would be for a
         // different adapter than the one the verifier pinned.
         let! c = AdapterCommitment.commit a.Shape a.FixedPoint a.Scaling w.Salt w.A w.B
-        do! if c.Equals a.Commitment then Ok() else Error "the private adapter (A, B, salt) does not open the manifest's commitment"
+        do! if ArtifactCommon.PoseidonCommitment c = a.Commitment then Ok() else Error "the private adapter (A, B, salt) does not open the manifest's commitment"
         let! p = LoraCircuit.plan (shapeOf e a)
         let cid = LoraCircuit.circuitId p
         let! s = Statement.ofEntry e a cid
@@ -131,7 +139,8 @@ let private prepare (manifest: Manifest) (adapters: Map<string, PrivateAdapter>)
                 Error(sprintf "the recorded delta differs from the committed adapter's output at row %d, column %d (recorded %O, adapter gives %O); no valid proof exists for this call" t k r cv)
             | None -> Ok()
         // Instances from the RECORDED values (what the verifier will use).
-        let! inst = LoraCircuit.instances p.Shape e.X e.Delta a.Commitment digest
+        let! commitment = Manifest.poseidonCommitment a
+        let! inst = LoraCircuit.instances p.Shape e.X e.Delta commitment digest
         return { Entry = e; Statement = s; Digest = digest; Plan = p; CircuitId = cid; Witness = wit; Instances = inst }
     }
 
@@ -153,12 +162,68 @@ let private writeArtifacts (proofDir: string) (p: Prepared) (proof: byte[]) : Re
         return sPath, pPath, mPath
     }
 
+/// One unit of proving work: a PLONK call, or a group of calls of one module proved together
+/// by the projection backend.
+type private Job =
+    | PlonkJob of Prepared
+    | ProjectionJob of ManifestAdapter * ProjectionArtifacts.ProjectionSecret * TranscriptEntry list
+
+let private jobKey (j: Job) =
+    match j with
+    | PlonkJob p -> Statement.key p.Statement
+    | ProjectionJob(_, _, es) -> TranscriptEntry.key (es |> List.minBy (fun e -> e.InvocationIndex))
+
+let private jobCircuit (j: Job) =
+    match j with
+    | PlonkJob p -> p.CircuitId
+    | ProjectionJob(a, _, es) ->
+        ProjectionArtifacts.layoutId a.Shape a.FixedPoint a.Scaling (es |> List.sumBy (fun e -> fst (ArtifactCommon.rowsAndCols e.InputShape)))
+
+let private jobBytes (j: Job) =
+    match j with
+    | PlonkJob p -> estimatedProofBytes p.Plan
+    | ProjectionJob(a, _, es) ->
+        ProjectionArtifacts.estimatedProofBytes a.Shape a.FixedPoint a.Scaling (es |> List.sumBy (fun e -> fst (ArtifactCommon.rowsAndCols e.InputShape)))
+
+/// The cheap checks of a projection call before any proving: the module is a projection
+/// module with a private adapter, and the recorded delta is the adapter's exact output.
+let private checkProjectionCall (a: ManifestAdapter) (w: PrivateAdapter) (e: TranscriptEntry) : Result<unit, string> =
+    let key = describeKey (TranscriptEntry.key e)
+    result {
+        do! Statement.checkEntryAgainstAdapter e a
+        let! computed = FixedPoint.deltaRows a.FixedPoint w.A w.B e.X a.Scaling.Num a.Scaling.Den
+        match firstDifference e.Delta computed with
+        | Some(t, k, r, cv) ->
+            return! Error(sprintf "the recorded delta differs from the committed adapter's output at row %d, column %d (recorded %O, adapter gives %O); no valid proof exists for this call" t k r cv)
+        | None -> return ()
+    }
+    |> Result.mapError (fun m -> sprintf "call %s: %s" key m)
+
+let private projectionJobs (options: ProveOptions) (manifest: Manifest) (adapters: Map<string, PrivateAdapter>) (calls: TranscriptEntry list) : Result<Job list, string> =
+    calls
+    |> List.groupBy (fun e -> e.SessionId, e.ModuleName)
+    |> traverse (fun _ ((_, moduleName), es) ->
+        result {
+            let! a = match Manifest.tryFind moduleName manifest with Some a -> Ok a | None -> Error(sprintf "module '%s' is not in the manifest" moduleName)
+            let! w = match adapters.TryFind moduleName with Some w -> Ok w | None -> Error(sprintf "no private adapter (A, B, blind) for module '%s'" moduleName)
+            let! _ = es |> traverse (fun _ e -> checkProjectionCall a w e)
+            let secret : ProjectionArtifacts.ProjectionSecret = { A = w.A; B = w.B; Blind = w.Salt }
+            let groups = ProjectionArtifacts.groupCalls a options.ProjectionCallsPerProof options.MemoryBudgetBytes es
+            // every group must make a statement (and the blind must open C_W) before proving starts
+            let! _ = groups |> traverse (fun _ g -> ProjectionArtifacts.statementOf a g)
+            return groups |> List.map (fun g -> ProjectionJob(a, secret, g))
+        })
+    |> Result.map List.concat
+
 /// Proves every call (transcript entries as the contributor recorded them) with the private
 /// adapters, writing `<session>.<module>.<index>.zklora.{statement.json,proof,meta.json}` into
 /// `proofDir`. Every call is checked first (manifest entry, opening of the commitment, exact
 /// delta); then statements are proved in parallel (bounded by the options and the memory
-/// estimate), keys coming from `keyCache`. Returns the written calls in input order, or the
-/// first error (by input order).
+/// estimate), keys coming from `keyCache`. Calls of modules whose manifest entry is committed
+/// for the projection backend are proved by it, grouped per (session, module) as
+/// `ProjectionCallsPerProof` says (one statement, named after its first call, covers the
+/// group); `PrivateAdapter.Salt` is then the Pedersen blind. Returns what was written, one
+/// item per proof in input order of their first call, or the first error (by input order).
 let proveCalls
     (options: ProveOptions)
     (manifest: Manifest)
@@ -170,11 +235,18 @@ let proveCalls
     : Result<ProvedCall list, string> =
     result {
         do! if options.MaxDegreeOfParallelism < 1 then Error "the degree of parallelism must be at least 1" else Ok()
+        do! if options.ProjectionCallsPerProof < 0 then Error "calls per projection proof must be ≥ 0" else Ok()
         do!
             match calls |> List.countBy TranscriptEntry.key |> List.tryFind (fun (_, n) -> n > 1) with
             | Some(k, _) -> Error(sprintf "call %s appears more than once" (describeKey k))
             | None -> Ok()
-        let! prepared = calls |> traverse (fun _ e -> prepare manifest adapters e)
+        let isProjection (e: TranscriptEntry) =
+            match Manifest.tryFind e.ModuleName manifest with
+            | Some a -> ArtifactCommon.backendOfCommitment a.Commitment = ArtifactCommon.Projection
+            | None -> false
+        let projectionCalls, plonkCalls = calls |> List.partition isProjection
+        let! prepared = plonkCalls |> traverse (fun _ e -> prepare manifest adapters e)
+        let! projection = projectionJobs options manifest adapters projectionCalls
         do!
             try
                 Directory.CreateDirectory proofDir |> ignore
@@ -182,35 +254,50 @@ let proveCalls
             with
             | :? IOException as ex -> Error(sprintf "cannot create the proof directory %s: %s" proofDir ex.Message)
             | :? UnauthorizedAccessException as ex -> Error(sprintf "cannot create the proof directory %s: %s" proofDir ex.Message)
-        let items = Array.ofList prepared
+        // input order of each job's first call
+        let position = calls |> List.mapi (fun i e -> TranscriptEntry.key e, i) |> Map.ofList
+        let items =
+            (List.map PlonkJob prepared @ projection)
+            |> List.sortBy (fun j -> position[jobKey j])
+            |> Array.ofList
         let total = items.Length
-        let biggest = if total = 0 then 0L else items |> Array.map (fun p -> estimatedProofBytes p.Plan) |> Array.max
+        let biggest = if total = 0 then 0L else items |> Array.map jobBytes |> Array.max
         let byMemory = if biggest <= 0L then total else int (max 1L (options.MemoryBudgetBytes / biggest))
         let degree = max 1 (min options.MaxDegreeOfParallelism (min byMemory (max 1 total)))
         let results = Array.zeroCreate<Result<ProvedCall, string>> total
         let finished = ref 0
         let failed = ref 0
         let po = ParallelOptions(MaxDegreeOfParallelism = degree, CancellationToken = cancellation)
+        let proveOne (job: Job) : Result<ProvedCall, string> =
+            let clock = Diagnostics.Stopwatch.StartNew()
+            match job with
+            | PlonkJob p ->
+                result {
+                    let! pk = keyCache.Value.GetOrCreate(p.CircuitId, p.Plan.K, fun () -> LoraCircuit.circuit p.Plan None)
+                    let! proof =
+                        Proving.prove pk (LoraCircuit.circuit p.Plan (Some p.Witness)) p.Instances
+                        |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
+                    let! sPath, pPath, mPath = writeArtifacts proofDir p proof
+                    return { Key = Statement.key p.Statement; CircuitId = p.CircuitId
+                             StatementPath = sPath; ProofPath = pPath; MetaPath = mPath
+                             Seconds = clock.Elapsed.TotalSeconds }
+                }
+            | ProjectionJob(a, w, es) ->
+                result {
+                    let! g = ProjectionArtifacts.proveGroup a w es |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
+                    let! sPath, pPath, mPath = ProjectionArtifacts.writeGroup proofDir g
+                    return { Key = ProjectionArtifacts.key g.Statement; CircuitId = jobCircuit job
+                             StatementPath = sPath; ProofPath = pPath; MetaPath = mPath
+                             Seconds = clock.Elapsed.TotalSeconds }
+                }
         let run () =
             // Statements of one circuit next to each other, so the key is generated once and
             // then reused while it is hot in the cache.
-            let order = Array.init total id |> Array.sortBy (fun i -> items[i].CircuitId, i)
+            let order = Array.init total id |> Array.sortBy (fun i -> jobCircuit items[i], i)
             Parallel.ForEach(order, po, fun (i: int) (state: ParallelLoopState) ->
                 if Volatile.Read(&failed.contents) = 0 then
-                    let p = items[i]
-                    let clock = Diagnostics.Stopwatch.StartNew()
-                    let r =
-                        result {
-                            let! pk = keyCache.Value.GetOrCreate(p.CircuitId, p.Plan.K, fun () -> LoraCircuit.circuit p.Plan None)
-                            let! proof =
-                                Proving.prove pk (LoraCircuit.circuit p.Plan (Some p.Witness)) p.Instances
-                                |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
-                            let! sPath, pPath, mPath = writeArtifacts proofDir p proof
-                            return { Key = Statement.key p.Statement; CircuitId = p.CircuitId
-                                     StatementPath = sPath; ProofPath = pPath; MetaPath = mPath
-                                     Seconds = clock.Elapsed.TotalSeconds }
-                        }
-                        |> Result.mapError (fun e -> sprintf "call %s: %s" (describeKey (Statement.key p.Statement)) e)
+                    let job = items[i]
+                    let r = proveOne job |> Result.mapError (fun e -> sprintf "call %s: %s" (describeKey (jobKey job)) e)
                     results[i] <- r
                     match r with
                     | Ok c ->

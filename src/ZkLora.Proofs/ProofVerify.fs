@@ -47,6 +47,9 @@ type VerifyFailureKind =
     | InvalidProof
     /// A module's fixed-point config or scaling lies outside the verifier's parameter policy.
     | OutsidePolicy
+    /// The one-time adapter proof of a projection manifest is missing, malformed, for another
+    /// manifest, or does not verify (or was not verified before an in-memory batch).
+    | InvalidAdapterProof
 
 type VerifyFailure = { Kind: VerifyFailureKind; Message: string }
 
@@ -193,7 +196,8 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
         let! meta = ProofMeta.readFile mPath |> tag Tampered
         do! ProofMeta.check meta st (ReadOnlySpan proof) |> tag Tampered
         let! digest = Statement.digest st |> tag Tampered
-        let! inst = LoraCircuit.instances plan.Shape entry.X entry.Delta adapter.Commitment digest |> tag InvalidInput
+        let! commitment = Manifest.poseidonCommitment adapter |> tag ManifestMismatch
+        let! inst = LoraCircuit.instances plan.Shape entry.X entry.Delta commitment digest |> tag InvalidInput
         return { Key = a.Key; Plan = plan; Instances = inst; Proof = proof }
     }
 
@@ -226,6 +230,15 @@ let unionManifests (manifests: Manifest list) : Result<Manifest, VerifyFailure> 
         | Some(name, _) -> fail InvalidInput (sprintf "module '%s' is pinned by more than one manifest" name)
         | None -> Ok { Adapters = adapters }
 
+/// The projection backend's own policy (docs/projection-protocol.md §2) for a projection entry.
+let private projectionPolicy (a: ManifestAdapter) : Result<unit, string> =
+    match a.Commitment with
+    | ArtifactCommon.PoseidonCommitment _ -> Ok()
+    | ArtifactCommon.PedersenCommitment _ ->
+        Projection.ProjectionCommon.Policy.checkConfig a.FixedPoint
+        |> Result.bind (fun () -> Projection.ProjectionCommon.Policy.checkScaling a.Scaling.Num a.Scaling.Den)
+        |> Result.bind (fun () -> Projection.ProjectionCommon.Policy.checkShape a.Shape.InDim a.Shape.Rank a.Shape.OutDim)
+
 /// The policy check of every module the transcript uses: the parameters of its calls and of
 /// its pinned manifest entry. Logs each module's config and scaling once.
 let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) =
@@ -246,10 +259,147 @@ let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: T
                 match Manifest.tryFind name manifest with
                 | None -> Ok() // reported as a manifest mismatch with the statement's context
                 | Some a ->
-                    match ParameterPolicy.check policy a.FixedPoint a.Scaling with
+                    match ParameterPolicy.check policy a.FixedPoint a.Scaling |> Result.bind (fun () -> projectionPolicy a) with
                     | Ok() -> Ok(log (sprintf "module %s: %s" name (describe a.FixedPoint a.Scaling)))
                     | Error m -> fail OutsidePolicy (sprintf "pinned manifest entry '%s': %s" name m))
             |> Result.map ignore
+    }
+
+/// The processes' record of projection manifests whose adapter proofs verified, by manifest
+/// digest: the adapter proof is checked once per manifest, not once per batch.
+let private verifiedAdapterProofs = Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal)
+
+/// Checks every entry of a pinned manifest against the policy (and the projection policy for
+/// projection entries) — before any proof of it is read.
+let private checkManifestPolicy (policy: ParameterPolicy.ParameterPolicy) (m: Manifest) =
+    verifyResult {
+        do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
+        do!
+            m.Adapters
+            |> traverseAll (fun a ->
+                ParameterPolicy.check policy a.FixedPoint a.Scaling |> Result.bind (fun () -> projectionPolicy a)
+                |> Result.mapError (fun e -> { Kind = OutsidePolicy; Message = sprintf "pinned manifest entry '%s': %s" a.ModuleName e }))
+            |> Result.map ignore
+    }
+
+/// Whether the adapter proofs of a projection manifest have verified in this process.
+let adapterProofsVerified (m: Manifest) =
+    match Manifest.digest m with
+    | Ok d -> verifiedAdapterProofs.ContainsKey d
+    | Error _ -> false
+
+/// Verifies the one-time adapter proofs of a projection manifest (policy first), once per
+/// manifest digest in this process; later calls with the same manifest return at once.
+let verifyAdapterProofsWithPolicy (policy: ParameterPolicy.ParameterPolicy) (m: Manifest) (proofs: ProjectionArtifacts.AdapterProofs) (log: string -> unit) : Result<unit, VerifyFailure> =
+    verifyResult {
+        do! if Manifest.backendOf m = ArtifactCommon.Projection then Ok() else fail InvalidInput "the manifest is not a projection-backend manifest: it has no adapter proofs"
+        let! digest = Manifest.digest m |> tag InvalidInput
+        if verifiedAdapterProofs.ContainsKey digest then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" digest)
+        else
+            do! checkManifestPolicy policy m
+            do! ProjectionArtifacts.verifyAdapterProofs m proofs |> tag InvalidAdapterProof
+            verifiedAdapterProofs[digest] <- true
+            return log (sprintf "adapter proofs of manifest %s: %d module(s) verify" digest m.Adapters.Length)
+    }
+
+/// Reads the adapter proofs written next to a projection manifest file
+/// (`ProjectionArtifacts.adapterProofsPath`) and verifies them, unless that manifest's were
+/// verified before in this process.
+let verifyAdapterProofsFileWithPolicy (policy: ParameterPolicy.ParameterPolicy) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
+    verifyResult {
+        if adapterProofsVerified m then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" manifestPath)
+        else
+            do! checkManifestPolicy policy m
+            let path = ProjectionArtifacts.adapterProofsPath manifestPath
+            let! proofs = ProjectionArtifacts.readAdapterProofs path |> tag InvalidAdapterProof
+            return! verifyAdapterProofsWithPolicy policy m proofs log
+    }
+
+/// One projection statement, checked and ready for its proof check.
+type private ProjectionChecked =
+    { PKey: ArtifactNames.ProofKey
+      Layout: string
+      Call: Projection.CallProof.CallStatement
+      ProofBytes: byte[] }
+
+/// Reads a projection artifact's statement (strictly; a digest mismatch is tampering) and
+/// checks that its file name names its first call.
+let private readProjection (a: Artifact) : Result<Artifact * ProjectionArtifacts.ProjectionStatement, VerifyFailure> =
+    let key = describeKey a.Key
+    verifyResult {
+        let! sPath = match a.Statement with Some p -> Ok p | None -> fail Coverage (sprintf "%s: the statement file is missing" key)
+        let! st = ProjectionArtifacts.readFile sPath |> tag Tampered
+        do!
+            if ProjectionArtifacts.key st <> a.Key then
+                fail Coverage (sprintf "%s: the statement file covers calls from %s, not the entry its name says (a duplicate or misplaced statement)" key (describeKey (ProjectionArtifacts.key st)))
+            else Ok()
+        return a, st
+    }
+
+let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntry>) (manifest: Manifest) (a: Artifact, st: ProjectionArtifacts.ProjectionStatement) : Result<ProjectionChecked, VerifyFailure> =
+    let key = describeKey a.Key
+    let ctx (r: Result<'a, VerifyFailure>) = r |> Result.mapError (fun f -> { f with Message = sprintf "%s: %s" key f.Message })
+    ctx <| verifyResult {
+        let! pPath = match a.Proof with Some p -> Ok p | None -> fail Coverage "the proof file is missing"
+        let! mPath = match a.Meta with Some p -> Ok p | None -> fail Coverage "the meta file is missing"
+        let! adapter =
+            match Manifest.tryFind st.ModuleName manifest with
+            | Some ad -> Ok ad
+            | None -> fail ManifestMismatch (sprintf "module '%s' is not in the pinned manifest" st.ModuleName)
+        let! commitment = Manifest.pedersenCommitment adapter |> tag ManifestMismatch
+        do!
+            if st.Shape <> adapter.Shape then fail ManifestMismatch "the statement's shape (in_dim, rank, out_dim) differs from the pinned manifest's"
+            elif st.FixedPoint <> adapter.FixedPoint then fail ManifestMismatch "the statement's fixed_point differs from the pinned manifest's"
+            elif st.Scaling <> adapter.Scaling then fail ManifestMismatch "the statement's scaling differs from the pinned manifest's"
+            elif st.Commitment <> commitment then fail ManifestMismatch "statement does not match: adapter_commitment (manifest) differs"
+            else Ok()
+        let vb = FixedPoint.valueBound adapter.FixedPoint
+        let outside (m: System.Numerics.BigInteger[][]) = m |> Array.exists (Array.exists (fun v -> System.Numerics.BigInteger.Abs v > vb))
+        let! rows =
+            st.Calls |> traverseAll (fun c ->
+                let k : ArtifactNames.ProofKey = { SessionId = st.SessionId; ModuleName = st.ModuleName; InvocationIndex = c.InvocationIndex }
+                verifyResult {
+                    let! e = match entries.TryFind k with Some e -> Ok e | None -> fail Coverage (sprintf "covers %s, which the transcript does not have" (describeKey k))
+                    do! Statement.checkEntryAgainstAdapter e adapter |> tag ManifestMismatch
+                    do! if outside e.X || outside e.Delta then fail OutOfBounds (sprintf "%s: a transcript value is outside ±value_bound" (describeKey k)) else Ok()
+                    do!
+                        if c.InputShape <> e.InputShape then fail StatementMismatch (sprintf "%s: input_shape differs from the transcript's" (describeKey k))
+                        elif c.OutputShape <> e.OutputShape then fail StatementMismatch (sprintf "%s: output_shape differs from the transcript's" (describeKey k))
+                        elif c.X <> e.X then fail StatementMismatch (sprintf "statement does not match: %s: x (the activations B sent) differs" (describeKey k))
+                        elif c.Delta <> e.Delta then fail StatementMismatch (sprintf "statement does not match: %s: delta (the values B received) differs" (describeKey k))
+                        else Ok()
+                    return e.X, e.Delta
+                })
+        let! proof = SafeFile.readBytes "proof" ProjectionArtifacts.maxProofBytes pPath |> tag InvalidInput
+        do! ProjectionArtifacts.checkMetaFile mPath st proof |> tag Tampered
+        let! digest = ProjectionArtifacts.digest st |> tag Tampered
+        // rows rebuilt from the TRANSCRIPT, the commitment from the pinned manifest
+        let x = rows |> List.map fst |> Array.concat
+        let delta = rows |> List.map snd |> Array.concat
+        let call = ProjectionArtifacts.callStatement digest adapter.Shape adapter.FixedPoint adapter.Scaling commitment x delta
+        return { PKey = a.Key; Layout = ProjectionArtifacts.layoutId adapter.Shape adapter.FixedPoint adapter.Scaling (int64 x.Length); Call = call; ProofBytes = proof }
+    }
+
+/// Coverage of the projection modules: every covered key is a transcript entry, no entry is
+/// covered twice (by two statements or twice by one), every entry is covered.
+let private projectionCoverage (entries: TranscriptEntry list) (statements: (Artifact * ProjectionArtifacts.ProjectionStatement) list) : Result<unit, VerifyFailure> =
+    let entryKeys = entries |> List.map TranscriptEntry.key |> Set.ofList
+    let covered = statements |> List.collect (fun (a, st) -> ProjectionArtifacts.coveredKeys st |> List.map (fun k -> k, a.Key))
+    verifyResult {
+        do!
+            match covered |> List.groupBy fst |> List.tryFind (fun (_, l) -> l.Length > 1) with
+            | Some(k, l) ->
+                fail Coverage (sprintf "transcript entry %s is covered more than once (by the statements of %s)" (describeKey k) (String.Join(" and ", l |> List.map (snd >> describeKey))))
+            | None -> Ok()
+        do!
+            match covered |> List.tryFind (fun (k, _) -> not (entryKeys.Contains k)) with
+            | Some(k, f) -> fail Coverage (sprintf "extra statement %s: it covers %s, which the transcript does not have" (describeKey f) (describeKey k))
+            | None -> Ok()
+        let coveredSet = covered |> List.map fst |> Set.ofList
+        do!
+            match entries |> List.tryFind (fun e -> not (coveredSet.Contains(TranscriptEntry.key e))) with
+            | Some e -> fail Coverage (sprintf "transcript entry %s has no proof artifacts (row not covered)" (describeKey (TranscriptEntry.key e)))
+            | None -> Ok()
     }
 
 /// Verifies the proof directories of one or more contributors against B's transcript and the
@@ -261,26 +411,52 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
         let! manifest = unionManifests manifests
         do! checkPolicy policy transcript manifest log
+        do!
+            manifests
+            |> traverseAll (fun m ->
+                if Manifest.backendOf m = ArtifactCommon.Projection && not (adapterProofsVerified m) then
+                    let d = match Manifest.digest m with Ok d -> d | Error e -> e
+                    fail InvalidAdapterProof (sprintf "the adapter proofs of pinned manifest %s have not been verified (verifyAdapterProofsWithPolicy, or verify from files)" d)
+                else Ok())
+            |> Result.map ignore
         let! artifacts = scanAll proofDirs
         let sessions = transcript.Entries |> List.map (fun e -> e.SessionId) |> Set.ofList
         let relevant, other = artifacts |> Map.partition (fun k _ -> sessions.Contains k.SessionId)
         do if not other.IsEmpty then log (sprintf "ignoring %d artifact(s) of sessions not in the transcript" other.Count)
-        let entryKeys = transcript.Entries |> List.map TranscriptEntry.key |> Set.ofList
+        let isProjection (moduleName: string) =
+            match Manifest.tryFind moduleName manifest with
+            | Some a -> ArtifactCommon.backendOfCommitment a.Commitment = ArtifactCommon.Projection
+            | None -> false
+        let projEntries, plonkEntries = transcript.Entries |> List.partition (fun e -> isProjection e.ModuleName)
+        let projArtifacts, plonkArtifacts = relevant |> Map.partition (fun k _ -> isProjection k.ModuleName)
+        let entryKeys = plonkEntries |> List.map TranscriptEntry.key |> Set.ofList
         // Coverage first: every row proved, nothing extra.
         do!
-            match transcript.Entries |> List.tryFind (fun e -> not (relevant.ContainsKey(TranscriptEntry.key e))) with
+            match plonkEntries |> List.tryFind (fun e -> not (plonkArtifacts.ContainsKey(TranscriptEntry.key e))) with
             | Some e -> fail Coverage (sprintf "transcript entry %s has no proof artifacts (row not covered)" (describeKey (TranscriptEntry.key e)))
             | None -> Ok()
         do!
-            match relevant |> Map.toList |> List.tryFind (fun (k, _) -> not (entryKeys.Contains k)) with
+            match plonkArtifacts |> Map.toList |> List.tryFind (fun (k, _) -> not (entryKeys.Contains k)) with
             | Some(k, _) -> fail Coverage (sprintf "extra statement %s: the transcript has no such call" (describeKey k))
             | None -> Ok()
+        // Projection statements may cover several calls: their coverage needs their content.
+        let! projStatements = projArtifacts |> Map.toList |> List.map snd |> traverseAll readProjection
+        do! projectionCoverage projEntries projStatements
         // Per-statement checks (file integrity, exact match, manifest, bounds).
         let! checkedItems =
-            transcript.Entries
+            plonkEntries
             |> traverseAll (fun e ->
-                let r = checkOne e manifest relevant[TranscriptEntry.key e]
+                let r = checkOne e manifest plonkArtifacts[TranscriptEntry.key e]
                 if Result.isOk r then log (sprintf "statement %s matches the transcript and the pinned manifest" (describeKey (TranscriptEntry.key e)))
+                r)
+        let entryMap = projEntries |> List.map (fun e -> TranscriptEntry.key e, e) |> Map.ofList
+        let! projChecked =
+            projStatements
+            |> traverseAll (fun item ->
+                let r = checkProjection entryMap manifest item
+                match r with
+                | Ok c -> log (sprintf "statement %s (%d call(s)) matches the transcript and the pinned manifest" (describeKey c.PKey) (snd item).Calls.Length)
+                | Error _ -> ()
                 r)
         // Proofs: one batch per circuit (shared final check); a failed batch is re-checked
         // proof by proof to name the culprit.
@@ -300,7 +476,18 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
                     return! fail InvalidProof (defaultArg culprit (sprintf "circuit %s: %s" cid batchError))
             }
         let! _ = groups |> traverseAll verifyGroup
-        return { Proofs = checkedItems.Length; Circuits = groups.Length; Seconds = clock.Elapsed.TotalSeconds }
+        // Projection proofs: decoded strictly for their statement, then verified (in parallel).
+        let projResults =
+            projChecked
+            |> Array.ofList
+            |> Array.Parallel.map (fun c ->
+                Projection.CallProof.decode c.Call c.ProofBytes
+                |> Result.bind (Projection.CallProof.verify c.Call)
+                |> Result.mapError (fun e -> { Kind = InvalidProof; Message = sprintf "%s: the projection proof does not verify: %s" (describeKey c.PKey) e }))
+        do! projResults |> Array.tryPick (fun r -> match r with Error e -> Some e | Ok() -> None) |> function Some e -> Error e | None -> Ok()
+        do if not projChecked.IsEmpty then log (sprintf "%d projection proof(s) covering %d call(s) verify" projChecked.Length projEntries.Length)
+        let layouts = projChecked |> List.map (fun c -> c.Layout) |> List.distinct
+        return { Proofs = checkedItems.Length + projChecked.Length; Circuits = groups.Length + layouts.Length; Seconds = clock.Elapsed.TotalSeconds }
     }
 
 /// `batchVerifyManyWithPolicy` under the standard policy (`ParameterPolicy.standard`).
@@ -316,8 +503,15 @@ let batchVerifyManyFilesWithPolicy (policy: ParameterPolicy.ParameterPolicy) (pr
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
         let! t = Transcript.readFile transcriptPath |> tag InvalidInput
-        let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput)
-        let! s = batchVerifyManyWithPolicy policy proofDirs t ms log
+        let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput |> Result.map (fun m -> p, m))
+        // The one-time adapter proofs of projection manifests: after the whole policy check
+        // (transcript and manifests), once per manifest digest.
+        do! if t.Entries.IsEmpty then Ok() else unionManifests (List.map snd ms) |> Result.bind (fun u -> checkPolicy policy t u ignore)
+        do!
+            ms |> traverseAll (fun (p, m) ->
+                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFileWithPolicy policy p m log else Ok())
+            |> Result.map ignore
+        let! s = batchVerifyManyWithPolicy policy proofDirs t (List.map snd ms) log
         return { s with Seconds = clock.Elapsed.TotalSeconds }
     }
 

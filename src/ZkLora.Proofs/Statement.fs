@@ -145,12 +145,13 @@ module Statement =
     /// The statement for a transcript entry under a manifest adapter and circuit.
     let ofEntry (e: TranscriptEntry) (a: ManifestAdapter) (circuitId: string) : Result<Statement, string> =
         checkEntryAgainstAdapter e a
-        |> Result.bind (fun () ->
+        |> Result.bind (fun () -> Manifest.poseidonCommitment a)
+        |> Result.bind (fun commitment ->
             let s =
                 { SessionId = e.SessionId; ModuleName = e.ModuleName; InvocationIndex = e.InvocationIndex
                   InputShape = e.InputShape; OutputShape = e.OutputShape; X = e.X; Delta = e.Delta
                   FixedPoint = e.FixedPoint; Scaling = e.Scaling; Rank = a.Shape.Rank
-                  AdapterCommitment = a.Commitment; CircuitId = circuitId }
+                  AdapterCommitment = commitment; CircuitId = circuitId }
             digest s |> Result.map (fun _ -> s))
 
     /// Exact statement match (the verifier's check): the statement covers exactly this
@@ -169,7 +170,7 @@ module Statement =
             elif s.FixedPoint <> e.FixedPoint then mismatch "fixed_point"
             elif s.Scaling <> e.Scaling then mismatch "scaling"
             elif s.Rank <> a.Shape.Rank then mismatch "rank (manifest)"
-            elif not (s.AdapterCommitment.Equals a.Commitment) then mismatch "adapter_commitment (manifest)"
+            elif PoseidonCommitment s.AdapterCommitment <> a.Commitment then mismatch "adapter_commitment (manifest)"
             else Ok())
 
 [<RequireQualifiedAccess>]

@@ -23,6 +23,11 @@ public enum ProofVerificationFailure
     InvalidProof,
     /// <summary>A module's fixed-point configuration or scaling lies outside the verifier's <see cref="ParameterPolicy"/>.</summary>
     OutsidePolicy,
+    /// <summary>
+    /// The one-time adapter proof of a projection manifest (<see cref="AdapterManifest.AdapterProofsPath"/>) is missing,
+    /// malformed, for another manifest, or does not verify.
+    /// </summary>
+    InvalidAdapterProof,
 }
 
 /// <summary>Verification failed; <see cref="Reason"/> says which check, the message says exactly what.</summary>
@@ -62,8 +67,11 @@ public sealed record ProofVerificationOptions
 /// transcript and the adapter manifest pinned before inference: every module's parameters within
 /// the verifier's <see cref="ParameterPolicy"/> (before any proof is read), full coverage (no missing, extra
 /// or duplicate statement), exact statement match, manifest match, file digests, native bounds of
-/// the public values, and the zero-knowledge proofs (batched per circuit). Needs neither the
-/// weights nor TorchSharp.
+/// the public values, and the zero-knowledge proofs (batched per circuit). Both backends are accepted,
+/// as each pinned manifest says (<see cref="AdapterManifest.ProofBackend"/>): for a projection manifest the
+/// one-time adapter proof next to it (<see cref="AdapterManifest.AdapterProofsPath"/>) is verified once per
+/// manifest digest in the process, and a projection statement may cover several calls of one module in a
+/// session (each transcript entry must still be covered exactly once). Needs neither the weights nor TorchSharp.
 /// </summary>
 public static class ProofVerification
 {
@@ -210,6 +218,7 @@ public static class ProofVerification
         ProofVerify.VerifyFailureKind.Tags.OutOfBounds => ProofVerificationFailure.OutOfBounds,
         ProofVerify.VerifyFailureKind.Tags.InvalidProof => ProofVerificationFailure.InvalidProof,
         ProofVerify.VerifyFailureKind.Tags.OutsidePolicy => ProofVerificationFailure.OutsidePolicy,
+        ProofVerify.VerifyFailureKind.Tags.InvalidAdapterProof => ProofVerificationFailure.InvalidAdapterProof,
         _ => ProofVerificationFailure.InvalidInput,
     };
 }

@@ -65,7 +65,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var cfg = FixedPoint.defaultConfig;
         BigInteger[][] Q(double[][] w) => w.Select(r => r.Select(v => FixedPoint.quantize(cfg, v).ResultValue).ToArray()).ToArray();
         var m = fx.Adapter.GetModule(M0);
-        Assert.Equal(entry.Commitment, AdapterCommitment.commit(entry.Shape, cfg, entry.Scaling, salt, Q(m.A), Q(m.B)).ResultValue);
+        Assert.Equal(ManifestModule.poseidonCommitment(entry).ResultValue, AdapterCommitment.commit(entry.Shape, cfg, entry.Scaling, salt, Q(m.A), Q(m.B)).ResultValue);
     }
 
     [Fact]

@@ -76,13 +76,14 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
         var r = await ProofVerification.BatchVerifyProofsAsync(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
         Assert.Equal((2, 1), (r.ProofCount, r.CircuitCount));
 
-        // Cancelled as soon as the first statement has been checked: the proofs are never verified.
+        // Cancelled at the first verbose line (the parameter policy's report of the first module,
+        // written before any statement or proof is read): the proofs are never verified.
         using var cts = new CancellationTokenSource();
         var log = new CancellingWriter(cts);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], verbose: true, log, cts.Token));
         Assert.Single(log.Lines);
-        Assert.StartsWith("statement ", log.Lines[0]);
+        Assert.StartsWith("module ", log.Lines[0]);
     }
 
     /// <summary>Records verbose lines and cancels on the first one.</summary>
@@ -128,8 +129,8 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     public void The_verify_command_prints_the_outcome_and_sets_the_exit_code()
     {
         Assert.Equal(0, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
-        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
-        Assert.Equal(1, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
+        Assert.Equal(2, ZkLora.Cli.VerifyCommand.Run(fx.ProofDirectory, fx.TranscriptPath, fx.TranscriptPath, verbose: false));
+        Assert.Equal(2, ZkLora.Cli.VerifyCommand.Run(fx.Combine("no-such-dir"), fx.TranscriptPath, fx.PinnedManifestPath, verbose: false));
     }
 }
 
@@ -199,9 +200,12 @@ public class DishonestContributorTests(DemoFixture fx) : IClassFixture<DemoFixtu
         client.WriteTranscript(transcript);
 
         // The contributor cannot prove the wrong delta: end_inference fails and names the call.
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        var outcomes = await client.EndInferenceAsync(cts.Token);
+        var outcome = Assert.Single(outcomes);
         Assert.Null(outcome.Response);
         Assert.Contains($"dishonest.{target}.0", outcome.Error);
+        // A caller that checks with EnsureAllSucceeded cannot miss it.
+        Assert.Contains($"dishonest.{target}.0", Assert.Throws<ContributorException>(() => outcomes.EnsureAllSucceeded()).Message);
         Assert.Contains("recorded delta differs from the committed adapter's output at row 1, column 5", outcome.Error);
 
         // And the verifier never accepts: nothing covers the transcript's rows.

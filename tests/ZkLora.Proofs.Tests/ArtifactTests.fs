@@ -49,7 +49,7 @@ let private genAdapter =
         let! cfg = genConfig
         let! s = genScaling
         let! c = genFp
-        return { ModuleName = name; Shape = { InDim = i; Rank = r; OutDim = o }; FixedPoint = cfg; Scaling = s; Commitment = c }
+        return { ModuleName = name; Shape = { InDim = i; Rank = r; OutDim = o }; FixedPoint = cfg; Scaling = s; Commitment = ArtifactCommon.PoseidonCommitment c }
     }
 
 let private genManifest =
@@ -135,7 +135,7 @@ let roundTrips =
             let a, b = [| [| 3I; -4I |] |], [| [| 5I |]; [| 6I |]; [| -7I |] |]
             let shape = { InDim = 2; Rank = 1; OutDim = 3 }
             let ad = expectOk (Manifest.adapterOf "h.3.mlp" shape defaultConfig { Num = 1I; Den = 2I } salt a b) "adapterOf"
-            Expect.equal (Ok ad.Commitment) (commit shape defaultConfig { Num = 1I; Den = 2I } salt a b) "commitment"
+            Expect.equal (Manifest.poseidonCommitment ad) (commit shape defaultConfig { Num = 1I; Den = 2I } salt a b) "commitment"
             let text = expectOk (Manifest.toJson { Adapters = [ ad ] }) "toJson"
             Expect.isFalse (text.Contains((toHex salt).Substring 2)) "salt not in the manifest"
             expectError (Manifest.adapterOf "a/b" shape defaultConfig { Num = 1I; Den = 2I } salt a b) "module name" "bad name"
@@ -190,7 +190,7 @@ let private mutate (text: string) (edit: JsonObject -> unit) =
 let private sampleManifest =
     { Adapters =
         [ { ModuleName = "h.0.attn.c_attn"; Shape = { InDim = 4; Rank = 2; OutDim = 3 }; FixedPoint = defaultConfig
-            Scaling = { Num = BigInteger 2; Den = BigInteger.One }; Commitment = Fp.OfUInt64 77UL } ] }
+            Scaling = { Num = BigInteger 2; Den = BigInteger.One }; Commitment = ArtifactCommon.PoseidonCommitment(Fp.OfUInt64 77UL) } ] }
 
 let private sampleEntry =
     { SessionId = "s1"; ModuleName = "h.0.attn.c_attn"; InvocationIndex = 0L; InputShape = [| 1L; 2L; 4L |]; OutputShape = [| 1L; 2L; 3L |]
@@ -214,7 +214,7 @@ let manifestNegatives =
     testList "manifest rejects" [
         test "unknown schema_version" { badManifest (fun o -> o["schema_version"] <- JsonValue.Create("zklora.manifest.v2")) "unknown manifest schema 'zklora.manifest.v2'" }
         test "unknown backend" { badManifest (fun o -> o["backend"] <- JsonValue.Create("other")) "unknown backend" }
-        test "unknown commitment scheme" { badManifest (fun o -> o["commitment_scheme"] <- JsonValue.Create("sha256")) "unknown commitment scheme" }
+        test "unknown commitment scheme" { badManifest (fun o -> o["commitment_scheme"] <- JsonValue.Create("sha256")) "unknown backend/commitment scheme pair" }
         test "adapter with another scheme" { badManifest (fun o -> (adapter0 o).["adapter_commitment"].AsObject().["scheme"] <- JsonValue.Create("x")) "$.adapters[0].adapter_commitment.scheme" }
         test "missing field" { badManifest (fun o -> (adapter0 o).Remove("rank") |> ignore) "missing field 'rank'" }
         test "extra field" { badManifest (fun o -> (adapter0 o).["salt"] <- JsonValue.Create("0x00")) "unknown field 'salt'" }

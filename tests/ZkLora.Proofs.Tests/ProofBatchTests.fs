@@ -47,7 +47,7 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32 }
+let private options = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0 }
 
 let private prove manifest (mods: Module list) calls dir =
     let adapters = mods |> List.map (fun m -> m.Adapter.ModuleName, m.Private) |> Map.ofList

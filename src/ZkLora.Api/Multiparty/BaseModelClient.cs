@@ -155,6 +155,24 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
 
     private ParameterPolicy _parameterPolicy = ParameterPolicy.Standard;
 
+    /// <summary>
+    /// Whom to trust when connecting to contributors whose endpoint has <see cref="ContributorEndpoint.UseTls"/>
+    /// (null: the system's trusted roots and the host name). Set it before <see cref="InitAndPatchAsync"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set after <see cref="InitAndPatchAsync"/>.</exception>
+    public ContributorTlsOptions? TlsOptions
+    {
+        get => _tlsOptions;
+        set
+        {
+            if (_initialized) throw new InvalidOperationException("Set the TLS options before InitAndPatchAsync.");
+            _tlsOptions = value;
+            foreach (var c in _connections) c.SetTlsOptions(value);
+        }
+    }
+
+    private ContributorTlsOptions? _tlsOptions;
+
     /// <summary>Each patched module and the contributor that serves it (after <see cref="InitAndPatchAsync"/>).</summary>
     public IReadOnlyDictionary<string, ContributorEndpoint> ModuleOwners =>
         _owners.ToDictionary(kv => kv.Key, kv => kv.Value.Connection.Endpoint, StringComparer.Ordinal);
@@ -434,7 +452,9 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Tells every contributor that the session is over (each proves its part). Every contributor
-    /// is asked even if one fails; the outcomes say which succeeded.
+    /// is asked even if one fails; the outcomes say which succeeded. A contributor that failed to
+    /// prove does not throw here: check the result, e.g. with
+    /// <see cref="EndInferenceOutcomes.EnsureAllSucceeded"/>, which throws for any failure.
     /// </summary>
     /// <param name="cancellationToken">Cancels the requests.</param>
     /// <returns>One outcome per contributor, in the order they were given.</returns>
@@ -444,8 +464,11 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (!_initialized) throw new InvalidOperationException("Call InitAndPatchAsync first.");
+        var progress = ProofProgress;
         var tasks = _connections.Select(async conn =>
         {
+            using var answered = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var polling = progress is null ? Task.CompletedTask : PollProofProgressAsync(conn, progress, answered.Token);
             try
             {
                 var r = await conn.EndInferenceAsync(SessionId, EndInferenceTimeout ?? conn.EndInferenceTimeout, cancellationToken).ConfigureAwait(false);
@@ -455,8 +478,58 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
             {
                 return new EndInferenceOutcome(conn.Endpoint, null, WireMessages.Escape(e.Message, 4096));
             }
+            finally
+            {
+                await answered.CancelAsync().ConfigureAwait(false);
+                await polling.ConfigureAwait(false);
+            }
         }).ToList();
         return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Receives each contributor's proving progress while <see cref="EndInferenceAsync"/> waits
+    /// (from a pool thread; null, the default: none). Every <see cref="ProgressPollInterval"/> the
+    /// client asks each contributor (<c>proof_progress</c>, on a short-lived second connection) and
+    /// reports what changed; a contributor that does not know <c>proof_progress</c> is not reported.
+    /// </summary>
+    public IProgress<ContributorProofProgress>? ProofProgress { get; set; }
+
+    /// <summary>How often <see cref="EndInferenceAsync"/> asks for progress (tests shorten it).</summary>
+    internal TimeSpan ProgressPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    private async Task PollProofProgressAsync(ContributorConnection conn, IProgress<ContributorProofProgress> progress, CancellationToken stop)
+    {
+        ProofProgressResponse? last = null;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(ProgressPollInterval, stop).ConfigureAwait(false);
+                ProofProgressResponse r;
+                try
+                {
+                    r = await conn.ProofProgressAsync(SessionId, stop).ConfigureAwait(false);
+                }
+                catch (WireProtocolException e) when (e.Message.Contains("Unknown request type", StringComparison.Ordinal))
+                {
+                    return; // a contributor from before proof_progress: it still answers end_inference
+                }
+                catch (Exception e) when (e is WireProtocolException or IOException or TimeoutException)
+                {
+                    continue; // not accepted yet, or just finished; the end_inference answer decides
+                }
+                if (r != last)
+                {
+                    last = r;
+                    progress.Report(new ContributorProofProgress(conn.Endpoint, r.State, r.Done, r.Total));
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // The end_inference answer arrived (or the caller cancelled): polling is over.
+        }
     }
 
     /// <summary>Unpatches the model, closes the connections and disposes an owned model.</summary>

@@ -1,31 +1,143 @@
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ZkLora.Api.Multiparty;
 
-/// <summary>A contributor's address, <c>host:port</c> (IPv6 as <c>[addr]:port</c>).</summary>
-/// <param name="Host">Host name or address.</param>
+/// <summary>
+/// A contributor's address, <c>host:port</c> (IPv6 as <c>[addr]:port</c>); <c>tls://host:port</c>
+/// when the connection must use TLS (<see cref="UseTls"/>).
+/// </summary>
+/// <param name="Host">Host name or address (also the name the TLS certificate must carry).</param>
 /// <param name="Port">TCP port.</param>
 public sealed record ContributorEndpoint(string Host, int Port)
 {
-    /// <summary>Parses <c>host:port</c> or <c>[ipv6]:port</c>.</summary>
+    /// <summary>True: connect with TLS (see <see cref="ContributorTlsOptions"/> for whom to trust).</summary>
+    public bool UseTls { get; init; }
+
+    /// <summary>Parses <c>host:port</c> or <c>[ipv6]:port</c>, optionally prefixed by <c>tls://</c> (TLS) or <c>tcp://</c> (plain).</summary>
     /// <exception cref="FormatException">Not of that form, or the port is not in 1–65535.</exception>
     public static ContributorEndpoint Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        bool tls = false;
+        string original = text;
+        if (text.StartsWith("tls://", StringComparison.OrdinalIgnoreCase)) { tls = true; text = text[6..]; }
+        else if (text.StartsWith("tcp://", StringComparison.OrdinalIgnoreCase)) text = text[6..];
+        else if (text.Contains("://", StringComparison.Ordinal)) throw new FormatException($"'{original}': the only schemes are tls:// and tcp://.");
         int colon = text.LastIndexOf(':');
-        if (colon <= 0 || colon == text.Length - 1) throw new FormatException($"'{text}' is not host:port.");
+        if (colon <= 0 || colon == text.Length - 1) throw new FormatException($"'{original}' is not host:port.");
         string host = text[..colon];
         if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
-        else if (host.Contains(':')) throw new FormatException($"'{text}': write an IPv6 address in brackets, [addr]:port.");
-        if (host.Length == 0) throw new FormatException($"'{text}' has an empty host.");
+        else if (host.Contains(':')) throw new FormatException($"'{original}': write an IPv6 address in brackets, [addr]:port.");
+        if (host.Length == 0) throw new FormatException($"'{original}' has an empty host.");
         if (!int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
-            throw new FormatException($"'{text}': the port must be an integer in 1–65535.");
-        return new ContributorEndpoint(host, port);
+            throw new FormatException($"'{original}': the port must be an integer in 1–65535.");
+        return new ContributorEndpoint(host, port) { UseTls = tls };
     }
 
     /// <inheritdoc />
-    public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public override string ToString() => (UseTls ? "tls://" : "") + (Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}");
+}
+
+/// <summary>
+/// Whom a client trusts when it connects to a contributor with TLS (<see cref="ContributorEndpoint.UseTls"/>).
+/// Without options (or with empty ones) the certificate must chain to the system's trusted roots
+/// and name the host. With <see cref="TrustedCertificates"/> the chain must end at one of them
+/// instead (a private CA, or a self-signed certificate itself) and still name the host. With
+/// <see cref="PinnedSha256"/> the certificate's SHA-256 must be one of the pins; the pin then
+/// identifies the contributor, and the chain and name are checked only when trusted certificates
+/// are given too (then both must hold).
+/// </summary>
+public sealed class ContributorTlsOptions
+{
+    private readonly IReadOnlyList<string> _pins = [];
+
+    /// <summary>Root certificates (CA or self-signed) to trust instead of the system's roots; empty: the system's.</summary>
+    public X509Certificate2Collection TrustedCertificates { get; init; } = new();
+
+    /// <summary>SHA-256 fingerprints of the DER certificate (64 hex digits; colons and case ignored) that are accepted.</summary>
+    /// <exception cref="FormatException">A pin is not 64 hex digits.</exception>
+    public IReadOnlyList<string> PinnedSha256
+    {
+        get => _pins;
+        init => _pins = (value ?? throw new ArgumentNullException(nameof(value))).Select(NormalizePin).ToArray();
+    }
+
+    /// <summary>Time allowed for the handshake (null: the request's own time limit).</summary>
+    public TimeSpan? HandshakeTimeout { get; init; }
+
+    /// <summary>The SHA-256 fingerprint of a certificate's DER encoding, 64 lowercase hex digits (what <see cref="PinnedSha256"/> takes).</summary>
+    /// <param name="certificate">The certificate.</param>
+    /// <returns>The fingerprint.</returns>
+    public static string Fingerprint(X509Certificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return Convert.ToHexStringLower(SHA256.HashData(certificate.GetRawCertData()));
+    }
+
+    /// <summary>Reads the certificates of a PEM file (one or more <c>CERTIFICATE</c> blocks) or a DER file.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The certificates.</returns>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="ArgumentException">It holds no certificate.</exception>
+    public static X509Certificate2Collection LoadCertificates(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var all = new X509Certificate2Collection();
+        try
+        {
+            string text = File.ReadAllText(path);
+            if (text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal)) all.ImportFromPem(text);
+            else all.Add(X509CertificateLoader.LoadCertificateFromFile(path));
+        }
+        catch (CryptographicException e)
+        {
+            throw new ArgumentException($"'{path}' holds no readable certificate: {e.Message}", e);
+        }
+        if (all.Count == 0) throw new ArgumentException($"'{path}' holds no certificate.");
+        return all;
+    }
+
+    private static string NormalizePin(string pin)
+    {
+        ArgumentNullException.ThrowIfNull(pin);
+        string hex = pin.Replace(":", "", StringComparison.Ordinal).Trim().ToLowerInvariant();
+        if (hex.Length != 64 || !hex.All(Uri.IsHexDigit))
+            throw new FormatException($"'{WireMessages.Printable(pin)}' is not a SHA-256 fingerprint (64 hex digits).");
+        return hex;
+    }
+
+    /// <summary>The certificate check; on refusal, <paramref name="reason"/> says why.</summary>
+    internal bool Accepts(X509Certificate? certificate, SslPolicyErrors errors, out string reason)
+    {
+        if (certificate is null)
+        {
+            reason = "it presented no certificate";
+            return false;
+        }
+        string fingerprint = Fingerprint(certificate);
+        bool chainChecked = _pins.Count == 0 || TrustedCertificates.Count > 0;
+        if (_pins.Count > 0 && !_pins.Contains(fingerprint))
+        {
+            reason = $"its certificate (sha256 {fingerprint}) is not a pinned one";
+            return false;
+        }
+        if (chainChecked && errors != SslPolicyErrors.None)
+        {
+            string what = errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors)
+                ? TrustedCertificates.Count > 0 ? "its certificate does not chain to a trusted certificate given (--tls-ca)" : "its certificate does not chain to a trusted root of this system"
+                : errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) ? "its certificate does not name the host connected to"
+                : $"its certificate is not acceptable ({errors})";
+            reason = $"{what} (certificate {certificate.Subject}, sha256 {fingerprint}); trust its CA with --tls-ca <pem> or pin it with --tls-pin <sha256>";
+            return false;
+        }
+        reason = "";
+        return true;
+    }
 }
 
 /// <summary>
@@ -38,7 +150,8 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly CancellationTokenSource _disposing = new();
     private TcpClient? _client;
-    private NetworkStream? _stream;
+    private Stream? _stream;
+    private ContributorTlsOptions? _tlsOptions;
     private volatile bool _disposed;
 
     /// <summary>Creates a connection (connected lazily on the first request).</summary>
@@ -58,6 +171,15 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
 
     /// <summary>The contributor.</summary>
     public ContributorEndpoint Endpoint { get; }
+
+    /// <summary>Whom to trust when <see cref="ContributorEndpoint.UseTls"/> is set (null: the system's trusted roots and the host name).</summary>
+    public ContributorTlsOptions? TlsOptions
+    {
+        get => _tlsOptions;
+        init => _tlsOptions = value;
+    }
+
+    internal void SetTlsOptions(ContributorTlsOptions? options) => _tlsOptions = options;
 
     /// <summary>Time limit of one exchange (end_inference uses <see cref="EndInferenceTimeout"/>).</summary>
     public TimeSpan RequestTimeout { get; }
@@ -140,10 +262,55 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
                 }
                 _client = client;
                 _stream = client.GetStream();
+                if (Endpoint.UseTls) _stream = await HandshakeAsync(_stream, token).ConfigureAwait(false);
             }
             await WireFraming.WriteFrameAsync(_stream, request, token).ConfigureAwait(false);
             var response = await WireFraming.ReadFrameAsync(_stream, WireFraming.MaxFrameBytes, token).ConfigureAwait(false);
             return response ?? throw new IOException($"Contributor {Endpoint} closed the connection without answering.");
+    }
+
+    /// <summary>The client side of the TLS handshake, bounded by the request's time limit (and <see cref="ContributorTlsOptions.HandshakeTimeout"/>).</summary>
+    private async Task<SslStream> HandshakeAsync(Stream inner, CancellationToken token)
+    {
+        var options = _tlsOptions ?? new ContributorTlsOptions();
+        string reason = "";
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (options.HandshakeTimeout is { } limit) handshake.CancelAfter(limit);
+        var auth = new SslClientAuthenticationOptions
+        {
+            TargetHost = Endpoint.Host,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) => options.Accepts(certificate, errors, out reason),
+        };
+        if (options.TrustedCertificates.Count > 0)
+        {
+            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            policy.CustomTrustStore.AddRange(options.TrustedCertificates);
+            auth.CertificateChainPolicy = policy;
+        }
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(auth, handshake.Token).ConfigureAwait(false);
+            return ssl;
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new IOException(reason.Length > 0
+                ? $"TLS: contributor {Endpoint} is not trusted: {reason}."
+                : $"TLS handshake with contributor {Endpoint} failed: {e.Message} (does it serve TLS? zklora serve --tls-cert).", e);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw new TimeoutException($"TLS handshake with contributor {Endpoint} did not complete within {options.HandshakeTimeout!.Value.TotalSeconds:0.###} s.");
+        }
+        catch
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Asks for the injection points.</summary>
@@ -225,6 +392,50 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
         lock (_tokens) _tokens.TryGetValue(sessionId, out token);
         if (token is null) throw new InvalidOperationException($"Session '{WireMessages.Printable(sessionId)}' was not opened through this connection (no session token).");
         return WireMessages.ParseEndInferenceResponse(await ExchangeAsync(WireMessages.EndInferenceRequestBytes(sessionId, token), timeout, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Asks how far the proving of a session whose <c>end_inference</c> is in flight has come. Uses a
+    /// short-lived connection of its own, so it can be called while this connection waits for the
+    /// <c>end_inference</c> answer. A contributor that predates <c>proof_progress</c> answers
+    /// "Unknown request type" (a <see cref="WireProtocolException"/>).
+    /// </summary>
+    /// <param name="sessionId">The session (opened through this connection: its token is presented).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The contributor's answer.</returns>
+    /// <exception cref="IOException">The connection failed.</exception>
+    /// <exception cref="TimeoutException">No answer within <see cref="RequestTimeout"/>.</exception>
+    /// <exception cref="WireProtocolException">The contributor answered with an error (unknown request, session not being proved) or a malformed response.</exception>
+    /// <exception cref="InvalidOperationException">This connection never opened the session.</exception>
+    public async Task<ProofProgressResponse> ProofProgressAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string? token;
+        lock (_tokens) _tokens.TryGetValue(sessionId, out token);
+        if (token is null) throw new InvalidOperationException($"Session '{WireMessages.Printable(sessionId)}' was not opened through this connection (no session token).");
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        cts.CancelAfter(RequestTimeout);
+        using var client = new TcpClient { NoDelay = true };
+        try
+        {
+            await client.ConnectAsync(Endpoint.Host, Endpoint.Port, cts.Token).ConfigureAwait(false);
+            // The same transport as the session's own connection: TLS with the same trust when the endpoint asks for it.
+            await using Stream stream = Endpoint.UseTls
+                ? await HandshakeAsync(client.GetStream(), cts.Token).ConfigureAwait(false)
+                : client.GetStream();
+            await WireFraming.WriteFrameAsync(stream, WireMessages.ProofProgressRequestBytes(sessionId, token), cts.Token).ConfigureAwait(false);
+            var response = await WireFraming.ReadFrameAsync(stream, WireFraming.MaxFrameBytes, cts.Token).ConfigureAwait(false)
+                ?? throw new IOException($"Contributor {Endpoint} closed the connection without answering.");
+            return WireMessages.ParseProofProgressResponse(response);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Contributor {Endpoint} did not answer proof_progress within {RequestTimeout.TotalSeconds:0} s.", e);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"Connection to contributor {Endpoint} failed: {e.Message}", e);
+        }
     }
 
     private void CloseLocked()

@@ -23,6 +23,15 @@ public sealed record LoRAServerOptions
     /// <summary>Fixed-point configuration (default (20, 63, 127)).</summary>
     public FixedPointSettings FixedPoint { get; init; } = FixedPointSettings.Default;
 
+    /// <summary>
+    /// The proof backend the adapter is committed for (default <see cref="ProofBackend.Plonk"/>). With
+    /// <see cref="ProofBackend.Projection"/> the manifest holds Pedersen commitments, a one-time adapter
+    /// proof is written next to it (<see cref="LoRAServer.WriteManifest"/>), and at <c>end_inference</c> all
+    /// calls of one module in a session are proved together (<c>ZKLORA_PROJECTION_CALLS_PER_PROOF</c> limits
+    /// the calls per proof).
+    /// </summary>
+    public ProofBackend Backend { get; init; } = ProofBackend.Plonk;
+
     /// <summary>Serve only these adapter modules (null: every module of the adapter).</summary>
     public IReadOnlyCollection<string>? Modules { get; init; }
 
@@ -236,7 +245,68 @@ public sealed partial class LoRAServer
     /// <param name="path">Where to write it.</param>
     /// <exception cref="IOException">It cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">It may not be written.</exception>
-    public void WriteManifest(string path) => Manifest.Write(path);
+    public void WriteManifest(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Manifest.ProofBackend == ProofBackend.Projection)
+        {
+            // The adapter proof next to the manifest: written once, never replaced by other bytes.
+            byte[] proofs = AdapterProofBytes();
+            string target = AdapterManifest.AdapterProofsPath(path);
+            if (File.Exists(target))
+            {
+                var existing = ProjectionArtifacts.readAdapterProofs(target);
+                if (existing.IsError || existing.ResultValue.ManifestDigest != ManifestDigest)
+                    throw new IOException($"{target} exists and is not the adapter proof of manifest {ManifestDigest}; refusing to overwrite it.");
+            }
+            else
+            {
+                ArtifactFiles.CreateParentDirectory(target);
+                var w = ArtifactCommon.writeNewFileAtomic("adapter proofs", target, proofs);
+                if (w.IsError && !File.Exists(target)) throw new IOException(w.ErrorValue);
+            }
+        }
+        Manifest.Write(path);
+    }
+
+    private byte[]? _adapterProofs;
+    private readonly object _adapterProofsGate = new();
+
+    /// <summary>
+    /// Where this contributor keeps the one-time adapter proofs of its projection manifest:
+    /// <c>{out}/adapter-proofs/&lt;manifest sha256&gt;.json</c> (public; made once, reused after a restart).
+    /// </summary>
+    internal string AdapterProofsStore => Path.Combine(OutputDirectory, "adapter-proofs", ManifestDigest + ".json");
+
+    /// <summary>The adapter-proof file's bytes: read from the store, or proved once and stored.</summary>
+    private byte[] AdapterProofBytes()
+    {
+        lock (_adapterProofsGate)
+        {
+            if (_adapterProofs is not null) return _adapterProofs;
+            string store = AdapterProofsStore;
+            if (!File.Exists(store))
+            {
+                var secrets = MapModule.OfSeq(_modules.Values.Select(m =>
+                    Tuple.Create(m.Name, new ProjectionArtifacts.ProjectionSecret(m.A, m.B, m.Salt))));
+                var proved = ProjectionArtifacts.proveAdapterProofs(Manifest.ToFSharp(), secrets);
+                if (proved.IsError) throw new InvalidOperationException($"The adapter proof cannot be made: {proved.ErrorValue}");
+                var json = ProjectionArtifacts.adapterProofsToJson(proved.ResultValue);
+                if (json.IsError) throw new InvalidOperationException(json.ErrorValue);
+                Directory.CreateDirectory(Path.GetDirectoryName(store)!);
+                var w = ArtifactCommon.writeNewFileAtomic("adapter proofs", store, System.Text.Encoding.ASCII.GetBytes(json.ResultValue));
+                // Another process may have stored it first; then its file is the one to use.
+                if (w.IsError && !File.Exists(store)) throw new IOException(w.ErrorValue);
+            }
+            var bytes = SafeFile.readBytes("adapter proofs", ProjectionArtifacts.maxAdapterProofsFileBytes, store);
+            if (bytes.IsError) throw new IOException(bytes.ErrorValue);
+            var parsed = ProjectionArtifacts.parseAdapterProofsBytes(bytes.ResultValue);
+            if (parsed.IsError || parsed.ResultValue.ManifestDigest != ManifestDigest)
+                throw new IOException($"{store} is not the adapter proof of manifest {ManifestDigest}.");
+            _adapterProofs = bytes.ResultValue;
+            return _adapterProofs;
+        }
+    }
 
     /// <summary>The answer to <c>init_request</c>.</summary>
     /// <returns>Protocol id, manifest digest, fixed-point configuration and injection points.</returns>
@@ -254,15 +324,17 @@ public sealed partial class LoRAServer
         var s = FsFixedPoint.scaling(m.Scaling.Numerator, m.Scaling.Denominator);
         if (s.IsError) throw new ArgumentException($"Module '{m.Name}': {s.ErrorValue}");
         var shape = new AdapterCommitment.AdapterShape(m.InFeatures, m.Rank, m.OutFeatures);
-        var salt = LoadOrCreateSalt(m.Name);
-        var entry = ManifestModule.adapterOf(m.Name, shape, cfg, s.ResultValue, salt, a, b);
+        bool projection = _options.Backend == ProofBackend.Projection;
+        var salt = LoadOrCreateSalt(projection ? ProjectionArtifacts.blindFileName(m.Name) : AdapterCommitment.saltFileName(m.Name));
+        var entry = projection
+            ? ManifestModule.projectionAdapterOf(m.Name, shape, cfg, s.ResultValue, salt, a, b)
+            : ManifestModule.adapterOf(m.Name, shape, cfg, s.ResultValue, salt, a, b);
         if (entry.IsError) throw new ArgumentException(entry.ErrorValue);
         return new QuantizedModule(entry.ResultValue, a, b, salt);
     }
 
-    private Fp LoadOrCreateSalt(string module)
+    private Fp LoadOrCreateSalt(Microsoft.FSharp.Core.FSharpResult<string, string> name)
     {
-        var name = AdapterCommitment.saltFileName(module);
         if (name.IsError) throw new ArgumentException(name.ErrorValue);
         string path = Path.Combine(SecretDirectory, name.ResultValue);
         if (!File.Exists(path))
@@ -290,6 +362,8 @@ public sealed partial class LoRAServer
         public string? Client { get; init; }
         public long Values;
         public bool Proving;
+        /// <summary>The proving's last progress (null while queued or not proving).</summary>
+        public ProofProgress? Progress;
         public bool Closed;
         public long LastUsed = Environment.TickCount64;
         public SessionLog? Log;
@@ -558,6 +632,14 @@ public sealed partial class LoRAServer
         lock (_estimates)
             if (_estimates.TryGetValue((module.Name, rows), out var known)) return Check(known);
         var e = module.Entry;
+        if (e.Commitment.IsPedersenCommitment)
+        {
+            if (!ProjectionArtifacts.fitsPolicy(e.Shape, e.FixedPoint, e.Scaling, rows))
+                throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved (above the projection backend's limits); send fewer rows per call.");
+            long pb = ProjectionArtifacts.estimatedProofBytes(e.Shape, e.FixedPoint, e.Scaling, rows);
+            lock (_estimates) _estimates[(module.Name, rows)] = pb;
+            return Check(pb);
+        }
         var plan = ZkLora.Proofs.Circuit.LoraCircuit.plan(new ZkLora.Proofs.Circuit.LoraCircuit.LoraCircuitShape(e.Shape.InDim, e.Shape.Rank, e.Shape.OutDim, rows, e.FixedPoint, e.Scaling));
         if (plan.IsError) throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved ({plan.ErrorValue}); send fewer rows per call.");
         long bytes = ProofBatch.estimatedProofBytes(plan.ResultValue);
@@ -624,9 +706,39 @@ public sealed partial class LoRAServer
             lock (session.Gate)
             {
                 session.Proving = false;
+                session.Progress = null;
                 session.Log?.AppendEndFailed();
             }
             throw;
+        }
+    }
+
+    /// <summary>
+    /// How far the proving of a session whose <c>end_inference</c> was accepted has come (the
+    /// <c>proof_progress</c> request): queued behind another session, or proofs done of total.
+    /// </summary>
+    /// <exception cref="LoraRequestException">Bad, unknown or ended session, wrong token, or a session that is not being proved.</exception>
+    internal ProofProgressResponse GetProofProgress(string sessionId, string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var session = Authorize(sessionId, token, openIfMissing: false);
+        lock (session.Gate)
+        {
+            if (!session.Proving)
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' is not being proved: no end_inference has been accepted for it.");
+            return session.Progress is { } p
+                ? new ProofProgressResponse(sessionId, "proving", p.Done, p.Total)
+                : new ProofProgressResponse(sessionId, "queued", 0, 0);
+        }
+    }
+
+    /// <summary>Keeps a session's last progress for <see cref="GetProofProgress"/> and passes every report on.</summary>
+    private sealed class SessionProgress(Session session, IProgress<ProofProgress>? next) : IProgress<ProofProgress>
+    {
+        public void Report(ProofProgress value)
+        {
+            lock (session.Gate) session.Progress = value;
+            next?.Report(value);
         }
     }
 
@@ -641,7 +753,9 @@ public sealed partial class LoRAServer
             // (artifacts are never overwritten).
             RemoveUnpublishedArtifacts(session.Id);
             var job = new ProofJob(session.Id, calls, ProofDirectory, Manifest, _modules);
-            int written = await Prover.ProveSessionAsync(job, progress ?? _options.ProofProgress, cancellationToken).ConfigureAwait(false);
+            lock (session.Gate) session.Progress = new ProofProgress(0, calls.Count, null);
+            var tracked = new SessionProgress(session, progress ?? _options.ProofProgress);
+            int written = await Prover.ProveSessionAsync(job, tracked, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 lock (session.Gate) session.Closed = true;

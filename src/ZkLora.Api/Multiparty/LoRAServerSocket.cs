@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 
 namespace ZkLora.Api.Multiparty;
 
@@ -32,6 +35,19 @@ public sealed record LoRAServerSocketOptions
 
     /// <summary>Where to log connections and errors (null: no log).</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>
+    /// The server certificate, with its private key, for TLS (null: plain TCP). Every connection
+    /// must then complete a TLS handshake within <see cref="TlsHandshakeTimeout"/> before its first
+    /// frame; frames, limits and timeouts are the same inside TLS. See <see cref="LoRAServerSocket.LoadCertificate"/>.
+    /// </summary>
+    public X509Certificate2? TlsCertificate { get; init; }
+
+    /// <summary>Intermediate certificates sent with <see cref="TlsCertificate"/> (empty: the certificate alone).</summary>
+    public X509Certificate2Collection? TlsIntermediates { get; init; }
+
+    /// <summary>Time allowed for a connection's TLS handshake (with TLS only); then the connection is closed and its slot freed.</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -57,6 +73,51 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
     private Task? _acceptLoop;
     private long _connectionCounter;
     private bool _disposed;
+    private readonly SslStreamCertificateContext? _tls;
+
+    /// <summary>True when connections must use TLS (<see cref="LoRAServerSocketOptions.TlsCertificate"/> is set).</summary>
+    public bool UsesTls => _tls is not null;
+
+    /// <summary>
+    /// Loads a TLS server certificate with its private key: a PEM certificate file (optionally
+    /// followed by its intermediates) with a PEM key file (PKCS#8, RSA or EC; null when the key is in
+    /// <paramref name="certificatePath"/>), or a PKCS#12 file (<c>.pfx</c>/<c>.p12</c>, no key file; the
+    /// password, if any, from <paramref name="pkcs12Password"/>).
+    /// </summary>
+    /// <param name="certificatePath">PEM or PKCS#12 file.</param>
+    /// <param name="keyPath">PEM private key file, or null.</param>
+    /// <param name="pkcs12Password">Password of a PKCS#12 file, or null.</param>
+    /// <returns>The certificate (with its key) and the intermediates found in the file.</returns>
+    /// <exception cref="IOException">A file cannot be read.</exception>
+    /// <exception cref="ArgumentException">The files do not hold a certificate with a matching private key.</exception>
+    public static (X509Certificate2 Certificate, X509Certificate2Collection Intermediates) LoadCertificate(string certificatePath, string? keyPath, string? pkcs12Password = null)
+    {
+        ArgumentNullException.ThrowIfNull(certificatePath);
+        try
+        {
+            string ext = Path.GetExtension(certificatePath).ToLowerInvariant();
+            if (ext is ".pfx" or ".p12")
+            {
+                if (keyPath is not null) throw new ArgumentException($"'{certificatePath}' is PKCS#12 (it carries its key); do not give a key file with it.");
+                var all = X509CertificateLoader.LoadPkcs12CollectionFromFile(certificatePath, pkcs12Password);
+                var leaf = all.FirstOrDefault(c => c.HasPrivateKey)
+                    ?? throw new ArgumentException($"'{certificatePath}' holds no certificate with a private key.");
+                var rest = new X509Certificate2Collection();
+                foreach (var c in all) if (!ReferenceEquals(c, leaf)) rest.Add(c);
+                return (leaf, rest);
+            }
+            var cert = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            var chain = new X509Certificate2Collection();
+            chain.ImportFromPemFile(certificatePath);
+            var intermediates = new X509Certificate2Collection();
+            foreach (var c in chain) if (c.Thumbprint != cert.Thumbprint) intermediates.Add(c);
+            return (cert, intermediates);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new ArgumentException($"Cannot load the TLS certificate from '{certificatePath}'{(keyPath is null ? "" : $" and '{keyPath}'")}: {e.Message}", e);
+        }
+    }
 
     /// <summary>Creates the endpoint (not yet listening; see <see cref="StartAsync"/>).</summary>
     /// <param name="server">The contributor.</param>
@@ -78,6 +139,13 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         CheckTimeout(_options.IdleTimeout, nameof(LoRAServerSocketOptions.IdleTimeout));
         CheckTimeout(_options.ReadTimeout, nameof(LoRAServerSocketOptions.ReadTimeout));
         CheckTimeout(_options.WriteTimeout, nameof(LoRAServerSocketOptions.WriteTimeout));
+        CheckTimeout(_options.TlsHandshakeTimeout, nameof(LoRAServerSocketOptions.TlsHandshakeTimeout));
+        if (_options.TlsCertificate is { } certificate)
+        {
+            if (!certificate.HasPrivateKey)
+                throw new ArgumentException("The TLS certificate has no private key (give the key file, or a PKCS#12 file that contains it).", nameof(options));
+            _tls = SslStreamCertificateContext.Create(certificate, _options.TlsIntermediates, offline: true);
+        }
         _slots = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
     }
 
@@ -122,7 +190,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             _stopping = new CancellationTokenSource();
             _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
         }
-        Log($"listening on {LocalEndPoint}");
+        Log($"listening on {LocalEndPoint}{(UsesTls ? " (TLS)" : "")}");
         return Task.CompletedTask;
     }
 
@@ -216,14 +284,17 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         string address = (client.Client.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "?";
         bool slot = _slots.Wait(0);
         bool counted = false;
+        Stream? stream = null;
         try
         {
             client.NoDelay = true;
-            var stream = client.GetStream();
+            stream = client.GetStream();
             if (!slot)
             {
                 Log($"#{id} {peer}: refused, {_options.MaxConnections} connections already open");
-                await TrySendAsync(stream, WireMessages.ErrorBytes($"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
+                // Over TLS the refusal would cost a handshake, which is what a flood is after: close at once.
+                if (_tls is null)
+                    await TrySendAsync(stream, WireMessages.ErrorBytes($"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
                 return;
             }
             lock (_gate)
@@ -238,10 +309,16 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             if (!counted)
             {
                 Log($"#{id} {peer}: refused, {_options.MaxConnectionsPerClient} connections from this address already open");
-                await TrySendAsync(stream, WireMessages.ErrorBytes($"Too many connections from your address ({_options.MaxConnectionsPerClient}); close one or try again later."), stop).ConfigureAwait(false);
+                if (_tls is null)
+                    await TrySendAsync(stream, WireMessages.ErrorBytes($"Too many connections from your address ({_options.MaxConnectionsPerClient}); close one or try again later."), stop).ConfigureAwait(false);
                 return;
             }
-            Log($"#{id} {peer}: connected");
+            if (_tls is not null)
+            {
+                stream = await HandshakeAsync(client, (NetworkStream)stream, id, peer, stop).ConfigureAwait(false);
+                if (stream is null) return;
+            }
+            Log($"#{id} {peer}: connected{(_tls is null ? "" : $" ({((SslStream)stream).SslProtocol})")}");
             while (!stop.IsCancellationRequested)
             {
                 // Wait for the next request's first byte (a zero-byte read completes when data is
@@ -313,8 +390,74 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     else _perClient[address]--;
                 }
             }
+            if (stream is SslStream ssl) await ssl.DisposeAsync().ConfigureAwait(false);
             client.Dispose();
             Log($"#{id} {peer}: closed");
+        }
+    }
+
+    /// <summary>
+    /// The server side of a connection's TLS handshake, bounded by <see cref="LoRAServerSocketOptions.TlsHandshakeTimeout"/>
+    /// (the slot is held meanwhile, so a peer that never finishes is cut off). A peer that starts
+    /// with a plain frame (its first byte is a length prefix's high byte, 0, where a TLS record
+    /// starts with 0x16) is told in a plain frame to use TLS. Returns null when the connection is to be closed.
+    /// </summary>
+    private async Task<SslStream?> HandshakeAsync(TcpClient client, NetworkStream stream, long id, string peer, CancellationToken stop)
+    {
+        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        handshake.CancelAfter(_options.TlsHandshakeTimeout);
+        var first = new byte[1];
+        try
+        {
+            int n = await client.Client.ReceiveAsync(first, SocketFlags.Peek, handshake.Token).ConfigureAwait(false);
+            if (n == 0) return null;
+            if (first[0] == 0)
+            {
+                Log($"#{id} {peer}: refused, a plain (non-TLS) frame on a TLS server");
+                await TrySendAsync(stream, WireMessages.ErrorBytes("This contributor requires TLS: connect with TLS (zklora infer --tls, or a tls://host:port contributor)."), stop).ConfigureAwait(false);
+                // Closing with the client's frame unread would reset the connection, and the client,
+                // perhaps still sending, would see "broken pipe" instead of the answer: end our side,
+                // then discard what it sends (at most 1 MiB, within the handshake timeout) until it closes.
+                try
+                {
+                    client.Client.Shutdown(SocketShutdown.Send);
+                    var sink = new byte[16 << 10];
+                    for (int total = 0; total < 1 << 20;)
+                    {
+                        int read = await stream.ReadAsync(sink, handshake.Token).ConfigureAwait(false);
+                        if (read == 0) break;
+                        total += read;
+                    }
+                }
+                catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
+                return null;
+            }
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            try
+            {
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = _tls,
+                    ClientCertificateRequired = false,
+                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                }, handshake.Token).ConfigureAwait(false);
+                return ssl;
+            }
+            catch
+            {
+                await ssl.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            Log($"#{id} {peer}: TLS handshake not completed within {_options.TlsHandshakeTimeout.TotalSeconds:0.###} s, closing");
+            return null;
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
+        {
+            Log($"#{id} {peer}: TLS handshake failed: {e.Message}");
+            return null;
         }
     }
 
@@ -356,6 +499,8 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     Log($"#{id} {peer}: session '{e.SessionId}': {r.RecordedCalls} calls, {r.ProofsWritten} proofs written");
                     return WireMessages.EndInferenceResponseBytes(r);
                 }
+                case ProofProgressRequest pp:
+                    return WireMessages.ProofProgressResponseBytes(_server.GetProofProgress(pp.SessionId, pp.SessionToken));
                 default:
                     return WireMessages.ErrorBytes("Unsupported request.");
             }

@@ -50,7 +50,8 @@ public sealed class RecordedCall
 }
 
 /// <summary>
-/// A module of the contributor's adapter, quantized, with the secret salt of its commitment: the
+/// A module of the contributor's adapter, quantized, with the secret salt of its commitment (for the
+/// projection backend: the Pedersen blind r_W): the
 /// private witness a prover needs. It never leaves the contributor's process (it is internal, not
 /// serialisable, and its <see cref="ToString"/> shows no weights or salt).
 /// </summary>
@@ -144,7 +145,7 @@ internal sealed class ZkProofGenerator : IProofGenerator
         var d = ProofBatch.defaultOptions();
         if (maxDegreeOfParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
         if (memoryBudgetBytes is < 1) throw new ArgumentOutOfRangeException(nameof(memoryBudgetBytes), "The memory budget must be positive.");
-        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, memoryBudgetBytes ?? d.MemoryBudgetBytes);
+        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, memoryBudgetBytes ?? d.MemoryBudgetBytes, d.ProjectionCallsPerProof);
     }
 
     /// <summary>Most statements proved at once.</summary>

@@ -50,6 +50,22 @@ public sealed record LoraForwardRequest(string SessionId, string SessionToken, s
 /// <param name="SessionToken">The session's secret, as <c>open_session</c> returned it.</param>
 public sealed record EndInferenceRequest(string SessionId, string SessionToken) : WireRequest;
 
+/// <summary>
+/// <c>proof_progress</c>: how far the proving of a session whose <c>end_inference</c> was accepted has
+/// come. Sent on a second connection while the first waits for <c>end_inference_response</c>; a
+/// server that predates it answers "Unknown request type", and the client stops asking.
+/// </summary>
+/// <param name="SessionId">The session being proved.</param>
+/// <param name="SessionToken">The session's secret, as <c>open_session</c> returned it.</param>
+public sealed record ProofProgressRequest(string SessionId, string SessionToken) : WireRequest;
+
+/// <summary>A contributor's answer to <c>proof_progress</c>.</summary>
+/// <param name="SessionId">Echo of the request.</param>
+/// <param name="State"><c>queued</c> (waiting for another session's proving: sessions are proved one at a time) or <c>proving</c>.</param>
+/// <param name="Done">Proofs finished.</param>
+/// <param name="Total">Proofs to write (0 while queued).</param>
+public sealed record ProofProgressResponse(string SessionId, string State, int Done, int Total);
+
 /// <summary><c>open_session</c>: opens a session under a new id; the answer carries the session's secret token.</summary>
 /// <param name="SessionId">The id (ArtifactNames alphabet; never used before on this contributor).</param>
 public sealed record OpenSessionRequest(string SessionId) : WireRequest;
@@ -111,6 +127,8 @@ public sealed record EndInferenceResponse(string SessionId, int RecordedCalls, i
 /// dimensions).</item>
 /// <item><c>{"type":"end_inference","session_id","session_token"}</c> → <c>{"type":"end_inference_response",
 /// "session_id","recorded_calls","proofs_written"}</c></item>
+/// <item><c>{"type":"proof_progress","session_id","session_token"}</c> → <c>{"type":"proof_progress_response",
+/// "session_id","state","done","total"}</c> (state <c>queued</c> or <c>proving</c>)</item>
 /// <item>any failure → <c>{"type":"error","error":"message"}</c></item>
 /// </list>
 /// </summary>
@@ -151,7 +169,7 @@ public static class WireMessages
 
     private const int MaxTokenLength = 128;
 
-    private static readonly string[] RequestTypes = ["init_request", "open_session", "lora_forward", "end_inference"];
+    private static readonly string[] RequestTypes = ["init_request", "open_session", "lora_forward", "end_inference", "proof_progress"];
 
     private static string[] MembersOf(string type) => type switch
     {
@@ -159,6 +177,7 @@ public static class WireMessages
         "open_session" => ["type", "session_id"],
         "lora_forward" => ["type", "session_id", "session_token", "submodule_name", "input"],
         "end_inference" => ["type", "session_id", "session_token"],
+        "proof_progress" => ["type", "session_id", "session_token"],
         _ => [],
     };
 
@@ -205,7 +224,7 @@ public static class WireMessages
         if (!kinds.TryGetValue("type", out var typeKind)) throw new WireProtocolException("The request has no 'type' member.");
         if (!strings.TryGetValue("type", out var type)) throw new WireProtocolException($"The request's 'type' must be a string, got {typeKind}.");
         if (!RequestTypes.Contains(type))
-            throw new WireProtocolException($"Unknown request type '{Printable(type)}'; expected init_request, open_session, lora_forward or end_inference.");
+            throw new WireProtocolException($"Unknown request type '{Printable(type)}'; expected init_request, open_session, lora_forward, end_inference or proof_progress.");
         var allowed = MembersOf(type);
         foreach (var n in kinds.Keys)
             if (!allowed.Contains(n, StringComparer.Ordinal))
@@ -235,6 +254,8 @@ public static class WireMessages
                 return new OpenSessionRequest(Session());
             case "end_inference":
                 return new EndInferenceRequest(Session(), Token());
+            case "proof_progress":
+                return new ProofProgressRequest(Session(), Token());
             default:
             {
                 string session = Session();
@@ -401,6 +422,16 @@ public static class WireMessages
         w.WriteEndObject();
     });
 
+    /// <summary>A <c>proof_progress</c> request.</summary>
+    public static byte[] ProofProgressRequestBytes(string sessionId, string sessionToken) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "proof_progress");
+        w.WriteString("session_id", sessionId);
+        w.WriteString("session_token", sessionToken);
+        w.WriteEndObject();
+    });
+
     /// <summary>An <c>open_session</c> request.</summary>
     public static byte[] OpenSessionRequestBytes(string sessionId) => Write(w =>
     {
@@ -523,6 +554,22 @@ public static class WireMessages
         });
     }
 
+    /// <summary>The <c>proof_progress_response</c>.</summary>
+    public static byte[] ProofProgressResponseBytes(ProofProgressResponse r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "proof_progress_response");
+            w.WriteString("session_id", r.SessionId);
+            w.WriteString("state", r.State);
+            w.WriteNumber("done", r.Done);
+            w.WriteNumber("total", r.Total);
+            w.WriteEndObject();
+        });
+    }
+
     // ------------------------------------------------------------------ responses (client side)
 
     /// <summary>Reads an <c>init_response</c>.</summary>
@@ -618,6 +665,21 @@ public static class WireMessages
         var root = doc.RootElement;
         ExactMembers(root, what, "type", "session_id", "recorded_calls", "proofs_written");
         return new EndInferenceResponse(Str(root, "session_id", what), NonNegativeInt(root, "recorded_calls"), NonNegativeInt(root, "proofs_written"));
+    }
+
+    /// <summary>Reads a <c>proof_progress_response</c>.</summary>
+    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    public static ProofProgressResponse ParseProofProgressResponse(ReadOnlyMemory<byte> utf8)
+    {
+        const string what = "proof_progress_response";
+        using var doc = ParseResponse(utf8, what);
+        var root = doc.RootElement;
+        ExactMembers(root, what, "type", "session_id", "state", "done", "total");
+        string state = Str(root, "state", what);
+        if (state is not ("queued" or "proving")) throw new WireProtocolException($"{what}: 'state' must be \"queued\" or \"proving\", got '{Printable(state)}'.");
+        int done = NonNegativeInt(root, "done"), total = NonNegativeInt(root, "total");
+        if (done > total) throw new WireProtocolException($"{what}: 'done' ({done}) is above 'total' ({total}).");
+        return new ProofProgressResponse(Str(root, "session_id", what), state, done, total);
     }
 
     /// <summary>If the frame is an error response, its message; otherwise null.</summary>

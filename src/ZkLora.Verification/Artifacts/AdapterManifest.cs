@@ -6,6 +6,18 @@ using FsManifest = ZkLora.Proofs.Manifest;
 
 namespace ZkLora.Api;
 
+/// <summary>The proof backend a manifest commits its adapters for.</summary>
+public enum ProofBackend
+{
+    /// <summary>PLONKish LoRA circuit over the Vesta IPA; Poseidon adapter commitment (<see cref="AdapterManifest.Backend"/>, <see cref="AdapterManifest.CommitmentScheme"/>).</summary>
+    Plonk,
+    /// <summary>
+    /// Commit-once Pedersen weights with a one-time adapter range proof and per-call projection proofs
+    /// (docs/projection-protocol.md; <see cref="AdapterManifest.ProjectionBackendId"/>, <see cref="AdapterManifest.ProjectionCommitmentScheme"/>).
+    /// </summary>
+    Projection,
+}
+
 /// <summary>
 /// One LoRA module of an <see cref="AdapterManifest"/>: its shape, fixed-point configuration,
 /// scaling and the hiding commitment to its quantized weights. Entries come from a manifest
@@ -13,16 +25,31 @@ namespace ZkLora.Api;
 /// </summary>
 public sealed record AdapterManifestEntry
 {
+    private readonly ManifestAdapter _adapter;
+
     internal AdapterManifestEntry(ManifestAdapter adapter)
     {
+        _adapter = adapter;
         ModuleName = adapter.ModuleName;
         InDim = adapter.Shape.InDim;
         Rank = adapter.Shape.Rank;
         OutDim = adapter.Shape.OutDim;
         FixedPoint = FixedPointSettings.FromFSharp(adapter.FixedPoint);
         Scaling = LoraScaling.FromFSharp(adapter.Scaling);
-        Commitment = AdapterCommitment.toHex(adapter.Commitment);
+        if (adapter.Commitment is ArtifactCommon.AdapterCommitmentValue.PoseidonCommitment poseidon)
+        {
+            Backend = ProofBackend.Plonk;
+            Commitment = AdapterCommitment.toHex(poseidon.Item);
+        }
+        else
+        {
+            Backend = ProofBackend.Projection;
+            Commitment = ArtifactCommon.pointToHex(((ArtifactCommon.AdapterCommitmentValue.PedersenCommitment)adapter.Commitment).Item);
+        }
     }
+
+    /// <summary>The backend this entry's commitment is for.</summary>
+    public ProofBackend Backend { get; }
 
     /// <summary>The module's name in the base model, e.g. <c>transformer.h.0.attn.c_attn</c>.</summary>
     public string ModuleName { get; }
@@ -43,21 +70,14 @@ public sealed record AdapterManifestEntry
     public LoraScaling Scaling { get; }
 
     /// <summary>
-    /// The adapter commitment (scheme <see cref="AdapterManifest.CommitmentScheme"/>):
-    /// <c>"0x"</c> + 64 lower-case hex digits, a Pallas field element.
+    /// The adapter commitment: for <see cref="ProofBackend.Plonk"/> (scheme <see cref="AdapterManifest.CommitmentScheme"/>)
+    /// <c>"0x"</c> + 64 lower-case hex digits, a Pallas field element; for <see cref="ProofBackend.Projection"/>
+    /// (scheme <see cref="AdapterManifest.ProjectionCommitmentScheme"/>) <c>"0x"</c> + the 32-byte compressed Vesta point in lower-case hex.
     /// </summary>
     public string Commitment { get; }
 
-    internal ManifestAdapter ToFSharp()
-    {
-        var commitment = AdapterCommitment.ofHex(Commitment);
-        // Entries are only ever built from validated F# entries, so these cannot fail.
-        if (commitment.IsError) throw new InvalidOperationException(commitment.ErrorValue);
-        var scaling = ArtifactCommon.checkScaling("scaling", Scaling.Numerator, Scaling.Denominator);
-        if (scaling.IsError) throw new InvalidOperationException(scaling.ErrorValue);
-        return new ManifestAdapter(ModuleName, new AdapterCommitment.AdapterShape(InDim, Rank, OutDim),
-            FixedPoint.ToFSharp(), scaling.ResultValue, commitment.ResultValue);
-    }
+    // Entries are only ever built from validated F# entries; the entry is kept as read.
+    internal ManifestAdapter ToFSharp() => _adapter;
 }
 
 /// <summary>
@@ -100,11 +120,32 @@ public sealed class AdapterManifest : IEquatable<AdapterManifest>
     /// <summary>The manifest schema this library reads and writes.</summary>
     public static string SchemaVersion => ArtifactCommon.manifestSchema;
 
-    /// <summary>The proof backend every manifest of this library names.</summary>
+    /// <summary>The id of the PLONK proof backend (<see cref="ProofBackend.Plonk"/>).</summary>
     public static string Backend => ArtifactCommon.backend;
 
-    /// <summary>The adapter commitment scheme (Poseidon over Pasta Fp, salted, packed weights).</summary>
+    /// <summary>The PLONK backend's adapter commitment scheme (Poseidon over Pasta Fp, salted, packed weights).</summary>
     public static string CommitmentScheme => AdapterCommitment.scheme;
+
+    /// <summary>The id of the projection proof backend (<see cref="ProofBackend.Projection"/>).</summary>
+    public static string ProjectionBackendId => ArtifactCommon.projectionBackend;
+
+    /// <summary>The projection backend's adapter commitment scheme (Pedersen vector commitment on Vesta).</summary>
+    public static string ProjectionCommitmentScheme => ArtifactCommon.projectionScheme;
+
+    /// <summary>The backend this manifest commits its adapters for (one backend per manifest).</summary>
+    public ProofBackend ProofBackend => Adapters[0].Backend;
+
+    /// <summary>
+    /// Where the one-time adapter proofs of a projection manifest file live: next to it,
+    /// <c>&lt;name&gt;.adapter-proofs.json</c> (<c>&lt;name&gt;</c> = the manifest's file name without a final <c>.json</c>).
+    /// </summary>
+    /// <param name="manifestPath">The manifest file.</param>
+    /// <returns>The adapter-proof file's full path.</returns>
+    public static string AdapterProofsPath(string manifestPath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(manifestPath);
+        return ProjectionArtifacts.adapterProofsPath(manifestPath);
+    }
 
     /// <summary>The modules, in the order of the file.</summary>
     public IReadOnlyList<AdapterManifestEntry> Adapters { get; }

@@ -1,0 +1,118 @@
+using ZkLora.Api;
+using ZkLora.Api.Multiparty;
+using ZkLora.Model;
+using Xunit;
+
+namespace ZkLora.Multiparty.Tests;
+
+/// <summary>
+/// One session of the demo model served with the projection backend over loopback: manifest and
+/// adapter proof pinned before inference, two forward passes (two calls of each module), end_inference
+/// (one proof per module for the session), transcript. A small fixed-point configuration keeps the
+/// proofs small enough for the suite.
+/// </summary>
+public sealed class ProjectionSessionFixture : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+
+    /// <summary>(8, 16, 40): values within ±2^15, intermediates within ±2^39 — plenty for the demo model.</summary>
+    public static readonly FixedPointSettings SmallConfig = new(8, 16, 40);
+
+    public string ProofDirectory { get; private set; } = "";
+    public string TranscriptPath { get; private set; } = "";
+    public string PinnedManifestPath { get; private set; } = "";
+    public string ContributorDirectory => _dir.Combine("contributor");
+    public LoraAdapter Adapter { get; private set; } = null!;
+    public EndInferenceResponse? Response { get; private set; }
+
+    public string Combine(params string[] parts) => _dir.Combine(parts);
+
+    public static LoRAServerOptions Options => new() { Backend = ProofBackend.Projection, FixedPoint = SmallConfig };
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var paths = DemoModel.Create(_dir.Combine("demo"));
+        Adapter = LoraAdapter.Load(paths.AdapterDirectory);
+        await using var server = await RunningServer.StartAsync(Adapter, Options, outDir: ContributorDirectory);
+        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
+        server.Server.WriteManifest(PinnedManifestPath);
+        using var model = Gpt2Model.Load(paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "proj-1");
+        await client.InitAndPatchAsync(cts.Token);
+        await client.ForwardLossAsync("the cat sat", cts.Token);
+        await client.ForwardLossAsync("a dog ran", cts.Token);
+        TranscriptPath = _dir.Combine("user", "transcript.json");
+        client.WriteTranscript(TranscriptPath);
+        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        Assert.Null(outcome.Error);
+        Response = outcome.Response;
+        ProofDirectory = server.Server.ProofDirectory;
+    }
+
+    public Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<ProjectionSessionFixture>
+{
+    [Fact]
+    public void The_projection_server_proves_each_module_once_per_session_and_the_proofs_verify()
+    {
+        // four calls (two modules × two forward passes), one proof per module
+        Assert.Equal(new EndInferenceResponse("proj-1", 4, 2), fx.Response);
+        Assert.Equal(6, Directory.GetFiles(fx.ProofDirectory).Length);
+        var manifest = AdapterManifest.Read(fx.PinnedManifestPath);
+        Assert.Equal(ProofBackend.Projection, manifest.ProofBackend);
+        Assert.All(manifest.Adapters, a => Assert.Equal(ProofBackend.Projection, a.Backend));
+        Assert.Contains(AdapterManifest.ProjectionBackendId, manifest.ToJson());
+        Assert.True(File.Exists(AdapterManifest.AdapterProofsPath(fx.PinnedManifestPath)));
+        var r = ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
+        Assert.Equal(2, r.ProofCount);
+        Assert.Equal(4, InferenceTranscript.Read(fx.TranscriptPath).Entries.Count);
+    }
+
+    [Fact]
+    public void A_missing_or_altered_adapter_proof_is_rejected()
+    {
+        // A fresh commitment (new blinds: a manifest whose adapter proof was never verified here).
+        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")), ProjectionSessionFixture.Options);
+        string pinned = fx.Combine("pins-" + Guid.NewGuid().ToString("N"), "m.json");
+        other.WriteManifest(pinned);
+        string proofs = AdapterManifest.AdapterProofsPath(pinned);
+        string good = File.ReadAllText(proofs);
+        // flip one hex digit inside the first proof
+        int at = good.IndexOf("\"proof\":\"", StringComparison.Ordinal) + 9 + 70;
+        File.WriteAllText(proofs, good[..at] + (good[at] == '0' ? '1' : '0') + good[(at + 1)..]);
+        var e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, pinned));
+        Assert.Equal(ProofVerificationFailure.InvalidAdapterProof, e.Reason);
+        File.Delete(proofs);
+        e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, pinned));
+        Assert.Equal(ProofVerificationFailure.InvalidAdapterProof, e.Reason);
+        // restored: the adapter proof verifies, and then the call proofs fail against the other commitments
+        File.WriteAllText(proofs, good);
+        e = Assert.Throws<ProofVerificationException>(() => ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, pinned));
+        Assert.Equal(ProofVerificationFailure.ManifestMismatch, e.Reason);
+        Assert.Contains("adapter_commitment", e.Message);
+    }
+
+    [Fact]
+    public void A_restarted_server_keeps_its_commitments_and_adapter_proof_and_never_replaces_a_foreign_one()
+    {
+        var again = LoRAServer.Create(fx.Adapter, fx.ContributorDirectory, ProjectionSessionFixture.Options);
+        Assert.Equal(AdapterManifest.Read(fx.PinnedManifestPath).Digest, again.ManifestDigest);
+        string pinned = fx.Combine("again-" + Guid.NewGuid().ToString("N"), "m.json");
+        again.WriteManifest(pinned);
+        Assert.Equal(File.ReadAllBytes(AdapterManifest.AdapterProofsPath(fx.PinnedManifestPath)), File.ReadAllBytes(AdapterManifest.AdapterProofsPath(pinned)));
+        // A PLONK server's manifest is another manifest: it is not written over a projection one's adapter proof.
+        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(ProofBackend.Plonk, plonk.Manifest.ProofBackend);
+        string dir = fx.Combine("foreign-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(AdapterManifest.AdapterProofsPath(Path.Combine(dir, "m.json")), "{}");
+        Assert.Throws<IOException>(() => again.WriteManifest(Path.Combine(dir, "m.json")));
+    }
+}
