@@ -296,7 +296,7 @@ let private linearConstraint (st: CallStatement) (l: Layout) (pr: Projections) (
     dL, dR, kTotal - pr.Alpha * sumDR
 
 /// Segment weights λ_W, λ_P, λ_Q, λ_V, λ_I (C_1 has weight 1), squeezed after every
-/// commitment (docs/projection-protocol.md §4.3, "segment separation").
+/// commitment (docs/projection-protocol.md §4.6, "segment separation").
 let private segmentWeights (t: Transcript) : Fp[] option =
     let ls = Array.init 5 (fun i -> Transcript.squeezeChallenge t (sprintf "lambda %d" i))
     if ls |> Array.exists (fun v -> v.IsZero) then None else Some ls
