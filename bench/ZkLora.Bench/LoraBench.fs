@@ -100,7 +100,7 @@ let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: i
 /// The projection backend (docs/projection-protocol.md) on the same random data as the
 /// PLONK run: adapter commitment (and, with --adapter-proof, the one-time range proof), then
 /// the per-call proof of all T rows. Peak memory is the process's, so run one backend per process.
-let private runProjection (samplesOverride: int option) (adapterProof: bool) (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
+let private runProjection (samplesOverride: int option) (adapterProof: bool) (batch: int) (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
     let rng = Random 42
     let v (bits: int) = BigInteger(rng.NextInt64(-(1L <<< bits), 1L <<< bits))
     let m = magnitudeBits cfg i r
@@ -138,9 +138,28 @@ let private runProjection (samplesOverride: int option) (adapterProof: bool) (cf
     let verify () = match ZkLora.Proofs.Projection.CallProof.verify st proof with Ok() -> () | Error e -> failwith e
     let tv = time 0 (max 1 samples) verify
     let bytes = ZkLora.Proofs.Projection.CallProof.encode proof
+    let batchLine =
+        if batch > 1 then
+            // `batch` statements with fresh x rows against the same adapter, verified one by one
+            // and with CallProof.verifyMany (one shared final MSM)
+            let items =
+                Array.init batch (fun k ->
+                    let xk = Array.init t (fun _ -> Array.init i (fun _ -> v m))
+                    let dk = match deltaRows cfg a b xk num den with Ok d -> d | Error e -> failwithf "contract: %s" e
+                    let stk = { st with X = xk; Delta = dk; Digest = Array.create 32 (byte k) }
+                    stk, (match ZkLora.Proofs.Projection.CallProof.prove stk secret with Ok p -> p | Error e -> failwith e))
+            let one = Stopwatch.StartNew()
+            for (stk, pk) in items do
+                match ZkLora.Proofs.Projection.CallProof.verify stk pk with Ok() -> () | Error e -> failwith e
+            let oneS = one.Elapsed.TotalSeconds
+            let many = Stopwatch.StartNew()
+            match ZkLora.Proofs.Projection.CallProof.verifyMany items with Ok() -> () | Error e -> failwith e
+            let manyS = many.Elapsed.TotalSeconds
+            sprintf "  batch of %d: verify one by one %7.3f s (%6.3f s/proof), verifyMany %7.3f s (%6.3f s/proof)" batch oneS (oneS / float batch) manyS (manyS / float batch)
+        else ""
     let peak = peakWorkingSetMiB ()
-    printfn "projection %dx%dx%d rows=%-2d fixed_point=%d,%d,%d commit %6.3f s  first prove %7.2f s  warm prove %7.3f s (cpu %6.3f s)  verify %7.3f s  proof %6d B  peak %6.0f MiB%s"
-        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits commitS firstS tp.MedianSeconds proveCpu tv.MedianSeconds bytes.Length peak adapterLine
+    printfn "projection %dx%dx%d rows=%-2d fixed_point=%d,%d,%d commit %6.3f s  first prove %7.2f s  warm prove %7.3f s (cpu %6.3f s)  verify %7.3f s  proof %6d B  peak %6.0f MiB%s%s"
+        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits commitS firstS tp.MedianSeconds proveCpu tv.MedianSeconds bytes.Length peak adapterLine batchLine
     sprintf "backend=projection shape=%dx%dx%d rows=%d prove_cold_s=%.3f prove_warm_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f"
         i r o t firstS tp.MedianSeconds tv.MedianSeconds bytes.Length peak
 
@@ -157,6 +176,7 @@ let run (args: string[]) =
     let mutable cfg = defaultConfig
     let mutable backend = "plonk"
     let mutable adapterProof = false
+    let mutable batch = 1
     let mutable i = 0
     while i < args.Length do
         match args[i] with
@@ -185,6 +205,9 @@ let run (args: string[]) =
         | "--adapter-proof" ->
             adapterProof <- true
             i <- i + 1
+        | "--verify-batch" when i + 1 < args.Length ->
+            batch <- max 1 (int args[i + 1])
+            i <- i + 2
         | "--samples" when i + 1 < args.Length ->
             samples <- Some(max 1 (int args[i + 1]))
             i <- i + 2
@@ -194,8 +217,8 @@ let run (args: string[]) =
         | "--all" ->
             shapes <- shapes @ [ 768, 2, 256, 1; 768, 4, 2304, 16 ]
             i <- i + 1
-        | other -> Measure.usageError "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] [--samples N] [--trace] [--backend plonk|projection] [--adapter-proof] | --all)" other
+        | other -> Measure.usageError "lora: unknown option '%s' (use --shape IxRxO [--rows T] [--fixed-point sb,vb,ib] [--samples N] [--trace] [--backend plonk|projection] [--adapter-proof] [--verify-batch K] | --all)" other
     let shapes = match custom with Some(a, b, c) -> [ a, b, c, rows ] | None -> shapes
-    let lines = shapes |> List.map (if backend = "projection" then runProjection samples adapterProof cfg else runShape samples cfg)
+    let lines = shapes |> List.map (if backend = "projection" then runProjection samples adapterProof batch cfg else runShape samples cfg)
     printfn "%s" (List.last lines)
     0

@@ -15,6 +15,7 @@ let modes : (string * string * (string[] -> int)) list =
       "msm", "Vesta MSM by size and scalar width (--samples S, --max-log L)", MsmBench.run
       "plonk", "proving system on a standard circuit (--k K, --all for 10/14/17/20)", PlonkBench.run
       "lora", "LoRA circuit prove/verify for the docs/design.md §7 shapes (--shape IxRxO --rows T [--fixed-point sb,vb,ib] [--backend plonk|projection] [--adapter-proof], --all)", LoraBench.run
+      "vecarg", "projection backend pieces at one vector length: MSM, IPA fold, IPA, Hadamard proof (--log L)", VectorArgBench.run
       "commit", "activation commitment throughput (--values N, --samples S)", CommitBench.run
       "contract", "fixed-point quantize/delta (fast vs exact), Poseidon, adapter commitment (quick)", ContractBench.run
       "load", "contributor server on loopback: requests/s, latency percentiles, RSS at 1-64 clients (--seconds S, --clients 1,4,16,64)", LoadBench.run

@@ -94,6 +94,34 @@ let private productVerify gp gq gc pc qc vc proof =
     use t = fresh ()
     ProductArgument.verify t gp gq gc pc qc vc proof
 
+/// A random Hadamard statement of length n: a_L free off the segment and a_L = cSeg/a_R on
+/// it (a_R non-zero small-ish values, as limbs minus α would be), one linear relation.
+let private hadamardStatement (n: int) (segStart: int) (segCount: int) =
+    let layout = { Length = n; SegStart = segStart; SegCount = segCount }
+    let cSeg = randomFp ()
+    let aR = Array.init segCount (fun i -> fpOf (int64 (rnd.Next 1024)) - fpOf 5000L)
+    let aL = Array.init n (fun _ -> randomFp ())
+    for j in 0 .. segCount - 1 do aL[segStart + j] <- cSeg * aR[j].Invert()
+    let dL = Array.init n (fun _ -> randomFp ())
+    let dR = Array.init segCount (fun _ -> randomFp ())
+    let dot (x: Fp[]) (y: Fp[]) = Array.fold2 (fun acc a b -> acc + a * b) Fp.Zero x y
+    let k = dot aL dL + dot aR dR
+    let alpha = randomFp ()
+    layout, aL, aR, alpha, cSeg, dL, dR, k
+
+/// P0 = ⟨a_L, G⟩ + ⟨a_R, H_seg⟩ + α·h.
+let private hadamardP0 (layout: HadamardLayout) (aL: Fp[]) (aR: Fp[]) (alpha: Fp) =
+    let h = PedersenVector.H.Get layout.Length
+    PedersenVector.commit aL alpha + PedersenVector.msm (ReadOnlyMemory(h, layout.SegStart, layout.SegCount)) (ReadOnlyMemory aR)
+
+let private hadamardVerify layout p0 cSeg dL dR k proof =
+    use t = fresh ()
+    HadamardProof.verify t layout p0 cSeg dL dR k proof
+
+let private hadamardProveUnchecked layout aL aR alpha cSeg dL dR k =
+    use t = fresh ()
+    HadamardProof.proveUnchecked t layout aL aR alpha cSeg dL dR k
+
 [<Tests>]
 let tests =
     testList "commitment primitives" [
@@ -211,4 +239,95 @@ let tests =
             Expect.isError (productVerify gp gq gc pc qc vc { honest with L = l }) "l"
             Expect.isError (productVerify gp gq gc pc qc vc { honest with R = Array.sub honest.R 0 3 }) "short r"
             Expect.isError (productVerify gp gq gc pc qc vc { honest with MuQ = honest.MuP }) "mu_q"
+        testProperty "hadamard-plus-linear proof: completeness over layouts" <| fun (lb: byte) (sb: byte) (cb: byte) ->
+            let n = 1 <<< (int lb % 7)
+            let segStart = int sb % n
+            let segCount = int cb % (n - segStart + 1)
+            let layout, aL, aR, alpha, cSeg, dL, dR, k = hadamardStatement n segStart segCount
+            let proof =
+                use t = fresh ()
+                HadamardProof.prove t layout aL aR alpha cSeg dL dR k
+            hadamardVerify layout (hadamardP0 layout aL aR alpha) cSeg dL dR k proof = Ok()
+
+        testCase "hadamard-plus-linear proof: a cheating prover is rejected" <| fun () ->
+            let layout, aL, aR, alpha, cSeg, dL, dR, k = hadamardStatement 64 20 30
+            let p0 = hadamardP0 layout aL aR alpha
+            let honest = hadamardProveUnchecked layout aL aR alpha cSeg dL dR k
+            Expect.equal (hadamardVerify layout p0 cSeg dL dR k honest) (Ok()) "honest"
+            let dot (x: Fp[]) (y: Fp[]) = Array.fold2 (fun acc a b -> acc + a * b) Fp.Zero x y
+            // a_L·a_R ≠ c on one segment entry, the linear relation kept by recomputing K
+            let aL2 = Array.copy aL
+            aL2[25] <- aL2[25] + Fp.One
+            let k2 = dot aL2 dL + dot aR dR
+            let p02 = hadamardP0 layout aL2 aR alpha
+            Expect.isError (hadamardVerify layout p02 cSeg dL dR k2 (hadamardProveUnchecked layout aL2 aR alpha cSeg dL dR k2)) "Hadamard broken on the segment"
+            // the linear relation alone broken: K + 1
+            Expect.isError (hadamardVerify layout p0 cSeg dL dR (k + Fp.One) (hadamardProveUnchecked layout aL aR alpha cSeg dL dR (k + Fp.One))) "K + 1"
+            Expect.isError (hadamardVerify layout p0 cSeg dL dR (k + Fp.One) honest) "honest proof, other K"
+            // other target, other d, other P0, other layout
+            Expect.isError (hadamardVerify layout p0 (cSeg + Fp.One) dL dR k honest) "other c"
+            let dR2 = Array.copy dR
+            dR2[0] <- dR2[0] + Fp.One
+            Expect.isError (hadamardVerify layout p0 cSeg dL dR2 k honest) "other d_R"
+            let dL2 = Array.copy dL
+            dL2[2] <- dL2[2] + Fp.One
+            Expect.isError (hadamardVerify layout p0 cSeg dL2 dR k honest) "other d_L"
+            Expect.isError (hadamardVerify layout (p0 + Vesta.ofAffine PedersenVector.blindingGenerator) cSeg dL dR k honest) "other P0"
+            Expect.isError (hadamardVerify { layout with SegStart = 21; SegCount = 29 } p0 cSeg (Array.copy dL) (Array.sub dR 1 29) k honest) "other layout"
+            // every proof field
+            let pt = Vesta.toAffine (Vesta.ofAffine PedersenVector.valueGenerator * randomFp ())
+            for name, forged in
+                [ "S", { honest with S = pt }; "T1", { honest with T1 = pt }; "T2", { honest with T2 = pt }
+                  "tau_x", { honest with TauX = honest.TauX + Fp.One }; "mu", { honest with Mu = honest.Mu + Fp.One }
+                  "t_hat", { honest with THat = honest.THat + Fp.One }
+                  "ipa a", { honest with Ipa = { honest.Ipa with A = honest.Ipa.A + Fp.One } }
+                  "ipa L", { honest with Ipa = { honest.Ipa with L = Array.append [| pt |] honest.Ipa.L[1..] } } ] do
+                Expect.isError (hadamardVerify layout p0 cSeg dL dR k forged) name
+            // another transcript prefix
+            let other =
+                use t = Transcript.create "another prefix"
+                HadamardProof.proveUnchecked t layout aL aR alpha cSeg dL dR k
+            Expect.isError (hadamardVerify layout p0 cSeg dL dR k other) "other transcript"
+
+        testCase "deferred checks: combined with random weights, one bad check fails the batch" <| fun () ->
+            let mk n s c =
+                let layout, aL, aR, alpha, cSeg, dL, dR, k = hadamardStatement n s c
+                let proof = hadamardProveUnchecked layout aL aR alpha cSeg dL dR k
+                let p0 = hadamardP0 layout aL aR alpha
+                fun (tamper: bool) ->
+                    use t = fresh ()
+                    let proof = if tamper then { proof with Ipa = { proof.Ipa with B = proof.Ipa.B + Fp.One } } else proof
+                    match HadamardProof.verifyDeferred t layout p0 cSeg dL dR k proof with
+                    | Ok c -> c
+                    | Error e -> failwith e
+            let a, b, c = mk 32 4 10, mk 64 10 40, mk 16 0 16
+            Expect.isTrue (DeferredCheck.isIdentity (DeferredCheck.combine [| a false; b false; c false |])) "honest batch"
+            Expect.isFalse (DeferredCheck.isIdentity (b true)) "the tampered check alone"
+            Expect.isFalse (DeferredCheck.isIdentity (DeferredCheck.combine [| a false; b true; c false |])) "batch with one tampered"
+        testCase "generator folding (GLV endomorphism path) equals lo + u·hi" <| fun () ->
+            // half ≥ 512 takes the batch-affine GLV path; compare with plain scalar multiplication
+            let half = 700
+            let pts = PedersenVector.G.Get(2 * half) |> fun g -> Array.sub g 0 (2 * half)
+            let scalars =
+                [ InnerProductArgument.roundChallenge (randomFp ()); randomFp (); randomFp (); -Fp.One; Fp.One
+                  fpOf 3L; (InnerProductArgument.roundChallenge (randomFp ())).Invert() ]
+            for u in scalars do
+                let folded = VestaFold.fold pts half u
+                for i in [ 0; 1; 255; 511; 512; half - 1 ] do
+                    let expected = Vesta.toAffine (Vesta.ofAffine pts[half + i] * u + Vesta.ofAffine pts[i])
+                    Expect.equal folded[i] expected (sprintf "entry %d for u = %O" i u)
+                // every entry
+                let all = Array.init half (fun i -> Vesta.toAffine (Vesta.ofAffine pts[half + i] * u + Vesta.ofAffine pts[i]))
+                Expect.equal folded all "all entries"
+            // endoscaled challenges: u = a + b·λ folded with the 64-bit halves directly
+            for _ in 1 .. 4 do
+                let u, a, b = InnerProductArgument.endoChallenge (randomFp ())
+                Expect.isLessThan (max a b) (Numerics.BigInteger.One <<< 64) "64-bit halves"
+                let folded = VestaFold.foldEndo pts half u a b
+                let all = Array.init half (fun i -> Vesta.toAffine (Vesta.ofAffine pts[half + i] * u + Vesta.ofAffine pts[i]))
+                Expect.equal folded all "endoscaled fold, all entries"
+            // λ is the eigenvalue of φ(x, y) = (ζx, y): λ³ = 1, λ ≠ 1
+            let lam = VestaFold.endomorphismEigenvalue ()
+            Expect.equal (lam * lam * lam) Fp.One "λ is a cube root of unity"
+            Expect.notEqual lam Fp.One "λ ≠ 1"
     ]

@@ -52,20 +52,6 @@ let private fixedCase (scalingPair: int64 * int64) (cfg: FixedPointConfig) (seed
 
 let private layoutOfStmt st = match CallProof.layoutOf st with Ok l -> l | Error e -> failwith e
 
-/// Reads the integer a bit segment holds (Σ 2^k·a_k; entries are 0/1 for an honest vector).
-let private readBits (a: Fp[]) (pos: int) (count: int) =
-    let mutable v = BigInteger.Zero
-    for k in count - 1 .. -1 .. 0 do v <- v * BigInteger 2 + a[pos + k].ToBigInteger()
-    v
-
-/// Writes v into a segment: as bits when 0 ≤ v < 2^count, else as one field element in
-/// the first slot (what a cheating prover must do for a value outside the range).
-let private writeAny (a: Fp[]) (pos: int) (v: BigInteger) (count: int) =
-    if v.Sign >= 0 && v < (BigInteger.One <<< count) then writeBits a pos v count
-    else
-        for k in 0 .. count - 1 do a[pos + k] <- Fp.Zero
-        a[pos] <- Fp.OfBigInteger v
-
 let private cheat = CallProof.honest
 
 [<Tests>]
@@ -156,7 +142,10 @@ let tests =
                 | Error e -> failtest e
                 Expect.isError (AdapterProof.decode shape (Array.sub bytes 0 (bytes.Length - 1))) "truncated"
                 Expect.isError (AdapterProof.decode shape (Array.append bytes [| 0uy |])) "extended"
-                Expect.isError (AdapterProof.decode { shape with Rank = 1 } bytes) "other shape"
+                // another shape may have the same proof size (same rounds): then it must not verify
+                match AdapterProof.decode { shape with Rank = 1 } bytes with
+                | Error _ -> ()
+                | Ok p -> Expect.isError (AdapterProof.verify { shape with Rank = 1 } c p) "other shape"
 
         testCase "adapter proof: a weight outside ±value_bound is rejected" <| fun () ->
             let cfg = cfgOf (8, 16, 40)
@@ -172,6 +161,18 @@ let tests =
                 Expect.isError (AdapterProof.prove shape c secret) "honest prover refuses"
                 let forged = AdapterProof.proveUnchecked shape c secret
                 Expect.isError (AdapterProof.verify shape c forged) (sprintf "weight %O rejected" bad)
+                // the weight split kept exact (w = m⁺ − m⁻ over the integers) with the oversized
+                // part as one limb outside the table: only the lookup can catch it
+                let exact =
+                    AdapterProof.proveWithItems (fun v ->
+                        v[0] <- (if bad.Sign > 0 then bad else BigInteger.Zero)
+                        v[1] <- (if bad.Sign < 0 then -bad else BigInteger.Zero)) shape c secret
+                Expect.isError (AdapterProof.verify shape c exact) (sprintf "weight %O with an exact split rejected" bad)
+            // control: the same cheating prover on honest items is accepted, so the rejections above come from the false items
+            let a = [| [| big 700; big 1 |] |]
+            let b = [| [| big 2 |]; [| big 3 |] |]
+            let c, secret = AdapterProof.commit shape a b |> Result.defaultWith failwith
+            Expect.equal (AdapterProof.verify shape c (AdapterProof.proveWithItems ignore shape c secret)) (Ok()) "the unchecked prover, honest items"
 
         testCase "adapter proof: commitments swapped between adapters are rejected" <| fun () ->
             let cfg = cfgOf (8, 16, 40)
@@ -197,63 +198,48 @@ let tests =
             Expect.isError (CallProof.verify wrong honestProof) "honest proof, other δ"
             let lw = layoutOfStmt wrong
             let forged =
-                CallProof.proveWithVector cheat wrong secret (fun a ->
+                CallProof.proveWithValues cheat wrong secret (fun v ->
                     let e = 1
-                    let r = l.Lo[e] + readBits a (l.OutStart + e * l.NOut) l.NOut
-                    writeAny a (lw.OutStart + e * lw.NOut) (r - lw.Lo[e]) lw.NOut)
+                    let r = l.Lo[e] + v[outItem l e]
+                    v[outItem lw e] <- r - lw.Lo[e])
                 |> Result.defaultWith failwith
             Expect.isError (CallProof.verify wrong forged) "δ + 2 with an out-of-range remainder"
-            // wrong h: h + 1 in valid bits, nothing compensated
+            // wrong h: h + 1 in range, nothing compensated
             let forgedH =
-                CallProof.proveWithVector cheat st secret (fun a ->
-                    let pos = l.InStart
-                    writeBits a pos (readBits a pos l.MH + BigInteger.One) l.MH)
+                CallProof.proveWithValues cheat st secret (fun v -> v[inItem 0 0] <- v[inItem 0 0] + BigInteger.One)
                 |> Result.defaultWith failwith
             Expect.isError (CallProof.verify st forgedH) "h + 1"
             // h − 1 with e1 + 2^s (out of range) so identity 1 holds over the integers
             let forgedH2 =
-                CallProof.proveWithVector cheat st secret (fun a ->
-                    let pos = l.InStart
-                    let h = readBits a pos l.MH
-                    let e1 = readBits a (pos + l.MH) l.S
-                    writeBits a pos (h - BigInteger.One) l.MH
-                    writeAny a (pos + l.MH) (e1 + scale shape.Config) l.S
+                CallProof.proveWithValues cheat st secret (fun v ->
+                    v[inItem 0 0] <- v[inItem 0 0] - BigInteger.One
+                    v[inItem 0 1] <- v[inItem 0 1] + scale shape.Config
                     // outputs follow the new h: r' = r − B_k0, remainders as needed
                     for k in 0 .. shape.OutDim - 1 do
-                        let e = k
-                        let r = l.Lo[e] + readBits a (l.OutStart + e * l.NOut) l.NOut
-                        writeAny a (l.OutStart + e * l.NOut) (r - secret.B[k][0] - l.Lo[e]) l.NOut)
+                        v[outItem l k] <- v[outItem l k] - secret.B[k][0])
                 |> Result.defaultWith failwith
             Expect.isError (CallProof.verify st forgedH2) "h − 1 with e1 ≥ 2^s"
 
         testCase "cheating prover: each identity broken alone is rejected" <| fun () ->
             let shape, _, secret, st = fixedCase (2L, 1L) (cfgOf (20, 63, 127)) 12
             let l = layoutOfStmt st
-            let run edit phase2 =
-                let c = { cheat with Phase2 = phase2 }
-                CallProof.proveWithVector c st secret edit |> Result.defaultWith failwith |> CallProof.verify st
+            let runWith c edit = CallProof.proveWithValues c st secret edit |> Result.defaultWith failwith |> CallProof.verify st
+            let run edit phase2 = runWith { cheat with Phase2 = phase2 } edit
             let keep p q c = p, q, c
-            Expect.equal (run ignore keep) (Ok()) "the unchecked prover on the honest vector is accepted"
+            Expect.equal (run ignore keep) (Ok()) "the unchecked prover on the honest values is accepted"
             Expect.isTrue (st.Delta |> Array.forall (Array.forall (fun v -> not v.IsZero))) "non-trivial outputs"
             // I1 alone: e1 + 1 and raw + 1 (identity 2 kept; raw ≠ Σ A·x)
-            Expect.isError (run (fun a ->
-                let pos = l.InStart
-                let e1 = readBits a (pos + l.MH) l.S
-                if e1 = scale shape.Config - BigInteger.One then failtest "pick another seed"
-                writeBits a (pos + l.MH) (e1 + BigInteger.One) l.S
-                let rp = readBits a (pos + l.MH + l.S) l.MR
-                let rm = readBits a (pos + l.MH + l.S + l.MR) l.MR
-                if rm.IsZero then writeBits a (pos + l.MH + l.S) (rp + BigInteger.One) l.MR
-                else writeBits a (pos + l.MH + l.S + l.MR) (rm - BigInteger.One) l.MR) keep) "identity 1"
-            // I2 alone: raw⁺ and raw⁻ both + 1 is fine for identity 2 (a difference): + 1 on raw⁺ only breaks it
-            Expect.isError (run (fun a ->
-                let pos = l.InStart + l.MH + l.S
-                writeBits a pos (readBits a pos l.MR + BigInteger.One) l.MR) keep) "identity 2 (raw split)"
-            // I3 alone: an output remainder + 1
-            Expect.isError (run (fun a ->
-                let pos = l.OutStart
-                let v = readBits a pos l.NOut
-                writeBits a pos (if v.IsZero then BigInteger.One else v - BigInteger.One) l.NOut) keep) "identity 3 (outputs)"
+            Expect.isError (run (fun v ->
+                if v[inItem 0 1] = scale shape.Config - BigInteger.One then failtest "pick another seed"
+                v[inItem 0 1] <- v[inItem 0 1] + BigInteger.One
+                if v[inItem 0 3].IsZero then v[inItem 0 2] <- v[inItem 0 2] + BigInteger.One
+                else v[inItem 0 3] <- v[inItem 0 3] - BigInteger.One) keep) "identity 1"
+            // I2 alone: + 1 on raw⁺ only breaks it
+            Expect.isError (run (fun v -> v[inItem 0 2] <- v[inItem 0 2] + BigInteger.One) keep) "identity 2 (raw split)"
+            // I3 alone: an output remainder ± 1
+            Expect.isError (run (fun v ->
+                let e = outItem l 0
+                v[e] <- if v[e].IsZero then BigInteger.One else v[e] - BigInteger.One) keep) "identity 3 (outputs)"
             // I5 alone: p moved orthogonally to q (⟨p, q⟩ kept)
             Expect.isError (run ignore (fun p q c ->
                 if q[0].IsZero || q[1].IsZero || p[0].IsZero || p[1].IsZero then failtest "degenerate projections"
@@ -269,12 +255,47 @@ let tests =
                 p, q, c)) "q inconsistent with B"
             // product: c ≠ ⟨p, q⟩
             Expect.isError (run ignore (fun p q c -> p, q, c + Fp.One)) "c ≠ ⟨p, q⟩"
-            // Booleanity alone: a remainder written as a field element instead of bits
-            Expect.isError (run (fun a ->
-                let pos = l.OutStart
-                let v = readBits a pos l.NOut
-                for k in 0 .. l.NOut - 1 do a[pos + k] <- Fp.Zero
-                a[pos] <- Fp.OfBigInteger v) keep) "non-bit entry, same value"
+            // lookup alone: an output's limbs rewritten as (ℓ0 + 2^10·ℓ1, 0) — same value, every
+            // linear identity kept, multiplicities counted honestly, ℓ0 + 2^10·ℓ1 outside the table
+            let lowLimbs = l.NOut = 20
+            Expect.isTrue lowLimbs "two full limbs per output"
+            let outsideTable (ell: Fp[]) =
+                let p = l.ItemPos[outItem l 0]
+                // ℓ1 = 0: use (ℓ0 − 2^10, 1) instead — ℓ0 − 2^10 is negative, outside the table too
+                if ell[p + 1].IsZero then
+                    ell[p] <- ell[p] - Fp.OfUInt64 1024UL
+                    ell[p + 1] <- Fp.One
+                else
+                    ell[p] <- ell[p] + Fp.OfUInt64 1024UL * ell[p + 1]
+                    ell[p + 1] <- Fp.Zero
+            Expect.isError (runWith { cheat with Limbs = outsideTable } ignore) "a limb outside the table, value kept"
+            // a multiplicity moved from one table value to another, or one extra
+            let moveMult (m: Fp[]) =
+                let v = m |> Array.findIndex (fun x -> not x.IsZero)
+                m[v] <- m[v] - Fp.One
+                m[(v + 1) % m.Length] <- m[(v + 1) % m.Length] + Fp.One
+            Expect.isError (runWith { cheat with Mult = moveMult } ignore) "wrong multiplicity (moved)"
+            Expect.isError (runWith { cheat with Mult = (fun m -> m[0] <- m[0] + Fp.One) } ignore) "wrong multiplicity (extra)"
+            // an inverse that is not 1/(ℓ − α); then two moved by ±1 so Σ inv (the logUp sum) is kept
+            Expect.isError (runWith { cheat with Inv = (fun inv -> inv[3] <- inv[3] + Fp.One) } ignore) "broken inverse relation"
+            let moveInv (inv: Fp[]) =
+                inv[0] <- inv[0] + Fp.One
+                inv[1] <- inv[1] - Fp.One
+            Expect.isError (runWith { cheat with Inv = moveInv } ignore) "broken inverse relation, logUp sum kept"
+            // the shifted copy of a partial top limb off by one (a table value; multiplicities follow)
+            let hItem = inItem 0 0
+            let mh = l.ItemBits[hItem]
+            let full = (mh + CallProof.LimbBits - 1) / CallProof.LimbBits
+            Expect.notEqual (mh % CallProof.LimbBits) 0 "the h item has a partial top limb"
+            let shiftedOff (ell: Fp[]) =
+                let sp = l.ItemPos[hItem] + full
+                ell[sp] <- if ell[sp].IsZero then Fp.One else ell[sp] - Fp.One
+            Expect.isError (runWith { cheat with Limbs = shiftedOff } ignore) "shifted top limb inconsistent"
+            // a top limb beyond its partial width (in the table) with its shifted copy unchanged
+            let wideTop (ell: Fp[]) =
+                let tp = l.ItemPos[hItem] + full - 1
+                ell[tp] <- ell[tp] + Fp.OfUInt64(1UL <<< (mh % CallProof.LimbBits))
+            Expect.isError (runWith { cheat with Limbs = wideTop } ignore) "top limb wider than its item"
 
         testCase "cheating prover: the clipped-output identity broken alone is rejected" <| fun () ->
             // scaling 1/3: three values of s per δ, width 3·2^s − 1 < 2^nOut − 1
@@ -284,27 +305,23 @@ let tests =
             let proof = CallProof.prove st secret |> Result.defaultWith failwith
             Expect.isTrue (verifies st proof) "honest"
             let forged =
-                CallProof.proveWithVector cheat st secret (fun a ->
-                    let pos = l.ClipStart
-                    let v = readBits a pos l.NOut
-                    writeBits a pos (if v.IsZero then BigInteger.One else v - BigInteger.One) l.NOut)
+                CallProof.proveWithValues cheat st secret (fun v ->
+                    let e = clipItem l 0
+                    v[e] <- if v[e].IsZero then BigInteger.One else v[e] - BigInteger.One)
                 |> Result.defaultWith failwith
             Expect.isError (CallProof.verify st forged) "upper remainder off by one"
             // r above the interval's top with the upper remainder negative (a field element)
+            let e = l.Clipped[0]
+            let w = l.Hi[e] - l.Lo[e]
+            Expect.isLessThan (w + BigInteger.One) (BigInteger.One <<< l.NOut) "room above the interval"
             let forged2 =
-                CallProof.proveWithVector cheat st secret (fun a ->
-                    let e = l.Clipped[0]
-                    let w = l.Hi[e] - l.Lo[e]
-                    writeBits a (l.OutStart + e * l.NOut) w l.NOut
-                    writeAny a (l.ClipStart) (BigInteger.Zero) l.NOut
-                    // both segments now claim r = hi; move r one above: lo part w + 1, hi part −1
-                    if w + BigInteger.One < (BigInteger.One <<< l.NOut) then
-                        writeBits a (l.OutStart + e * l.NOut) (w + BigInteger.One) l.NOut
-                        writeAny a l.ClipStart BigInteger.MinusOne l.NOut)
+                CallProof.proveWithValues cheat st secret (fun v ->
+                    v[outItem l e] <- w + BigInteger.One
+                    v[clipItem l 0] <- BigInteger.MinusOne)
                 |> Result.defaultWith failwith
             Expect.isError (CallProof.verify st forged2) "r above the interval"
 
-        testCase "cross-segment forgeries: a bit commitment that shifts the committed weights is rejected" <| fun () ->
+        testCase "cross-segment forgeries: a limb commitment that shifts the committed weights is rejected" <| fun () ->
             // call proof: C_W commits to (A, B); the prover wants to prove Δ' computed with B'
             let shape, c, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 41
             let b' = secret.B |> Array.map (Array.map (fun v -> v + big 7))
@@ -314,8 +331,8 @@ let tests =
             let secret' = { secret with B = b' }
             let shift = Array.map2 (-) (weightVector shape secret.A b') (weightVector shape secret.A secret.B)
             let forged =
-                CallProof.proveWithVector { cheat with WeightShift = Some shift } st' secret' ignore |> Result.defaultWith failwith
-            Expect.isError (CallProof.verify st' forged) "B' smuggled through C_bits"
+                CallProof.proveWithValues { cheat with WeightShift = Some shift } st' secret' ignore |> Result.defaultWith failwith
+            Expect.isError (CallProof.verify st' forged) "B' smuggled through C_1"
             // adapter proof: C_W commits to a weight outside ±value_bound, C_bits carries the fix
             let cfg = cfgOf (8, 16, 40)
             let vb = valueBound cfg
@@ -327,7 +344,7 @@ let tests =
             let blind = Fp.Random()
             let cBad = Vesta.toAffine (ZkLora.Math.Commitment.PedersenVector.commit wBad blind)
             let forgedA = AdapterProof.proveShifted (Array.map2 (-) wGood wBad) ashape cBad { A = fst good; B = snd good; Blind = blind }
-            Expect.isError (AdapterProof.verify ashape cBad forgedA) "out-of-range weight hidden by C_bits"
+            Expect.isError (AdapterProof.verify ashape cBad forgedA) "out-of-range weight hidden by C_1"
 
         testCase "swapped commitments, replays and unbound challenges are rejected" <| fun () ->
             let shape, c1, secret, st = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 21
@@ -347,8 +364,28 @@ let tests =
             // a prover whose challenges skipped one absorbed part
             for part in CallProof.absorbedParts do
                 let forged =
-                    CallProof.proveWithVector { cheat with Omit = Some part } st secret ignore |> Result.defaultWith failwith
+                    CallProof.proveWithValues { cheat with Omit = Some part } st secret ignore |> Result.defaultWith failwith
                 Expect.isError (CallProof.verify st forged) (sprintf "challenges without %s" part)
+
+        testCase "verifyMany: one shared final check accepts honest batches and rejects a bad member" <| fun () ->
+            let _, _, s1, st1 = fixedCase (2L, 1L) (cfgOf (16, 32, 64)) 51
+            let _, _, s2, st2 = fixedCase (-3L, 4L) (cfgOf (8, 16, 40)) 52
+            let _, _, s3, st3 = fixedCase (1L, 3L) (cfgOf (20, 63, 127)) 53
+            let p1 = CallProof.prove st1 s1 |> Result.defaultWith failwith
+            let p2 = CallProof.prove st2 s2 |> Result.defaultWith failwith
+            let p3 = CallProof.prove st3 s3 |> Result.defaultWith failwith
+            Expect.equal (CallProof.verifyMany [| st1, p1; st2, p2; st3, p3 |]) (Ok()) "three honest proofs"
+            Expect.equal (CallProof.verifyMany [| st1, p1 |]) (Ok()) "one proof"
+            Expect.equal (CallProof.verifyMany [||]) (Ok()) "empty batch"
+            Expect.isError (CallProof.verifyMany [| st1, p1; st2, p3; st3, p3 |]) "a proof under another statement"
+            // a final IPA scalar changed: every transcript check passes, only the shared MSM fails
+            let bad = { p2 with Constraint = { p2.Constraint with Ipa = { p2.Constraint.Ipa with A = p2.Constraint.Ipa.A + Fp.One } } }
+            Expect.isError (CallProof.verify st2 bad) "alone"
+            Expect.isError (CallProof.verifyMany [| st1, p1; st2, bad; st3, p3 |]) "in a batch"
+            // two proofs whose final-check errors could cancel under fixed weights: +1 and −1 on the same scalar
+            let badPlus = { p1 with Constraint = { p1.Constraint with Ipa = { p1.Constraint.Ipa with B = p1.Constraint.Ipa.B + Fp.One } } }
+            let badMinus = { p1 with Constraint = { p1.Constraint with Ipa = { p1.Constraint.Ipa with B = p1.Constraint.Ipa.B - Fp.One } } }
+            Expect.isError (CallProof.verifyMany [| st1, badPlus; st1, badMinus |]) "opposite errors do not cancel"
 
         testCase "proof encoding: byte flips, truncation and extension are rejected" <| fun () ->
             let _, _, secret, st = fixedCase (2L, 1L) (cfgOf (8, 16, 40)) 31
@@ -373,7 +410,7 @@ let tests =
             match CallProof.decode st (Array.zeroCreate bytes.Length) with
             | Error _ -> ()
             | Ok p -> Expect.isError (CallProof.verify st p) "the all-identity proof"
-            // a proof whose bit commitment cancels every other commitment (P0 = identity)
-            let cancel = Vesta.neg (Vesta.ofAffine st.Adapter + Vesta.ofAffine proof.P + Vesta.ofAffine proof.Q + Vesta.ofAffine proof.V)
-            Expect.isError (CallProof.verify st { proof with Bits = Vesta.toAffine cancel }) "P0 = identity"
+            // a proof whose limb commitment cancels every other commitment (P0 = identity at λ = 1)
+            let cancel = Vesta.neg (Vesta.ofAffine st.Adapter + Vesta.ofAffine proof.P + Vesta.ofAffine proof.Q + Vesta.ofAffine proof.V + Vesta.ofAffine proof.Inverses)
+            Expect.isError (CallProof.verify st { proof with Limbs = Vesta.toAffine cancel }) "limb commitment cancelling the others"
     ]

@@ -3,18 +3,18 @@
 /// row-major) ‖ B (out × rank, row-major), made once when the manifest is written, and a
 /// one-time proof that every weight is within ±value_bound.
 ///
-/// Range argument: each weight is w = m⁺ − m⁻ with m⁺, m⁻ ∈ [0, 2^(vb−1)) given by
-/// vb − 1 committed bits each; the set of such differences is exactly
-/// [−(2^(vb−1) − 1), 2^(vb−1) − 1] = ±value_bound. The bits are committed in
-/// C_bits on G[nW..), and one bit-constraint proof shows that they are bits and that
-/// Σ_i ε^i·(w_i − Σ_k 2^k·m⁺_ik + Σ_k 2^k·m⁻_ik) = 0 for a challenge ε squeezed after
-/// C_W and C_bits (Schwartz–Zippel: a false entry survives with probability ≤ nW/p), on
-/// P0 = λ_W·C_W + C_bits with λ_W squeezed after both ("segment separation": components of
-/// C_bits on the weight generators enter with weight 1/λ_W in the constraint, so they cannot
-/// replace the committed weights; probability ≤ 3/p).
-/// No wrap: |w_i|, Σ 2^k·m^± < 2^64, far below p/2, so the field identity is the
-/// integer identity. Zero knowledge: C_W and C_bits are hiding; the bit-constraint proof
-/// is zero knowledge; nothing else is sent.
+/// Range argument (v2, logUp limbs as in the call proof): each weight is w = m⁺ − m⁻ with
+/// m⁺, m⁻ ∈ [0, 2^(vb−1)) — two range items of vb − 1 bits, split into 10-bit limbs looked up
+/// in [0, 2^10); the set of such differences is exactly [−(2^(vb−1) − 1), 2^(vb−1) − 1] =
+/// ±value_bound. C_1 commits the multiplicities (G) and the limbs (H), then α, ε are
+/// squeezed, C_inv commits 1/(ℓ − α), and one Hadamard-plus-linear proof shows
+/// inv·(ℓ − α) = 1, the logUp sum, the shifted top limbs and
+/// Σ_i ε^i·(w_i − V(m⁺_i) + V(m⁻_i)) = 0 (Schwartz–Zippel: a false entry survives with
+/// probability ≤ nW/p), on P0 = λ_W·C_W + C_1 + λ_I·C_inv − α·⟨1, H_seg⟩ with λ squeezed
+/// after every commitment (segment separation).
+/// No wrap: |w_i|, V(m^±) < 2^63, far below p/2, so the field identity is the integer
+/// identity. Zero knowledge: C_W, C_1, C_inv are hiding; the Hadamard proof is zero
+/// knowledge; nothing else is sent.
 module ZkLora.Proofs.Projection.AdapterProof
 
 open System
@@ -27,7 +27,7 @@ open ZkLora.Proofs.Projection.ProjectionCommon
 
 /// Domain of the adapter-proof transcript.
 [<Literal>]
-let Domain = "zklora/projection-adapter/v1"
+let Domain = "zklora/projection-adapter/v2"
 
 /// The public shape of a committed adapter.
 type AdapterShape =
@@ -42,10 +42,12 @@ type AdapterSecret =
       B: BigInteger[][]
       Blind: Fp }
 
-/// An adapter proof: the bit commitment and the bit-constraint proof.
+/// An adapter proof: the limb commitment C_1 (multiplicities on G, limbs on H), the
+/// inverse commitment C_inv and the Hadamard-plus-linear proof.
 type AdapterRangeProof =
-    { Bits: VestaAffine
-      Proof: BitConstraintProof }
+    { Limbs: VestaAffine
+      Inverses: VestaAffine
+      Proof: HadamardProof }
 
 /// Number of weights (the length of the weight segment at the start of every vector).
 let weightCount (s: AdapterShape) = s.Rank * s.InDim + s.OutDim * s.Rank
@@ -67,9 +69,9 @@ let private checkShape (s: AdapterShape) =
         match Policy.checkShape s.InDim s.Rank s.OutDim with
         | Error e -> Error e
         | Ok() ->
-            // the adapter proof's vector (weights and their 2·(vb − 1) bits), in 64 bits
+            // the adapter proof's vector (weights, table, two (vb − 1)-bit items per weight), in 64 bits
             let nW = int64 s.Rank * int64 s.InDim + int64 s.OutDim * int64 s.Rank
-            let used = nW * int64 (2 * s.Config.ValueBits - 1)
+            let used = nW + int64 LogUp.TableSize + nW * 2L * int64 (LogUp.itemEntries (s.Config.ValueBits - 1))
             if used > int64 Policy.maxVectorLength then
                 Error(sprintf "adapter proof: %d committed entries exceed the policy's %d" used Policy.maxVectorLength)
             else Ok()
@@ -91,117 +93,167 @@ let commit (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) : Result<Ve
         let c = PedersenVector.commit (weightVector s a b) blind
         Ok(Vesta.toAffine c, { A = a; B = b; Blind = blind })
 
+/// The public layout: weights [0, nW), multiplicities [nW, nW + 2^10), then the limb
+/// segment with the items m⁺_i (2i) and m⁻_i (2i + 1), each of vb − 1 bits.
 let private layoutOf (s: AdapterShape) =
     let nW = weightCount s
-    let per = 2 * (s.Config.ValueBits - 1)
-    let used = nW + nW * per
-    { Length = nextPowerOfTwo used; BitStart = nW; BitCount = nW * per }, per
+    let per = LogUp.itemEntries (s.Config.ValueBits - 1)
+    let segStart = nW + LogUp.TableSize
+    let segCount = 2 * nW * per
+    { Length = nextPowerOfTwo (segStart + segCount); SegStart = segStart; SegCount = segCount }, per
 
-let private transcriptFor (s: AdapterShape) (commitment: VestaAffine) (bits: VestaAffine) =
+let private transcriptFor (s: AdapterShape) (commitment: VestaAffine) (limbs: VestaAffine) =
     let t = Transcript.create Domain
     absorbInt t "in_dim" s.InDim
     absorbInt t "rank" s.Rank
     absorbInt t "out_dim" s.OutDim
     absorbConfig t s.Config
     absorbPoint t "adapter commitment" commitment
-    absorbPoint t "adapter bits" bits
+    absorbPoint t "adapter limbs" limbs
     t
 
-/// d and K of the linear constraint for challenge ε.
-let private constraintOf (s: AdapterShape) (layout: BitLayout) (eps: Fp) =
+/// d_L, d_R and K before the λ scaling (a_R = ℓ − α on the segment): β⁰ the weight split
+/// Σ ε^i·(w_i − V(m⁺_i) + V(m⁻_i)) = 0, β¹ the shifted top limbs (ψ^item), β² the logUp sum.
+let private constraintOf (s: AdapterShape) (layout: HadamardLayout) (per: int) (alpha: Fp) (eps: Fp) (beta: Fp) (psi: Fp) (tinv: Fp[]) =
     let nW = weightCount s
-    let half = s.Config.ValueBits - 1
-    let d = Array.zeroCreate<Fp> layout.Length
-    let two = InnerProductArgument.powers (Fp.OfUInt64 2UL) half
+    let m = s.Config.ValueBits - 1
+    let dL = Array.zeroCreate<Fp> layout.Length
+    let dR = Array.zeroCreate<Fp> layout.SegCount
+    let bp = InnerProductArgument.powers beta 3
     let ep = InnerProductArgument.powers eps nW
+    let scales = LogUp.limbScale ((m + LogUp.LimbBits - 1) / LogUp.LimbBits)
+    let psiP = InnerProductArgument.powers psi (2 * nW)
     Threading.Tasks.Parallel.For(0, nW, fun i ->
-        d[i] <- ep[i]
-        let b = nW + i * 2 * half
-        for k in 0 .. half - 1 do
-            d[b + k] <- -(ep[i] * two[k])
-            d[b + half + k] <- ep[i] * two[k]) |> ignore
-    d, Fp.Zero
+        dL[i] <- bp[0] * ep[i]
+        LogUp.addItem dR scales (bp[1] * psiP[2 * i]) m (2 * i * per) (-(bp[0] * ep[i]))
+        LogUp.addItem dR scales (bp[1] * psiP[2 * i + 1]) m ((2 * i + 1) * per) (bp[0] * ep[i])) |> ignore
+    for v in 0 .. LogUp.TableSize - 1 do dL[nW + v] <- -(bp[2] * tinv[v])
+    for i in 0 .. layout.SegCount - 1 do dL[layout.SegStart + i] <- bp[2]
+    let sumDR = Array.fold (+) Fp.Zero dR
+    dL, dR, -(alpha * sumDR)
 
-/// The weight segment's random weight λ_W (the bits have weight 1), squeezed after both
-/// commitments: P0 = λ_W·C_W + C_bits, so components of C_bits on the weight generators
-/// cannot stand in for the committed weights (docs/projection-protocol.md §3).
-let private weightLambda (t: Transcript) =
-    let l = Transcript.squeezeChallenge t "lambda weights"
-    if l.IsZero then None else Some l
+/// The segment weights λ_W (weights) and λ_I (inverses), C_1 weight 1, squeezed after every
+/// commitment (docs/projection-protocol.md §3, §4.6).
+let private lambdas (t: Transcript) =
+    let lw = Transcript.squeezeChallenge t "lambda weights"
+    let li = Transcript.squeezeChallenge t "lambda inverses"
+    if lw.IsZero || li.IsZero then None else Some(lw, li)
 
-let private proveWith (check: bool) (shift: Fp[] option) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
+let private scaleOpened (s: AdapterShape) (layout: HadamardLayout) (lw: Fp) (li: Fp) (v: Fp[]) =
+    for i in 0 .. weightCount s - 1 do v[i] <- v[i] * lw
+    for i in 0 .. layout.SegCount - 1 do v[layout.SegStart + i] <- v[layout.SegStart + i] * li
+
+let private challenges (t: Transcript) =
+    let alpha = Transcript.squeezeChallenge t "logup alpha"
+    let eps = Transcript.squeezeChallenge t "adapter epsilon"
+    alpha, eps
+
+let private proveWith (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
     let layout, per = layoutOf s
-    let half = per / 2
     let nW = weightCount s
+    let m = s.Config.ValueBits - 1
     let w = weightVector s secret.A secret.B
-    let a = Array.create layout.Length Fp.Zero
-    Array.blit w 0 a 0 nW
     let flat = Array.append (Array.concat secret.A) (Array.concat secret.B)
     // weights outside the bound only reach here from tests of a cheating prover: their
-    // parts are truncated to vb − 1 bits, so the linear constraint is false
-    let mask = (BigInteger.One <<< half) - BigInteger.One
-    Threading.Tasks.Parallel.For(0, nW, fun i ->
-        let v = flat[i]
-        let mPlus = if v.Sign > 0 then v else BigInteger.Zero
-        let mMinus = if v.Sign < 0 then -v else BigInteger.Zero
-        writeBits a (nW + i * per) (mPlus &&& mask) half
-        writeBits a (nW + i * per + half) (mMinus &&& mask) half) |> ignore
-    let bitBlind = PedersenVector.randomScalar ()
-    let bitsPoint = PedersenVector.commitAt nW (Array.sub a nW layout.BitCount) bitBlind
-    let bitsPoint = match shift with Some sh -> bitsPoint + PedersenVector.commitAt 0 sh Fp.Zero | None -> bitsPoint
-    let bits = Vesta.toAffine bitsPoint
-    use t = transcriptFor s commitment bits
-    let eps = Transcript.squeezeChallenge t "adapter epsilon"
-    let d, k = constraintOf s layout eps
-    let lw = match weightLambda t with Some l -> l | None -> invalidOp "adapter proof: zero λ (probability 1/p)"
-    let lwInv = lw.Invert()
+    // parts are truncated to vb − 1 bits, so the linear relation is false
+    let mask = (BigInteger.One <<< m) - BigInteger.One
+    let values = Array.zeroCreate<BigInteger> (2 * nW)
     for i in 0 .. nW - 1 do
-        a[i] <- a[i] * lw
-        d[i] <- d[i] * lwInv
+        let v = flat[i]
+        values[2 * i] <- (if v.Sign > 0 then v else BigInteger.Zero) &&& mask
+        values[2 * i + 1] <- (if v.Sign < 0 then -v else BigInteger.Zero) &&& mask
+    edit values
+    let bits = Array.create (2 * nW) m
+    let pos = Array.init (2 * nW) (fun i -> i * per)
+    let ell = LogUp.limbsOf bits pos layout.SegCount values
+    let mult = LogUp.multiplicities ell
+    let g = PedersenVector.G.Get layout.Length
+    let hg = PedersenVector.H.Get layout.Length
+    let hPt = Vesta.ofAffine PedersenVector.blindingGenerator
+    let blind1 = PedersenVector.randomScalar ()
+    let limbsPoint =
+        PedersenVector.msm (ReadOnlyMemory(g, nW, LogUp.TableSize)) (ReadOnlyMemory mult)
+        + PedersenVector.msm (ReadOnlyMemory(hg, layout.SegStart, layout.SegCount)) (ReadOnlyMemory ell) + hPt * blind1
+    let limbsPoint = match shift with Some sh -> limbsPoint + PedersenVector.commitAt 0 sh Fp.Zero | None -> limbsPoint
+    let limbsA = Vesta.toAffine limbsPoint
+    use t = transcriptFor s commitment limbsA
+    let alpha, eps = challenges t
+    let inv = match LogUp.inverses ell alpha with Some v -> v | None -> invalidOp "adapter proof: α hit a limb (probability ≤ N/p)"
+    let blindI = PedersenVector.randomScalar ()
+    let invA = Vesta.toAffine (PedersenVector.msm (ReadOnlyMemory(g, layout.SegStart, layout.SegCount)) (ReadOnlyMemory inv) + hPt * blindI)
+    absorbPoint t "adapter inverses" invA
+    let beta = Transcript.squeezeChallenge t "beta"
+    let psi = Transcript.squeezeChallenge t "psi"
+    let tinv = match LogUp.tableInverses alpha with Some v -> v | None -> invalidOp "adapter proof: α is a table value (probability 2^10/p)"
+    let dL, dR, k = constraintOf s layout per alpha eps beta psi tinv
+    let lw, li = match lambdas t with Some l -> l | None -> invalidOp "adapter proof: zero λ (probability 2/p)"
+    let aL = Array.zeroCreate<Fp> layout.Length
+    Array.blit w 0 aL 0 nW
+    Array.blit mult 0 aL nW LogUp.TableSize
+    Array.blit inv 0 aL layout.SegStart layout.SegCount
+    scaleOpened s layout lw li aL
+    scaleOpened s layout (lw.Invert()) (li.Invert()) dL
     match shift with
-    | Some sh -> for i in 0 .. nW - 1 do a[i] <- a[i] + (Fp.One - lw) * sh[i]
+    | Some sh -> for i in 0 .. nW - 1 do aL[i] <- aL[i] + (Fp.One - lw) * sh[i] // C_1's part is not scaled by λ_W
     | None -> ()
-    let prove = if check then BitConstraintProof.prove else BitConstraintProof.proveUnchecked
-    { Bits = bits; Proof = prove t layout a (lw * secret.Blind + bitBlind) d k }
+    let aR = Array.init layout.SegCount (fun i -> ell[i] - alpha)
+    let blind = lw * secret.Blind + blind1 + li * blindI
+    let prove = if check then HadamardProof.prove else HadamardProof.proveUnchecked
+    { Limbs = limbsA; Inverses = invA; Proof = prove t layout aL aR blind li dL dR k }
 
 /// Proves that the committed weights are within ±value_bound (once per adapter).
 let prove (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : Result<AdapterRangeProof, string> =
     match checkShape s |> Result.bind (fun () -> checkWeights s secret.A secret.B) with
     | Error e -> Error e
-    | Ok() -> Ok(proveWith true None s commitment secret)
+    | Ok() -> Ok(proveWith true None ignore s commitment secret)
 
 /// A cheating prover that skips the weight checks (for tests of the verifier only).
 let internal proveUnchecked (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith false None s commitment secret
+    proveWith false None ignore s commitment secret
 
-/// A cheating prover whose bit commitment also carries `shift` on the weight generators, so
-/// that C_W + C_bits would open to (committed weights + shift) ‖ bits (tests only).
+/// A cheating prover whose limb commitment also carries `shift` on the weight generators, so
+/// that C_W + C_1 would open to (committed weights + shift) (tests only).
 let internal proveShifted (shift: Fp[]) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith false (Some shift) s commitment secret
+    proveWith false (Some shift) ignore s commitment secret
+
+/// A cheating prover that edits the items (m⁺_i at 2i, m⁻_i at 2i + 1) before the limbs are
+/// formed; an item outside [0, 2^(vb−1)) becomes one field element in its first limb (tests only).
+let internal proveWithItems (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+    proveWith false None edit s commitment secret
 
 /// Verifies an adapter proof for a commitment.
 let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
     match checkShape s with
     | Error e -> Error e
     | Ok() ->
-        let layout, _ = layoutOf s
-        use t = transcriptFor s commitment proof.Bits
-        let eps = Transcript.squeezeChallenge t "adapter epsilon"
-        let d, k = constraintOf s layout eps
-        match weightLambda t with
+        let layout, per = layoutOf s
+        use t = transcriptFor s commitment proof.Limbs
+        let alpha, eps = challenges t
+        absorbPoint t "adapter inverses" proof.Inverses
+        let beta = Transcript.squeezeChallenge t "beta"
+        let psi = Transcript.squeezeChallenge t "psi"
+        match LogUp.tableInverses alpha with
+        | None -> Error "adapter proof: α is a table value"
+        | Some tinv ->
+        let dL, dR, k = constraintOf s layout per alpha eps beta psi tinv
+        match lambdas t with
         | None -> Error "adapter proof: zero λ"
-        | Some lw ->
-        let lwInv = lw.Invert()
-        for i in 0 .. weightCount s - 1 do d[i] <- d[i] * lwInv
-        let p0 = Vesta.ofAffine commitment * lw + Vesta.ofAffine proof.Bits
-        BitConstraintProof.verify t layout p0 d k proof.Proof
-        |> Result.mapError (fun e -> "adapter proof: " + e)
+        | Some(lw, li) ->
+        scaleOpened s layout (lw.Invert()) (li.Invert()) dL
+        let p0 = Vesta.ofAffine commitment * lw + Vesta.ofAffine proof.Limbs + Vesta.ofAffine proof.Inverses * li
+        match HadamardProof.verifyDeferred t layout p0 li dL dR k proof.Proof with
+        | Error e -> Error("adapter proof: " + e)
+        | Ok chk ->
+            let hs = chk.HScalars
+            for i in 0 .. layout.SegCount - 1 do hs[layout.SegStart + i] <- hs[layout.SegStart + i] - alpha
+            if DeferredCheck.isIdentity chk then Ok() else Error "adapter proof: the final inner-product check failed"
 
 /// Strict binary encoding.
 let encode (p: AdapterRangeProof) : byte[] =
     let w = ProofBytesWriter()
-    w.Point p.Bits
-    w.Bits p.Proof
+    w.Point p.Limbs
+    w.Point p.Inverses
+    w.Hadamard p.Proof
     w.ToArray()
 
 /// Strict decoding for a shape (the size is fixed by the shape).
@@ -210,7 +262,8 @@ let decode (s: AdapterShape) (bytes: byte[]) : Result<AdapterRangeProof, string>
     | Error e -> Error e
     | Ok() ->
         let layout, _ = layoutOf s
-        let rounds = BitConstraintProof.rounds layout
+        let rounds = HadamardProof.rounds layout
         decodeWith bytes (fun r ->
-            let bits = r.Point()
-            { Bits = bits; Proof = r.Bits rounds })
+            let limbs = r.Point()
+            let inv = r.Point()
+            { Limbs = limbs; Inverses = inv; Proof = r.Hadamard rounds })

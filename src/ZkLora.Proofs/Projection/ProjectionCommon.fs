@@ -163,6 +163,14 @@ type ProofBytesWriter() =
         w.Scalar p.Mu
         w.Scalar p.THat
         w.Ipa p.Ipa
+    member w.Hadamard(p: HadamardProof) =
+        w.Point p.S
+        w.Point p.T1
+        w.Point p.T2
+        w.Scalar p.TauX
+        w.Scalar p.Mu
+        w.Scalar p.THat
+        w.Ipa p.Ipa
     member _.ToArray() = buf.ToArray()
 
 exception private DecodeFailure of string
@@ -198,6 +206,14 @@ type ProofBytesReader(bytes: byte[]) =
         let mu = r.Scalar()
         let tHat = r.Scalar()
         { AR = ar; S = s; T1 = t1; T2 = t2; TauX = tauX; Mu = mu; THat = tHat; Ipa = r.Ipa rounds }
+    member r.Hadamard(rounds: int) : HadamardProof =
+        let s = r.Point()
+        let t1 = r.Point()
+        let t2 = r.Point()
+        let tauX = r.Scalar()
+        let mu = r.Scalar()
+        let tHat = r.Scalar()
+        { S = s; T1 = t1; T2 = t2; TauX = tauX; Mu = mu; THat = tHat; Ipa = r.Ipa rounds }
     member _.Finish() =
         if pos <> bytes.Length then raise (DecodeFailure(sprintf "%d trailing bytes" (bytes.Length - pos)))
 
@@ -211,3 +227,94 @@ let decodeWith (bytes: byte[]) (f: ProofBytesReader -> 'T) : Result<'T, string> 
             r.Finish()
             Ok v
         with DecodeFailure e -> Error("malformed proof: " + e)
+
+/// The logUp range argument's shared pieces (docs/projection-protocol.md §4.1, §4.6): range
+/// items of m bits split into 10-bit limbs (plus a shifted copy of a partial top limb), the
+/// multiplicities over the table [0, 2^10), and the table side 1/(v − α).
+module LogUp =
+    /// Bits per limb; the lookup table is [0, 2^LimbBits).
+    [<Literal>]
+    let LimbBits = 10
+
+    /// Entries of the lookup table.
+    let TableSize = 1 <<< LimbBits
+
+    /// Entries an m-bit item takes: ⌈m/b⌉ limbs, plus a shifted copy 2^(b − m mod b)·top
+    /// when the top limb is partial (0 for m = 0).
+    let itemEntries (m: int) =
+        if m = 0 then 0 else (m + LimbBits - 1) / LimbBits + (if m % LimbBits <> 0 then 1 else 0)
+
+    /// 2^(bk) for k < count.
+    let limbScale (count: int) = ZkLora.Math.Commitment.InnerProductArgument.powers (Fp.OfUInt64(uint64 TableSize)) (max 1 count)
+
+    /// The limb segment of the item values. A value in [0, 2^m) is split into ⌈m/b⌉ limbs
+    /// (low first) plus the shifted copy of a partial top limb; a value outside its range
+    /// (only a cheating prover's) is written as one field element in the item's first entry.
+    let limbsOf (itemBits: int[]) (itemPos: int[]) (segCount: int) (values: BigInteger[]) : Fp[] =
+        let ell = Array.zeroCreate<Fp> segCount
+        let mask = TableSize - 1
+        Threading.Tasks.Parallel.For(0, values.Length, fun item ->
+            let m = itemBits[item]
+            let p = itemPos[item]
+            let v = values[item]
+            if m > 0 then
+                let full = (m + LimbBits - 1) / LimbBits
+                let rem = m % LimbBits
+                if v.Sign >= 0 && v.GetBitLength() <= int64 m then
+                    let mutable top = 0
+                    if m <= 62 then
+                        let x = int64 v
+                        for k in 0 .. full - 1 do
+                            let limb = int ((x >>> (LimbBits * k)) &&& int64 mask)
+                            ell[p + k] <- Fp.OfUInt64(uint64 limb)
+                            top <- limb
+                    else
+                        let bytes = v.ToByteArray(isUnsigned = true, isBigEndian = false)
+                        for k in 0 .. full - 1 do
+                            let mutable limb = 0
+                            for bit in 0 .. LimbBits - 1 do
+                                let b = LimbBits * k + bit
+                                let byteIx = b >>> 3
+                                if byteIx < bytes.Length && ((int bytes[byteIx] >>> (b &&& 7)) &&& 1) = 1 then limb <- limb ||| (1 <<< bit)
+                            ell[p + k] <- Fp.OfUInt64(uint64 limb)
+                            top <- limb
+                    if rem <> 0 then ell[p + full] <- Fp.OfUInt64(uint64 (top <<< (LimbBits - rem)))
+                else
+                    ell[p] <- Fp.OfBigInteger v) |> ignore
+        ell
+
+    /// m_v = #{i : ℓ_i = v} over the entries that are table values.
+    let multiplicities (ell: Fp[]) : Fp[] =
+        let counts = Array.zeroCreate<int> TableSize
+        for x in ell do
+            let struct (a, b, c, d) = x.CanonicalLimbs
+            if b = 0UL && c = 0UL && d = 0UL && a < uint64 TableSize then counts[int a] <- counts[int a] + 1
+        counts |> Array.map (fun c -> Fp.OfUInt64(uint64 c))
+
+    /// 1/(v − α) for every table value v (None if α is a table value: probability 2^10/p).
+    let tableInverses (alpha: Fp) : Fp[] option =
+        let d = Array.init TableSize (fun v -> Fp.OfUInt64(uint64 v) - alpha)
+        if d |> Array.exists (fun x -> x.IsZero) then None
+        else
+            Fp.BatchInvert(Span d)
+            Some d
+
+    /// Adds an item's terms to the limb coefficients dR: coefficient c on its value
+    /// (c·2^(bk) on limb k) and, for a partial top limb, shiftWeight·(ℓ' − 2^(b − rem)·ℓ_top).
+    let addItem (dR: Fp[]) (scales: Fp[]) (shiftWeight: Fp) (m: int) (p: int) (c: Fp) =
+        if m > 0 then
+            let full = (m + LimbBits - 1) / LimbBits
+            for k in 0 .. full - 1 do dR[p + k] <- dR[p + k] + c * scales[k]
+            let rem = m % LimbBits
+            if rem <> 0 then
+                dR[p + full] <- dR[p + full] + shiftWeight
+                dR[p + full - 1] <- dR[p + full - 1] - shiftWeight * Fp.OfUInt64(1UL <<< (LimbBits - rem))
+
+    /// The inverses 1/(ℓ_i − α) (Error if α is a limb: probability ≤ N/p).
+    let inverses (ell: Fp[]) (alpha: Fp) : Fp[] option =
+        let inv = Array.zeroCreate<Fp> ell.Length
+        Threading.Tasks.Parallel.For(0, ell.Length, fun i -> inv[i] <- ell[i] - alpha) |> ignore
+        if inv |> Array.exists (fun v -> v.IsZero) then None
+        else
+            Fp.BatchInvert(Span inv)
+            Some inv
