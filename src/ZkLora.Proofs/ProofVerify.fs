@@ -476,15 +476,28 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
                     return! fail InvalidProof (defaultArg culprit (sprintf "circuit %s: %s" cid batchError))
             }
         let! _ = groups |> traverseAll verifyGroup
-        // Projection proofs: decoded strictly for their statement, then verified (in parallel).
-        let projResults =
+        // Projection proofs: decoded strictly for their statement, then verified together with one
+        // shared final MSM (CallProof.verifyMany); a failed batch is re-checked proof by proof to
+        // name the culprit.
+        let projFailure (c: ProjectionChecked) e =
+            { Kind = InvalidProof; Message = sprintf "%s: the projection proof does not verify: %s" (describeKey c.PKey) e }
+        let decoded =
             projChecked
             |> Array.ofList
-            |> Array.Parallel.map (fun c ->
-                Projection.CallProof.decode c.Call c.ProofBytes
-                |> Result.bind (Projection.CallProof.verify c.Call)
-                |> Result.mapError (fun e -> { Kind = InvalidProof; Message = sprintf "%s: the projection proof does not verify: %s" (describeKey c.PKey) e }))
-        do! projResults |> Array.tryPick (fun r -> match r with Error e -> Some e | Ok() -> None) |> function Some e -> Error e | None -> Ok()
+            |> Array.Parallel.map (fun c -> Projection.CallProof.decode c.Call c.ProofBytes |> Result.map (fun p -> c.Call, p) |> Result.mapError (projFailure c))
+        do! decoded |> Array.tryPick (fun r -> match r with Error e -> Some e | Ok _ -> None) |> function Some e -> Error e | None -> Ok()
+        let items = decoded |> Array.map (function Ok x -> x | Error _ -> failwith "unreachable: decode errors returned above")
+        do!
+            match Projection.CallProof.verifyMany items with
+            | Ok() -> Ok()
+            | Error batchError ->
+                let culprit =
+                    Array.zip (Array.ofList projChecked) items
+                    |> Array.tryPick (fun (c, (st, p)) ->
+                        match Projection.CallProof.verify st p with
+                        | Ok() -> None
+                        | Error e -> Some(projFailure c e))
+                Error(defaultArg culprit { Kind = InvalidProof; Message = sprintf "projection proofs: %s" batchError })
         do if not projChecked.IsEmpty then log (sprintf "%d projection proof(s) covering %d call(s) verify" projChecked.Length projEntries.Length)
         let layouts = projChecked |> List.map (fun c -> c.Layout) |> List.distinct
         return { Proofs = checkedItems.Length + projChecked.Length; Circuits = groups.Length + layouts.Length; Seconds = clock.Elapsed.TotalSeconds }
