@@ -184,6 +184,14 @@ let tests =
             Expect.isError (AdapterProof.verify shape c2 p1) "same weights, other blind"
             Expect.isError (AdapterProof.verify { shape with Config = cfgOf (8, 17, 40) } c1 p1) "other config"
 
+        testCase "adapter proof: challenges drawn without any one absorbed part are rejected" <| fun () ->
+            let shape = { InDim = 2; Rank = 1; OutDim = 2; Config = cfgOf (8, 16, 40) }
+            let c, secret = AdapterProof.commit shape [| [| big 1; big -2 |] |] [| [| big 3 |]; [| big 4 |] |] |> Result.defaultWith failwith
+            Expect.equal (AdapterProof.verify shape c (AdapterProof.prove shape c secret |> Result.defaultWith failwith)) (Ok()) "honest"
+            for part in AdapterProof.absorbedParts do
+                let forged = AdapterProof.proveOmitting part shape c secret
+                Expect.isError (AdapterProof.verify shape c forged) (sprintf "challenges without %s" part)
+
         testCase "cheating prover: wrong δ and wrong h are rejected" <| fun () ->
             let shape, _, secret, st = fixedCase (2L, 1L) (cfgOf (20, 63, 127)) 11
             let honestProof = CallProof.prove st secret |> Result.defaultWith failwith

@@ -102,15 +102,22 @@ let private layoutOf (s: AdapterShape) =
     let segCount = 2 * nW * per
     { Length = nextPowerOfTwo (segStart + segCount); SegStart = segStart; SegCount = segCount }, per
 
-let private transcriptFor (s: AdapterShape) (commitment: VestaAffine) (limbs: VestaAffine) =
+/// What the transcript absorbs, in order (labels): the statement before the first challenge,
+/// then the inverse commitment before β, ψ and the λs.
+let internal absorbedParts = [ "in_dim"; "rank"; "out_dim"; "config"; "adapter commitment"; "adapter limbs"; "adapter inverses" ]
+
+let private transcriptWithout (omit: string option) (s: AdapterShape) (commitment: VestaAffine) (limbs: VestaAffine) =
     let t = Transcript.create Domain
-    absorbInt t "in_dim" s.InDim
-    absorbInt t "rank" s.Rank
-    absorbInt t "out_dim" s.OutDim
-    absorbConfig t s.Config
-    absorbPoint t "adapter commitment" commitment
-    absorbPoint t "adapter limbs" limbs
+    let part label f = if omit <> Some label then f ()
+    part "in_dim" (fun () -> absorbInt t "in_dim" s.InDim)
+    part "rank" (fun () -> absorbInt t "rank" s.Rank)
+    part "out_dim" (fun () -> absorbInt t "out_dim" s.OutDim)
+    part "config" (fun () -> absorbConfig t s.Config)
+    part "adapter commitment" (fun () -> absorbPoint t "adapter commitment" commitment)
+    part "adapter limbs" (fun () -> absorbPoint t "adapter limbs" limbs)
     t
+
+let private transcriptFor = transcriptWithout None
 
 /// d_L, d_R and K before the λ scaling (a_R = ℓ − α on the segment): β⁰ the weight split
 /// Σ ε^i·(w_i − V(m⁺_i) + V(m⁻_i)) = 0, β¹ the shifted top limbs (ψ^item), β² the logUp sum.
@@ -148,7 +155,7 @@ let private challenges (t: Transcript) =
     let eps = Transcript.squeezeChallenge t "adapter epsilon"
     alpha, eps
 
-let private proveWith (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
+let private proveWith (omit: string option) (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
     let layout, per = layoutOf s
     let nW = weightCount s
     let m = s.Config.ValueBits - 1
@@ -176,12 +183,12 @@ let private proveWith (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> 
         + PedersenVector.msm (ReadOnlyMemory(hg, layout.SegStart, layout.SegCount)) (ReadOnlyMemory ell) + hPt * blind1
     let limbsPoint = match shift with Some sh -> limbsPoint + PedersenVector.commitAt 0 sh Fp.Zero | None -> limbsPoint
     let limbsA = Vesta.toAffine limbsPoint
-    use t = transcriptFor s commitment limbsA
+    use t = transcriptWithout omit s commitment limbsA
     let alpha, eps = challenges t
     let inv = match LogUp.inverses ell alpha with Some v -> v | None -> invalidOp "adapter proof: α hit a limb (probability ≤ N/p)"
     let blindI = PedersenVector.randomScalar ()
     let invA = Vesta.toAffine (PedersenVector.msm (ReadOnlyMemory(g, layout.SegStart, layout.SegCount)) (ReadOnlyMemory inv) + hPt * blindI)
-    absorbPoint t "adapter inverses" invA
+    if omit <> Some "adapter inverses" then absorbPoint t "adapter inverses" invA
     let beta = Transcript.squeezeChallenge t "beta"
     let psi = Transcript.squeezeChallenge t "psi"
     let tinv = match LogUp.tableInverses alpha with Some v -> v | None -> invalidOp "adapter proof: α is a table value (probability 2^10/p)"
@@ -205,21 +212,27 @@ let private proveWith (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> 
 let prove (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : Result<AdapterRangeProof, string> =
     match checkShape s |> Result.bind (fun () -> checkWeights s secret.A secret.B) with
     | Error e -> Error e
-    | Ok() -> Ok(proveWith true None ignore s commitment secret)
+    | Ok() -> Ok(proveWith None true None ignore s commitment secret)
 
 /// A cheating prover that skips the weight checks (for tests of the verifier only).
 let internal proveUnchecked (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith false None ignore s commitment secret
+    proveWith None false None ignore s commitment secret
 
 /// A cheating prover whose limb commitment also carries `shift` on the weight generators, so
 /// that C_W + C_1 would open to (committed weights + shift) (tests only).
 let internal proveShifted (shift: Fp[]) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith false (Some shift) ignore s commitment secret
+    proveWith None false (Some shift) ignore s commitment secret
 
 /// A cheating prover that edits the items (m⁺_i at 2i, m⁻_i at 2i + 1) before the limbs are
 /// formed; an item outside [0, 2^(vb−1)) becomes one field element in its first limb (tests only).
 let internal proveWithItems (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith false None edit s commitment secret
+    proveWith None false None edit s commitment secret
+
+/// An otherwise honest prover whose transcript skips one absorbed part (tests only: shows the
+/// verifier's challenges depend on every part).
+let internal proveOmitting (part: string) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+    if not (List.contains part absorbedParts) then invalidArg (nameof part) part
+    proveWith (Some part) true None ignore s commitment secret
 
 /// Verifies an adapter proof for a commitment.
 let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
