@@ -58,15 +58,6 @@ let bitLength (v: BigInteger) : int =
 let nextPowerOfTwo (n: int) : int =
     if n <= 1 then 1 else 1 <<< (32 - Numerics.BitOperations.LeadingZeroCount(uint32 (n - 1)))
 
-/// Writes the `count` low bits of v (0 ≤ v < 2^count) as Fp 0/1 into a[pos..pos+count).
-let writeBits (a: Fp[]) (pos: int) (v: BigInteger) (count: int) =
-    if v.Sign < 0 || bitLength v > count then invalidOp (sprintf "value %O does not fit %d bits" v count)
-    let bytes = v.ToByteArray(isUnsigned = true, isBigEndian = false)
-    for k in 0 .. count - 1 do
-        let byteIx = k >>> 3
-        let bit = if byteIx < bytes.Length then (int bytes[byteIx] >>> (k &&& 7)) &&& 1 else 0
-        a[pos + k] <- if bit = 1 then Fp.One else Fp.Zero
-
 /// floor(a / b) for b ≠ 0 (either sign).
 let floorDivAny (a: BigInteger) (b: BigInteger) =
     if b.Sign > 0 then floorDiv a b else floorDiv (-a) (-b)
