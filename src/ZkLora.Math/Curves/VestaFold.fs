@@ -33,6 +33,39 @@ let private batchInvert (d: Fq[]) (skip: bool[]) (prefix: Fq[]) (count: int) =
             d[j] <- inv * prefix[j]
             inv <- inv * dj
 
+/// Adds ±Q_j (coordinates given per entry by qx, qy) to the affine accumulators (xs, ys) of the
+/// entries not in fallback, with one shared inversion; an entry whose denominator is zero
+/// (the accumulator meets ±Q_j) moves to fallback.
+let private batchAdd (xs: Fq[]) (ys: Fq[]) (den: Fq[]) (prefix: Fq[]) (fallback: bool[]) (count: int) (qx: int -> Fq) (qy: int -> Fq) =
+    for j in 0 .. count - 1 do
+        if not fallback[j] then
+            let d = qx j - xs[j]
+            if d.IsZero then fallback[j] <- true else den[j] <- d
+    batchInvert den fallback prefix count
+    for j in 0 .. count - 1 do
+        if not fallback[j] then
+            let x2 = qx j
+            let l = (qy j - ys[j]) * den[j]
+            let x3 = l.Square() - xs[j] - x2
+            ys[j] <- l * (xs[j] - x3) - ys[j]
+            xs[j] <- x3
+
+/// Doubles the affine accumulators (λ = 3x²/(2y)) of the entries not in fallback, with one
+/// shared inversion; an entry with y = 0 moves to fallback.
+let private batchDouble (xs: Fq[]) (ys: Fq[]) (den: Fq[]) (prefix: Fq[]) (fallback: bool[]) (count: int) =
+    for j in 0 .. count - 1 do
+        if not fallback[j] then
+            let d = ys[j] + ys[j]
+            if d.IsZero then fallback[j] <- true else den[j] <- d
+    batchInvert den fallback prefix count
+    for j in 0 .. count - 1 do
+        if not fallback[j] then
+            let x2 = xs[j].Square()
+            let l = (x2 + x2 + x2) * den[j]
+            let x3 = l.Square() - xs[j] - xs[j]
+            ys[j] <- l * (xs[j] - x3) - ys[j]
+            xs[j] <- x3
+
 /// out[i] = lo[i] + u·hi[i] for i in [start, start + count), by simultaneous double-and-add
 /// over the NAF of u in affine coordinates: every step shares one field inversion across
 /// the chunk (≈ 7 multiplications per doubling, 6 per addition, against ≈ 12 and 14 for
@@ -49,34 +82,9 @@ let private foldChunk (points: VestaAffine[]) (half: int) (u: Fp) (digits: sbyte
         xs[j] <- p.X
         ys[j] <- p.Y
         if p.IsIdentity then fallback[j] <- true
-    // add ±Q (Q given per entry) to the accumulators
-    let addStep (qx: int -> Fq) (qy: int -> Fq) =
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let d = qx j - xs[j]
-                if d.IsZero then fallback[j] <- true else den[j] <- d
-        batchInvert den fallback prefix count
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let x2 = qx j
-                let l = (qy j - ys[j]) * den[j]
-                let x3 = l.Square() - xs[j] - x2
-                ys[j] <- l * (xs[j] - x3) - ys[j]
-                xs[j] <- x3
+    let addStep = batchAdd xs ys den prefix fallback count
     for t in digits.Length - 2 .. -1 .. 0 do
-        // doubling: λ = 3x²/(2y)
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let d = ys[j] + ys[j]
-                if d.IsZero then fallback[j] <- true else den[j] <- d
-        batchInvert den fallback prefix count
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let x2 = xs[j].Square()
-                let l = (x2 + x2 + x2) * den[j]
-                let x3 = l.Square() - xs[j] - xs[j]
-                ys[j] <- l * (xs[j] - x3) - ys[j]
-                xs[j] <- x3
+        batchDouble xs ys den prefix fallback count
         match digits[t] with
         | 1y -> addStep (fun j -> points[half + start + j].X) (fun j -> points[half + start + j].Y)
         | -1y -> addStep (fun j -> points[half + start + j].X) (fun j -> -points[half + start + j].Y)
@@ -170,19 +178,7 @@ let private foldChunkGlv (points: VestaAffine[]) (half: int) (u: Fp) (zeta: Fq) 
     let hiY j = points[half + start + j].Y
     for j in 0 .. count - 1 do
         if points[half + start + j].IsIdentity || points[start + j].IsIdentity then fallback[j] <- true
-    let addStep (qx: int -> Fq) (qy: int -> Fq) =
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let d = qx j - xs[j]
-                if d.IsZero then fallback[j] <- true else den[j] <- d
-        batchInvert den fallback prefix count
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let x2 = qx j
-                let l = (qy j - ys[j]) * den[j]
-                let x3 = l.Square() - xs[j] - x2
-                ys[j] <- l * (xs[j] - x3) - ys[j]
-                xs[j] <- x3
+    let addStep = batchAdd xs ys den prefix fallback count
     let addDigits (d1: sbyte) (d2: sbyte) =
         if d1 <> 0y then addStep hiX (fun j -> if d1 > 0y then hiY j else -(hiY j))
         if d2 <> 0y then addStep (fun j -> zeta * hiX j) (fun j -> if d2 > 0y then hiY j else -(hiY j))
@@ -200,18 +196,7 @@ let private foldChunkGlv (points: VestaAffine[]) (half: int) (u: Fp) (zeta: Fq) 
             ys[j] <- if t2 > 0y then hiY j else -(hiY j)
     if t1 <> 0y && t2 <> 0y then addDigits 0y t2
     for t in top - 1 .. -1 .. 0 do
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let d = ys[j] + ys[j]
-                if d.IsZero then fallback[j] <- true else den[j] <- d
-        batchInvert den fallback prefix count
-        for j in 0 .. count - 1 do
-            if not fallback[j] then
-                let x2 = xs[j].Square()
-                let l = (x2 + x2 + x2) * den[j]
-                let x3 = l.Square() - xs[j] - xs[j]
-                ys[j] <- l * (xs[j] - x3) - ys[j]
-                xs[j] <- x3
+        batchDouble xs ys den prefix fallback count
         addDigits (at e1 t) (at e2 t)
     addStep (fun j -> points[start + j].X) (fun j -> points[start + j].Y)
     for j in 0 .. count - 1 do
