@@ -481,12 +481,13 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
         // name the culprit.
         let projFailure (c: ProjectionChecked) e =
             { Kind = InvalidProof; Message = sprintf "%s: the projection proof does not verify: %s" (describeKey c.PKey) e }
-        let decoded =
+        let! items =
             projChecked
             |> Array.ofList
             |> Array.Parallel.map (fun c -> Projection.CallProof.decode c.Call c.ProofBytes |> Result.map (fun p -> c.Call, p) |> Result.mapError (projFailure c))
-        do! decoded |> Array.tryPick (fun r -> match r with Error e -> Some e | Ok _ -> None) |> function Some e -> Error e | None -> Ok()
-        let items = decoded |> Array.map (function Ok x -> x | Error _ -> failwith "unreachable: decode errors returned above")
+            |> List.ofArray
+            |> traverseAll id
+        let items = Array.ofList items
         do!
             match Projection.CallProof.verifyMany items with
             | Ok() -> Ok()

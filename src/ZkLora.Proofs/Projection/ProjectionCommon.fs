@@ -1,6 +1,6 @@
 /// Shared pieces of the projection backend (docs/projection-protocol.md): the parameter
 /// policy the verifier enforces before anything else, the exact output intervals of the
-/// contract, bit helpers and the strict binary encoding of proofs.
+/// contract and the strict binary encoding of proofs.
 module ZkLora.Proofs.Projection.ProjectionCommon
 
 open System
@@ -145,15 +145,6 @@ type ProofBytesWriter() =
         for r in p.R do w.Point r
         w.Scalar p.A
         w.Scalar p.B
-    member w.Bits(p: BitConstraintProof) =
-        w.Point p.AR
-        w.Point p.S
-        w.Point p.T1
-        w.Point p.T2
-        w.Scalar p.TauX
-        w.Scalar p.Mu
-        w.Scalar p.THat
-        w.Ipa p.Ipa
     member w.Hadamard(p: HadamardProof) =
         w.Point p.S
         w.Point p.T1
@@ -188,15 +179,6 @@ type ProofBytesReader(bytes: byte[]) =
         let a = r.Scalar()
         let b = r.Scalar()
         { L = l; R = rr; A = a; B = b }
-    member r.Bits(rounds: int) : BitConstraintProof =
-        let ar = r.Point()
-        let s = r.Point()
-        let t1 = r.Point()
-        let t2 = r.Point()
-        let tauX = r.Scalar()
-        let mu = r.Scalar()
-        let tHat = r.Scalar()
-        { AR = ar; S = s; T1 = t1; T2 = t2; TauX = tauX; Mu = mu; THat = tHat; Ipa = r.Ipa rounds }
     member r.Hadamard(rounds: int) : HadamardProof =
         let s = r.Point()
         let t1 = r.Point()
