@@ -108,11 +108,56 @@ public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<Pr
         again.WriteManifest(pinned);
         Assert.Equal(File.ReadAllBytes(AdapterManifest.AdapterProofsPath(fx.PinnedManifestPath)), File.ReadAllBytes(AdapterManifest.AdapterProofsPath(pinned)));
         // A PLONK server's manifest is another manifest: it is not written over a projection one's adapter proof.
-        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")));
+        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")), new LoRAServerOptions { Backend = ProofBackend.Plonk });
         Assert.Equal(ProofBackend.Plonk, plonk.Manifest.ProofBackend);
         string dir = fx.Combine("foreign-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         File.WriteAllText(AdapterManifest.AdapterProofsPath(Path.Combine(dir, "m.json")), "{}");
         Assert.Throws<IOException>(() => again.WriteManifest(Path.Combine(dir, "m.json")));
+    }
+
+    [Fact]
+    public void New_manifests_use_the_projection_backend_by_default()
+    {
+        Assert.Equal(ProofBackend.Projection, new LoRAServerOptions().Backend);
+        var server = LoRAServer.Create(fx.Adapter, fx.Combine("default-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(ProofBackend.Projection, server.Manifest.ProofBackend);
+        Assert.Contains(AdapterManifest.ProjectionCommitmentScheme, server.Manifest.ToJson());
+    }
+
+    [Fact(Timeout = 300000)]
+    public async Task Two_projection_contributors_are_verified_each_against_its_own_pinned_manifest()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(280));
+        string m0 = DemoModel.AdapterModules[0], m1 = DemoModel.AdapterModules[1];
+        string root = fx.Combine("two-" + Guid.NewGuid().ToString("N"));
+        await using var a = await RunningServer.StartAsync(fx.Adapter, ProjectionSessionFixture.Options with { Modules = [m0] }, outDir: Path.Combine(root, "a"));
+        await using var b = await RunningServer.StartAsync(fx.Adapter, ProjectionSessionFixture.Options with { Modules = [m1] }, outDir: Path.Combine(root, "b"));
+        string pinnedA = Path.Combine(root, "pinned-a.json"), pinnedB = Path.Combine(root, "pinned-b.json");
+        a.Server.WriteManifest(pinnedA);
+        b.Server.WriteManifest(pinnedB);
+        var paths = DemoModel.Create(Path.Combine(root, "demo"));
+        using var model = Gpt2Model.Load(paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [a.Endpoint, b.Endpoint], CombineMode.AddDelta, "proj-two");
+        await client.InitAndPatchAsync(cts.Token);
+        await client.ForwardLossAsync("the cat sat", cts.Token);
+        string transcript = Path.Combine(root, "transcript.json");
+        client.WriteTranscript(transcript);
+        var outcomes = await client.EndInferenceAsync(cts.Token);
+        Assert.All(outcomes, o => Assert.Equal(1, o.Response!.ProofsWritten));
+
+        var verified = ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], transcript, [pinnedA, pinnedB]);
+        Assert.Equal(2, verified.ProofCount);
+        // A union manifest has no adapter proof of its own (each is bound to its manifest's digest): refused.
+        string union = Path.Combine(root, "union", "pinned.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(union)!);
+        new AdapterManifest(a.Server.Manifest.Adapters.Concat(b.Server.Manifest.Adapters)).Write(union);
+        var e = Assert.Throws<ProofVerificationException>(() =>
+            ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], transcript, [union]));
+        Assert.Equal(ProofVerificationFailure.InvalidAdapterProof, e.Reason);
+        // Against only one contributor's manifest, the other's module is not pinned.
+        e = Assert.Throws<ProofVerificationException>(() =>
+            ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], transcript, [pinnedA]));
+        Assert.Equal(ProofVerificationFailure.ManifestMismatch, e.Reason);
     }
 }

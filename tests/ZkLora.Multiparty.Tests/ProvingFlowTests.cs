@@ -34,7 +34,8 @@ public sealed class ProvedSessionFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         Paths = DemoModel.Create(_dir.Combine("demo"));
         Adapter = LoraAdapter.Load(Paths.AdapterDirectory);
-        await using var server = await RunningServer.StartAsync(Adapter, new LoRAServerOptions { ProofProgress = new Sink(Progress) }, outDir: _dir.Combine("contributor"));
+        // The PLONK backend (one proof per call); ProjectionFlowTests covers the default projection backend.
+        await using var server = await RunningServer.StartAsync(Adapter, new LoRAServerOptions { ProofProgress = new Sink(Progress), Backend = ProofBackend.Plonk }, outDir: _dir.Combine("contributor"));
         PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
         server.Server.WriteManifest(PinnedManifestPath);
         using var model = Gpt2Model.Load(Paths.ModelDirectory);
@@ -59,7 +60,7 @@ public sealed class ProvedSessionFixture : IAsyncLifetime
 public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSessionFixture>
 {
     [Fact]
-    public void The_default_server_proves_every_call_and_the_proofs_verify()
+    public void The_PLONK_server_proves_every_call_and_the_proofs_verify()
     {
         Assert.Equal(new EndInferenceResponse("proved-1", 2, 2), fx.Response);
         Assert.Equal(6, Directory.GetFiles(fx.ProofDirectory).Length);
@@ -102,7 +103,7 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     public void A_manifest_swapped_after_inference_is_rejected()
     {
         // The same adapter committed under fresh salts: same shapes, config and scaling, other commitments.
-        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")));
+        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")), new LoRAServerOptions { Backend = ProofBackend.Plonk });
         string swapped = fx.Combine("swapped-" + Guid.NewGuid().ToString("N") + ".json");
         other.WriteManifest(swapped);
         Assert.NotEqual(AdapterManifest.Read(fx.PinnedManifestPath).Digest, other.ManifestDigest);
