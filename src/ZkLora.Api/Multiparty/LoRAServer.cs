@@ -275,9 +275,10 @@ public sealed partial class LoRAServer
 
     /// <summary>
     /// Where this contributor keeps the one-time adapter proofs of its projection manifest:
-    /// <c>{out}/adapter-proofs/&lt;manifest sha256&gt;.json</c> (public; made once, reused after a restart).
+    /// <c>{out}/adapter-proofs/&lt;manifest sha256&gt;.&lt;schema&gt;.json</c> (public; made once, reused after a
+    /// restart; the schema in the name keeps a file of an older adapter-proof version from being reused).
     /// </summary>
-    internal string AdapterProofsStore => Path.Combine(OutputDirectory, "adapter-proofs", ManifestDigest + ".json");
+    internal string AdapterProofsStore => Path.Combine(OutputDirectory, "adapter-proofs", $"{ManifestDigest}.{ArtifactCommon.adapterProofsSchema}.json");
 
     /// <summary>The adapter-proof file's bytes: read from the store, or proved once and stored.</summary>
     private byte[] AdapterProofBytes()
