@@ -11,50 +11,17 @@ namespace ZkLora.Multiparty.Tests;
 /// (one proof per module for the session), transcript. A small fixed-point configuration keeps the
 /// proofs small enough for the suite.
 /// </summary>
-public sealed class ProjectionSessionFixture : IAsyncLifetime
+public sealed class ProjectionSessionFixture : DemoSessionFixture
 {
-    private readonly TempDir _dir = new();
-
     /// <summary>(8, 16, 40): values within ±2^15, intermediates within ±2^39 — plenty for the demo model.</summary>
     public static readonly FixedPointSettings SmallConfig = new(8, 16, 40);
 
-    public string ProofDirectory { get; private set; } = "";
-    public string TranscriptPath { get; private set; } = "";
-    public string PinnedManifestPath { get; private set; } = "";
-    public string ContributorDirectory => _dir.Combine("contributor");
-    public LoraAdapter Adapter { get; private set; } = null!;
-    public EndInferenceResponse? Response { get; private set; }
-
-    public string Combine(params string[] parts) => _dir.Combine(parts);
-
     public static LoRAServerOptions Options => new() { Backend = ProofBackend.Projection, FixedPoint = SmallConfig };
 
-    public async Task InitializeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        var paths = DemoModel.Create(_dir.Combine("demo"));
-        Adapter = LoraAdapter.Load(paths.AdapterDirectory);
-        await using var server = await RunningServer.StartAsync(Adapter, Options, outDir: ContributorDirectory);
-        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
-        server.Server.WriteManifest(PinnedManifestPath);
-        using var model = Gpt2Model.Load(paths.ModelDirectory);
-        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "proj-1");
-        await client.InitAndPatchAsync(cts.Token);
-        await client.ForwardLossAsync("the cat sat", cts.Token);
-        await client.ForwardLossAsync("a dog ran", cts.Token);
-        TranscriptPath = _dir.Combine("user", "transcript.json");
-        client.WriteTranscript(TranscriptPath);
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
-        Assert.Null(outcome.Error);
-        Response = outcome.Response;
-        ProofDirectory = server.Server.ProofDirectory;
-    }
-
-    public Task DisposeAsync()
-    {
-        _dir.Dispose();
-        return Task.CompletedTask;
-    }
+    protected override string SessionId => "proj-1";
+    protected override IReadOnlyList<string> Texts => ["the cat sat", "a dog ran"];
+    protected override TimeSpan Timeout => TimeSpan.FromMinutes(10);
+    protected override LoRAServerOptions ServerOptions => Options;
 }
 
 public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<ProjectionSessionFixture>

@@ -7,53 +7,22 @@ using Xunit;
 namespace ZkLora.Multiparty.Tests;
 
 /// <summary>
-/// One proved session of the demo model over loopback with the default server (the
+/// One proved session of the demo model over loopback with a PLONK-backend server (the
 /// zero-knowledge prover): manifest pinned before inference, client run, end_inference, transcript.
 /// </summary>
-public sealed class ProvedSessionFixture : IAsyncLifetime
+public sealed class ProvedSessionFixture : DemoSessionFixture
 {
-    private readonly TempDir _dir = new();
-
-    public string ProofDirectory { get; private set; } = "";
-    public string TranscriptPath { get; private set; } = "";
-    public string PinnedManifestPath { get; private set; } = "";
-    public DemoModelPaths Paths { get; private set; } = null!;
-    public LoraAdapter Adapter { get; private set; } = null!;
-    public EndInferenceResponse? Response { get; private set; }
     public List<ProofProgress> Progress { get; } = new();
 
-    public string Combine(params string[] parts) => _dir.Combine(parts);
+    protected override string SessionId => "proved-1";
+    protected override IReadOnlyList<string> Texts => [DemoModel.SampleText];
+    protected override TimeSpan Timeout => TimeSpan.FromMinutes(3);
+    // The PLONK backend (one proof per call); ProjectionFlowTests covers the default projection backend.
+    protected override LoRAServerOptions ServerOptions => new() { ProofProgress = new Sink(Progress), Backend = ProofBackend.Plonk };
 
     private sealed class Sink(List<ProofProgress> list) : IProgress<ProofProgress>
     {
         public void Report(ProofProgress value) { lock (list) list.Add(value); }
-    }
-
-    public async Task InitializeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        Paths = DemoModel.Create(_dir.Combine("demo"));
-        Adapter = LoraAdapter.Load(Paths.AdapterDirectory);
-        // The PLONK backend (one proof per call); ProjectionFlowTests covers the default projection backend.
-        await using var server = await RunningServer.StartAsync(Adapter, new LoRAServerOptions { ProofProgress = new Sink(Progress), Backend = ProofBackend.Plonk }, outDir: _dir.Combine("contributor"));
-        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
-        server.Server.WriteManifest(PinnedManifestPath);
-        using var model = Gpt2Model.Load(Paths.ModelDirectory);
-        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "proved-1");
-        await client.InitAndPatchAsync(cts.Token);
-        await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
-        TranscriptPath = _dir.Combine("user", "transcript.json");
-        client.WriteTranscript(TranscriptPath);
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
-        Assert.Null(outcome.Error);
-        Response = outcome.Response;
-        ProofDirectory = server.Server.ProofDirectory;
-    }
-
-    public Task DisposeAsync()
-    {
-        _dir.Dispose();
-        return Task.CompletedTask;
     }
 }
 
