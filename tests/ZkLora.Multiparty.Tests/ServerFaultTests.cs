@@ -85,7 +85,7 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
                 Interlocked.Increment(ref disk.FailedWrites);
                 base.Write(buffer, offset, count / 2);
                 // What .NET throws for errno 28 (ENOSPC) on Unix.
-                throw new IOException($"No space left on device : '{path}'", 28);
+                throw new IOException($"No space left on device : '{Name}'", 28);
             }
 
             public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
