@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 dotnet build src/ZkLora.Cli -c Release -nologo -v quiet >/dev/null
 zklora() { dotnet "src/ZkLora.Cli/bin/Release/net10.0/zklora.dll" "$@"; }
-# ZKLORA_DEMO_BACKEND=projection runs the multi-party flow and `zklora demo` on the projection backend.
-backend="${ZKLORA_DEMO_BACKEND:-plonk}"
+# The multi-party flow runs on the default projection backend; ZKLORA_DEMO_BACKEND=plonk runs it on the
+# PLONK backend instead. `zklora demo` runs on both at the end.
+backend="${ZKLORA_DEMO_BACKEND:-projection}"
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -54,5 +55,7 @@ echo "== zklora verify … --expected-adapters a-out/manifest.json --expected-ad
 zklora verify --proof-dir "$work/a-out/proofs" --transcript "$work/transcript.json" \
   --expected-adapters "$work/a-out/manifest.json" --expected-adapters-sha256 "$digest"
 kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-echo "== zklora demo --backend $backend (the whole flow in one process)"
-zklora demo --backend "$backend"
+echo "== zklora demo (the whole flow in one process, default backend: projection)"
+zklora demo
+echo "== zklora demo --backend plonk (the same flow on the PLONK backend)"
+zklora demo --backend plonk

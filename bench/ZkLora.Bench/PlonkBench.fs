@@ -16,48 +16,7 @@ open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Bench.Measure
 open ZkLora.Math.Commitment
-
-type private DotConfig =
-    { X: AdviceColumn
-      A: AdviceColumn
-      B: AdviceColumn
-      C: AdviceColumn
-      Q: Selector
-      QFirst: Selector
-      QL: Selector
-      T: TableColumn
-      Out: InstanceColumn }
-
-let private dotProduct (xs: int64[]) (ws: int64[]) =
-    { new ICircuit<DotConfig> with
-        member _.Configure b =
-            let x, a, bb, c = b.AdviceColumn(), b.AdviceColumn(), b.AdviceColumn(), b.AdviceColumn()
-            let q, qf, ql = b.Selector(), b.Selector(), b.Selector()
-            let t = b.LookupTableColumn()
-            let out = b.InstanceColumn()
-            for col in [ x.Column; a.Column; c.Column; out.Column ] do b.EnableEquality col
-            b.CreateGate("dot step", [ q.Expr * (a.Cur * bb.Cur + c.Prev - c.Cur) ])
-            b.CreateGate("dot start", [ qf.Expr * c.Cur ])
-            b.Lookup("a is a byte", ql, [ a.Cur, t ])
-            b.Lookup("b is a byte", ql, [ bb.Cur, t ])
-            { X = x; A = a; B = bb; C = c; Q = q; QFirst = qf; QL = ql; T = t; Out = out }
-        member _.Synthesize(cfg, l) =
-            l.AssignTable("bytes", fun t -> for v in 0 .. 255 do t.AssignCell(cfg.T, v, Fp.OfInt64(int64 v)))
-            let stored =
-                l.AssignRegion("inputs", fun r -> Array.init xs.Length (fun i -> r.AssignAdvice(cfg.X, i, Value.ofInt64 xs[i])))
-            let last =
-                l.AssignRegion("dot", fun r ->
-                    r.EnableSelector(cfg.QFirst, 0)
-                    let mutable c = r.AssignAdvice(cfg.C, 0, Fp.Zero)
-                    for i in 0 .. xs.Length - 1 do
-                        r.EnableSelector(cfg.Q, i + 1)
-                        r.EnableSelector(cfg.QL, i + 1)
-                        let a = r.CopyAdvice(stored[i], cfg.A, i + 1)
-                        let w = Value.ofInt64 ws[i]
-                        r.AssignAdvice(cfg.B, i + 1, w) |> ignore
-                        c <- r.AssignAdvice(cfg.C, i + 1, a.Value * w + c.Value)
-                    c)
-            l.ConstrainInstance(last.Cell, cfg.Out, 0) }
+open ZkLora.Math.Testing
 
 let private runK (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (k: int) =
     let n = 1 <<< k
@@ -66,8 +25,8 @@ let private runK (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (k: int) 
     let m = n - 5 - 1 - 1
     let xs = Array.init m (fun _ -> int64 (rng.Next 256))
     let ws = Array.init m (fun _ -> int64 (rng.Next 256))
-    let circuit = dotProduct xs ws
-    let inst = [| [| Fp.OfInt64(Array.fold2 (fun acc x w -> acc + x * w) 0L xs ws) |] |]
+    let circuit = StandardCircuit.dotProduct xs ws (fun _ v -> v)
+    let inst = [| [| StandardCircuit.dotResult xs ws |] |]
     let sw = Stopwatch.StartNew()
     paramsFor k
     let paramsS = sw.Elapsed.TotalSeconds

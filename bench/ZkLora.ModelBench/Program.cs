@@ -8,6 +8,10 @@
 //               input, exact integer delta, dequantize, add; no network), and prints the number of
 //               LoRA calls, the times and the peak resident memory.
 // Proving one call is measured with bench/ZkLora.Bench's `lora` mode on the same shapes.
+//   make-gpt2 <dir>  writes a random F32 checkpoint of distilgpt2's shape (6 layers, n_embd 768, 12 heads,
+//               1024 positions, vocab 50257) with the demo's byte-level BPE tokenizer files, and a rank-8
+//               PEFT adapter (alpha 16) on every attn.c_attn (768×8×2304), for the issue-13 session
+//               benchmark bench/distilgpt2-session.sh (serve + infer + verify with the real CLI).
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
@@ -18,14 +22,81 @@ using ZkLora.Proofs;
 
 const int Layers = 16, Hidden = 2048, Heads = 32, KvHeads = 8, HeadDim = 64, Inter = 8192, Vocab = 128256, Rank = 16;
 
-if (args.Length != 2 || args[0] is not ("make" or "run"))
+if (args.Length != 2 || args[0] is not ("make" or "run" or "make-gpt2"))
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/ZkLora.ModelBench -- make <dir> | run <dir>");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/ZkLora.ModelBench -- make <dir> | run <dir> | make-gpt2 <dir>");
     return 2;
 }
 string root = Path.GetFullPath(args[1]);
 string modelDir = Path.Combine(root, "model"), adapterDir = Path.Combine(root, "adapter");
 Console.WriteLine($"machine: {Environment.OSVersion}, {Environment.ProcessorCount} cores, .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average {File.ReadAllText("/proc/loadavg").Trim()}");
+
+if (args[0] == "make-gpt2")
+{
+    const int G2Layers = 6, G2Embd = 768, G2Heads = 12, G2Positions = 1024, G2Vocab = 50257, G2Rank = 8, G2Alpha = 16;
+    var sw = Stopwatch.StartNew();
+    // The tokenizer files of the built-in demo (byte-level BPE; every id is below G2Vocab).
+    var demo = DemoModel.Create(Path.Combine(root, "demo-tokenizer"));
+    Directory.CreateDirectory(modelDir);
+    Directory.CreateDirectory(adapterDir);
+    foreach (var f in new[] { "vocab.json", "merges.txt" })
+        File.Copy(Path.Combine(demo.ModelDirectory, f), Path.Combine(modelDir, f), overwrite: true);
+    int eot = DemoModel.VocabSize - 1;
+    File.WriteAllText(Path.Combine(modelDir, "tokenizer_config.json"),
+        $$"""{"add_prefix_space": false, "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "model_max_length": {{G2Positions}}, "tokenizer_class": "GPT2Tokenizer"}""");
+    File.WriteAllText(Path.Combine(modelDir, "config.json"),
+        $$"""
+        {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "bos_token_id": {{eot}}, "eos_token_id": {{eot}},
+         "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": {{G2Positions}}, "n_embd": {{G2Embd}}, "n_head": {{G2Heads}},
+         "n_inner": null, "n_layer": {{G2Layers}}, "n_positions": {{G2Positions}}, "tie_word_embeddings": true, "torch_dtype": "float32", "vocab_size": {{G2Vocab}}}
+        """);
+    var rng = new Random(82);
+    double[] U(long count, double amplitude, double offset = 0)
+    {
+        var v = new double[count];
+        for (long i = 0; i < count; i++) v[i] = (float)(offset + (rng.NextDouble() * 2 - 1) * amplitude);
+        return v;
+    }
+    var weights = new List<SafetensorsTensor>();
+    void Add(string name, long[] shape, double amplitude, double offset = 0) =>
+        weights.Add(new SafetensorsTensor("transformer." + name, SafetensorsDType.F32, shape, U(shape.Aggregate(1L, (a, b) => a * b), amplitude, offset)));
+    int c = G2Embd, inner = 4 * G2Embd;
+    Add("wte.weight", new long[] { G2Vocab, c }, 0.1);
+    Add("wpe.weight", new long[] { G2Positions, c }, 0.02);
+    for (int l = 0; l < G2Layers; l++)
+    {
+        string p = $"h.{l}.";
+        Add(p + "ln_1.weight", new long[] { c }, 0.1, 1.0);
+        Add(p + "ln_1.bias", new long[] { c }, 0.02);
+        Add(p + "attn.c_attn.weight", new long[] { c, 3 * c }, 0.5 * Math.Sqrt(3.0 / c));
+        Add(p + "attn.c_attn.bias", new long[] { 3 * c }, 0.02);
+        Add(p + "attn.c_proj.weight", new long[] { c, c }, 0.5 * Math.Sqrt(3.0 / c));
+        Add(p + "attn.c_proj.bias", new long[] { c }, 0.02);
+        Add(p + "ln_2.weight", new long[] { c }, 0.1, 1.0);
+        Add(p + "ln_2.bias", new long[] { c }, 0.02);
+        Add(p + "mlp.c_fc.weight", new long[] { c, inner }, 0.5 * Math.Sqrt(3.0 / c));
+        Add(p + "mlp.c_fc.bias", new long[] { inner }, 0.02);
+        Add(p + "mlp.c_proj.weight", new long[] { inner, c }, 0.5 * Math.Sqrt(3.0 / inner));
+        Add(p + "mlp.c_proj.bias", new long[] { c }, 0.02);
+    }
+    Add("ln_f.weight", new long[] { c }, 0.1, 1.0);
+    Add("ln_f.bias", new long[] { c }, 0.02);
+    SafetensorsWriter.Write(Path.Combine(modelDir, "model.safetensors"), weights);
+    weights.Clear();
+    var lora = new List<SafetensorsTensor>();
+    for (int l = 0; l < G2Layers; l++)
+    {
+        // PEFT layout: lora_A.weight (r, in), lora_B.weight (out, r), also for Conv1D targets.
+        string name = $"base_model.model.transformer.h.{l}.attn.c_attn";
+        lora.Add(new SafetensorsTensor(name + ".lora_A.weight", SafetensorsDType.F32, new long[] { G2Rank, c }, U(G2Rank * c, 0.04)));
+        lora.Add(new SafetensorsTensor(name + ".lora_B.weight", SafetensorsDType.F32, new long[] { 3 * c, G2Rank }, U(3 * c * G2Rank, 0.04)));
+    }
+    SafetensorsWriter.Write(Path.Combine(adapterDir, "adapter_model.safetensors"), lora);
+    File.WriteAllText(Path.Combine(adapterDir, "adapter_config.json"),
+        $$"""{"peft_type": "LORA", "r": {{G2Rank}}, "lora_alpha": {{G2Alpha}}, "target_modules": ["c_attn"], "fan_in_fan_out": true, "bias": "none", "base_model_name_or_path": "distilgpt2-shaped"}""");
+    Console.WriteLine($"written {new FileInfo(Path.Combine(modelDir, "model.safetensors")).Length / 1e9:F2} GB in {sw.Elapsed.TotalSeconds:F1} s to {root}");
+    return 0;
+}
 
 if (args[0] == "make")
 {

@@ -6,7 +6,8 @@
 //       serves it over a loopback socket, the user runs GPT-2 with the contributor's deltas, the
 //       contributor proves every call, and the proofs are verified.
 //   ZkLora.Sample verify <proof-dir> <transcript.json> <pinned-manifest.json>
-//       Verifies a proof directory given on the command line.
+//       Verifies a proof directory given on the command line (the same code as the verify-only
+//       sample, samples/ZkLora.VerifySample, which needs the ZkLora.Verification package alone).
 //
 // Exit codes: 0 verified, 1 rejected or failed, 2 usage error.
 using System.Globalization;
@@ -14,6 +15,7 @@ using System.Net;
 using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
+using ZkLora.Samples;
 
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -22,7 +24,7 @@ try
 {
     if (args is ["verify", ..])
         return args is [_, var proofDir, var transcript, var manifest]
-            ? await VerifyAsync(proofDir, transcript, manifest, cancel.Token)
+            ? await SampleVerifier.VerifyAsync(proofDir, transcript, manifest, cancel.Token)
             : Usage("verify takes <proof-dir> <transcript.json> <pinned-manifest.json>");
     return TryParseRunOptions(args, out string? outDir, out string text, out string? problem)
         ? await RunBothPartiesAsync(outDir, text, cancel.Token)
@@ -57,22 +59,6 @@ static bool TryParseRunOptions(string[] args, out string? outDir, out string tex
         }
     }
     return true;
-}
-
-static async Task<int> VerifyAsync(string proofDir, string transcript, string pinnedManifest, CancellationToken ct)
-{
-    try
-    {
-        ProofVerificationResult result = await ProofVerification.BatchVerifyProofsAsync(
-            proofDir, transcript, pinnedManifest, cancellationToken: ct);
-        Console.WriteLine($"verified {result.ProofCount} proofs ({result.CircuitCount} circuits) in {Seconds(result.TotalTime)}");
-        return 0;
-    }
-    catch (ProofVerificationException e)
-    {
-        Console.Error.WriteLine($"REJECTED ({e.Reason}): {e.Message}");
-        return 1;
-    }
 }
 
 static async Task<int> RunBothPartiesAsync(string? outDir, string text, CancellationToken ct)
@@ -126,10 +112,8 @@ static async Task<int> RunBothPartiesAsync(string? outDir, string text, Cancella
     await socket.StopAsync(ct);
 
     // Verifier: the proofs against B's transcript and the manifest pinned before inference.
-    int verified = await VerifyAsync(server.ProofDirectory, transcript, pinnedManifest, ct);
+    int verified = await SampleVerifier.VerifyAsync(server.ProofDirectory, transcript, pinnedManifest, ct);
     if (verified == 0)
         Console.WriteLine($"to verify again: ZkLora.Sample verify {server.ProofDirectory} {transcript} {pinnedManifest}");
     return verified;
 }
-
-static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture) + " s";

@@ -2,7 +2,12 @@
 // TorchSharp dependency), in the same namespace. The forwards keep code compiled against 0.1.0 working.
 using System.Runtime.CompilerServices;
 
+// RS0026 (several overloads with optional parameters) is reported on the forward: the typed
+// VerifyCommitmentAsync/OpenActivationAsync overloads differ from the JSON-string ones in a required
+// parameter's type, so no call but a null literal is ambiguous (suppressed at their declaration too).
+#pragma warning disable RS0026
 [assembly: TypeForwardedTo(typeof(ZkLora.Api.ActivationCommitments))]
+#pragma warning restore RS0026
 [assembly: TypeForwardedTo(typeof(ZkLora.Api.ActivationOpening))]
 [assembly: TypeForwardedTo(typeof(ZkLora.Api.ActivationsFormatException))]
 [assembly: TypeForwardedTo(typeof(ZkLora.Api.AdapterManifest))]

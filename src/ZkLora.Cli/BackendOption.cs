@@ -10,14 +10,14 @@ internal static class BackendOption
     {
         var o = new Option<string>("--backend")
         {
-            Description = "Proof backend: plonk (default; Poseidon commitment, PLONK circuit per call) or projection " +
-                          "(Pedersen commitment with a one-time adapter proof, one projection proof per module and session).",
-            DefaultValueFactory = _ => "plonk",
+            Description = "Proof backend: projection (default; Pedersen commitment with a one-time adapter proof, one " +
+                          "projection proof per module and session) or plonk (Poseidon commitment, one PLONK proof per call).",
+            DefaultValueFactory = _ => "projection",
         };
         o.AcceptOnlyFromAmong("plonk", "projection");
         return o;
     }
 
     public static ProofBackend Read(ParseResult parse, Option<string> option) =>
-        parse.GetValue(option) == "projection" ? ProofBackend.Projection : ProofBackend.Plonk;
+        parse.GetValue(option) == "plonk" ? ProofBackend.Plonk : ProofBackend.Projection;
 }

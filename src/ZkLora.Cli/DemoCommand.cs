@@ -41,7 +41,7 @@ internal static class DemoCommand
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture) + " s";
 
     /// <summary>Runs the demo; returns the exit code (0 when the proofs verify).</summary>
-    public static async Task<int> RunAsync(string? outDir, string text, CancellationToken ct, bool llama = false, ProofBackend backend = ProofBackend.Plonk)
+    public static async Task<int> RunAsync(string? outDir, string text, CancellationToken ct, bool llama = false, ProofBackend backend = ProofBackend.Projection)
     {
         bool keep = outDir is not null;
         string root = Path.GetFullPath(outDir ?? Path.Combine(Path.GetTempPath(), "zklora-demo-" + Guid.NewGuid().ToString("N")));
@@ -74,7 +74,9 @@ internal static class DemoCommand
             string pinned = Path.Combine(root, "verifier", "pinned-manifest.json");
             server.WriteManifest(pinned);
             Done($"manifest pinned by the verifier BEFORE inference: {pinned}\n   manifest sha256: {server.ManifestDigest}" +
-                 (backend == ProofBackend.Projection ? $"\n   backend: projection; adapter proof: {AdapterManifest.AdapterProofsPath(pinned)}" : ""));
+                 (backend == ProofBackend.Projection
+                     ? $"\n   backend: projection (Pedersen commitment); adapter proof: {AdapterManifest.AdapterProofsPath(pinned)}"
+                     : "\n   backend: plonk (Poseidon commitment)"));
 
             Console.WriteLine("3. Contributor (A): serving on a loopback port");
             await using var socket = new LoRAServerSocket(server, new IPEndPoint(IPAddress.Loopback, 0));

@@ -161,7 +161,7 @@ internal static class ServeCommand
                     foreach (var ip in server.InjectionPoints)
                         output.WriteLine($"serving:         {ip.ModuleName} ({ip.InDim}→{ip.OutDim}, rank {ip.Rank})");
                     output.WriteLine($"proofs go to:    {server.ProofDirectory}");
-                    output.WriteLine($"salts (secret):  {server.SecretDirectory}");
+                    output.WriteLine(server.Manifest.ProofBackend == ProofBackend.Projection ? $"blinds (secret): {server.SecretDirectory}" : $"salts (secret):  {server.SecretDirectory}");
                     if (tls.Certificate is { } served)
                         output.WriteLine($"tls certificate: {served.Subject}, sha256 {ContributorTlsOptions.Fingerprint(served)} (clients: --tls-pin, or --tls-ca with its CA), valid until {served.NotAfter:yyyy-MM-dd}");
                 }

@@ -150,6 +150,16 @@ internal static class VerifyCommand
                     string copy = Path.Combine(pinnedCopies, $"{i}.manifest.json");
                     File.WriteAllBytes(copy, bytes);
                     copies.Add(copy);
+                    // A projection manifest's one-time adapter proof lies next to it under a derived name and
+                    // travels with the copy. It needs no pin: it is verified against the pinned manifest's
+                    // commitments and digest. Read strictly (regular file, size cap), as the verifier does.
+                    string adapterProofs = AdapterManifest.AdapterProofsPath(adapters[i]);
+                    if (File.Exists(adapterProofs))
+                    {
+                        var read = ZkLora.Proofs.SafeFile.readBytes("adapter proofs", ZkLora.Proofs.ProjectionArtifacts.maxAdapterProofsFileBytes, adapterProofs);
+                        if (read.IsError) return Rejected(ProofVerificationFailure.InvalidAdapterProof, read.ErrorValue);
+                        File.WriteAllBytes(AdapterManifest.AdapterProofsPath(copy), read.ResultValue);
+                    }
                 }
                 adapters = copies;
             }

@@ -21,7 +21,7 @@ let projectionBackend = "zklora-dotnet-projection-pedersen-vesta-v1"
 /// "0x" + the 32-byte compressed point in lowercase hex.
 let projectionScheme = "pedersen-vesta-hashed-generators-v1"
 /// Schema of the adapter-proof file written next to a projection manifest.
-let adapterProofsSchema = "zklora.adapter-proofs.v1"
+let adapterProofsSchema = "zklora.adapter-proofs.v2"
 /// Schema of a projection statement (one or more calls of one module in one session).
 let projectionStatementSchema = "zklora.projection-statement.v1"
 let manifestSchema = "zklora.manifest.v1"

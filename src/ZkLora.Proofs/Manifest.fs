@@ -114,7 +114,7 @@ module Manifest =
 
     /// A projection-backend manifest entry: the Pedersen commitment C_W = Com(A ‖ B; blind) of
     /// docs/projection-protocol.md §3, after the projection policy's shape and config checks and
-    /// the weights' bound check. The blind (uniform, secret) stays with the caller, like a salt.
+    /// the weights' check against the adapter range (AdapterProof.adapterRange ⊂ ±value_bound). The blind (uniform, secret) stays with the caller, like a salt.
     let projectionAdapterOf (moduleName: string) (shape: AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (blind: Fp)
                             (a: BigInteger[][]) (b: BigInteger[][]) : Result<ManifestAdapter, string> =
         ArtifactNames.validateModuleName moduleName
@@ -124,11 +124,7 @@ module Manifest =
                 do! Projection.ProjectionCommon.Policy.checkScaling s.Num s.Den
                 do! Projection.ProjectionCommon.Policy.checkShape shape.InDim shape.Rank shape.OutDim
                 let ps : Projection.AdapterProof.AdapterShape = { InDim = shape.InDim; Rank = shape.Rank; OutDim = shape.OutDim; Config = cfg }
-                let vb = valueBound cfg
-                let ok (m: BigInteger[][]) rows cols =
-                    not (isNull m) && m.Length = rows && m |> Array.forall (fun r -> not (isNull r) && r.Length = cols && r |> Array.forall (fun v -> BigInteger.Abs v <= vb))
-                do! if ok a shape.Rank shape.InDim && ok b shape.OutDim shape.Rank then Ok()
-                    else Error "A or B has the wrong shape or a weight outside ±value_bound"
+                do! Projection.AdapterProof.checkWeights ps a b
                 let c = ZkLora.Math.Commitment.PedersenVector.commit (Projection.AdapterProof.weightVector ps a b) blind
                 return { ModuleName = name; Shape = shape; FixedPoint = cfg; Scaling = s; Commitment = PedersenCommitment(Vesta.toAffine c) }
             }

@@ -69,19 +69,18 @@ let layoutId (shape: AdapterCommitment.AdapterShape) (cfg: FixedPointConfig) (s:
         shape.InDim shape.Rank shape.OutDim rowCount cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits s.Num s.Den
 
 /// Upper bound of the committed vector length of a call proof with `rowCount` rows (every output
-/// counted as clipped), before rounding up to a power of two.
+/// counted as clipped), before rounding up to a power of two (`CallProof.maxVectorEntries`).
 let vectorEntries (shape: AdapterCommitment.AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (rowCount: int64) : int64 =
-    let nW = int64 shape.Rank * int64 shape.InDim + int64 shape.OutDim * int64 shape.Rank
-    let perIn = int64 (3 * cfg.IntermediateBits - 1)
-    let nOut = int64 (ProjectionCommon.outputBits cfg s.Num s.Den)
-    nW + rowCount * int64 shape.Rank * perIn + 2L * rowCount * int64 shape.OutDim * nOut + 2L * int64 shape.Rank + 1L
+    CallProof.maxVectorEntries { InDim = shape.InDim; Rank = shape.Rank; OutDim = shape.OutDim; Config = cfg } s.Num s.Den rowCount
 
-/// Estimated peak bytes of one call proof. Calibration: 2 676 MiB measured for a 2^20-entry
-/// vector (bench/RESULTS.md, projection section), i.e. ≈ 2.7 KB per entry; 2 816 B is used.
+/// Estimated peak bytes of one call proof: 2 048 B per entry of the padded vector plus 64 MiB.
+/// Calibration (v2, logUp limbs; bench/RESULTS.md): GPT-2 c_attn with 16 rows (2^17 entries)
+/// peaked at 515 MiB RSS and with 256 rows (2^21) at 3 699 MiB, whole process included; the
+/// estimate gives 320 MiB and 4 160 MiB (the runtime's own ~200 MiB is not per proof).
 let estimatedProofBytes (shape: AdapterCommitment.AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (rowCount: int64) : int64 =
     let n = vectorEntries shape cfg s rowCount
     let pow2 = if n <= 1L then 1L else 1L <<< (64 - Numerics.BitOperations.LeadingZeroCount(uint64 (n - 1L)))
-    pow2 * 2816L
+    pow2 * 2048L + (64L <<< 20)
 
 /// Whether a statement of `rowCount` rows fits the projection policy (rows and vector length).
 let fitsPolicy (shape: AdapterCommitment.AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (rowCount: int64) =

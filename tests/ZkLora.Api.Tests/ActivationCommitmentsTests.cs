@@ -12,9 +12,11 @@ public sealed class ActivationCommitmentsTests : IDisposable
         "{\"root\":\"0x6236ea6d672d11e4c37133abc93e5cb8321cd28e94faa84d27e9401fb37eebeb\"," +
         "\"nonce\":\"0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}";
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("zklora-api-activations-").FullName;
+    private readonly TempDir _tmp = new("zklora-api-activations-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _tmp.Path;
+
+    public void Dispose() => _tmp.Dispose();
 
     private string Write(string json)
     {

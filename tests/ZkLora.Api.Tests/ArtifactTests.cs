@@ -12,9 +12,11 @@ namespace ZkLora.Api.Tests;
 /// </summary>
 public sealed class ArtifactTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("zklora-api-artifacts-").FullName;
+    private readonly TempDir _tmp = new("zklora-api-artifacts-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _tmp.Path;
+
+    public void Dispose() => _tmp.Dispose();
 
     private string PathOf(string name) => Path.Combine(_dir, name);
 
@@ -227,9 +229,11 @@ public sealed class ArtifactTests : IDisposable
 
 public sealed class ProofVerificationApiTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("zklora-api-verify-").FullName;
+    private readonly TempDir _tmp = new("zklora-api-verify-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _tmp.Path;
+
+    public void Dispose() => _tmp.Dispose();
 
     [Fact]
     public async Task Async_verification_reports_bad_input_like_the_sync_one()

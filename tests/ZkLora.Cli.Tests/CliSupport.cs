@@ -63,21 +63,6 @@ public sealed class CapturingWriter : TextWriter
     }
 }
 
-/// <summary>A fresh temporary folder, deleted on dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    public TempDir() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "zklora-cli-tests-" + Guid.NewGuid().ToString("N"));
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
-
 /// <summary>
 /// One proved session of the built-in demo model over loopback: the manifest pinned before
 /// inference, the transcript, and the contributor's proof directory.

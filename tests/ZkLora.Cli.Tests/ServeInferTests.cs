@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using ZkLora.Api;
 using ZkLora.Model;
 using Xunit;
 
@@ -143,9 +144,29 @@ public class ServeInferTests : IDisposable
         Assert.Equal(2, progress[^1].GetProperty("total").GetInt32());
         Assert.StartsWith("transformer.h.", progress[^1].GetProperty("proved").GetString());
 
-        // The verifier pinned only the digest from the listening line; the manifest comes from the contributor's folder.
-        var verify = await Zklora.RunAsync("verify", "--proof-dir", Path.Combine(outDir, "proofs"), "--transcript", transcript,
-            "--expected-adapters", Path.Combine(outDir, "manifest.json"), "--expected-adapters-sha256", listening.GetProperty("manifest_sha256").GetString()!);
+        // The verifier pinned only the digest from the listening line; the manifest comes from the contributor's folder,
+        // and the (default) projection manifest's adapter proof travels with the digest-pinned copy. First a bad one
+        // next to the shipped manifest, and a special file in its place: rejections. (Before any success: a verified
+        // adapter proof is cached by manifest digest for the process, and these runs share the test's process.)
+        string[] verifyArgs = ["verify", "--proof-dir", Path.Combine(outDir, "proofs"), "--transcript", transcript,
+            "--expected-adapters", Path.Combine(outDir, "manifest.json"), "--expected-adapters-sha256", listening.GetProperty("manifest_sha256").GetString()!];
+        string adapterProofs = AdapterManifest.AdapterProofsPath(Path.Combine(outDir, "manifest.json"));
+        string good = File.ReadAllText(adapterProofs);
+        foreach (var bad in new Action[]
+        {
+            () => File.WriteAllText(adapterProofs, good.Replace("\"proof\":\"", "\"proof\":\"00")),
+            () => File.CreateSymbolicLink(adapterProofs, "/dev/zero"),
+        })
+        {
+            File.Delete(adapterProofs);
+            bad();
+            var rejected = await Zklora.RunAsync(verifyArgs);
+            Assert.True(rejected.ExitCode == 1, rejected.ToString());
+            Assert.Contains("REJECTED (InvalidAdapterProof)", rejected.StdErr + rejected.StdOut);
+        }
+        File.Delete(adapterProofs);
+        File.WriteAllText(adapterProofs, good);
+        var verify = await Zklora.RunAsync(verifyArgs);
         Assert.True(verify.ExitCode == 0, verify.ToString());
     }
 

@@ -36,8 +36,10 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public void Manifest_commits_every_served_module_and_is_stable_across_restarts()
     {
         using var dir = new TempDir();
-        var s1 = LoRAServer.Create(fx.Adapter, dir.Combine("out"));
-        var s2 = LoRAServer.Create(fx.Adapter, dir.Combine("out"));
+        // PLONK (Poseidon commitment with a salt) — recommitted below; the default backend is checked at the end.
+        var plonkOptions = new LoRAServerOptions { Backend = ProofBackend.Plonk };
+        var s1 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), plonkOptions);
+        var s2 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), plonkOptions);
         Assert.Equal(s1.ManifestDigest, s2.ManifestDigest); // same persisted salts
         Assert.Equal(DemoModel.AdapterModules, s1.Manifest.Adapters.Select(a => a.ModuleName));
         Assert.Equal(DemoModel.AdapterModules, s1.InjectionPoints.Select(p => p.ModuleName));
@@ -47,7 +49,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(s1.SecretDirectory));
 
         // Another output folder has other salts, hence other (hiding) commitments.
-        var s3 = LoRAServer.Create(fx.Adapter, dir.Combine("other"));
+        var s3 = LoRAServer.Create(fx.Adapter, dir.Combine("other"), plonkOptions);
         Assert.NotEqual(s1.ManifestDigest, s3.ManifestDigest);
         Assert.NotEqual(s1.Manifest.Adapters[0].Commitment, s3.Manifest.Adapters[0].Commitment);
 
@@ -66,6 +68,11 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
         BigInteger[][] Q(double[][] w) => w.Select(r => r.Select(v => FixedPoint.quantize(cfg, v).ResultValue).ToArray()).ToArray();
         var m = fx.Adapter.GetModule(M0);
         Assert.Equal(ManifestModule.poseidonCommitment(entry).ResultValue, AdapterCommitment.commit(entry.Shape, cfg, entry.Scaling, salt, Q(m.A), Q(m.B)).ResultValue);
+
+        // The default backend is projection: one commitment blind per module instead of a salt.
+        var byDefault = LoRAServer.Create(fx.Adapter, dir.Combine("default"));
+        Assert.Equal(ProofBackend.Projection, byDefault.Manifest.ProofBackend);
+        Assert.Equal(2, Directory.GetFiles(byDefault.SecretDirectory, "*.zklora.projection-blind.json").Length);
     }
 
     [Fact]

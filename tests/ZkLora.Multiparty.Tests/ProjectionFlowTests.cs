@@ -11,50 +11,17 @@ namespace ZkLora.Multiparty.Tests;
 /// (one proof per module for the session), transcript. A small fixed-point configuration keeps the
 /// proofs small enough for the suite.
 /// </summary>
-public sealed class ProjectionSessionFixture : IAsyncLifetime
+public sealed class ProjectionSessionFixture : DemoSessionFixture
 {
-    private readonly TempDir _dir = new();
-
     /// <summary>(8, 16, 40): values within ±2^15, intermediates within ±2^39 — plenty for the demo model.</summary>
     public static readonly FixedPointSettings SmallConfig = new(8, 16, 40);
 
-    public string ProofDirectory { get; private set; } = "";
-    public string TranscriptPath { get; private set; } = "";
-    public string PinnedManifestPath { get; private set; } = "";
-    public string ContributorDirectory => _dir.Combine("contributor");
-    public LoraAdapter Adapter { get; private set; } = null!;
-    public EndInferenceResponse? Response { get; private set; }
-
-    public string Combine(params string[] parts) => _dir.Combine(parts);
-
     public static LoRAServerOptions Options => new() { Backend = ProofBackend.Projection, FixedPoint = SmallConfig };
 
-    public async Task InitializeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        var paths = DemoModel.Create(_dir.Combine("demo"));
-        Adapter = LoraAdapter.Load(paths.AdapterDirectory);
-        await using var server = await RunningServer.StartAsync(Adapter, Options, outDir: ContributorDirectory);
-        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
-        server.Server.WriteManifest(PinnedManifestPath);
-        using var model = Gpt2Model.Load(paths.ModelDirectory);
-        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "proj-1");
-        await client.InitAndPatchAsync(cts.Token);
-        await client.ForwardLossAsync("the cat sat", cts.Token);
-        await client.ForwardLossAsync("a dog ran", cts.Token);
-        TranscriptPath = _dir.Combine("user", "transcript.json");
-        client.WriteTranscript(TranscriptPath);
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
-        Assert.Null(outcome.Error);
-        Response = outcome.Response;
-        ProofDirectory = server.Server.ProofDirectory;
-    }
-
-    public Task DisposeAsync()
-    {
-        _dir.Dispose();
-        return Task.CompletedTask;
-    }
+    protected override string SessionId => "proj-1";
+    protected override IReadOnlyList<string> Texts => ["the cat sat", "a dog ran"];
+    protected override TimeSpan Timeout => TimeSpan.FromMinutes(10);
+    protected override LoRAServerOptions ServerOptions => Options;
 }
 
 public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<ProjectionSessionFixture>
@@ -108,11 +75,56 @@ public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<Pr
         again.WriteManifest(pinned);
         Assert.Equal(File.ReadAllBytes(AdapterManifest.AdapterProofsPath(fx.PinnedManifestPath)), File.ReadAllBytes(AdapterManifest.AdapterProofsPath(pinned)));
         // A PLONK server's manifest is another manifest: it is not written over a projection one's adapter proof.
-        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")));
+        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")), new LoRAServerOptions { Backend = ProofBackend.Plonk });
         Assert.Equal(ProofBackend.Plonk, plonk.Manifest.ProofBackend);
         string dir = fx.Combine("foreign-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         File.WriteAllText(AdapterManifest.AdapterProofsPath(Path.Combine(dir, "m.json")), "{}");
         Assert.Throws<IOException>(() => again.WriteManifest(Path.Combine(dir, "m.json")));
+    }
+
+    [Fact]
+    public void New_manifests_use_the_projection_backend_by_default()
+    {
+        Assert.Equal(ProofBackend.Projection, new LoRAServerOptions().Backend);
+        var server = LoRAServer.Create(fx.Adapter, fx.Combine("default-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(ProofBackend.Projection, server.Manifest.ProofBackend);
+        Assert.Contains(AdapterManifest.ProjectionCommitmentScheme, server.Manifest.ToJson());
+    }
+
+    [Fact(Timeout = 300000)]
+    public async Task Two_projection_contributors_are_verified_each_against_its_own_pinned_manifest()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(280));
+        string m0 = DemoModel.AdapterModules[0], m1 = DemoModel.AdapterModules[1];
+        string root = fx.Combine("two-" + Guid.NewGuid().ToString("N"));
+        await using var a = await RunningServer.StartAsync(fx.Adapter, ProjectionSessionFixture.Options with { Modules = [m0] }, outDir: Path.Combine(root, "a"));
+        await using var b = await RunningServer.StartAsync(fx.Adapter, ProjectionSessionFixture.Options with { Modules = [m1] }, outDir: Path.Combine(root, "b"));
+        string pinnedA = Path.Combine(root, "pinned-a.json"), pinnedB = Path.Combine(root, "pinned-b.json");
+        a.Server.WriteManifest(pinnedA);
+        b.Server.WriteManifest(pinnedB);
+        var paths = DemoModel.Create(Path.Combine(root, "demo"));
+        using var model = Gpt2Model.Load(paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [a.Endpoint, b.Endpoint], CombineMode.AddDelta, "proj-two");
+        await client.InitAndPatchAsync(cts.Token);
+        await client.ForwardLossAsync("the cat sat", cts.Token);
+        string transcript = Path.Combine(root, "transcript.json");
+        client.WriteTranscript(transcript);
+        var outcomes = await client.EndInferenceAsync(cts.Token);
+        Assert.All(outcomes, o => Assert.Equal(1, o.Response!.ProofsWritten));
+
+        var verified = ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], transcript, [pinnedA, pinnedB]);
+        Assert.Equal(2, verified.ProofCount);
+        // A union manifest has no adapter proof of its own (each is bound to its manifest's digest): refused.
+        string union = Path.Combine(root, "union", "pinned.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(union)!);
+        new AdapterManifest(a.Server.Manifest.Adapters.Concat(b.Server.Manifest.Adapters)).Write(union);
+        var e = Assert.Throws<ProofVerificationException>(() =>
+            ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], transcript, [union]));
+        Assert.Equal(ProofVerificationFailure.InvalidAdapterProof, e.Reason);
+        // Against only one contributor's manifest, the other's module is not pinned.
+        e = Assert.Throws<ProofVerificationException>(() =>
+            ProofVerification.BatchVerifyProofs([a.Server.ProofDirectory, b.Server.ProofDirectory], transcript, [pinnedA]));
+        Assert.Equal(ProofVerificationFailure.ManifestMismatch, e.Reason);
     }
 }

@@ -7,59 +7,29 @@ using Xunit;
 namespace ZkLora.Multiparty.Tests;
 
 /// <summary>
-/// One proved session of the demo model over loopback with the default server (the
+/// One proved session of the demo model over loopback with a PLONK-backend server (the
 /// zero-knowledge prover): manifest pinned before inference, client run, end_inference, transcript.
 /// </summary>
-public sealed class ProvedSessionFixture : IAsyncLifetime
+public sealed class ProvedSessionFixture : DemoSessionFixture
 {
-    private readonly TempDir _dir = new();
-
-    public string ProofDirectory { get; private set; } = "";
-    public string TranscriptPath { get; private set; } = "";
-    public string PinnedManifestPath { get; private set; } = "";
-    public DemoModelPaths Paths { get; private set; } = null!;
-    public LoraAdapter Adapter { get; private set; } = null!;
-    public EndInferenceResponse? Response { get; private set; }
     public List<ProofProgress> Progress { get; } = new();
 
-    public string Combine(params string[] parts) => _dir.Combine(parts);
+    protected override string SessionId => "proved-1";
+    protected override IReadOnlyList<string> Texts => [DemoModel.SampleText];
+    protected override TimeSpan Timeout => TimeSpan.FromMinutes(3);
+    // The PLONK backend (one proof per call); ProjectionFlowTests covers the default projection backend.
+    protected override LoRAServerOptions ServerOptions => new() { ProofProgress = new Sink(Progress), Backend = ProofBackend.Plonk };
 
     private sealed class Sink(List<ProofProgress> list) : IProgress<ProofProgress>
     {
         public void Report(ProofProgress value) { lock (list) list.Add(value); }
-    }
-
-    public async Task InitializeAsync()
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        Paths = DemoModel.Create(_dir.Combine("demo"));
-        Adapter = LoraAdapter.Load(Paths.AdapterDirectory);
-        await using var server = await RunningServer.StartAsync(Adapter, new LoRAServerOptions { ProofProgress = new Sink(Progress) }, outDir: _dir.Combine("contributor"));
-        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
-        server.Server.WriteManifest(PinnedManifestPath);
-        using var model = Gpt2Model.Load(Paths.ModelDirectory);
-        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, "proved-1");
-        await client.InitAndPatchAsync(cts.Token);
-        await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
-        TranscriptPath = _dir.Combine("user", "transcript.json");
-        client.WriteTranscript(TranscriptPath);
-        var outcome = Assert.Single(await client.EndInferenceAsync(cts.Token));
-        Assert.Null(outcome.Error);
-        Response = outcome.Response;
-        ProofDirectory = server.Server.ProofDirectory;
-    }
-
-    public Task DisposeAsync()
-    {
-        _dir.Dispose();
-        return Task.CompletedTask;
     }
 }
 
 public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSessionFixture>
 {
     [Fact]
-    public void The_default_server_proves_every_call_and_the_proofs_verify()
+    public void The_PLONK_server_proves_every_call_and_the_proofs_verify()
     {
         Assert.Equal(new EndInferenceResponse("proved-1", 2, 2), fx.Response);
         Assert.Equal(6, Directory.GetFiles(fx.ProofDirectory).Length);
@@ -102,7 +72,7 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     public void A_manifest_swapped_after_inference_is_rejected()
     {
         // The same adapter committed under fresh salts: same shapes, config and scaling, other commitments.
-        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")));
+        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")), new LoRAServerOptions { Backend = ProofBackend.Plonk });
         string swapped = fx.Combine("swapped-" + Guid.NewGuid().ToString("N") + ".json");
         other.WriteManifest(swapped);
         Assert.NotEqual(AdapterManifest.Read(fx.PinnedManifestPath).Digest, other.ManifestDigest);

@@ -4,40 +4,9 @@ using System.Net.Sockets;
 using System.Text;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
+using Xunit;
 
 namespace ZkLora.Multiparty.Tests;
-
-/// <summary>A fresh temporary folder, deleted on dispose.</summary>
-internal sealed class TempDir : IDisposable
-{
-    public TempDir() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "zklora-multiparty-tests-" + Guid.NewGuid().ToString("N"));
-
-    public string Combine(params string[] parts) => System.IO.Path.Combine(new[] { Path }.Concat(parts).ToArray());
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
-
-/// <summary>The demo model and adapter, written once per test class.</summary>
-public sealed class DemoFixture : IDisposable
-{
-    private readonly TempDir _dir = new();
-
-    public DemoFixture()
-    {
-        Paths = DemoModel.Create(_dir.Combine("demo"));
-        Adapter = LoraAdapter.Load(Paths.AdapterDirectory);
-    }
-
-    public DemoModelPaths Paths { get; }
-    public LoraAdapter Adapter { get; }
-
-    public void Dispose() => _dir.Dispose();
-}
 
 /// <summary>A running contributor on a loopback port chosen by the system.</summary>
 internal sealed class RunningServer : IAsyncDisposable
@@ -115,7 +84,60 @@ internal sealed class RawConnection : IDisposable
     public void Dispose() => _client.Dispose();
 }
 
-internal static class Timeouts
+/// <summary>
+/// One session of the demo model over loopback, run once per test class: a contributor started
+/// with <see cref="ServerOptions"/>, its manifest pinned before inference, the client's forward
+/// passes over <see cref="Texts"/>, end_inference (which must succeed), the transcript.
+/// </summary>
+public abstract class DemoSessionFixture : IAsyncLifetime
 {
-    public static CancellationTokenSource Test() => new(TimeSpan.FromSeconds(30));
+    private readonly TempDir _dir = new("zklora-multiparty-session-");
+
+    public string ProofDirectory { get; private set; } = "";
+    public string TranscriptPath { get; private set; } = "";
+    public string PinnedManifestPath { get; private set; } = "";
+    public string ContributorDirectory => _dir.Combine("contributor");
+    public DemoModelPaths Paths { get; private set; } = null!;
+    public LoraAdapter Adapter { get; private set; } = null!;
+    public EndInferenceResponse? Response { get; private set; }
+
+    public string Combine(params string[] parts) => _dir.Combine(parts);
+
+    /// <summary>The session id the client uses.</summary>
+    protected abstract string SessionId { get; }
+
+    /// <summary>The texts the client runs, one forward pass each.</summary>
+    protected abstract IReadOnlyList<string> Texts { get; }
+
+    /// <summary>How long the whole session (including proving) may take.</summary>
+    protected abstract TimeSpan Timeout { get; }
+
+    /// <summary>The contributor's options.</summary>
+    protected abstract LoRAServerOptions ServerOptions { get; }
+
+    public async Task InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        Paths = DemoModel.Create(_dir.Combine("demo"));
+        Adapter = LoraAdapter.Load(Paths.AdapterDirectory);
+        await using var server = await RunningServer.StartAsync(Adapter, ServerOptions, outDir: ContributorDirectory);
+        PinnedManifestPath = _dir.Combine("verifier", "pinned.json");
+        server.Server.WriteManifest(PinnedManifestPath);
+        using var model = Gpt2Model.Load(Paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [server.Endpoint], CombineMode.AddDelta, SessionId);
+        await client.InitAndPatchAsync(cts.Token);
+        foreach (string text in Texts) await client.ForwardLossAsync(text, cts.Token);
+        TranscriptPath = _dir.Combine("user", "transcript.json");
+        client.WriteTranscript(TranscriptPath);
+        var outcome = Xunit.Assert.Single(await client.EndInferenceAsync(cts.Token));
+        Xunit.Assert.Null(outcome.Error);
+        Response = outcome.Response;
+        ProofDirectory = server.Server.ProofDirectory;
+    }
+
+    public Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
 }

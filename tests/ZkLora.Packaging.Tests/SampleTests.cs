@@ -5,7 +5,9 @@ namespace ZkLora.Packaging.Tests;
 /// <summary>
 /// samples/ZkLora.Sample restored from the local feed alone, built and run: both parties in one
 /// process on the demo model, then verification of the proof directory given on the command line
-/// — and rejection once a proof file is tampered with.
+/// — and rejection once a proof file is tampered with. The verify-only sample
+/// (samples/ZkLora.VerifySample, ZkLora.Verification alone: its restore has no TorchSharp, no
+/// ZkLora.Api, no ZkLora.Model) checks the same proofs, accepting and then rejecting them.
 /// </summary>
 [Collection(LocalFeedCollection.Name)]
 public sealed class SampleTests(LocalFeed feed)
@@ -26,6 +28,15 @@ public sealed class SampleTests(LocalFeed feed)
             Assert.True(Directory.Exists(Path.Combine(feed.GlobalPackagesDirectory, id.ToLowerInvariant(), LocalFeed.Version)),
                 $"{id} {LocalFeed.Version} was not restored from the local feed");
 
+        string verifyProject = Path.Combine(samples, "ZkLora.VerifySample");
+        var verifyBuild = await Processes.DotnetAsync(verifyProject, BuildTimeout, "build", "-c", "Release", "-nologo", "-v", "minimal");
+        Assert.True(verifyBuild.ExitCode == 0, verifyBuild.Describe());
+        string assets = await File.ReadAllTextAsync(Path.Combine(verifyProject, "obj", "project.assets.json"));
+        Assert.Contains("\"ZkLora.Verification/" + LocalFeed.Version + "\"", assets);
+        foreach (string absent in new[] { "TorchSharp", "libtorch", "\"ZkLora.Api/", "\"ZkLora.Model/" })
+            Assert.DoesNotContain(absent, assets, StringComparison.OrdinalIgnoreCase);
+        string verifyDll = Path.Combine(verifyProject, "bin", "Release", "net10.0", "ZkLora.VerifySample.dll");
+
         string dll = Path.Combine(project, "bin", "Release", "net10.0", "ZkLora.Sample.dll");
         string outDir = Path.Combine(feed.Root, "sample-run");
         var run = await Processes.DotnetAsync(project, RunTimeout, dll, "--out-dir", outDir);
@@ -38,6 +49,9 @@ public sealed class SampleTests(LocalFeed feed)
         var verify = await Processes.DotnetAsync(project, RunTimeout, dll, "verify", proofs, transcript, manifest);
         Assert.True(verify.ExitCode == 0, verify.Describe());
         Assert.Matches(@"verified [1-9][0-9]* proofs", verify.StdOut);
+        var verifyOnly = await Processes.DotnetAsync(verifyProject, RunTimeout, verifyDll, proofs, transcript, manifest);
+        Assert.True(verifyOnly.ExitCode == 0, verifyOnly.Describe());
+        Assert.Matches(@"verified [1-9][0-9]* proofs", verifyOnly.StdOut);
 
         // One flipped byte in one proof: the same command now rejects, with exit code 1.
         string proofFile = Directory.EnumerateFiles(proofs, "*.proof").Order(StringComparer.Ordinal).First();
@@ -47,8 +61,13 @@ public sealed class SampleTests(LocalFeed feed)
         var rejected = await Processes.DotnetAsync(project, RunTimeout, dll, "verify", proofs, transcript, manifest);
         Assert.True(rejected.ExitCode == 1, rejected.Describe());
         Assert.Contains("REJECTED", rejected.StdErr);
+        var rejectedVerifyOnly = await Processes.DotnetAsync(verifyProject, RunTimeout, verifyDll, proofs, transcript, manifest);
+        Assert.True(rejectedVerifyOnly.ExitCode == 1, rejectedVerifyOnly.Describe());
+        Assert.Contains("REJECTED", rejectedVerifyOnly.StdErr);
 
         var usage = await Processes.DotnetAsync(project, RunTimeout, dll, "verify", proofs);
         Assert.True(usage.ExitCode == 2, usage.Describe());
+        var verifyUsage = await Processes.DotnetAsync(verifyProject, RunTimeout, verifyDll, proofs);
+        Assert.True(verifyUsage.ExitCode == 2, verifyUsage.Describe());
     }
 }

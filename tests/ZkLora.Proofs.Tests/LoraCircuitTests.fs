@@ -11,6 +11,9 @@ open ZkLora.Proofs
 open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.Circuit
 open ZkLora.Proofs.Circuit.LoraCircuit
+open ZkLora.Proofs.Circuit.LoraCircuitWitness
+open ZkLora.Proofs.Circuit.LoraCircuitInstances
+open ZkLora.Proofs.Circuit.LoraCircuitGadgets
 open ZkLora.Math.Commitment
 
 let private digest = String.replicate 4 "0123456789abcdef"
@@ -116,7 +119,7 @@ let tests =
         testPropertyWithConfig config "honest witness: MockProver satisfied, δ = FixedPoint.deltaRows; contract errors ⇒ crafted witness rejected" (
             Prop.forAll (Arb.fromGen genCase) (fun (s, a, b, xs) ->
                 let salt = Fp.Random()
-                match build s a b salt xs digest with
+                match LoraCircuit.build s a b salt xs digest with
                 | Ok input ->
                     let expected = deltaRows s.Config a b xs s.Scaling.Num s.Scaling.Den |> unwrap
                     Expect.equal input.Witness.Delta expected "δ agrees with FixedPoint.deltaRows"
@@ -194,7 +197,7 @@ let tests =
             let b = Array.init 3 (fun _ -> Array.init 2 (fun _ -> v ()))
             let xs = Array.init 2 (fun _ -> Array.init 3 (fun _ -> v ()))
             let salt = Fp.OfInt64 12345L
-            let input = lazy (build s a b salt xs digest |> unwrap)
+            let input = lazy (LoraCircuit.build s a b salt xs digest |> unwrap)
             let withInstance (row: int) (f: Fp -> Fp) =
                 let i = input.Value
                 let col = Array.copy i.Instances[0]
@@ -365,7 +368,7 @@ let tests =
             let a = [| [| 127; 127; 127; 127 |] |> Array.map BigInteger |]
             let b = [| [| BigInteger 1 |]; [| BigInteger -1 |] |]
             let xs = [| [| 100; 100; 100; 100 |] |> Array.map BigInteger |]
-            Expect.isError (build s a b Fp.One xs digest) "raw = 50800 > 511"
+            Expect.isError (LoraCircuit.build s a b Fp.One xs digest) "raw = 50800 > 511"
             let p = plan s |> unwrap
             let w = witnessUnchecked s a b Fp.One xs
             let fs = failures p w (craftedInstances s w)
@@ -374,7 +377,7 @@ let tests =
             let a2 = [| [| 7; 7; 7; 7 |] |> Array.map BigInteger |]
             let b2 = [| [| BigInteger 127 |]; [| BigInteger 1 |] |]
             let xs2 = [| [| 15; 15; 15; 15 |] |> Array.map BigInteger |]
-            Expect.isError (build s a2 b2 Fp.One xs2 digest) "r over the bound"
+            Expect.isError (LoraCircuit.build s a2 b2 Fp.One xs2 digest) "r over the bound"
             let w2 = witnessUnchecked s a2 b2 Fp.One xs2
             Expect.isTrue (BigInteger.Abs (w2.Raw[0][0]).Value <= intermediateBound s.Config) "raw within"
             let fs2 = failures p w2 (craftedInstances s w2)

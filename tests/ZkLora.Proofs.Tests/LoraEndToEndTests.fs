@@ -9,6 +9,9 @@ open ZkLora.Math.Plonk
 open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.Circuit
 open ZkLora.Proofs.Circuit.LoraCircuit
+open ZkLora.Proofs.Circuit.LoraCircuitWitness
+open ZkLora.Proofs.Circuit.LoraCircuitInstances
+open ZkLora.Proofs.Circuit.LoraCircuitGadgets
 open ZkLora.Math.Commitment
 
 let private unwrap r = match r with Ok v -> v | Error e -> failtestf "unexpected error: %s" e
@@ -24,14 +27,14 @@ let private case (i, r, o, t) (cfg: FixedPointConfig) seed =
     let a = Array.init r (fun _ -> Array.init i (fun _ -> v bits))
     let b = Array.init o (fun _ -> Array.init r (fun _ -> v bits))
     let xs = Array.init t (fun _ -> Array.init i (fun _ -> v bits))
-    build s a b (Fp.Random()) xs digest |> unwrap
+    LoraCircuit.build s a b (Fp.Random()) xs digest |> unwrap
 
-let private prove (input: LoraProofInput) =
+let private prove (input: LoraCircuit.LoraProofInput) =
     let pk = Keys.keygen VestaIpa.pcs (circuit input.Plan None) input.Plan.K |> unwrap
     let proof = Prover.prove VestaIpa.pcs pk (circuit input.Plan (Some input.Witness)) input.Instances |> unwrap
     pk, proof
 
-let private withInstance (input: LoraProofInput) (row: int) (f: Fp -> Fp) =
+let private withInstance (input: LoraCircuit.LoraProofInput) (row: int) (f: Fp -> Fp) =
     let col = Array.copy input.Instances[0]
     col[row] <- f col[row]
     [| col |]

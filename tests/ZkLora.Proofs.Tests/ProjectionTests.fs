@@ -22,10 +22,13 @@ let private contractDelta cfg (num: BigInteger) (den: BigInteger) (r: BigInteger
 let private digestOf (seed: int) = Array.init 32 (fun i -> byte (seed * 31 + i))
 
 /// A statement and its adapter secret; Δ from the contract (Error if the contract errors).
+/// Weights are clamped into the adapter range (so its ends occur when mag reaches them).
 let private statementOf cfg (num, den) (inDim, rank, outDim, rows) (rnd: Random) (mag: int64) =
     let v () = big (rnd.NextInt64(-mag, mag + 1L))
-    let a = Array.init rank (fun _ -> Array.init inDim (fun _ -> v ()))
-    let b = Array.init outDim (fun _ -> Array.init rank (fun _ -> v ()))
+    let lo, hi = AdapterProof.adapterRange cfg
+    let w () = BigInteger.Max(lo, BigInteger.Min(hi, v ()))
+    let a = Array.init rank (fun _ -> Array.init inDim (fun _ -> w ()))
+    let b = Array.init outDim (fun _ -> Array.init rank (fun _ -> w ()))
     let xs = Array.init rows (fun _ -> Array.init inDim (fun _ -> v ()))
     let shape = { InDim = inDim; Rank = rank; OutDim = outDim; Config = cfg }
     match AdapterProof.commit shape a b with
@@ -122,15 +125,20 @@ let tests =
                 | Ok proof ->
                     let bytes = CallProof.encode proof
                     let decoded = CallProof.decode st bytes
+                    // the memory planner's worst case bounds the actual (padded) vector length
+                    let planned = CallProof.maxVectorEntries shape st.Num st.Den (int64 xs.Length)
                     verifies st proof
+                    && (1L <<< proof.Constraint.Ipa.L.Length) <= (1L <<< (64 - Numerics.BitOperations.LeadingZeroCount(uint64 (planned - 1L))))
                     && (match decoded with Ok p -> verifies st p && CallProof.encode p = bytes | Error _ -> false)
 
-        testCase "adapter proof: completeness, round trip and weights at ±value_bound" <| fun () ->
+        testCase "adapter proof: completeness, round trip and weights at both ends of the adapter range" <| fun () ->
             let cfg = cfgOf (8, 16, 40)
-            let vb = valueBound cfg
+            let lo, hi = AdapterProof.adapterRange cfg
+            Expect.equal (lo, hi) (big -16384, big 16383) "[−2^(vb−2), 2^(vb−2) − 1] for vb = 16"
+            Expect.isTrue (hi <= valueBound cfg && -lo <= valueBound cfg) "inside ±value_bound"
             let shape = { InDim = 3; Rank = 2; OutDim = 2; Config = cfg }
-            let a = [| [| vb; -vb; big 0 |]; [| big 5; big -7; big 1 |] |]
-            let b = [| [| -vb; vb |]; [| big 3; big 0 |] |]
+            let a = [| [| hi; lo; big 0 |]; [| big 5; big -7; big 1 |] |]
+            let b = [| [| lo; hi |]; [| big 3; big 0 |] |]
             match AdapterProof.commit shape a b with
             | Error e -> failtest e
             | Ok(c, secret) ->
@@ -147,11 +155,13 @@ let tests =
                 | Error _ -> ()
                 | Ok p -> Expect.isError (AdapterProof.verify { shape with Rank = 1 } c p) "other shape"
 
-        testCase "adapter proof: a weight outside ±value_bound is rejected" <| fun () ->
+        testCase "adapter proof: a weight outside the adapter range is rejected" <| fun () ->
             let cfg = cfgOf (8, 16, 40)
             let vb = valueBound cfg
+            let lo, hi = AdapterProof.adapterRange cfg
             let shape = { InDim = 2; Rank = 1; OutDim = 2; Config = cfg }
-            for bad in [ vb + BigInteger.One; -(vb + BigInteger.One); vb * BigInteger 3 ] do
+            // just outside the range (still within ±value_bound), at and beyond ±value_bound
+            for bad in [ hi + BigInteger.One; lo - BigInteger.One; vb; -vb; vb + BigInteger.One; -(vb + BigInteger.One); vb * BigInteger 3 ] do
                 let a = [| [| bad; big 1 |] |]
                 let b = [| [| big 2 |]; [| big 3 |] |]
                 Expect.isError (AdapterProof.commit shape a b) "commit refuses"
@@ -161,12 +171,9 @@ let tests =
                 Expect.isError (AdapterProof.prove shape c secret) "honest prover refuses"
                 let forged = AdapterProof.proveUnchecked shape c secret
                 Expect.isError (AdapterProof.verify shape c forged) (sprintf "weight %O rejected" bad)
-                // the weight split kept exact (w = m⁺ − m⁻ over the integers) with the oversized
-                // part as one limb outside the table: only the lookup can catch it
-                let exact =
-                    AdapterProof.proveWithItems (fun v ->
-                        v[0] <- (if bad.Sign > 0 then bad else BigInteger.Zero)
-                        v[1] <- (if bad.Sign < 0 then -bad else BigInteger.Zero)) shape c secret
+                // the item kept exact (u = w + o over the integers, so the linear relation holds) and
+                // outside [0, 2^(vb−1)): written as one limb outside the table, only the lookup can catch it
+                let exact = AdapterProof.proveWithItems (fun v -> v[0] <- bad + AdapterProof.itemOffset cfg) shape c secret
                 Expect.isError (AdapterProof.verify shape c exact) (sprintf "weight %O with an exact split rejected" bad)
             // control: the same cheating prover on honest items is accepted, so the rejections above come from the false items
             let a = [| [| big 700; big 1 |] |]

@@ -138,6 +138,20 @@ let private c () = fixture.Value.Weights[2].Name
 [<Tests>]
 let tests =
     testSequenced <| testList "projection backend wired" [
+        testCase "a projection manifest entry refuses weights outside the adapter range, naming it" <| fun () ->
+            let lo, hi = Projection.AdapterProof.adapterRange cfg
+            let shape : AdapterCommitment.AdapterShape = { InDim = 1; Rank = 1; OutDim = 1 }
+            let entry (w: BigInteger) = Manifest.projectionAdapterOf "m.x" shape cfg { Num = BigInteger.One; Den = BigInteger.One } (Fp.Random()) [| [| w |] |] [| [| BigInteger.One |] |]
+            Expect.isOk (entry lo) "lower end"
+            Expect.isOk (entry hi) "upper end"
+            for bad in [ hi + BigInteger.One; lo - BigInteger.One; valueBound cfg ] do
+                match entry bad with
+                | Ok _ -> failtestf "weight %O accepted" bad
+                | Error e ->
+                    Expect.stringContains e "module 'm.x'" "names the module"
+                    Expect.stringContains e "outside the projection backend's adapter range [-16384, 16383]" "names the range"
+                    Expect.stringContains e "PLONK backend" "says what to do"
+
         test "grouped proofs (one per module and session) verify from files, and again from the cache" {
             let s = verifyDir fixture.Value.Grouped |> unwrap
             Expect.equal s.Proofs 5 "five proofs cover seven calls"

@@ -24,13 +24,14 @@ public sealed record LoRAServerOptions
     public FixedPointSettings FixedPoint { get; init; } = FixedPointSettings.Default;
 
     /// <summary>
-    /// The proof backend the adapter is committed for (default <see cref="ProofBackend.Plonk"/>). With
+    /// The proof backend the adapter is committed for (default <see cref="ProofBackend.Projection"/>). With
     /// <see cref="ProofBackend.Projection"/> the manifest holds Pedersen commitments, a one-time adapter
     /// proof is written next to it (<see cref="LoRAServer.WriteManifest"/>), and at <c>end_inference</c> all
     /// calls of one module in a session are proved together (<c>ZKLORA_PROJECTION_CALLS_PER_PROOF</c> limits
-    /// the calls per proof).
+    /// the calls per proof). <see cref="ProofBackend.Plonk"/> (Poseidon commitment, one PLONK proof per call)
+    /// stays supported; verifiers accept both, chosen by the pinned manifest.
     /// </summary>
-    public ProofBackend Backend { get; init; } = ProofBackend.Plonk;
+    public ProofBackend Backend { get; init; } = ProofBackend.Projection;
 
     /// <summary>Serve only these adapter modules (null: every module of the adapter).</summary>
     public IReadOnlyCollection<string>? Modules { get; init; }
@@ -281,9 +282,10 @@ public sealed partial class LoRAServer
 
     /// <summary>
     /// Where this contributor keeps the one-time adapter proofs of its projection manifest:
-    /// <c>{out}/adapter-proofs/&lt;manifest sha256&gt;.json</c> (public; made once, reused after a restart).
+    /// <c>{out}/adapter-proofs/&lt;manifest sha256&gt;.&lt;schema&gt;.json</c> (public; made once, reused after a
+    /// restart; the schema in the name keeps a file of an older adapter-proof version from being reused).
     /// </summary>
-    internal string AdapterProofsStore => Path.Combine(OutputDirectory, "adapter-proofs", ManifestDigest + ".json");
+    internal string AdapterProofsStore => Path.Combine(OutputDirectory, "adapter-proofs", $"{ManifestDigest}.{ArtifactCommon.adapterProofsSchema}.json");
 
     /// <summary>The adapter-proof file's bytes: read from the store, or proved once and stored.</summary>
     private byte[] AdapterProofBytes()

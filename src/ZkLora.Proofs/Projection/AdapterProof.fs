@@ -3,18 +3,22 @@
 /// row-major) ‖ B (out × rank, row-major), made once when the manifest is written, and a
 /// one-time proof that every weight is within ±value_bound.
 ///
-/// Range argument (v2, logUp limbs as in the call proof): each weight is w = m⁺ − m⁻ with
-/// m⁺, m⁻ ∈ [0, 2^(vb−1)) — two range items of vb − 1 bits, split into 10-bit limbs looked up
-/// in [0, 2^10); the set of such differences is exactly [−(2^(vb−1) − 1), 2^(vb−1) − 1] =
-/// ±value_bound. C_1 commits the multiplicities (G) and the limbs (H), then α, ε are
-/// squeezed, C_inv commits 1/(ℓ − α), and one Hadamard-plus-linear proof shows
-/// inv·(ℓ − α) = 1, the logUp sum, the shifted top limbs and
-/// Σ_i ε^i·(w_i − V(m⁺_i) + V(m⁻_i)) = 0 (Schwartz–Zippel: a false entry survives with
-/// probability ≤ nW/p), on P0 = λ_W·C_W + C_1 + λ_I·C_inv − α·⟨1, H_seg⟩ with λ squeezed
-/// after every commitment (segment separation).
-/// No wrap: |w_i|, V(m^±) < 2^63, far below p/2, so the field identity is the integer
-/// identity. Zero knowledge: C_W, C_1, C_inv are hiding; the Hadamard proof is zero
-/// knowledge; nothing else is sent.
+/// Range argument (v3, logUp limbs as in the call proof): each weight gives one range item
+/// u = w + o of m = vb − 1 bits, o = 2^(m−1) (o = 0 for m = 0), split into 10-bit limbs looked
+/// up in [0, 2^10). u ∈ [0, 2^m) is exactly w ∈ R = [−2^(m−1), 2^(m−1) − 1] (the *adapter
+/// range*), a subset of ±value_bound = ±(2^m − 1): the proof shows a slightly stronger bound
+/// than the contract's, with half the items of the v2 split w = m⁺ − m⁻ (whose two items gave
+/// exactly ±value_bound). Weights in ±value_bound but outside R (|w| ≥ 2^(vb−2), i.e. real
+/// weights of magnitude ≥ 2^(vb−2−scale_bits) — 2^41 with the default config) are refused at
+/// commit with a clear error; the PLONK backend proves them. C_1 commits the multiplicities (G)
+/// and the limbs (H), then α, ε are squeezed, C_inv commits 1/(ℓ − α), and one
+/// Hadamard-plus-linear proof shows inv·(ℓ − α) = 1, the logUp sum, the shifted top limbs and
+/// Σ_i ε^i·(w_i + o − V(u_i)) = 0 (Schwartz–Zippel: a false entry survives with probability
+/// ≤ nW/p), on P0 = λ_W·C_W + C_1 + λ_I·C_inv − α·⟨1, H_seg⟩ with λ squeezed after every
+/// commitment (segment separation).
+/// No wrap: V(u_i) < 2^m ≤ 2^63 and o < 2^62, so w_i ≡ V(u_i) − o is the integer in R (a field
+/// element congruent to an integer of magnitude below p/2 is that integer). Zero knowledge:
+/// C_W, C_1, C_inv are hiding; the Hadamard proof is zero knowledge; nothing else is sent.
 module ZkLora.Proofs.Projection.AdapterProof
 
 open System
@@ -27,7 +31,7 @@ open ZkLora.Proofs.Projection.ProjectionCommon
 
 /// Domain of the adapter-proof transcript.
 [<Literal>]
-let Domain = "zklora/projection-adapter/v2"
+let Domain = "zklora/projection-adapter/v3"
 
 /// The public shape of a committed adapter.
 type AdapterShape =
@@ -69,20 +73,37 @@ let private checkShape (s: AdapterShape) =
         match Policy.checkShape s.InDim s.Rank s.OutDim with
         | Error e -> Error e
         | Ok() ->
-            // the adapter proof's vector (weights, table, two (vb − 1)-bit items per weight), in 64 bits
+            // the adapter proof's vector (weights, table, one (vb − 1)-bit item per weight), in 64 bits
             let nW = int64 s.Rank * int64 s.InDim + int64 s.OutDim * int64 s.Rank
-            let used = nW + int64 LogUp.TableSize + nW * 2L * int64 (LogUp.itemEntries (s.Config.ValueBits - 1))
+            let used = nW + int64 LogUp.TableSize + nW * int64 (LogUp.itemEntries (s.Config.ValueBits - 1))
             if used > int64 Policy.maxVectorLength then
                 Error(sprintf "adapter proof: %d committed entries exceed the policy's %d" used Policy.maxVectorLength)
             else Ok()
 
-let private checkWeights (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) =
-    let vb = valueBound s.Config
-    let bad (m: BigInteger[][]) rows cols =
-        isNull m || m.Length <> rows || m |> Array.exists (fun r -> isNull r || r.Length <> cols || r |> Array.exists (fun v -> BigInteger.Abs v > vb))
-    if bad a s.Rank s.InDim then Error "adapter: A has the wrong shape or a weight outside ±value_bound"
-    elif bad b s.OutDim s.Rank then Error "adapter: B has the wrong shape or a weight outside ±value_bound"
-    else Ok()
+/// The item offset o = 2^(vb−2) (0 when vb = 1): the item of w is w + o, of vb − 1 bits.
+let itemOffset (c: FixedPointConfig) =
+    if c.ValueBits >= 2 then BigInteger.One <<< (c.ValueBits - 2) else BigInteger.Zero
+
+/// The adapter range [−o, 2^(vb−1) − 1 − o] = [−2^(vb−2), 2^(vb−2) − 1] ({0} for vb = 1) that the
+/// adapter proof shows for every weight; inside ±value_bound.
+let adapterRange (c: FixedPointConfig) : BigInteger * BigInteger =
+    let o = itemOffset c
+    -o, (BigInteger.One <<< (c.ValueBits - 1)) - BigInteger.One - o
+
+/// Shapes of A (rank × in) and B (out × rank), and every weight inside the adapter range.
+let checkWeights (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) =
+    let lo, hi = adapterRange s.Config
+    let shapeOk (m: BigInteger[][]) rows cols = not (isNull m) && m.Length = rows && m |> Array.forall (fun r -> not (isNull r) && r.Length = cols)
+    let outside (m: BigInteger[][]) = m |> Array.concat |> Array.tryFind (fun v -> v < lo || v > hi)
+    let rangeError name (v: BigInteger) =
+        Error(sprintf "adapter: %s has the weight %O, outside the projection backend's adapter range [%O, %O] (= ±2^(value_bits − 2); the contract's ±value_bound is wider): use the PLONK backend for such weights" name v lo hi)
+    if not (shapeOk a s.Rank s.InDim) then Error "adapter: A has the wrong shape"
+    elif not (shapeOk b s.OutDim s.Rank) then Error "adapter: B has the wrong shape"
+    else
+        match outside a, outside b with
+        | Some v, _ -> rangeError "A" v
+        | None, Some v -> rangeError "B" v
+        | None, None -> Ok()
 
 /// Commits to (A, B) with a fresh CSPRNG blind. The secret must be kept with the salts.
 let commit (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) : Result<VestaAffine * AdapterSecret, string> =
@@ -94,12 +115,12 @@ let commit (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) : Result<Ve
         Ok(Vesta.toAffine c, { A = a; B = b; Blind = blind })
 
 /// The public layout: weights [0, nW), multiplicities [nW, nW + 2^10), then the limb
-/// segment with the items m⁺_i (2i) and m⁻_i (2i + 1), each of vb − 1 bits.
+/// segment with the items u_i = w_i + o (item i), each of vb − 1 bits.
 let private layoutOf (s: AdapterShape) =
     let nW = weightCount s
     let per = LogUp.itemEntries (s.Config.ValueBits - 1)
     let segStart = nW + LogUp.TableSize
-    let segCount = 2 * nW * per
+    let segCount = nW * per
     { Length = nextPowerOfTwo (segStart + segCount); SegStart = segStart; SegCount = segCount }, per
 
 /// What the transcript absorbs, in order (labels): the statement before the first challenge,
@@ -119,8 +140,8 @@ let private transcriptWithout (omit: string option) (s: AdapterShape) (commitmen
 
 let private transcriptFor = transcriptWithout None
 
-/// d_L, d_R and K before the λ scaling (a_R = ℓ − α on the segment): β⁰ the weight split
-/// Σ ε^i·(w_i − V(m⁺_i) + V(m⁻_i)) = 0, β¹ the shifted top limbs (ψ^item), β² the logUp sum.
+/// d_L, d_R and K before the λ scaling (a_R = ℓ − α on the segment): β⁰ the weight items
+/// Σ ε^i·(w_i + o − V(u_i)) = 0 (o moved to K), β¹ the shifted top limbs (ψ^item), β² the logUp sum.
 let private constraintOf (s: AdapterShape) (layout: HadamardLayout) (per: int) (alpha: Fp) (eps: Fp) (beta: Fp) (psi: Fp) (tinv: Fp[]) =
     let nW = weightCount s
     let m = s.Config.ValueBits - 1
@@ -129,15 +150,16 @@ let private constraintOf (s: AdapterShape) (layout: HadamardLayout) (per: int) (
     let bp = InnerProductArgument.powers beta 3
     let ep = InnerProductArgument.powers eps nW
     let scales = LogUp.limbScale ((m + LogUp.LimbBits - 1) / LogUp.LimbBits)
-    let psiP = InnerProductArgument.powers psi (2 * nW)
+    let psiP = InnerProductArgument.powers psi nW
     Threading.Tasks.Parallel.For(0, nW, fun i ->
         dL[i] <- bp[0] * ep[i]
-        LogUp.addItem dR scales (bp[1] * psiP[2 * i]) m (2 * i * per) (-(bp[0] * ep[i]))
-        LogUp.addItem dR scales (bp[1] * psiP[2 * i + 1]) m ((2 * i + 1) * per) (bp[0] * ep[i])) |> ignore
+        LogUp.addItem dR scales (bp[1] * psiP[i]) m (i * per) (-(bp[0] * ep[i]))) |> ignore
     for v in 0 .. LogUp.TableSize - 1 do dL[nW + v] <- -(bp[2] * tinv[v])
     for i in 0 .. layout.SegCount - 1 do dL[layout.SegStart + i] <- bp[2]
     let sumDR = Array.fold (+) Fp.Zero dR
-    dL, dR, -(alpha * sumDR)
+    let sumEps = Array.fold (+) Fp.Zero ep
+    // ⟨a_L, d_L⟩ + ⟨ℓ, d_R⟩ = −β⁰·o·Σ ε^i, and ℓ = a_R + α on the segment
+    dL, dR, -(bp[0] * Fp.OfBigInteger(itemOffset s.Config) * sumEps) - alpha * sumDR
 
 /// The segment weights λ_W (weights) and λ_I (inverses), C_1 weight 1, squeezed after every
 /// commitment (docs/projection-protocol.md §3, §4.6).
@@ -161,17 +183,14 @@ let private proveWith (omit: string option) (check: bool) (shift: Fp[] option) (
     let m = s.Config.ValueBits - 1
     let w = weightVector s secret.A secret.B
     let flat = Array.append (Array.concat secret.A) (Array.concat secret.B)
-    // weights outside the bound only reach here from tests of a cheating prover: their
-    // parts are truncated to vb − 1 bits, so the linear relation is false
+    // weights outside the adapter range only reach here from tests of a cheating prover:
+    // their items are truncated to vb − 1 bits, so the linear relation is false
     let mask = (BigInteger.One <<< m) - BigInteger.One
-    let values = Array.zeroCreate<BigInteger> (2 * nW)
-    for i in 0 .. nW - 1 do
-        let v = flat[i]
-        values[2 * i] <- (if v.Sign > 0 then v else BigInteger.Zero) &&& mask
-        values[2 * i + 1] <- (if v.Sign < 0 then -v else BigInteger.Zero) &&& mask
+    let offset = itemOffset s.Config
+    let values = Array.init nW (fun i -> (flat[i] + offset) &&& mask)
     edit values
-    let bits = Array.create (2 * nW) m
-    let pos = Array.init (2 * nW) (fun i -> i * per)
+    let bits = Array.create nW m
+    let pos = Array.init nW (fun i -> i * per)
     let ell = LogUp.limbsOf bits pos layout.SegCount values
     let mult = LogUp.multiplicities ell
     let g = PedersenVector.G.Get layout.Length
@@ -208,7 +227,7 @@ let private proveWith (omit: string option) (check: bool) (shift: Fp[] option) (
     let prove = if check then HadamardProof.prove else HadamardProof.proveUnchecked
     { Limbs = limbsA; Inverses = invA; Proof = prove t layout aL aR blind li dL dR k }
 
-/// Proves that the committed weights are within ±value_bound (once per adapter).
+/// Proves that the committed weights are within the adapter range (⊂ ±value_bound; once per adapter).
 let prove (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : Result<AdapterRangeProof, string> =
     match checkShape s |> Result.bind (fun () -> checkWeights s secret.A secret.B) with
     | Error e -> Error e
@@ -223,8 +242,8 @@ let internal proveUnchecked (s: AdapterShape) (commitment: VestaAffine) (secret:
 let internal proveShifted (shift: Fp[]) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
     proveWith None false (Some shift) ignore s commitment secret
 
-/// A cheating prover that edits the items (m⁺_i at 2i, m⁻_i at 2i + 1) before the limbs are
-/// formed; an item outside [0, 2^(vb−1)) becomes one field element in its first limb (tests only).
+/// A cheating prover that edits the items (u_i = w_i + o at i) before the limbs are formed; an
+/// item outside [0, 2^(vb−1)) becomes one field element in its first limb (tests only).
 let internal proveWithItems (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
     proveWith None false None edit s commitment secret
 

@@ -165,6 +165,17 @@ let private checkStatement (st: CallStatement) : Result<Layout, string> =
                      MOff = mOff; POff = pOff; QOff = pOff + s.Rank; COff = pOff + 2 * s.Rank
                      Vector = { Length = nextPowerOfTwo (segStart + p); SegStart = segStart; SegCount = p } }
 
+/// The committed vector's length before the power-of-two padding, in the worst case for a
+/// statement of this shape, config, scaling and row count (every output clipped: two output
+/// items), in 64 bits: the layout of `checkStatement` with clipped = all outputs. Used to plan
+/// memory before any value is known; the actual length is at most this.
+let maxVectorEntries (s: AdapterShape) (num: BigInteger) (den: BigInteger) (rows: int64) : int64 =
+    let cfg = s.Config
+    let perIn = itemEntries (cfg.IntermediateBits - cfg.ScaleBits + 1) + itemEntries cfg.ScaleBits + 2 * itemEntries (cfg.IntermediateBits - 1)
+    let perOut = itemEntries (outputBits cfg num den)
+    let nW = int64 s.Rank * int64 s.InDim + int64 s.OutDim * int64 s.Rank
+    nW + int64 TableSize + 2L * int64 s.Rank + 1L + rows * int64 s.Rank * int64 perIn + 2L * rows * int64 s.OutDim * int64 perOut
+
 /// The statement parts absorbed before the first challenge, in order (labels).
 let internal absorbedParts =
     [ "statement digest"; "in_dim"; "rank"; "out_dim"; "rows"; "config"; "num"; "den"; "x"; "delta"; "adapter commitment"; "limb commitment" ]
