@@ -97,4 +97,30 @@ public class InferCommandTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var modules = Entries(transcript).Select(e => e.Module).Distinct().Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(DemoModel.AdapterModules.Order(StringComparer.Ordinal).ToArray(), modules);
     }
+
+    /// <summary>A prover that accepts a session and never finishes it (until the server stops).</summary>
+    private sealed class NeverEndingProver : IProofGenerator
+    {
+        public readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken)
+        {
+            Started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+    }
+
+    [Fact(Timeout = 240000)]
+    public async Task Infer_end_timeout_stops_waiting_for_a_contributor_that_never_answers_end_inference()
+    {
+        // Issue 15 item 14: with the default (2 h) this test would hit its own timeout instead.
+        using var dir = new TempDir();
+        var prover = new NeverEndingProver();
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover });
+        string transcript = dir.Combine("t.json");
+        Assert.Equal(1, await InferAsync(s, transcript, "--text", "Hello World", "--end-timeout", "2"));
+        Assert.True(prover.Started.Task.IsCompleted, "end_inference never reached the contributor");
+        Assert.NotEmpty(Entries(transcript)); // the transcript was written before end_inference
+    }
 }

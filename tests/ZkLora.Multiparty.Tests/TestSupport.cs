@@ -74,6 +74,13 @@ internal sealed class RawConnection : IDisposable
 
     public void ShutdownSend() => _client.Client.Shutdown(SocketShutdown.Send);
 
+    /// <summary>Drops the connection as a crashed process's socket goes: a reset (RST), not an orderly close.</summary>
+    public void Reset()
+    {
+        _client.Client.LingerState = new LingerOption(true, 0);
+        _client.Close();
+    }
+
     public void Dispose() => _client.Dispose();
 }
 

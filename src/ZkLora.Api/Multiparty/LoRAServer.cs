@@ -94,6 +94,13 @@ public sealed record LoRAServerOptions
 
     /// <summary>Where the server reports recovery and storage problems (null: nowhere). Control characters are escaped.</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>
+    /// Test-only storage seam: opens the session store's files (write-ahead logs, <c>ended.txt</c>)
+    /// for unbuffered writing (null: a plain <see cref="FileStream"/>). Tests make writes fail as on
+    /// a full disk (ENOSPC) without root; never set in production.
+    /// </summary>
+    internal Func<string, FileMode, FileStream>? StoreFileOpener { get; init; }
 }
 
 /// <summary>Result of a served <c>lora_forward</c>.</summary>
@@ -419,7 +426,7 @@ public sealed partial class LoRAServer
             {
                 try
                 {
-                    s.Log = SessionLog.Create(SessionDirectory, sessionId, tokenHash, client);
+                    s.Log = SessionLog.Create(SessionDirectory, sessionId, tokenHash, client, OpenStoreFile);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
@@ -465,8 +472,10 @@ public sealed partial class LoRAServer
     private void MarkEndedLocked(string sessionId)
     {
         _endedSessions.Add(sessionId);
-        if (_options.Durable) SessionLog.AppendEnded(SessionDirectory, sessionId);
+        if (_options.Durable) SessionLog.AppendEnded(SessionDirectory, sessionId, OpenStoreFile);
     }
+
+    private FileStream OpenStoreFile(string path, FileMode mode) => (_options.StoreFileOpener ?? SessionLog.OpenForWrite)(path, mode);
 
     /// <summary>Finds a session and checks the caller's right to it; token null means the in-process owner.</summary>
     private Session Authorize(string sessionId, string? token, bool openIfMissing)
@@ -693,9 +702,19 @@ public sealed partial class LoRAServer
             if (session.Closed) throw new LoraRequestException($"Session '{Quote(sessionId)}' has already ended.");
             if (session.Proving) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already being proved.");
             if (session.Calls.Count == 0) throw new LoraRequestException($"Session '{Quote(sessionId)}' has no recorded call; there is nothing to prove.");
-            session.Proving = true;
             // Durable before proving starts: after a crash the server finishes this session by itself.
-            session.Log?.AppendEnd();
+            // A log that cannot take the record (a full disk) refuses end_inference and leaves the
+            // session open as it was, so the owner can end it once there is room.
+            try
+            {
+                session.Log?.AppendEnd();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log($"session '{Quote(sessionId)}': cannot log end_inference: {e.Message}");
+                throw new LoraRequestException($"The server cannot log end_inference durably ({e.GetType().Name}); nothing was started and the session stays open: try again later.");
+            }
+            session.Proving = true;
             calls = session.Calls.OrderBy(c => c.ModuleName, StringComparer.Ordinal).ThenBy(c => c.InvocationIndex).ToList();
         }
         try
@@ -709,7 +728,7 @@ public sealed partial class LoRAServer
             {
                 session.Proving = false;
                 session.Progress = null;
-                session.Log?.AppendEndFailed();
+                TryAppendEndFailed(session);
             }
             throw;
         }
@@ -807,7 +826,7 @@ public sealed partial class LoRAServer
         foreach (var id in SessionLog.ReadEnded(SessionDirectory)) _endedSessions.Add(id);
         var owed = new List<(Session, List<RecordedCall>)>();
         var logged = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var restored in SessionLog.ReadAll(SessionDirectory, Log))
+        foreach (var restored in SessionLog.ReadAll(SessionDirectory, Log, OpenStoreFile))
         {
             if (_endedSessions.Contains(restored.SessionId)) { restored.Log.Delete(); continue; }
             logged.Add(restored.SessionId);
@@ -849,12 +868,29 @@ public sealed partial class LoRAServer
                         lock (s.Gate)
                         {
                             s.Proving = false;
-                            s.Log?.AppendEndFailed();
+                            TryAppendEndFailed(s);
                         }
                         Log($"recovery: session '{Quote(s.Id)}' could not be proved: {WireMessages.Escape(e.Message, 1000)}; it stays open");
                     }
                 }
             });
+        }
+    }
+
+    /// <summary>
+    /// Logs that a session's proving failed and it is open again. If even that record cannot be
+    /// written (a full disk), the proving's own error is what the caller hears; the log still says
+    /// <c>end</c>, so after a restart the server tries to prove the session once more.
+    /// </summary>
+    private void TryAppendEndFailed(Session session)
+    {
+        try
+        {
+            session.Log?.AppendEndFailed();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"session '{Quote(session.Id)}': cannot log that its proving failed: {e.Message}");
         }
     }
 

@@ -25,10 +25,17 @@ internal sealed class SessionLog
 
     private static string PathOf(string dir, string sessionId) => Path.Combine(dir, sessionId + ".wal");
 
-    public static SessionLog Create(string dir, string sessionId, byte[]? tokenHash, string? client)
+    /// <summary>
+    /// Opens a file of the store for unbuffered writing: how the server does it. Tests pass another
+    /// opener (<see cref="LoRAServerOptions.StoreFileOpener"/>) whose stream fails as a full disk does.
+    /// </summary>
+    public static FileStream OpenForWrite(string path, FileMode mode) =>
+        new(path, mode, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+
+    public static SessionLog Create(string dir, string sessionId, byte[]? tokenHash, string? client, Func<string, FileMode, FileStream> open)
     {
         string path = PathOf(dir, sessionId);
-        var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+        var stream = open(path, FileMode.Create);
         var log = new SessionLog(path, stream);
         try
         {
@@ -37,7 +44,9 @@ internal sealed class SessionLog
         }
         catch
         {
+            // No log means no session: an empty or torn file would only be moved aside as corrupt on the next start.
             stream.Dispose();
+            try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
         return log;
@@ -85,9 +94,9 @@ internal sealed class SessionLog
     }
 
     /// <summary>Appends an ended id to <c>ended.txt</c>, flushed to disk.</summary>
-    public static void AppendEnded(string dir, string sessionId)
+    public static void AppendEnded(string dir, string sessionId, Func<string, FileMode, FileStream> open)
     {
-        using var s = new FileStream(Path.Combine(dir, "ended.txt"), FileMode.Append, FileAccess.Write, FileShare.Read, 1);
+        using var s = open(Path.Combine(dir, "ended.txt"), FileMode.Append);
         s.Write(Encoding.ASCII.GetBytes(sessionId + "\n"));
         s.Flush(flushToDisk: true);
     }
@@ -103,7 +112,7 @@ internal sealed class SessionLog
     public sealed record Restored(string SessionId, byte[]? TokenHash, string? Client, List<FsEntry> Calls, bool EndAccepted, SessionLog Log);
 
     /// <summary>Every session log of the directory; an unreadable log is renamed to <c>.corrupt</c> and reported.</summary>
-    public static List<Restored> ReadAll(string dir, Action<string> report)
+    public static List<Restored> ReadAll(string dir, Action<string> report, Func<string, FileMode, FileStream> open)
     {
         var result = new List<Restored>();
         foreach (var path in Directory.EnumerateFiles(dir, "*.wal"))
@@ -112,7 +121,7 @@ internal sealed class SessionLog
             try
             {
                 if (ArtifactNames.validateSessionId(id).IsError) throw new InvalidDataException("the file name is not a session id");
-                result.Add(Read(path, id));
+                result.Add(Read(path, id, open));
             }
             catch (Exception e) when (e is InvalidDataException or IOException or FormatException or UnauthorizedAccessException)
             {
@@ -123,7 +132,7 @@ internal sealed class SessionLog
         return result;
     }
 
-    private static Restored Read(string path, string id)
+    private static Restored Read(string path, string id, Func<string, FileMode, FileStream> open)
     {
         string text = File.ReadAllText(path, Encoding.ASCII);
         var lines = text.Split('\n').ToList();
@@ -151,7 +160,7 @@ internal sealed class SessionLog
             }
             else throw new InvalidDataException("unknown record");
         }
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read, 1);
+        var stream = open(path, FileMode.Open);
         stream.SetLength(keep);
         return new Restored(id, hash, client, calls, end, new SessionLog(path, stream));
     }
