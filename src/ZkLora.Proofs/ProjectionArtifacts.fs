@@ -340,16 +340,25 @@ let verifyAdapterProofs (m: Manifest) (p: AdapterProofs) : Result<unit, string> 
             | None, Some name -> Error(sprintf "adapter proof for module '%s', which the manifest does not list" name)
             | None, None -> Ok()
         let byName = Map.ofList p.Proofs
-        let! _ =
+        let! items =
             m.Adapters |> traverse (fun _ a ->
                 result {
                     let! c = Manifest.pedersenCommitment a
                     let shape = proofShape a.Shape a.FixedPoint
                     let! proof = AdapterProof.decode shape byName[a.ModuleName]
-                    return! AdapterProof.verify shape c proof
+                    return a.ModuleName, (shape, c, proof)
                 }
                 |> Result.mapError (fun e -> sprintf "module '%s': %s" a.ModuleName e))
-        return ()
+        // One shared final MSM for all modules; when it fails, module by module to name the culprit.
+        match AdapterProof.verifyMany (items |> List.map snd |> Array.ofList) with
+        | Ok() -> return ()
+        | Error batchError ->
+            let culprit =
+                items |> List.tryPick (fun (name, (s, c, proof)) ->
+                    match AdapterProof.verify s c proof with
+                    | Error e -> Some(sprintf "module '%s': %s" name e)
+                    | Ok() -> None)
+            return! Error(defaultArg culprit batchError)
     }
 
 // ---------------------------------------------------------------------------------------

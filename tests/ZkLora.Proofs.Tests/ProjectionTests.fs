@@ -402,6 +402,27 @@ let tests =
             let badMinus = { p1 with Constraint = { p1.Constraint with Ipa = { p1.Constraint.Ipa with B = p1.Constraint.Ipa.B - Fp.One } } }
             Expect.isError (CallProof.verifyMany [| st1, badPlus; st1, badMinus |]) "opposite errors do not cancel"
 
+        testCase "adapter proof verifyMany: one shared final check accepts honest batches and rejects a bad member" <| fun () ->
+            let make (i, r, o) cfg (seed: int) =
+                let rnd = Random(seed)
+                let lo, hi = AdapterProof.adapterRange cfg
+                let w () = BigInteger.Max(lo, BigInteger.Min(hi, big (rnd.NextInt64(-5000L, 5001L))))
+                let shape : AdapterProof.AdapterShape = { InDim = i; Rank = r; OutDim = o; Config = cfg }
+                let c, secret = AdapterProof.commit shape (Array.init r (fun _ -> Array.init i (fun _ -> w ()))) (Array.init o (fun _ -> Array.init r (fun _ -> w ()))) |> Result.defaultWith failwith
+                shape, c, AdapterProof.prove shape c secret |> Result.defaultWith failwith
+            let s1, c1, p1 = make (3, 2, 2) (cfgOf (8, 16, 40)) 61
+            let s2, c2, p2 = make (2, 1, 3) (cfgOf (20, 63, 127)) 62
+            let s3, c3, p3 = make (4, 2, 1) (cfgOf (16, 32, 64)) 63
+            Expect.equal (AdapterProof.verifyMany [| s1, c1, p1; s2, c2, p2; s3, c3, p3 |]) (Ok()) "three honest proofs"
+            Expect.equal (AdapterProof.verifyMany [||]) (Ok()) "empty batch"
+            Expect.isError (AdapterProof.verifyMany [| s1, c1, p1; s2, c3, p2 |]) "a proof for another commitment"
+            let bad = { p2 with Proof = { p2.Proof with Ipa = { p2.Proof.Ipa with A = p2.Proof.Ipa.A + Fp.One } } }
+            Expect.isError (AdapterProof.verify s2 c2 bad) "final scalar changed, alone"
+            Expect.isError (AdapterProof.verifyMany [| s1, c1, p1; s2, c2, bad; s3, c3, p3 |]) "final scalar changed, in a batch"
+            let plus = { p1 with Proof = { p1.Proof with Ipa = { p1.Proof.Ipa with B = p1.Proof.Ipa.B + Fp.One } } }
+            let minus = { p1 with Proof = { p1.Proof with Ipa = { p1.Proof.Ipa with B = p1.Proof.Ipa.B - Fp.One } } }
+            Expect.isError (AdapterProof.verifyMany [| s1, c1, plus; s1, c1, minus |]) "opposite errors do not cancel"
+
         testCase "proof encoding: byte flips, truncation and extension are rejected" <| fun () ->
             let _, _, secret, st = fixedCase (2L, 1L) (cfgOf (8, 16, 40)) 31
             let proof = CallProof.prove st secret |> Result.defaultWith failwith

@@ -253,8 +253,9 @@ let internal proveOmitting (part: string) (s: AdapterShape) (commitment: VestaAf
     if not (List.contains part absorbedParts) then invalidArg (nameof part) part
     proveWith (Some part) true None ignore s commitment secret
 
-/// Verifies an adapter proof for a commitment.
-let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
+/// Runs every check of an adapter proof except its final multi-scalar multiplication, returned as
+/// a DeferredCheck that must be the identity (so a batch can share one MSM: `verifyMany`).
+let verifyDeferred (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<DeferredCheck, string> =
     match checkShape s with
     | Error e -> Error e
     | Ok() ->
@@ -278,7 +279,35 @@ let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof
         | Ok chk ->
             let hs = chk.HScalars
             for i in 0 .. layout.SegCount - 1 do hs[layout.SegStart + i] <- hs[layout.SegStart + i] - alpha
-            if DeferredCheck.isIdentity chk then Ok() else Error "adapter proof: the final inner-product check failed"
+            Ok chk
+
+/// Verifies an adapter proof for a commitment.
+let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
+    verifyDeferred s commitment proof
+    |> Result.bind (fun chk -> if DeferredCheck.isIdentity chk then Ok() else Error "adapter proof: the final inner-product check failed")
+
+/// Verifies several adapter proofs with one shared final MSM: each proof's deferred check is
+/// multiplied by an independent uniform CSPRNG weight drawn after all proofs are fixed and the
+/// checks are added (DeferredCheck.combine); a batch with a false member passes with probability
+/// ≤ 1/p. Error names the first member whose own checks fail; a failing shared check does not
+/// name a member (re-verify one by one for that).
+let verifyMany (items: (AdapterShape * VestaAffine * AdapterRangeProof)[]) : Result<unit, string> =
+    if isNull items || items.Length = 0 then Ok()
+    else
+        let checks = Array.zeroCreate<DeferredCheck> items.Length
+        let mutable error = None
+        let mutable i = 0
+        while error.IsNone && i < items.Length do
+            let s, c, p = items[i]
+            match verifyDeferred s c p with
+            | Error e -> error <- Some(sprintf "adapter proof %d: %s" i e)
+            | Ok chk -> checks[i] <- chk
+            i <- i + 1
+        match error with
+        | Some e -> Error e
+        | None ->
+            if DeferredCheck.isIdentity (DeferredCheck.combine checks) then Ok()
+            else Error "adapter proofs: the batch's shared final check failed"
 
 /// Strict binary encoding.
 let encode (p: AdapterRangeProof) : byte[] =
