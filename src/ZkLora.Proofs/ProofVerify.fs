@@ -241,7 +241,7 @@ let private projectionPolicy (a: ManifestAdapter) : Result<unit, string> =
 
 /// The policy check of every module the transcript uses: the parameters of its calls and of
 /// its pinned manifest entry. Logs each module's config and scaling once.
-let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) =
+let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: InferenceTranscript) (manifest: Manifest) (log: string -> unit) =
     let describe (c: FixedPoint.FixedPointConfig) (s: FixedPoint.Scaling) =
         sprintf "fixed-point config (scale_bits %d, value_bits %d, intermediate_bits %d), scaling %O/%O" c.ScaleBits c.ValueBits c.IntermediateBits s.Num s.Den
     let modules = transcript.Entries |> List.map (fun e -> e.ModuleName) |> List.distinct
@@ -405,7 +405,7 @@ let private projectionCoverage (entries: TranscriptEntry list) (statements: (Art
 /// Verifies the proof directories of one or more contributors against B's transcript and the
 /// union of the pinned manifests, refusing parameters outside `policy` before any proof file
 /// is read.
-let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
@@ -505,18 +505,18 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
     }
 
 /// `batchVerifyManyWithPolicy` under the standard policy (`ParameterPolicy.standard`).
-let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+let batchVerifyMany (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     batchVerifyManyWithPolicy ParameterPolicy.standard proofDirs transcript manifests log
 
 /// One contributor: one proof directory and its pinned manifest.
-let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+let batchVerify (proofDir: string) (transcript: InferenceTranscript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     batchVerifyMany [ proofDir ] transcript [ manifest ] log
 
 /// `batchVerifyManyWithPolicy` over files: the transcript and the pinned manifests are read strictly first.
 let batchVerifyManyFilesWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let clock = Diagnostics.Stopwatch.StartNew()
     verifyResult {
-        let! t = Transcript.readFile transcriptPath |> tag InvalidInput
+        let! t = InferenceTranscript.readFile transcriptPath |> tag InvalidInput
         let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput |> Result.map (fun m -> p, m))
         // The one-time adapter proofs of projection manifests: after the whole policy check
         // (transcript and manifests), once per manifest digest.

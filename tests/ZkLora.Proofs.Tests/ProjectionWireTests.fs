@@ -67,7 +67,7 @@ type private Fixture =
     { Manifest: Manifest
       ManifestPath: string
       TranscriptPath: string
-      Transcript: Transcript
+      Transcript: InferenceTranscript
       Secrets: (string * PrivateAdapter) list
       /// one proof per (session, module)
       Grouped: string
@@ -99,7 +99,7 @@ let private fixture =
         Expect.equal p.Length 7 "one proof per call"
         let mPath = writePinned manifest secrets
         let tPath = Path.Combine(Path.GetDirectoryName mPath, "transcript.json")
-        Transcript.writeFile tPath { Entries = calls } |> unwrap
+        InferenceTranscript.writeFile tPath { Entries = calls } |> unwrap
         { Manifest = manifest; ManifestPath = mPath; TranscriptPath = tPath; Transcript = { Entries = calls }; Secrets = secrets
           Grouped = grouped; PerCall = perCall; Weights = [ wa; wb; wc ] })
 
@@ -160,7 +160,7 @@ let tests =
             let mPath = Path.Combine(d, "plonk.json")
             Manifest.writeFile mPath plonkManifest |> unwrap
             let tPath = Path.Combine(d, "t.json")
-            Transcript.writeFile tPath { Entries = fx.Transcript.Entries @ [ e ] } |> unwrap
+            InferenceTranscript.writeFile tPath { Entries = fx.Transcript.Entries @ [ e ] } |> unwrap
             let s = batchVerifyManyFiles [ fx.Grouped; plonkDir ] tPath [ fx.ManifestPath; mPath ] ignore |> unwrap
             Expect.equal s.Proofs 6 "five projection proofs and one PLONK proof"
             // the PLONK proof's statement is not accepted where the manifest says projection
@@ -169,7 +169,7 @@ let tests =
                 File.Copy(f, Path.Combine(moved, Path.GetFileName(f).Replace(w.Name, fx.Weights[1].Name).Replace("s1.", "s9.")))
             let tPath2 = Path.Combine(d, "t2.json")
             let e9 = { (call "s9" fx.Weights[1] 0L [| [| BigInteger 17; BigInteger -300 |] |]) with SessionId = "s9" }
-            Transcript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
+            InferenceTranscript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
             batchVerifyFiles moved tPath2 fx.ManifestPath ignore |> expectFailure Tampered "projection statement file"
         }
         test "per-call proofs verify" {
@@ -205,7 +205,7 @@ let tests =
             let t = { Entries = fx.Transcript.Entries |> List.filter (fun e -> not (e.SessionId = "s1" && e.ModuleName = a () && e.InvocationIndex = 2L)) }
             let d = tempDir ()
             let tPath = Path.Combine(d, "t.json")
-            Transcript.writeFile tPath t |> unwrap
+            InferenceTranscript.writeFile tPath t |> unwrap
             batchVerifyFiles fx.Grouped tPath fx.ManifestPath ignore |> expectFailure Coverage "which the transcript does not have"
         }
         test "a proof for another statement (the per-call proof of the group's first call) is rejected" {

@@ -58,7 +58,7 @@ let private prove manifest (mods: Module list) calls dir =
 type private Fixture =
     { Dir: string
       Manifest: Manifest
-      Transcript: Transcript
+      Transcript: InferenceTranscript
       Modules: Module list }
 
 let private fixture =
@@ -87,7 +87,7 @@ let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Resul
 let private ma () = fixture.Value.Modules[0].Adapter.ModuleName
 let private mb () = fixture.Value.Modules[1].Adapter.ModuleName
 
-let private withEntry (i: int) (f: TranscriptEntry -> TranscriptEntry) (t: Transcript) =
+let private withEntry (i: int) (f: TranscriptEntry -> TranscriptEntry) (t: InferenceTranscript) =
     { Entries = t.Entries |> List.mapi (fun j e -> if i = j then f e else e) }
 
 let private bump (m: BigInteger[][]) = m |> Array.mapi (fun t r -> r |> Array.mapi (fun k v -> if t = 0 && k = 0 then v + BigInteger.One else v))
@@ -112,7 +112,7 @@ let tests =
             Expect.equal s.Proofs 4 "four proofs"
             Expect.equal s.Circuits 3 "three circuits (a with 1 row, a with 2 rows, b)"
             let d = tempDir ()
-            Transcript.writeFile (Path.Combine(d, "t.json")) fx.Transcript |> unwrap
+            InferenceTranscript.writeFile (Path.Combine(d, "t.json")) fx.Transcript |> unwrap
             Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
             let s2 = batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> unwrap
             Expect.equal s2.Proofs 4 "four proofs from files"
@@ -263,7 +263,7 @@ let tests =
             let fx = fixture.Value
             let d = tempDir ()
             Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
-            let text = Transcript.toJson fx.Transcript |> unwrap
+            let text = InferenceTranscript.toJson fx.Transcript |> unwrap
             let e = fx.Transcript.Entries[0]
             let needle = sprintf "\"x\":[[%O" (e.X[0][0])
             File.WriteAllText(Path.Combine(d, "t.json"), text.Replace(needle, sprintf "\"x\":[[%O" (valueBound defaultConfig + BigInteger.One)))

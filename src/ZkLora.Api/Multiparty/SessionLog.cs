@@ -66,7 +66,7 @@ internal sealed class SessionLog
 
     public void AppendCall(FsEntry entry)
     {
-        var json = TranscriptModule.toJson(new Transcript(Microsoft.FSharp.Collections.ListModule.OfSeq([entry])));
+        var json = InferenceTranscriptModule.toJson(new ZkLora.Proofs.InferenceTranscript(Microsoft.FSharp.Collections.ListModule.OfSeq([entry])));
         if (json.IsError) throw new IOException($"cannot serialise the call: {json.ErrorValue}");
         Append("call " + json.ResultValue);
     }
@@ -143,7 +143,7 @@ internal sealed class SessionLog
             else if (line == "end_failed") end = false;
             else if (line.StartsWith("call ", StringComparison.Ordinal))
             {
-                var t = TranscriptModule.parse(line[5..]);
+                var t = InferenceTranscriptModule.parse(line[5..]);
                 if (t.IsError || t.ResultValue.Entries.Length != 1) throw new InvalidDataException($"bad call record: {(t.IsError ? t.ErrorValue : "not one entry")}");
                 var e = t.ResultValue.Entries.Head;
                 if (e.SessionId != id) throw new InvalidDataException("a call record of another session");
