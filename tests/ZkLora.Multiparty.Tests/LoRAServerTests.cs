@@ -161,10 +161,17 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public void The_default_seam_is_the_zero_knowledge_prover()
     {
         using var dir = new TempDir();
-        Assert.Same(ZkProofGenerator.Default, LoRAServer.Create(fx.Adapter, dir.Combine("a")).Prover);
+        var standard = Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("a")).Prover);
+        Assert.Equal(Environment.ProcessorCount, standard.MaxDegreeOfParallelism);
+        Assert.Equal(4, standard.Context.Options.KeyCacheSize);
+        Assert.Equal(4096L << 20, standard.Context.Options.MemoryBudgetBytes);
+        // each server owns its context: two servers share no proving-key cache
+        Assert.NotSame(standard.Context, Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("a2")).Prover).Context);
         var capped = Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("b"), new LoRAServerOptions { MaxProofParallelism = 1 }).Prover);
         Assert.Equal(1, capped.MaxDegreeOfParallelism);
         Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("c"), new LoRAServerOptions { MaxProofParallelism = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("d"), new LoRAServerOptions { ProvingKeyCacheSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("e"), new LoRAServerOptions { ProjectionCallsPerProof = -1 }));
     }
 
     [Fact]

@@ -51,7 +51,10 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options perProof = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof }
+let private options perProof = ProverContext { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof; KeyCacheSize = 4 }
+
+/// The verifier context these tests share (adapter proofs verified once per manifest in it).
+let private verifier = VerifierContext()
 
 /// Writes a manifest and its adapter proofs next to it; returns the manifest path.
 let private writePinned (m: Manifest) (secrets: (string * PrivateAdapter) list) =
@@ -115,7 +118,7 @@ let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Resul
 
 let private verifyDir (dir: string) =
     let fx = fixture.Value
-    batchVerifyFiles dir fx.TranscriptPath fx.ManifestPath ignore
+    batchVerifyManyFilesWith verifier [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore
 
 /// An attacker who rewrites the meta file for whatever statement and proof bytes are there.
 let private fixMeta (dir: string) (stem: string) =
@@ -143,7 +146,8 @@ let tests =
             Expect.equal s.Proofs 5 "five proofs cover seven calls"
             let s2 = verifyDir fixture.Value.Grouped |> unwrap
             Expect.equal s2.Proofs 5 "again (adapter proofs cached)"
-            Expect.isTrue (adapterProofsVerified fixture.Value.Manifest) "cached by manifest digest"
+            Expect.isTrue (adapterProofsVerified verifier fixture.Value.Manifest) "cached by manifest digest"
+            Expect.isFalse (adapterProofsVerified (VerifierContext()) fixture.Value.Manifest) "another context shares nothing (no process-wide state)"
         }
         test "one batch verifies a PLONK contributor and a projection contributor together" {
             let fx = fixture.Value
@@ -268,7 +272,7 @@ let tests =
             let writeWith (f: byte[] -> byte[]) =
                 let bad = { good with Proofs = good.Proofs |> List.mapi (fun i (n, p) -> n, (if i = 1 then f p else p)) }
                 File.WriteAllText(proofsPath, ProjectionArtifacts.adapterProofsToJson bad |> unwrap)
-            let check () = verifyAdapterProofsFileWithPolicy ParameterPolicy.standard path m ignore
+            let check () = verifyAdapterProofsFile verifier path m ignore
             let p1 = snd good.Proofs[1]
             for pos in [ 0; 33; p1.Length / 2; p1.Length - 1 ] do
                 writeWith (fun p -> let q = Array.copy p in q[pos] <- q[pos] ^^^ 0x04uy; q)
@@ -290,25 +294,25 @@ let tests =
             match check () with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message; Expect.stringContains f.Message "does not exist" "missing"
             | Ok() -> failtest "a missing file accepted"
-            Expect.isFalse (adapterProofsVerified m) "nothing cached"
+            Expect.isFalse (adapterProofsVerified verifier m) "nothing cached"
             // and the good file verifies, once
             File.WriteAllText(proofsPath, ProjectionArtifacts.adapterProofsToJson good |> unwrap)
             check () |> unwrap
-            Expect.isTrue (adapterProofsVerified m) "cached"
+            Expect.isTrue (adapterProofsVerified verifier m) "cached"
         }
         test "adapter proofs for another manifest, or missing a module, are rejected" {
             let fx = fixture.Value
             let entries = fx.Weights |> List.map (fun w -> w.Name, commit w)
             let m = { Adapters = entries |> List.map (fun (_, (e, _)) -> e) }
             let theirs = ProjectionArtifacts.readAdapterProofs (ProjectionArtifacts.adapterProofsPath fx.ManifestPath) |> unwrap
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m theirs ignore with
+            match verifyAdapterProofs verifier m theirs ignore with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message; Expect.stringContains f.Message "not the pinned manifest" "digest"
             | Ok() -> failtest "accepted"
             let md = Manifest.digest m |> unwrap
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m { theirs with ManifestDigest = md } ignore with
+            match verifyAdapterProofs verifier m { theirs with ManifestDigest = md } ignore with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message
             | Ok() -> failtest "other commitments' proofs accepted"
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) ignore with
+            match verifyAdapterProofs verifier m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) ignore with
             | Error f -> Expect.stringContains f.Message "has no adapter proof" "missing module"
             | Ok() -> failtest "accepted"
         }
@@ -396,10 +400,10 @@ let tests =
             let path = Path.Combine(d, "wide.json")
             Manifest.writeFile path m |> unwrap
             // no adapter-proof file at all: the policy fails first
-            match verifyAdapterProofsFileWithPolicy wide path m ignore with
+            match verifyAdapterProofsFile (contextWithPolicy wide) path m ignore with
             | Error f -> Expect.equal f.Kind OutsidePolicy f.Message; Expect.stringContains f.Message "projection policy" "projection policy"
             | Ok() -> failtest "accepted"
-            match verifyAdapterProofsFileWithPolicy ParameterPolicy.standard path m ignore with
+            match verifyAdapterProofsFile verifier path m ignore with
             | Error f -> Expect.equal f.Kind OutsidePolicy f.Message
             | Ok() -> failtest "accepted"
         }

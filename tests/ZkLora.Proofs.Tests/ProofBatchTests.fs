@@ -47,7 +47,7 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0 }
+let private options = ProverContext { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0; KeyCacheSize = 4 }
 
 let private prove manifest (mods: Module list) calls dir =
     let adapters = mods |> List.map (fun m -> m.Adapter.ModuleName, m.Private) |> Map.ofList
@@ -362,21 +362,21 @@ let tests =
         test "a config outside the verifier's policy is refused before any proof is read" {
             let fx = fixture.Value
             let narrow = { ParameterPolicy.standard with MaxIntermediateBits = 100 }
-            batchVerifyManyWithPolicy narrow [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy narrow) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore
             |> expectFailure OutsidePolicy "intermediate_bits = 127 is above the verifier's limit 100"
             // an empty proof directory: the policy refusal comes first, not a coverage failure
-            batchVerifyManyWithPolicy narrow [ tempDir () ] fx.Transcript [ fx.Manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy narrow) [ tempDir () ] fx.Transcript [ fx.Manifest ] ignore
             |> expectFailure OutsidePolicy "above the verifier's limit"
             for bad, what in [ { ParameterPolicy.standard with MaxScaleBits = 19 }, "scale_bits = 20"
                                { ParameterPolicy.standard with MaxValueBits = 62 }, "value_bits = 63" ] do
-                batchVerifyManyWithPolicy bad [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure OutsidePolicy what
+                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure OutsidePolicy what
         }
         test "a policy that is itself out of range is an input error" {
             let fx = fixture.Value
             for bad in [ { ParameterPolicy.standard with MaxIntermediateBits = 251 }
                          { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.Zero }
                          { ParameterPolicy.standard with MaxScaleBits = -1 } ] do
-                batchVerifyManyWithPolicy bad [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure InvalidInput "parameter policy"
+                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure InvalidInput "parameter policy"
         }
         test "a scaling outside the policy is refused unless the verifier widens the policy" {
             let rnd = Random 5
@@ -390,12 +390,12 @@ let tests =
             batchVerifyMany [ d ] { Entries = calls } [ manifest ] ignore |> expectFailure OutsidePolicy "den is above the verifier's limit"
             let wide = { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.One <<< 65 }
             let lines = Collections.Generic.List<string>()
-            let s = batchVerifyManyWithPolicy wide [ d ] { Entries = calls } [ manifest ] lines.Add |> unwrap
+            let s = batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = calls } [ manifest ] lines.Add |> unwrap
             Expect.equal s.Proofs 1 "verifies under the widened policy"
             Expect.exists lines (fun l -> l.Contains "module wide.c_attn: fixed-point config (scale_bits 8, value_bits 16, intermediate_bits 40), scaling 3/18446744073709551617") "the log names each module's config and scaling"
             // a transcript entry whose own scaling is outside is refused too (B recorded what A answered)
             let negative = { sc with Num = -((BigInteger.One <<< 64) + BigInteger 2) }
-            batchVerifyManyWithPolicy wide [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] ignore
             |> expectFailure OutsidePolicy "|num| is above the verifier's limit"
         }
         test "the standard policy admits the default and the peers' configs and PEFT scalings" {

@@ -27,17 +27,30 @@ public sealed record LoRAServerOptions
     /// The proof backend the adapter is committed for (default <see cref="ProofBackend.Plonk"/>). With
     /// <see cref="ProofBackend.Projection"/> the manifest holds Pedersen commitments, a one-time adapter
     /// proof is written next to it (<see cref="LoRAServer.WriteManifest"/>), and at <c>end_inference</c> all
-    /// calls of one module in a session are proved together (<c>ZKLORA_PROJECTION_CALLS_PER_PROOF</c> limits
+    /// calls of one module in a session are proved together (<see cref="ProjectionCallsPerProof"/> limits
     /// the calls per proof).
     /// </summary>
     public ProofBackend Backend { get; init; } = ProofBackend.Plonk;
+
+    /// <summary>
+    /// Projection backend: most calls of one module in one session per proof (default 0: all of them,
+    /// split only where a proof would exceed the projection policy; 1: one proof per call). The CLI
+    /// maps <c>ZKLORA_PROJECTION_CALLS_PER_PROOF</c> here.
+    /// </summary>
+    public int ProjectionCallsPerProof { get; init; }
+
+    /// <summary>
+    /// Proving keys the server keeps, by circuit id, least recently used evicted (default 4), so the
+    /// second proof of a circuit shape pays no key generation. The CLI maps <c>ZKLORA_KEY_CACHE_SIZE</c> here.
+    /// </summary>
+    public int ProvingKeyCacheSize { get; init; } = 4;
 
     /// <summary>Serve only these adapter modules (null: every module of the adapter).</summary>
     public IReadOnlyCollection<string>? Modules { get; init; }
 
     /// <summary>
-    /// Most calls proved at once at <c>end_inference</c> (null: <c>ZKLORA_PROVE_PARALLELISM</c>, else the
-    /// processor count; proving is also bounded by a memory estimate, see <c>ZKLORA_PROVE_MEMORY_MB</c>).
+    /// Most calls proved at once at <c>end_inference</c> (null: the processor count; proving is also bounded
+    /// by a memory estimate, see <see cref="MaxProvingMemoryBytes"/>). The CLI maps <c>ZKLORA_PROVE_PARALLELISM</c> here.
     /// </summary>
     public int? MaxProofParallelism { get; init; }
 
@@ -72,7 +85,7 @@ public sealed record LoRAServerOptions
     public long MaxTotalRecordedValues { get; init; } = 1L << 25;
 
     /// <summary>
-    /// Proving memory budget in bytes (null: <c>ZKLORA_PROVE_MEMORY_MB</c>, default 4096 MiB). A call
+    /// Proving memory budget in bytes (null: 4096 MiB; the CLI maps <c>ZKLORA_PROVE_MEMORY_MB</c> here). A call
     /// whose proof is estimated to need more is refused when it arrives (before it is recorded);
     /// sessions are proved one at a time, with as many proofs in parallel as the budget allows.
     /// </summary>
@@ -136,11 +149,17 @@ public sealed partial class LoRAServer
         if (options.MaxProvingMemoryBytes is < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxProvingMemoryBytes must be at least 1.");
         if (options.SessionIdleTimeout != Timeout.InfiniteTimeSpan && options.SessionIdleTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), "SessionIdleTimeout must be positive or Timeout.InfiniteTimeSpan.");
-        _provingBudget = options.MaxProvingMemoryBytes ?? ProofBatch.defaultOptions().MemoryBudgetBytes;
-        Prover = options.ProofGenerator
-                 ?? (options.MaxProofParallelism is null && options.MaxProvingMemoryBytes is null
-                     ? ZkProofGenerator.Default
-                     : new ZkProofGenerator(options.MaxProofParallelism, _provingBudget));
+        if (options.ProjectionCallsPerProof < 0) throw new ArgumentOutOfRangeException(nameof(options), "ProjectionCallsPerProof must be at least 0.");
+        if (options.ProvingKeyCacheSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ProvingKeyCacheSize must be at least 1.");
+        var defaults = ProofBatch.defaultOptions();
+        var proveOptions = new ProofBatch.ProveOptions(
+            options.MaxProofParallelism ?? defaults.MaxDegreeOfParallelism,
+            options.MaxProvingMemoryBytes ?? defaults.MemoryBudgetBytes,
+            options.ProjectionCallsPerProof,
+            options.ProvingKeyCacheSize);
+        _provingBudget = proveOptions.MemoryBudgetBytes;
+        // The server owns its prover context (options and proving-key cache); nothing is process-wide.
+        Prover = options.ProofGenerator ?? new ZkProofGenerator(new ProofBatch.ProverContext(proveOptions));
 
         var served = adapter.Modules.ToList();
         if (options.Modules is not null)

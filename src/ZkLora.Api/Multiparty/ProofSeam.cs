@@ -126,30 +126,27 @@ public sealed class ProofGenerationException : Exception
 /// (<see cref="ProofBatch"/>). For every recorded call of the session it checks the call against
 /// the manifest and the private adapter (the recorded delta must be the adapter's exact output,
 /// the salt must open the commitment), then proves the calls in parallel (bounded by
-/// <c>ZKLORA_PROVE_PARALLELISM</c> or <see cref="LoRAServerOptions.MaxProofParallelism"/>, and a
-/// memory estimate against <c>ZKLORA_PROVE_MEMORY_MB</c>), with proving keys cached by circuit
-/// shape (<c>ZKLORA_KEY_CACHE_SIZE</c>).
+/// <see cref="LoRAServerOptions.MaxProofParallelism"/> and a memory estimate against
+/// <see cref="LoRAServerOptions.MaxProvingMemoryBytes"/>), with proving keys cached by circuit
+/// shape in the prover context the server owns (<see cref="LoRAServerOptions.ProvingKeyCacheSize"/>).
 /// </summary>
 internal sealed class ZkProofGenerator : IProofGenerator
 {
-    private readonly ProofBatch.ProveOptions _options;
+    private readonly ProofBatch.ProverContext _context;
 
-    /// <summary>The shared instance with options from the environment.</summary>
-    public static ZkProofGenerator Default { get; } = new();
-
-    /// <summary>Creates a prover.</summary>
-    /// <param name="maxDegreeOfParallelism">Most statements proved at once (null: from the environment / processor count).</param>
-    /// <param name="memoryBudgetBytes">Proving memory budget (null: from the environment, <c>ZKLORA_PROVE_MEMORY_MB</c>).</param>
-    public ZkProofGenerator(int? maxDegreeOfParallelism = null, long? memoryBudgetBytes = null)
+    /// <summary>Creates a prover over a context (options and proving-key cache) its owner keeps.</summary>
+    /// <param name="context">The prover context.</param>
+    public ZkProofGenerator(ProofBatch.ProverContext context)
     {
-        var d = ProofBatch.defaultOptions();
-        if (maxDegreeOfParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
-        if (memoryBudgetBytes is < 1) throw new ArgumentOutOfRangeException(nameof(memoryBudgetBytes), "The memory budget must be positive.");
-        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, memoryBudgetBytes ?? d.MemoryBudgetBytes, d.ProjectionCallsPerProof);
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
     }
 
     /// <summary>Most statements proved at once.</summary>
-    public int MaxDegreeOfParallelism => _options.MaxDegreeOfParallelism;
+    public int MaxDegreeOfParallelism => _context.Options.MaxDegreeOfParallelism;
+
+    /// <summary>The prover context (options and cached proving keys).</summary>
+    public ProofBatch.ProverContext Context => _context;
 
     /// <inheritdoc />
     /// <exception cref="ProofGenerationException">A call cannot be proved; the message names it and says why.</exception>
@@ -164,7 +161,7 @@ internal sealed class ZkProofGenerator : IProofGenerator
             var report = FuncConvert.FromAction<ProofBatch.ProveProgress>(p =>
                 progress?.Report(new ProofProgress(p.Done, p.Total,
                     p.Finished is null ? null : $"{p.Finished.Value.ModuleName}#{p.Finished.Value.InvocationIndex}")));
-            var r = ProofBatch.proveCalls(_options, job.Manifest.ToFSharp(), adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
+            var r = ProofBatch.proveCalls(_context, job.Manifest.ToFSharp(), adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             if (r.IsError) throw new ProofGenerationException(r.ErrorValue);
             return r.ResultValue.Length;
