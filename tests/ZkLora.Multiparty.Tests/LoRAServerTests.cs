@@ -137,7 +137,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         var probe = new SeamProbe();
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = probe });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = probe });
         s.LoraForward("sess", M1, [1, 32], Rows(1, 1));
         s.LoraForward("sess", M0, [1, 32], Rows(1, 2));
         s.LoraForward("sess", M0, [1, 32], Rows(1, 3));
@@ -179,10 +179,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         // A dishonest contributor: the delta of (M0, 0) is off by one in its first value.
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions
-        {
-            TestDeltaOverride = (m, i, d) => m == M0 && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 0 && k == 0 ? v + 1 : v).ToArray()).ToArray() : d,
-        });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { DeltaOverride = (m, i, d) => m == M0 && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 0 && k == 0 ? v + 1 : v).ToArray()).ToArray() : d });
         s.LoraForward("sess", M0, [1, 32], Rows(1, 1));
         var e = await Assert.ThrowsAsync<ProofGenerationException>(() => s.EndInferenceAsync("sess"));
         Assert.Contains($"sess.{M0}.0", e.Message);

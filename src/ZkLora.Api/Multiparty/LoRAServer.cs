@@ -54,20 +54,8 @@ public sealed record LoRAServerOptions
     /// </summary>
     public int? MaxProofParallelism { get; init; }
 
-    /// <summary>
-    /// Test-only proving seam (null: the zero-knowledge prover). A job carries the secret witness,
-    /// and only the zero-knowledge prover writes artifacts a verifier accepts, so it is not public.
-    /// </summary>
-    internal IProofGenerator? ProofGenerator { get; init; }
-
     /// <summary>Where proving progress goes when <c>end_inference</c> arrives over the wire (or no progress sink is passed).</summary>
     public IProgress<ProofProgress>? ProofProgress { get; init; }
-
-    /// <summary>
-    /// Test-only fault injection: rewrites the delta of a call (module, invocation index, exact
-    /// delta → delta returned and recorded). Models a dishonest contributor; never set in production.
-    /// </summary>
-    internal Func<string, long, BigInteger[][], BigInteger[][]>? TestDeltaOverride { get; init; }
 
     /// <summary>Most sessions open (recorded but not yet proved) at once, over all clients.</summary>
     public int MaxOpenSessions { get; init; } = 64;
@@ -108,6 +96,26 @@ public sealed record LoRAServerOptions
     public TextWriter? Log { get; init; }
 }
 
+/// <summary>
+/// Test-only seams of a <see cref="LoRAServer"/>, kept out of <see cref="LoRAServerOptions"/> so that
+/// production options carry no test hook; only <see cref="LoRAServer.Create(LoraAdapter, string, LoRAServerOptions?, LoRAServerTestHooks)"/>
+/// (internal) takes them.
+/// </summary>
+internal sealed record LoRAServerTestHooks
+{
+    /// <summary>
+    /// The proving seam (null: the zero-knowledge prover). A job carries the secret witness, and only
+    /// the zero-knowledge prover writes artifacts a verifier accepts, so it is not public.
+    /// </summary>
+    public IProofGenerator? ProofGenerator { get; init; }
+
+    /// <summary>
+    /// Fault injection: rewrites the delta of a call (module, invocation index, exact delta → delta
+    /// returned and recorded). Models a dishonest contributor.
+    /// </summary>
+    public Func<string, long, BigInteger[][], BigInteger[][]>? DeltaOverride { get; init; }
+}
+
 /// <summary>Result of a served <c>lora_forward</c>.</summary>
 /// <param name="Call">What was recorded.</param>
 /// <param name="Output">The dequantized delta (q / 2^scale_bits), rows × out_dim.</param>
@@ -134,9 +142,12 @@ public sealed partial class LoRAServer
     private readonly long _provingBudget;
     private long _totalValues;
 
-    private LoRAServer(LoraAdapter adapter, string outputDirectory, LoRAServerOptions options)
+    private readonly LoRAServerTestHooks _hooks;
+
+    private LoRAServer(LoraAdapter adapter, string outputDirectory, LoRAServerOptions options, LoRAServerTestHooks hooks)
     {
         _options = options;
+        _hooks = hooks;
         OutputDirectory = Path.GetFullPath(outputDirectory);
         if (options.FixedPoint is null) throw new ArgumentException("FixedPoint must not be null.", nameof(options));
         _config = options.FixedPoint.ToFSharp();
@@ -159,7 +170,7 @@ public sealed partial class LoRAServer
             options.ProvingKeyCacheSize);
         _provingBudget = proveOptions.MemoryBudgetBytes;
         // The server owns its prover context (options and proving-key cache); nothing is process-wide.
-        Prover = options.ProofGenerator ?? new ZkProofGenerator(new ProofBatch.ProverContext(proveOptions));
+        Prover = hooks.ProofGenerator ?? new ZkProofGenerator(new ProofBatch.ProverContext(proveOptions));
 
         var served = adapter.Modules.ToList();
         if (options.Modules is not null)
@@ -210,7 +221,16 @@ public sealed partial class LoRAServer
     {
         ArgumentNullException.ThrowIfNull(adapter);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
-        return new LoRAServer(adapter, outputDirectory, options ?? new LoRAServerOptions());
+        return new LoRAServer(adapter, outputDirectory, options ?? new LoRAServerOptions(), new LoRAServerTestHooks());
+    }
+
+    /// <summary>As <see cref="Create(LoraAdapter, string, LoRAServerOptions?)"/>, with test-only seams.</summary>
+    internal static LoRAServer Create(LoraAdapter adapter, string outputDirectory, LoRAServerOptions? options, LoRAServerTestHooks hooks)
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
+        ArgumentNullException.ThrowIfNull(hooks);
+        return new LoRAServer(adapter, outputDirectory, options ?? new LoRAServerOptions(), hooks);
     }
 
     /// <summary>
@@ -588,7 +608,7 @@ public sealed partial class LoRAServer
             CheckCapacity(session, values);
             session.NextIndex.TryGetValue(module.Name, out long index);
             var d = delta;
-            if (_options.TestDeltaOverride is { } tamper)
+            if (_hooks.DeltaOverride is { } tamper)
             {
                 d = tamper(module.Name, index, delta);
                 output = d.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
