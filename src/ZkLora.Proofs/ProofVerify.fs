@@ -58,15 +58,6 @@ type VerifySummary =
       Circuits: int
       Seconds: float }
 
-/// Result computation expression over any error type (the shared one is string-only).
-type private VerifyBuilder() =
-    member _.Return(v) : Result<'a, 'e> = Ok v
-    member _.ReturnFrom(r: Result<'a, 'e>) = r
-    member _.Bind(r: Result<'a, 'e>, f: 'a -> Result<'b, 'e>) = Result.bind f r
-    member _.Zero() : Result<unit, 'e> = Ok()
-
-let private verifyResult = VerifyBuilder()
-
 /// Maps f over a list, stopping at the first error.
 let private traverseAll (f: 'a -> Result<'b, 'e>) (xs: 'a list) : Result<'b list, 'e> =
     let rec go acc xs =
@@ -187,7 +178,7 @@ type private Checked =
 let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact) : Result<Checked, VerifyFailure> =
     let key = describeKey a.Key
     let ctx (r: Result<'a, VerifyFailure>) = r |> Result.mapError (fun f -> { f with Message = sprintf "%s: %s" key f.Message })
-    ctx <| verifyResult {
+    ctx <| result {
         let! sPath = match a.Statement with Some p -> Ok p | None -> fail Coverage "the statement file is missing"
         let! pPath = match a.Proof with Some p -> Ok p | None -> fail Coverage "the proof file is missing"
         let! mPath = match a.Meta with Some p -> Ok p | None -> fail Coverage "the meta file is missing"
@@ -212,8 +203,8 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
         do!
             match Statement.checkAgainst entry adapter st with
             | Ok() -> Ok()
-            | Error m when m.Contains "(manifest)" -> fail ManifestMismatch m
-            | Error m -> fail StatementMismatch m
+            | Error(DiffersFromManifest m) -> fail ManifestMismatch m
+            | Error(DiffersFromEntry m) -> fail StatementMismatch m
         let! plan = LoraCircuit.plan (ProofBatch.shapeOf entry adapter) |> tag ManifestMismatch
         let cid = LoraCircuit.circuitId plan
         do!
@@ -272,7 +263,7 @@ let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: I
     let describe (c: FixedPoint.FixedPointConfig) (s: FixedPoint.Scaling) =
         sprintf "fixed-point config (scale_bits %d, value_bits %d, intermediate_bits %d), scaling %O/%O" c.ScaleBits c.ValueBits c.IntermediateBits s.Num s.Den
     let modules = transcript.Entries |> List.map (fun e -> e.ModuleName) |> List.distinct
-    verifyResult {
+    result {
         do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
         do!
             transcript.Entries
@@ -295,7 +286,7 @@ let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: I
 /// Checks every entry of a pinned manifest against the policy (and the projection policy for
 /// projection entries) — before any proof of it is read.
 let private checkManifestPolicy (policy: ParameterPolicy.ParameterPolicy) (m: Manifest) =
-    verifyResult {
+    result {
         do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
         do!
             m.Adapters
@@ -316,7 +307,7 @@ let adapterProofsVerified (context: VerifierContext) (m: Manifest) =
 let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: ProjectionArtifacts.AdapterProofs) (log: string -> unit) : Result<unit, VerifyFailure> =
     let policy = context.Policy
     let verifiedAdapterProofs = context.VerifiedAdapterProofs
-    verifyResult {
+    result {
         do! if Manifest.backendOf m = ArtifactCommon.Projection then Ok() else fail InvalidInput "the manifest is not a projection-backend manifest: it has no adapter proofs"
         let! digest = Manifest.digest m |> tag InvalidInput
         if verifiedAdapterProofs.ContainsKey digest then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" digest)
@@ -332,7 +323,7 @@ let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: Projec
 /// verified before in this context.
 let verifyAdapterProofsFile (context: VerifierContext) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
     let policy = context.Policy
-    verifyResult {
+    result {
         if adapterProofsVerified context m then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" manifestPath)
         else
             do! checkManifestPolicy policy m
@@ -352,7 +343,7 @@ type private ProjectionChecked =
 /// checks that its file name names its first call.
 let private readProjection (a: Artifact) : Result<Artifact * ProjectionArtifacts.ProjectionStatement, VerifyFailure> =
     let key = describeKey a.Key
-    verifyResult {
+    result {
         let! sPath = match a.Statement with Some p -> Ok p | None -> fail Coverage (sprintf "%s: the statement file is missing" key)
         let! st = ProjectionArtifacts.readFile sPath |> tag Tampered
         do!
@@ -365,7 +356,7 @@ let private readProjection (a: Artifact) : Result<Artifact * ProjectionArtifacts
 let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntry>) (manifest: Manifest) (a: Artifact, st: ProjectionArtifacts.ProjectionStatement) : Result<ProjectionChecked, VerifyFailure> =
     let key = describeKey a.Key
     let ctx (r: Result<'a, VerifyFailure>) = r |> Result.mapError (fun f -> { f with Message = sprintf "%s: %s" key f.Message })
-    ctx <| verifyResult {
+    ctx <| result {
         let! pPath = match a.Proof with Some p -> Ok p | None -> fail Coverage "the proof file is missing"
         let! mPath = match a.Meta with Some p -> Ok p | None -> fail Coverage "the meta file is missing"
         let! adapter =
@@ -384,7 +375,7 @@ let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntr
         let! rows =
             st.Calls |> traverseAll (fun c ->
                 let k : ArtifactNames.ProofKey = { SessionId = st.SessionId; ModuleName = st.ModuleName; InvocationIndex = c.InvocationIndex }
-                verifyResult {
+                result {
                     let! e = match entries.TryFind k with Some e -> Ok e | None -> fail Coverage (sprintf "covers %s, which the transcript does not have" (describeKey k))
                     do! Statement.checkEntryAgainstAdapter e adapter |> tag ManifestMismatch
                     do! if outside e.X || outside e.Delta then fail OutOfBounds (sprintf "%s: a transcript value is outside ±value_bound" (describeKey k)) else Ok()
@@ -411,7 +402,7 @@ let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntr
 let private projectionCoverage (entries: TranscriptEntry list) (statements: (Artifact * ProjectionArtifacts.ProjectionStatement) list) : Result<unit, VerifyFailure> =
     let entryKeys = entries |> List.map TranscriptEntry.key |> Set.ofList
     let covered = statements |> List.collect (fun (a, st) -> ProjectionArtifacts.coveredKeys st |> List.map (fun k -> k, a.Key))
-    verifyResult {
+    result {
         do!
             match covered |> List.groupBy fst |> List.tryFind (fun (_, l) -> l.Length > 1) with
             | Some(k, l) ->
@@ -434,7 +425,7 @@ let private projectionCoverage (entries: TranscriptEntry list) (statements: (Art
 let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let policy = context.Policy
     let clock = Diagnostics.Stopwatch.StartNew()
-    verifyResult {
+    result {
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
         let! manifest = unionManifests manifests
         do! checkPolicy policy transcript manifest log
@@ -489,7 +480,7 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
         // proof by proof to name the culprit.
         let groups = checkedItems |> List.groupBy (fun c -> LoraCircuit.circuitId c.Plan)
         let verifyGroup (cid: string, items: Checked list) : Result<unit, VerifyFailure> =
-            verifyResult {
+            result {
                 let! vk = verifyingKey context items.Head.Plan |> tag InvalidInput
                 let batch = items |> List.map (fun c -> c.Instances, c.Proof) |> Array.ofList
                 match Proving.verifyBatch vk batch with
@@ -544,7 +535,7 @@ let batchVerify (proofDir: string) (transcript: InferenceTranscript) (manifest: 
 let batchVerifyManyFilesWith (context: VerifierContext) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     let policy = context.Policy
     let clock = Diagnostics.Stopwatch.StartNew()
-    verifyResult {
+    result {
         let! t = InferenceTranscript.readFile transcriptPath |> tag InvalidInput
         let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput |> Result.map (fun m -> p, m))
         // The one-time adapter proofs of projection manifests: after the whole policy check

@@ -289,15 +289,17 @@ let statementNegatives =
             let a = sampleManifest.Adapters.Head
             let s = sampleStatement
             Expect.equal (Statement.checkAgainst sampleEntry a s) (Ok()) "matches"
-            expectError (Statement.checkAgainst sampleEntry a { s with X = [| [| 1I; 2I; 3I; 5I |]; s.X[1] |] }) "x (the activations" "x"
-            expectError (Statement.checkAgainst sampleEntry a { s with Delta = [| s.Delta[0]; [| 0I; 0I; 1I |] |] }) "delta" "delta"
-            expectError (Statement.checkAgainst sampleEntry a { s with InvocationIndex = 1L }) "invocation_index" "index"
-            expectError (Statement.checkAgainst sampleEntry a { s with SessionId = "s2" }) "session_id" "session"
-            expectError (Statement.checkAgainst sampleEntry a { s with Rank = 3 }) "rank" "rank"
-            expectError (Statement.checkAgainst sampleEntry a { s with AdapterCommitment = Fp.One }) "adapter_commitment" "commitment"
-            expectError (Statement.checkAgainst sampleEntry a { s with Scaling = { Num = 1I; Den = 1I } }) "scaling" "scaling"
-            expectError (Statement.checkAgainst sampleEntry { a with Shape = { a.Shape with InDim = 5 } } s) "in_dim" "manifest in_dim"
-            expectError (Statement.checkAgainst sampleEntry { a with FixedPoint = { defaultConfig with ScaleBits = 10 } } s) "fixed-point" "config"
+            let entrySide (r: Result<unit, StatementMismatch>) = match r with Error(DiffersFromEntry m) -> Error m | Error(DiffersFromManifest m) -> Ok(failtestf "classified as a manifest mismatch: %s" m) | Ok() -> Ok()
+            let manifestSide (r: Result<unit, StatementMismatch>) = match r with Error(DiffersFromManifest m) -> Error m | Error(DiffersFromEntry m) -> Ok(failtestf "classified as an entry mismatch: %s" m) | Ok() -> Ok()
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with X = [| [| 1I; 2I; 3I; 5I |]; s.X[1] |] }) "x (the activations" "x"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with Delta = [| s.Delta[0]; [| 0I; 0I; 1I |] |] }) "delta" "delta"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with InvocationIndex = 1L }) "invocation_index" "index"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with SessionId = "s2" }) "session_id" "session"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry a { s with Rank = 3 }) "rank" "rank"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry a { s with AdapterCommitment = Fp.One }) "adapter_commitment" "commitment"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with Scaling = { Num = 1I; Den = 1I } }) "scaling" "scaling"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry { a with Shape = { a.Shape with InDim = 5 } } s) "in_dim" "manifest in_dim"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry { a with FixedPoint = { defaultConfig with ScaleBits = 10 } } s) "fixed-point" "config"
             expectError (Statement.ofEntry sampleEntry { a with ModuleName = "other" } "c") "not manifest module" "module"
         }
         test "meta: check mismatches" {
