@@ -584,24 +584,21 @@ public sealed partial class LoRAServer
         CheckCapacity(session, values);
 
         var cfg = _config;
-        var x = new BigInteger[rows.Length][];
-        for (int r = 0; r < rows.Length; r++)
-        {
-            var row = new BigInteger[shape.InDim];
-            for (int i = 0; i < row.Length; i++)
-            {
-                var q = FsFixedPoint.quantize(cfg, rows[r][i]);
-                if (q.IsError) throw new LoraRequestException($"Module '{moduleName}': input row {r}, element {i}: {q.ErrorValue}");
-                row[i] = q.ResultValue;
-            }
-            x[r] = row;
-        }
         var scaling = module.Entry.Scaling;
-        var dr = FsFixedPoint.deltaRows(cfg, module.A, module.B, x, scaling.Num, scaling.Den);
-        if (dr.IsError) throw new LoraRequestException($"Module '{moduleName}': {dr.ErrorValue}");
-        var delta = dr.ResultValue;
-        long[] outputShape = [.. inputShape[..^1], shape.OutDim];
-        var output = delta.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+        var answered = ContributorCall.answer(cfg, module.A, module.B, scaling, rows);
+        if (answered.IsError)
+        {
+            throw answered.ErrorValue switch
+            {
+                ContributorCall.AnswerFailure.Unquantizable u =>
+                    new LoraRequestException($"Module '{moduleName}': input row {u.Item.Row}, element {u.Item.Column}: {u.Item.Reason}"),
+                ContributorCall.AnswerFailure.DeltaFailed f => new LoraRequestException($"Module '{moduleName}': {f.Item}"),
+                _ => new InvalidOperationException("unknown answer failure"),
+            };
+        }
+        var x = answered.ResultValue.X;
+        var delta = answered.ResultValue.Delta;
+        var output = answered.ResultValue.Output;
 
         lock (session.Gate)
         {
@@ -611,9 +608,9 @@ public sealed partial class LoRAServer
             if (_hooks.DeltaOverride is { } tamper)
             {
                 d = tamper(module.Name, index, delta);
-                output = d.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+                output = ContributorCall.dequantizeRows(cfg, d);
             }
-            var call = new RecordedCall(new FsEntry(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, d, cfg, scaling));
+            var call = new RecordedCall(ContributorCall.record(sessionId, module.Name, index, inputShape, shape.OutDim, cfg, scaling, x, d));
             var result = new LoraForwardResult(call, output);
             // Everything that can refuse the call happens before anything is committed.
             if (render is not null) rendered = render(result);
