@@ -8,30 +8,6 @@ using FsFixedPoint = ZkLora.Proofs.FixedPoint;
 
 namespace ZkLora.Api.Multiparty;
 
-/// <summary>How a base-model user combines a contributor's answer with the module's own output.</summary>
-public enum CombineMode
-{
-    /// <summary>module output = base output + delta (the LoRA forward; the default).</summary>
-    AddDelta,
-    /// <summary>module output = the contributor's output (the delta alone replaces the base output).</summary>
-    Replace,
-}
-
-/// <summary>A contributor could not be used: it failed, refused a request or answered inconsistently.</summary>
-public sealed class ContributorException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">What went wrong, naming the contributor and the module.</param>
-    /// <param name="inner">The underlying failure (I/O, timeout, protocol), if any.</param>
-    public ContributorException(string message, Exception? inner = null) : base(message, inner) { }
-}
-
-/// <summary>What one contributor answered to <c>end_inference</c>.</summary>
-/// <param name="Contributor">The contributor.</param>
-/// <param name="Response">Its answer, or null when it failed.</param>
-/// <param name="Error">Its error, or null on success.</param>
-public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInferenceResponse? Response, string? Error);
-
 /// <summary>
 /// The base-model user (party B, docs/design.md §1). It runs the base model locally and patches every
 /// injection point its contributors announce: on each module call it quantizes the input itself,

@@ -9,47 +9,6 @@ using FsEntry = ZkLora.Proofs.TranscriptEntry;
 namespace ZkLora.Api.Multiparty;
 
 /// <summary>
-/// One module call a contributor answered: the quantized input it computed from the activations
-/// it received, the exact quantized delta it returned, the shapes and the call's index within
-/// (session, module). This is what a proof covers, and it is the contributor-side twin of the
-/// base-model user's <see cref="InferenceTranscriptEntry"/>. Immutable.
-/// </summary>
-public sealed class RecordedCall
-{
-    private readonly InferenceTranscriptEntry _entry;
-
-    internal RecordedCall(FsEntry entry) => _entry = new InferenceTranscriptEntry(entry);
-
-    /// <summary>The session the call belongs to.</summary>
-    public string SessionId => _entry.SessionId;
-    /// <summary>The injection point.</summary>
-    public string ModuleName => _entry.ModuleName;
-    /// <summary>Index of the call within (session, module), from 0.</summary>
-    public long InvocationIndex => _entry.InvocationIndex;
-    /// <summary>Shape of the input as received, e.g. [batch, seq, in_dim].</summary>
-    public IReadOnlyList<long> InputShape => _entry.InputShape;
-    /// <summary>Leading dimensions of the input, then out_dim.</summary>
-    public IReadOnlyList<long> OutputShape => _entry.OutputShape;
-    /// <summary>Quantized input, rows × in_dim.</summary>
-    public IReadOnlyList<IReadOnlyList<BigInteger>> X => _entry.X;
-    /// <summary>Quantized delta, rows × out_dim.</summary>
-    public IReadOnlyList<IReadOnlyList<BigInteger>> Delta => _entry.Delta;
-    /// <summary>Fixed-point configuration.</summary>
-    public FixedPointSettings FixedPoint => _entry.FixedPoint;
-    /// <summary>The module's LoRA scaling (reduced).</summary>
-    public LoraScaling Scaling => _entry.Scaling;
-
-    /// <summary>The call as a transcript entry (what the base-model user's transcript should hold for it).</summary>
-    /// <returns>The entry.</returns>
-    public InferenceTranscriptEntry ToTranscriptEntry() => _entry;
-
-    /// <inheritdoc />
-    public override string ToString() => _entry.ToString();
-
-    internal FsEntry ToFSharp() => _entry.ToFSharp();
-}
-
-/// <summary>
 /// A module of the contributor's adapter, quantized, with the secret salt of its commitment (for the
 /// projection backend: the Pedersen blind r_W): the
 /// private witness a prover needs. It never leaves the contributor's process (it is internal, not
@@ -93,12 +52,6 @@ internal sealed record ProofJob(
     AdapterManifest Manifest,
     IReadOnlyDictionary<string, QuantizedModule> Modules);
 
-/// <summary>Progress of a session's proving.</summary>
-/// <param name="Done">Proofs finished.</param>
-/// <param name="Total">Proofs to write.</param>
-/// <param name="Current">The call just proved (<c>module#index</c>), if any.</param>
-public sealed record ProofProgress(int Done, int Total, string? Current);
-
 /// <summary>
 /// The proving seam of a contributor: at <c>end_inference</c> the server hands a session's recorded
 /// calls to this interface, which writes one statement, proof and meta file per call into
@@ -111,14 +64,6 @@ internal interface IProofGenerator
     /// <summary>Proves every call of <paramref name="job"/>; returns the number of proofs written.</summary>
     /// <exception cref="ProofGenerationException">A call cannot be proved.</exception>
     Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken);
-}
-
-/// <summary>Proof generation failed for a session (a bad call, a witness that does not open the manifest, an I/O error); nothing misleading was written.</summary>
-public sealed class ProofGenerationException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">What failed, naming the call.</param>
-    public ProofGenerationException(string message) : base(message) { }
 }
 
 /// <summary>
