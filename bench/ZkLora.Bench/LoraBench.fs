@@ -23,6 +23,9 @@ open ZkLora.Proofs.Circuit
 open ZkLora.Bench.Measure
 open ZkLora.Math.Commitment
 
+/// The prover options of this run (`--trace` sets a phase-timing sink).
+let mutable private proverOptions = Prover.defaultOptions
+
 let private digest = String.replicate 64 "a"
 
 /// Magnitude bits m for random A, B, x (|value| < 2^m) such that, in the worst case, every
@@ -67,7 +70,7 @@ let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: i
             | Error e -> failwithf "verifying key: %s" e)).MedianSeconds
     let circuit = LoraCircuit.circuit p (Some input.Witness)
     let prove () =
-        match Prover.prove VestaIpa.pcs pk circuit input.Instances with
+        match Prover.proveWith proverOptions VestaIpa.pcs pk circuit input.Instances with
         | Ok proof -> proof
         | Error e -> failwithf "prove: %s" e
     sw.Restart()
@@ -212,7 +215,7 @@ let run (args: string[]) =
             samples <- Some(max 1 (int args[i + 1]))
             i <- i + 2
         | "--trace" ->
-            Prover.trace <- fun phase seconds -> eprintfn "    %-22s %8.3f s" phase seconds
+            proverOptions <- { PhaseTimings = Some { new IProgress<Prover.ProverPhase> with member _.Report p = eprintfn "    %-22s %8.3f s" p.Phase p.Seconds } }
             i <- i + 1
         | "--all" ->
             shapes <- shapes @ [ 768, 2, 256, 1; 768, 4, 2304, 16 ]

@@ -18,6 +18,9 @@ open ZkLora.Bench.Measure
 open ZkLora.Math.Commitment
 open ZkLora.Math.Testing
 
+/// The prover options of this run (`--trace` sets a phase-timing sink).
+let mutable private proverOptions = Prover.defaultOptions
+
 let private runK (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (k: int) =
     let n = 1 <<< k
     let rng = Random 42
@@ -42,7 +45,7 @@ let private runK (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (k: int) 
     | Error e -> failwithf "verifying key: %s" e
     let vkS = sw.Elapsed.TotalSeconds
     let prove () =
-        match Prover.prove pcs pk circuit inst with
+        match Prover.proveWith proverOptions pcs pk circuit inst with
         | Ok p -> p
         | Error e -> failwithf "prove: %s" e
     let mutable proof = prove () // warm-up (JIT tiers, caches)
@@ -81,10 +84,13 @@ let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[
             all <- true
             i <- i + 1
         | "--trace" ->
-            Prover.trace <- fun phase seconds ->
-                let managed = float (GC.GetTotalMemory false) / 1048576.0
-                let ws = float (Process.GetCurrentProcess().WorkingSet64) / 1048576.0
-                eprintfn "    %-22s %8.3f s   managed %7.0f MiB   working set %7.0f MiB" phase seconds managed ws
+            let sink =
+                { new IProgress<Prover.ProverPhase> with
+                    member _.Report p =
+                        let managed = float (GC.GetTotalMemory false) / 1048576.0
+                        let ws = float (Process.GetCurrentProcess().WorkingSet64) / 1048576.0
+                        eprintfn "    %-22s %8.3f s   managed %7.0f MiB   working set %7.0f MiB" p.Phase p.Seconds managed ws }
+            proverOptions <- { PhaseTimings = Some sink }
             i <- i + 1
         | other -> Measure.usageError "plonk: unknown option '%s' (use --k <k> [--all] [--trace])" other
     // the standard circuit has a 256-row lookup table, which needs k >= 9; the IPA stops at MaxK

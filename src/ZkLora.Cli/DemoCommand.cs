@@ -70,7 +70,7 @@ internal static class DemoCommand
 
             Console.WriteLine("2. Contributor (A): quantizing and committing to the adapter");
             var server = LoRAServer.Load(paths.AdapterDirectory, Path.Combine(root, "contributor"), paths.ModelDirectory,
-                new LoRAServerOptions { ProofProgress = new ProgressSink(p => onProgress(p)), Backend = backend });
+                TuningEnvironment.Apply(new LoRAServerOptions { ProofProgress = new ProgressSink(p => onProgress(p)), Backend = backend }));
             string pinned = Path.Combine(root, "verifier", "pinned-manifest.json");
             server.WriteManifest(pinned);
             Done($"manifest pinned by the verifier BEFORE inference: {pinned}\n   manifest sha256: {server.ManifestDigest}" +
@@ -123,7 +123,8 @@ internal static class DemoCommand
             await socket.StopAsync(ct);
 
             Console.WriteLine("6. Verifier: proofs against B's transcript and the pinned manifest");
-            var result = ProofVerification.BatchVerifyProofs(server.ProofDirectory, transcript, pinned);
+            var result = ProofVerification.BatchVerifyProofs([server.ProofDirectory], transcript, [pinned],
+                new ProofVerificationOptions { Context = TuningEnvironment.NewVerificationContext() });
             Console.WriteLine($"   Done verifying {result.ProofCount} proofs. Total time: {result.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
             step.Restart();
             Console.WriteLine($"Demo succeeded in {Seconds(total.Elapsed)}.");

@@ -85,7 +85,7 @@ internal static class ServeCommand
                     Environment.GetEnvironmentVariable("ZKLORA_TLS_PFX_PASSWORD"));
                 var handshakeTimeout = Seconds(parse.GetValue(tlsHandshake), "--tls-handshake-timeout");
                 var server = LoRAServer.Load(parse.GetRequiredValue(adapter), dir, parse.GetValue(baseModel),
-                    new LoRAServerOptions
+                    TuningEnvironment.Apply(new LoRAServerOptions
                     {
                         Modules = selected is { Length: > 0 } ? selected : null,
                         MaxRowsPerCall = parse.GetValue(maxRows),
@@ -98,7 +98,7 @@ internal static class ServeCommand
                         Log = log,
                         Backend = BackendOption.Read(parse, backend),
                         ProofProgress = progress,
-                    });
+                    }));
                 string manifestPath = Path.GetFullPath(parse.GetValue(manifest) ?? Path.Combine(dir, "manifest.json"));
 
                 // Bind first: a manifest is written and announced only for a server that is listening.

@@ -174,18 +174,19 @@ internal static class VerifyCommand
         try
         {
             ProofVerificationResult r;
+            var context = TuningEnvironment.NewVerificationContext();
             if (!verbose && ReferenceEquals(log, Console.Out) && ServeProgress.ConsoleIsInteractive)
             {
                 // A long verification on a terminal: a spinner showing the step under way (the
                 // verifier's verbose lines, not printed).
                 r = AnsiConsole.Status().Start("verifying…", ctx =>
                     ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
-                        new ProofVerificationOptions { ParameterPolicy = policy, Verbose = true, Log = new StatusWriter(ctx) }));
+                        new ProofVerificationOptions { ParameterPolicy = policy, Verbose = true, Log = new StatusWriter(ctx), Context = context }));
             }
             else
             {
                 r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
-                    new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = log });
+                    new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = log, Context = context });
             }
             return new Outcome(ExitCodes.Ok, r, default, "", null);
         }

@@ -29,28 +29,6 @@ type JValue =
     | JArray of JValue list
     | JObject of (string * JValue) list
 
-/// A minimal Result computation expression for the readers.
-type internal ResultBuilder() =
-    member _.Return(v) : Result<'a, string> = Ok v
-    member _.ReturnFrom(r: Result<'a, string>) = r
-    member _.Bind(r: Result<'a, string>, f: 'a -> Result<'b, string>) = Result.bind f r
-    member _.Zero() : Result<unit, string> = Ok()
-
-[<AutoOpen>]
-module internal ResultBuilderInstance =
-    let result = ResultBuilder()
-
-    /// Maps f over a list, stopping at the first error.
-    let traverse (f: int -> 'a -> Result<'b, string>) (xs: 'a list) : Result<'b list, string> =
-        let rec go i acc xs =
-            match xs with
-            | [] -> Ok(List.rev acc)
-            | x :: rest ->
-                match f i x with
-                | Ok y -> go (i + 1) (y :: acc) rest
-                | Error e -> Error e
-        go 0 [] xs
-
 [<RequireQualifiedAccess>]
 module CanonicalJson =
 

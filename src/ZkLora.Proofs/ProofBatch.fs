@@ -39,7 +39,9 @@ type ProveOptions =
       MemoryBudgetBytes: int64
       /// Projection backend: most calls of one module in one session per proof (0: all of
       /// them, split only where a proof would exceed the projection policy; 1: one per call).
-      ProjectionCallsPerProof: int }
+      ProjectionCallsPerProof: int
+      /// Proving keys a `ProverContext` keeps (by circuit id, least recently used evicted).
+      KeyCacheSize: int }
 
 /// What a finished batch wrote.
 type ProvedCall =
@@ -50,28 +52,33 @@ type ProvedCall =
       MetaPath: string
       Seconds: float }
 
-let private envInt (name: string) (fallback: int) =
-    match Environment.GetEnvironmentVariable name with
-    | null | "" -> fallback
-    | v ->
-        match Int32.TryParse v with
-        | true, n when n >= 1 -> n
-        | _ -> fallback
-
-/// Options from the environment: `ZKLORA_PROVE_PARALLELISM` (default: the processor count),
-/// `ZKLORA_PROVE_MEMORY_MB` (default 4096) and `ZKLORA_PROJECTION_CALLS_PER_PROOF` (default 0:
-/// one proof for all calls of a module in a session).
+/// The default options: as many statements at once as processors, a 4096 MiB budget, all
+/// calls of a module in a session in one projection proof, 4 cached proving keys. The library
+/// reads no environment: hosts map their configuration onto these (the CLI reads
+/// `ZKLORA_PROVE_PARALLELISM`, `ZKLORA_PROVE_MEMORY_MB`, `ZKLORA_PROJECTION_CALLS_PER_PROOF`
+/// and `ZKLORA_KEY_CACHE_SIZE`).
 let defaultOptions () =
-    { MaxDegreeOfParallelism = envInt "ZKLORA_PROVE_PARALLELISM" Environment.ProcessorCount
-      MemoryBudgetBytes = int64 (envInt "ZKLORA_PROVE_MEMORY_MB" 4096) * 1048576L
-      ProjectionCallsPerProof =
-        match Environment.GetEnvironmentVariable "ZKLORA_PROJECTION_CALLS_PER_PROOF" with
-        | null | "" -> 0
-        | v -> match Int32.TryParse v with | true, n when n >= 0 -> n | _ -> 0 }
+    { MaxDegreeOfParallelism = Environment.ProcessorCount
+      MemoryBudgetBytes = 4096L * 1048576L
+      ProjectionCallsPerProof = 0
+      KeyCacheSize = 4 }
 
-/// The process-wide proving-key cache, keyed by circuit id (which fixes the shape and k);
-/// capacity from `ZKLORA_KEY_CACHE_SIZE` (default 4, least recently used evicted).
-let keyCache = lazy (Proving.KeyCache<string>(envInt "ZKLORA_KEY_CACHE_SIZE" 4))
+/// What a prover keeps between batches, owned by its host: its options and the proving keys
+/// by circuit id (a bounded LRU cache, so the second proof of a circuit shape pays no key
+/// generation). Thread-safe. Nothing is kept process-wide: two contexts share nothing.
+[<Sealed>]
+type ProverContext(options: ProveOptions) =
+    do
+        if options.MaxDegreeOfParallelism < 1 then invalidArg "options" "the degree of parallelism must be at least 1"
+        if options.MemoryBudgetBytes < 1L then invalidArg "options" "the memory budget must be positive"
+        if options.ProjectionCallsPerProof < 0 then invalidArg "options" "calls per projection proof must be ≥ 0"
+        if options.KeyCacheSize < 1 then invalidArg "options" "the proving-key cache must hold at least one key"
+    let keys = Proving.KeyCache<string, Proving.VestaProvingKey>(options.KeyCacheSize)
+    /// A context with `defaultOptions ()`.
+    new() = ProverContext(defaultOptions ())
+    member _.Options = options
+    /// The proving keys generated so far, by circuit id.
+    member _.ProvingKeys = keys
 
 /// The circuit shape of a call proved with a manifest adapter.
 let shapeOf (e: TranscriptEntry) (a: ManifestAdapter) : LoraCircuit.LoraCircuitShape =
@@ -84,7 +91,7 @@ let shapeOf (e: TranscriptEntry) (a: ManifestAdapter) : LoraCircuit.LoraCircuitS
 /// Calibration: the structural count (× 6 field elements of 32 bytes per column row) was measured
 /// 2.4× too low (a 1024-row distilgpt2 c_attn call: 6.7 GB measured RSS against 2.58 GiB
 /// estimated, issue 15), so the count is scaled by 15 instead of 6 (2.5×). The proving-key cache
-/// (`ZKLORA_KEY_CACHE_SIZE`) is not included: it stays resident after proving.
+/// (`ProverContext.ProvingKeys`) is not included: it stays resident after proving.
 let estimatedProofBytes (p: LoraCircuit.LoraPlan) =
     let columns = int64 (LoraCircuit.adviceColumns p + p.Lanes + 16)
     columns * (1L <<< p.K) * 32L * 15L
@@ -218,14 +225,14 @@ let private projectionJobs (options: ProveOptions) (manifest: Manifest) (adapter
 /// Proves every call (transcript entries as the contributor recorded them) with the private
 /// adapters, writing `<session>.<module>.<index>.zklora.{statement.json,proof,meta.json}` into
 /// `proofDir`. Every call is checked first (manifest entry, opening of the commitment, exact
-/// delta); then statements are proved in parallel (bounded by the options and the memory
-/// estimate), keys coming from `keyCache`. Calls of modules whose manifest entry is committed
+/// delta); then statements are proved in parallel (bounded by the context's options and the
+/// memory estimate), keys coming from the context's cache. Calls of modules whose manifest entry is committed
 /// for the projection backend are proved by it, grouped per (session, module) as
 /// `ProjectionCallsPerProof` says (one statement, named after its first call, covers the
 /// group); `PrivateAdapter.Salt` is then the Pedersen blind. Returns what was written, one
 /// item per proof in input order of their first call, or the first error (by input order).
 let proveCalls
-    (options: ProveOptions)
+    (context: ProverContext)
     (manifest: Manifest)
     (adapters: Map<string, PrivateAdapter>)
     (calls: TranscriptEntry list)
@@ -233,6 +240,7 @@ let proveCalls
     (progress: ProveProgress -> unit)
     (cancellation: CancellationToken)
     : Result<ProvedCall list, string> =
+    let options = context.Options
     result {
         do! if options.MaxDegreeOfParallelism < 1 then Error "the degree of parallelism must be at least 1" else Ok()
         do! if options.ProjectionCallsPerProof < 0 then Error "calls per projection proof must be ≥ 0" else Ok()
@@ -273,7 +281,7 @@ let proveCalls
             match job with
             | PlonkJob p ->
                 result {
-                    let! pk = keyCache.Value.GetOrCreate(p.CircuitId, p.Plan.K, fun () -> LoraCircuit.circuit p.Plan None)
+                    let! pk = Proving.cachedProvingKey context.ProvingKeys p.CircuitId p.Plan.K (fun () -> LoraCircuit.circuit p.Plan None)
                     let! proof =
                         Proving.prove pk (LoraCircuit.circuit p.Plan (Some p.Witness)) p.Instances
                         |> Result.mapError (fun e -> sprintf "proving failed: %s" e)

@@ -58,15 +58,6 @@ type VerifySummary =
       Circuits: int
       Seconds: float }
 
-/// Result computation expression over any error type (the shared one is string-only).
-type private VerifyBuilder() =
-    member _.Return(v) : Result<'a, 'e> = Ok v
-    member _.ReturnFrom(r: Result<'a, 'e>) = r
-    member _.Bind(r: Result<'a, 'e>, f: 'a -> Result<'b, 'e>) = Result.bind f r
-    member _.Zero() : Result<unit, 'e> = Ok()
-
-let private verifyResult = VerifyBuilder()
-
 /// Maps f over a list, stopping at the first error.
 let private traverseAll (f: 'a -> Result<'b, 'e>) (xs: 'a list) : Result<'b list, 'e> =
     let rec go acc xs =
@@ -83,31 +74,58 @@ let private tag kind (r: Result<'a, string>) = r |> Result.mapError (fun m -> { 
 
 let private describeKey (k: ArtifactNames.ProofKey) = sprintf "%s.%s.%d" k.SessionId k.ModuleName k.InvocationIndex
 
-/// Verifying keys by circuit id (bounded by `ZKLORA_VK_CACHE_SIZE`, default 16; oldest evicted).
-let private vkCache = Dictionary<string, Lazy<Result<Proving.VestaVerifyingKey, string>>>()
-let private vkOrder = Queue<string>()
-let private vkCapacity =
-    match Int32.TryParse(Environment.GetEnvironmentVariable "ZKLORA_VK_CACHE_SIZE") with
-    | true, n when n >= 1 -> n
-    | _ -> 16
+/// Options of a `VerifierContext`: the parameter policy every module must satisfy (checked
+/// before any proof file is read) and how many verifying keys the context keeps (least
+/// recently used evicted). The host chooses them (the CLI reads `ZKLORA_VK_CACHE_SIZE`).
+type VerifierOptions =
+    { Policy: ParameterPolicy.ParameterPolicy
+      VerifyingKeyCacheSize: int }
 
-/// The verifying key of a plan: keys are a deterministic function of the circuit, so the
-/// verifier derives it itself (`Keys.verifyingKey`: only what the verifying key holds).
-let verifyingKey (p: LoraCircuit.LoraPlan) : Result<Proving.VestaVerifyingKey, string> =
-    let id = LoraCircuit.circuitId p
-    let entry =
-        lock vkCache (fun () ->
-            match vkCache.TryGetValue id with
-            | true, e -> e
-            | _ ->
-                let e = lazy (Keys.verifyingKey VestaIpa.pcs (LoraCircuit.circuit p None) p.K)
-                vkCache[id] <- e
-                vkOrder.Enqueue id
-                while vkCache.Count > vkCapacity do vkCache.Remove(vkOrder.Dequeue()) |> ignore
-                e)
-    let r = entry.Value
-    if Result.isError r then lock vkCache (fun () -> vkCache.Remove id |> ignore)
-    r
+[<RequireQualifiedAccess>]
+module VerifierOptions =
+    /// The standard policy and 16 verifying keys.
+    let standard = { Policy = ParameterPolicy.standard; VerifyingKeyCacheSize = 16 }
+
+/// What a verifier keeps between verifications, owned by its host: verifying keys by circuit
+/// id (a bounded LRU cache: keys are a deterministic function of the circuit, so the verifier
+/// derives them itself) and the digests of projection manifests whose one-time adapter proofs
+/// verified. Thread-safe. Nothing is kept process-wide: two contexts share nothing.
+[<Sealed>]
+type VerifierContext
+    private
+    (
+        options: VerifierOptions,
+        keys: Proving.KeyCache<string, Proving.VestaVerifyingKey>,
+        adapterProofs: Collections.Concurrent.ConcurrentDictionary<string, bool>
+    ) =
+    /// A context with `options` and empty caches.
+    new(options: VerifierOptions) =
+        if options.VerifyingKeyCacheSize < 1 then invalidArg "options" "the verifying-key cache must hold at least one key"
+        VerifierContext(
+            options,
+            Proving.KeyCache<string, Proving.VestaVerifyingKey>(options.VerifyingKeyCacheSize),
+            Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal))
+    /// A context with the standard options (`VerifierOptions.standard`).
+    new() = VerifierContext(VerifierOptions.standard)
+    member _.Options = options
+    member _.Policy = options.Policy
+    /// The verifying keys derived so far, by circuit id.
+    member _.VerifyingKeys = keys
+    /// Digests of the projection manifests whose adapter proofs verified in this context.
+    member internal _.VerifiedAdapterProofs = adapterProofs
+    /// The same caches under another parameter policy (a host that verifies with several
+    /// policies keeps one set of keys; the policy is still checked on every verification).
+    member _.WithPolicy(policy: ParameterPolicy.ParameterPolicy) =
+        VerifierContext({ options with Policy = policy }, keys, adapterProofs)
+
+/// A context with the standard options but `policy`.
+let contextWithPolicy (policy: ParameterPolicy.ParameterPolicy) =
+    VerifierContext({ VerifierOptions.standard with Policy = policy })
+
+/// The verifying key of a plan from the context's cache (`Keys.verifyingKey`: only what the
+/// verifying key holds, derived on first use).
+let verifyingKey (context: VerifierContext) (p: LoraCircuit.LoraPlan) : Result<Proving.VestaVerifyingKey, string> =
+    Proving.cachedVerifyingKey context.VerifyingKeys (LoraCircuit.circuitId p) p.K (fun () -> LoraCircuit.circuit p None)
 
 type private Artifact =
     { Key: ArtifactNames.ProofKey
@@ -160,7 +178,7 @@ type private Checked =
 let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact) : Result<Checked, VerifyFailure> =
     let key = describeKey a.Key
     let ctx (r: Result<'a, VerifyFailure>) = r |> Result.mapError (fun f -> { f with Message = sprintf "%s: %s" key f.Message })
-    ctx <| verifyResult {
+    ctx <| result {
         let! sPath = match a.Statement with Some p -> Ok p | None -> fail Coverage "the statement file is missing"
         let! pPath = match a.Proof with Some p -> Ok p | None -> fail Coverage "the proof file is missing"
         let! mPath = match a.Meta with Some p -> Ok p | None -> fail Coverage "the meta file is missing"
@@ -185,8 +203,8 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
         do!
             match Statement.checkAgainst entry adapter st with
             | Ok() -> Ok()
-            | Error m when m.Contains "(manifest)" -> fail ManifestMismatch m
-            | Error m -> fail StatementMismatch m
+            | Error(DiffersFromManifest m) -> fail ManifestMismatch m
+            | Error(DiffersFromEntry m) -> fail StatementMismatch m
         let! plan = LoraCircuit.plan (ProofBatch.shapeOf entry adapter) |> tag ManifestMismatch
         let cid = LoraCircuit.circuitId plan
         do!
@@ -241,11 +259,11 @@ let private projectionPolicy (a: ManifestAdapter) : Result<unit, string> =
 
 /// The policy check of every module the transcript uses: the parameters of its calls and of
 /// its pinned manifest entry. Logs each module's config and scaling once.
-let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) =
+let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: InferenceTranscript) (manifest: Manifest) (log: string -> unit) =
     let describe (c: FixedPoint.FixedPointConfig) (s: FixedPoint.Scaling) =
         sprintf "fixed-point config (scale_bits %d, value_bits %d, intermediate_bits %d), scaling %O/%O" c.ScaleBits c.ValueBits c.IntermediateBits s.Num s.Den
     let modules = transcript.Entries |> List.map (fun e -> e.ModuleName) |> List.distinct
-    verifyResult {
+    result {
         do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
         do!
             transcript.Entries
@@ -265,14 +283,10 @@ let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: T
             |> Result.map ignore
     }
 
-/// The processes' record of projection manifests whose adapter proofs verified, by manifest
-/// digest: the adapter proof is checked once per manifest, not once per batch.
-let private verifiedAdapterProofs = Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal)
-
 /// Checks every entry of a pinned manifest against the policy (and the projection policy for
 /// projection entries) — before any proof of it is read.
 let private checkManifestPolicy (policy: ParameterPolicy.ParameterPolicy) (m: Manifest) =
-    verifyResult {
+    result {
         do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
         do!
             m.Adapters
@@ -282,16 +296,18 @@ let private checkManifestPolicy (policy: ParameterPolicy.ParameterPolicy) (m: Ma
             |> Result.map ignore
     }
 
-/// Whether the adapter proofs of a projection manifest have verified in this process.
-let adapterProofsVerified (m: Manifest) =
+/// Whether the adapter proofs of a projection manifest have verified in this context.
+let adapterProofsVerified (context: VerifierContext) (m: Manifest) =
     match Manifest.digest m with
-    | Ok d -> verifiedAdapterProofs.ContainsKey d
+    | Ok d -> context.VerifiedAdapterProofs.ContainsKey d
     | Error _ -> false
 
-/// Verifies the one-time adapter proofs of a projection manifest (policy first), once per
-/// manifest digest in this process; later calls with the same manifest return at once.
-let verifyAdapterProofsWithPolicy (policy: ParameterPolicy.ParameterPolicy) (m: Manifest) (proofs: ProjectionArtifacts.AdapterProofs) (log: string -> unit) : Result<unit, VerifyFailure> =
-    verifyResult {
+/// Verifies the one-time adapter proofs of a projection manifest (the context's policy first),
+/// once per manifest digest in the context; later calls with the same manifest return at once.
+let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: ProjectionArtifacts.AdapterProofs) (log: string -> unit) : Result<unit, VerifyFailure> =
+    let policy = context.Policy
+    let verifiedAdapterProofs = context.VerifiedAdapterProofs
+    result {
         do! if Manifest.backendOf m = ArtifactCommon.Projection then Ok() else fail InvalidInput "the manifest is not a projection-backend manifest: it has no adapter proofs"
         let! digest = Manifest.digest m |> tag InvalidInput
         if verifiedAdapterProofs.ContainsKey digest then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" digest)
@@ -304,15 +320,16 @@ let verifyAdapterProofsWithPolicy (policy: ParameterPolicy.ParameterPolicy) (m: 
 
 /// Reads the adapter proofs written next to a projection manifest file
 /// (`ProjectionArtifacts.adapterProofsPath`) and verifies them, unless that manifest's were
-/// verified before in this process.
-let verifyAdapterProofsFileWithPolicy (policy: ParameterPolicy.ParameterPolicy) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
-    verifyResult {
-        if adapterProofsVerified m then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" manifestPath)
+/// verified before in this context.
+let verifyAdapterProofsFile (context: VerifierContext) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
+    let policy = context.Policy
+    result {
+        if adapterProofsVerified context m then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" manifestPath)
         else
             do! checkManifestPolicy policy m
             let path = ProjectionArtifacts.adapterProofsPath manifestPath
             let! proofs = ProjectionArtifacts.readAdapterProofs path |> tag InvalidAdapterProof
-            return! verifyAdapterProofsWithPolicy policy m proofs log
+            return! verifyAdapterProofs context m proofs log
     }
 
 /// One projection statement, checked and ready for its proof check.
@@ -326,7 +343,7 @@ type private ProjectionChecked =
 /// checks that its file name names its first call.
 let private readProjection (a: Artifact) : Result<Artifact * ProjectionArtifacts.ProjectionStatement, VerifyFailure> =
     let key = describeKey a.Key
-    verifyResult {
+    result {
         let! sPath = match a.Statement with Some p -> Ok p | None -> fail Coverage (sprintf "%s: the statement file is missing" key)
         let! st = ProjectionArtifacts.readFile sPath |> tag Tampered
         do!
@@ -339,7 +356,7 @@ let private readProjection (a: Artifact) : Result<Artifact * ProjectionArtifacts
 let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntry>) (manifest: Manifest) (a: Artifact, st: ProjectionArtifacts.ProjectionStatement) : Result<ProjectionChecked, VerifyFailure> =
     let key = describeKey a.Key
     let ctx (r: Result<'a, VerifyFailure>) = r |> Result.mapError (fun f -> { f with Message = sprintf "%s: %s" key f.Message })
-    ctx <| verifyResult {
+    ctx <| result {
         let! pPath = match a.Proof with Some p -> Ok p | None -> fail Coverage "the proof file is missing"
         let! mPath = match a.Meta with Some p -> Ok p | None -> fail Coverage "the meta file is missing"
         let! adapter =
@@ -358,7 +375,7 @@ let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntr
         let! rows =
             st.Calls |> traverseAll (fun c ->
                 let k : ArtifactNames.ProofKey = { SessionId = st.SessionId; ModuleName = st.ModuleName; InvocationIndex = c.InvocationIndex }
-                verifyResult {
+                result {
                     let! e = match entries.TryFind k with Some e -> Ok e | None -> fail Coverage (sprintf "covers %s, which the transcript does not have" (describeKey k))
                     do! Statement.checkEntryAgainstAdapter e adapter |> tag ManifestMismatch
                     do! if outside e.X || outside e.Delta then fail OutOfBounds (sprintf "%s: a transcript value is outside ±value_bound" (describeKey k)) else Ok()
@@ -385,7 +402,7 @@ let private checkProjection (entries: Map<ArtifactNames.ProofKey, TranscriptEntr
 let private projectionCoverage (entries: TranscriptEntry list) (statements: (Artifact * ProjectionArtifacts.ProjectionStatement) list) : Result<unit, VerifyFailure> =
     let entryKeys = entries |> List.map TranscriptEntry.key |> Set.ofList
     let covered = statements |> List.collect (fun (a, st) -> ProjectionArtifacts.coveredKeys st |> List.map (fun k -> k, a.Key))
-    verifyResult {
+    result {
         do!
             match covered |> List.groupBy fst |> List.tryFind (fun (_, l) -> l.Length > 1) with
             | Some(k, l) ->
@@ -403,20 +420,21 @@ let private projectionCoverage (entries: TranscriptEntry list) (statements: (Art
     }
 
 /// Verifies the proof directories of one or more contributors against B's transcript and the
-/// union of the pinned manifests, refusing parameters outside `policy` before any proof file
-/// is read.
-let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+/// union of the pinned manifests, refusing parameters outside the context's policy before any
+/// proof file is read; verifying keys and verified adapter proofs come from (and stay in) the context.
+let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    let policy = context.Policy
     let clock = Diagnostics.Stopwatch.StartNew()
-    verifyResult {
+    result {
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
         let! manifest = unionManifests manifests
         do! checkPolicy policy transcript manifest log
         do!
             manifests
             |> traverseAll (fun m ->
-                if Manifest.backendOf m = ArtifactCommon.Projection && not (adapterProofsVerified m) then
+                if Manifest.backendOf m = ArtifactCommon.Projection && not (adapterProofsVerified context m) then
                     let d = match Manifest.digest m with Ok d -> d | Error e -> e
-                    fail InvalidAdapterProof (sprintf "the adapter proofs of pinned manifest %s have not been verified (verifyAdapterProofsWithPolicy, or verify from files)" d)
+                    fail InvalidAdapterProof (sprintf "the adapter proofs of pinned manifest %s have not been verified (verifyAdapterProofs, or verify from files)" d)
                 else Ok())
             |> Result.map ignore
         let! artifacts = scanAll proofDirs
@@ -462,8 +480,8 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
         // proof by proof to name the culprit.
         let groups = checkedItems |> List.groupBy (fun c -> LoraCircuit.circuitId c.Plan)
         let verifyGroup (cid: string, items: Checked list) : Result<unit, VerifyFailure> =
-            verifyResult {
-                let! vk = verifyingKey items.Head.Plan |> tag InvalidInput
+            result {
+                let! vk = verifyingKey context items.Head.Plan |> tag InvalidInput
                 let batch = items |> List.map (fun c -> c.Instances, c.Proof) |> Array.ofList
                 match Proving.verifyBatch vk batch with
                 | Ok() -> return log (sprintf "%d proof(s) of circuit %s verify" items.Length cid)
@@ -504,34 +522,36 @@ let batchVerifyManyWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDi
         return { Proofs = checkedItems.Length + projChecked.Length; Circuits = groups.Length + layouts.Length; Seconds = clock.Elapsed.TotalSeconds }
     }
 
-/// `batchVerifyManyWithPolicy` under the standard policy (`ParameterPolicy.standard`).
-let batchVerifyMany (proofDirs: string list) (transcript: Transcript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
-    batchVerifyManyWithPolicy ParameterPolicy.standard proofDirs transcript manifests log
+/// `batchVerifyManyWith` in a fresh context with the standard options (nothing is kept
+/// between calls: a projection manifest's adapter proofs must be verified in a context first).
+let batchVerifyMany (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyWith (VerifierContext()) proofDirs transcript manifests log
 
 /// One contributor: one proof directory and its pinned manifest.
-let batchVerify (proofDir: string) (transcript: Transcript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+let batchVerify (proofDir: string) (transcript: InferenceTranscript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
     batchVerifyMany [ proofDir ] transcript [ manifest ] log
 
-/// `batchVerifyManyWithPolicy` over files: the transcript and the pinned manifests are read strictly first.
-let batchVerifyManyFilesWithPolicy (policy: ParameterPolicy.ParameterPolicy) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+/// `batchVerifyManyWith` over files: the transcript and the pinned manifests are read strictly first.
+let batchVerifyManyFilesWith (context: VerifierContext) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+    let policy = context.Policy
     let clock = Diagnostics.Stopwatch.StartNew()
-    verifyResult {
-        let! t = Transcript.readFile transcriptPath |> tag InvalidInput
+    result {
+        let! t = InferenceTranscript.readFile transcriptPath |> tag InvalidInput
         let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput |> Result.map (fun m -> p, m))
         // The one-time adapter proofs of projection manifests: after the whole policy check
         // (transcript and manifests), once per manifest digest.
         do! if t.Entries.IsEmpty then Ok() else unionManifests (List.map snd ms) |> Result.bind (fun u -> checkPolicy policy t u ignore)
         do!
             ms |> traverseAll (fun (p, m) ->
-                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFileWithPolicy policy p m log else Ok())
+                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFile context p m log else Ok())
             |> Result.map ignore
-        let! s = batchVerifyManyWithPolicy policy proofDirs t (List.map snd ms) log
+        let! s = batchVerifyManyWith context proofDirs t (List.map snd ms) log
         return { s with Seconds = clock.Elapsed.TotalSeconds }
     }
 
-/// `batchVerifyMany` over files (the standard policy).
+/// `batchVerifyManyFilesWith` in a fresh context with the standard options.
 let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
-    batchVerifyManyFilesWithPolicy ParameterPolicy.standard proofDirs transcriptPath manifestPaths log
+    batchVerifyManyFilesWith (VerifierContext()) proofDirs transcriptPath manifestPaths log
 
 /// `batchVerify` over files.
 let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =

@@ -39,6 +39,13 @@ type ProofMeta =
       StatementDigest: string
       ProofDigest: string }
 
+/// How a statement fails the verifier's exact match: against the transcript entry it claims
+/// to cover, or against the pinned manifest entry. The message is the user-visible text.
+type StatementMismatch =
+    | DiffersFromEntry of message: string
+    | DiffersFromManifest of message: string
+    member m.Message = match m with DiffersFromEntry t | DiffersFromManifest t -> t
+
 [<RequireQualifiedAccess>]
 module Statement =
 
@@ -128,7 +135,8 @@ module Statement =
     let readFile (path: string) = ArtifactCommon.readFile "statement" parseBytes path
     let writeFile (path: string) (s: Statement) = ArtifactCommon.writeFile "statement" path (toJson s)
 
-    let private mismatch (what: string) = Error(sprintf "statement does not match: %s differs" what)
+    let private mismatch (what: string) = Error(DiffersFromEntry(sprintf "statement does not match: %s differs" what))
+    let private manifestMismatch (what: string) = Error(DiffersFromManifest(sprintf "statement does not match: %s (manifest) differs" what))
 
     /// Checks that a transcript entry and a manifest adapter agree (module, dims, config,
     /// scaling) — the precondition for proving or verifying that entry with that adapter.
@@ -157,8 +165,9 @@ module Statement =
     /// Exact statement match (the verifier's check): the statement covers exactly this
     /// transcript entry — same key, shapes, every x and delta value, config and scaling — and
     /// carries the pinned manifest's rank and commitment.
-    let checkAgainst (e: TranscriptEntry) (a: ManifestAdapter) (s: Statement) : Result<unit, string> =
+    let checkAgainst (e: TranscriptEntry) (a: ManifestAdapter) (s: Statement) : Result<unit, StatementMismatch> =
         checkEntryAgainstAdapter e a
+        |> Result.mapError DiffersFromManifest
         |> Result.bind (fun () ->
             if s.SessionId <> e.SessionId then mismatch "session_id"
             elif s.ModuleName <> e.ModuleName then mismatch "module_name"
@@ -169,8 +178,8 @@ module Statement =
             elif s.Delta <> e.Delta then mismatch "delta (the values B received)"
             elif s.FixedPoint <> e.FixedPoint then mismatch "fixed_point"
             elif s.Scaling <> e.Scaling then mismatch "scaling"
-            elif s.Rank <> a.Shape.Rank then mismatch "rank (manifest)"
-            elif PoseidonCommitment s.AdapterCommitment <> a.Commitment then mismatch "adapter_commitment (manifest)"
+            elif s.Rank <> a.Shape.Rank then manifestMismatch "rank"
+            elif PoseidonCommitment s.AdapterCommitment <> a.Commitment then manifestMismatch "adapter_commitment"
             else Ok())
 
 [<RequireQualifiedAccess>]

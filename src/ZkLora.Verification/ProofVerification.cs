@@ -48,7 +48,37 @@ public sealed class ProofVerificationException : Exception
 /// <param name="TotalTime">Wall time of the whole verification, reading files included.</param>
 public sealed record ProofVerificationResult(int ProofCount, int CircuitCount, TimeSpan TotalTime);
 
-/// <summary>How <see cref="ProofVerification"/> verifies: the parameter policy and the verbose log.</summary>
+/// <summary>
+/// What a verifier keeps between verifications, owned by its host: the verifying keys derived so far
+/// (by circuit id, least recently used evicted) and the projection manifests whose one-time adapter
+/// proofs verified. Pass one in <see cref="ProofVerificationOptions.Context"/> to reuse them across
+/// verifications; without one each verification starts empty. Thread-safe; nothing is kept process-wide.
+/// </summary>
+public sealed class VerificationContext
+{
+    /// <summary>Verifying keys kept by default (16).</summary>
+    public const int DefaultVerifyingKeyCacheSize = 16;
+
+    /// <summary>Creates an empty context.</summary>
+    /// <param name="verifyingKeyCacheSize">Verifying keys kept (at least 1; the CLI maps <c>ZKLORA_VK_CACHE_SIZE</c> here).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="verifyingKeyCacheSize"/> is below 1.</exception>
+    public VerificationContext(int verifyingKeyCacheSize = DefaultVerifyingKeyCacheSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(verifyingKeyCacheSize, 1);
+        VerifyingKeyCacheSize = verifyingKeyCacheSize;
+        Inner = new ProofVerify.VerifierContext(new ProofVerify.VerifierOptions(ZkLora.Proofs.ParameterPolicy.standard, verifyingKeyCacheSize));
+    }
+
+    /// <summary>Most verifying keys kept.</summary>
+    public int VerifyingKeyCacheSize { get; }
+
+    /// <summary>Verifying keys held now.</summary>
+    public int CachedVerifyingKeys => Inner.VerifyingKeys.Count;
+
+    internal ProofVerify.VerifierContext Inner { get; }
+}
+
+/// <summary>How <see cref="ProofVerification"/> verifies: the parameter policy, the verifier context and the verbose log.</summary>
 public sealed record ProofVerificationOptions
 {
     /// <summary>The bounds on every module's fixed-point configuration and scaling, checked before any proof is read
@@ -58,8 +88,11 @@ public sealed record ProofVerificationOptions
     /// <summary>Write one line per step to <see cref="Log"/>, including each module's configuration and scaling.</summary>
     public bool Verbose { get; init; }
 
-    /// <summary>Where verbose lines go (default: standard output).</summary>
+    /// <summary>Where verbose lines go (null: nowhere; the library writes nothing to the console itself).</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>The verifier context whose verifying keys and verified adapter proofs are reused (null: a fresh one for this verification).</summary>
+    public VerificationContext? Context { get; init; }
 }
 
 /// <summary>
@@ -70,7 +103,7 @@ public sealed record ProofVerificationOptions
 /// the public values, and the zero-knowledge proofs (batched per circuit). Both backends are accepted,
 /// as each pinned manifest says (<see cref="AdapterManifest.ProofBackend"/>): for a projection manifest the
 /// one-time adapter proof next to it (<see cref="AdapterManifest.AdapterProofsPath"/>) is verified once per
-/// manifest digest in the process, and a projection statement may cover several calls of one module in a
+/// manifest digest in the <see cref="VerificationContext"/>, and a projection statement may cover several calls of one module in a
 /// session (each transcript entry must still be covered exactly once). Needs neither the weights nor TorchSharp.
 /// </summary>
 public static class ProofVerification
@@ -79,8 +112,8 @@ public static class ProofVerification
     /// <param name="proofDir">The contributor's proof directory.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPath">The adapter manifest pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
-    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
+    /// <param name="log">Where verbose lines go (null: nowhere).</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
     public static ProofVerificationResult BatchVerifyProofs(string proofDir, string transcriptPath, string expectedAdaptersPath, bool verbose = false, TextWriter? log = null)
@@ -98,12 +131,12 @@ public static class ProofVerification
     /// <param name="proofDirs">One proof directory per contributor.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
-    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
+    /// <param name="log">Where verbose lines go (null: nowhere).</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
     public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null) =>
-        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, verbose, log, CancellationToken.None);
+        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, null, verbose, log, CancellationToken.None);
 
     /// <summary>
     /// Verifies the proof directories of several contributors with explicit <paramref name="options"/>
@@ -119,15 +152,15 @@ public static class ProofVerification
     public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ProofVerificationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Verbose, options.Log, CancellationToken.None);
+        return Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Context, options.Verbose, options.Log, CancellationToken.None);
     }
 
     /// <summary>As <see cref="BatchVerifyProofs(string, string, string, bool, TextWriter?)"/>, on the thread pool, with cancellation.</summary>
     /// <param name="proofDir">The contributor's proof directory.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPath">The adapter manifest pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
-    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
+    /// <param name="log">Where verbose lines go (null: nowhere).</param>
     /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
@@ -146,8 +179,8 @@ public static class ProofVerification
     /// <param name="proofDirs">One proof directory per contributor.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/> (or standard output).</param>
-    /// <param name="log">Where verbose lines go (default: standard output).</param>
+    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
+    /// <param name="log">Where verbose lines go (null: nowhere).</param>
     /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
@@ -155,7 +188,7 @@ public static class ProofVerification
     public static Task<ProofVerificationResult> BatchVerifyProofsAsync(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null, CancellationToken cancellationToken = default)
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
-        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, verbose, log, cancellationToken), cancellationToken);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, null, verbose, log, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -174,7 +207,7 @@ public static class ProofVerification
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
         ArgumentNullException.ThrowIfNull(options);
-        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Verbose, options.Log, cancellationToken), cancellationToken);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Context, options.Verbose, options.Log, cancellationToken), cancellationToken);
     }
 
     private static void CheckArguments(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths)
@@ -186,22 +219,23 @@ public static class ProofVerification
         if (expectedAdaptersPaths.Count == 0 || expectedAdaptersPaths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one pinned manifest, none empty.", nameof(expectedAdaptersPaths));
     }
 
-    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ParameterPolicy parameterPolicy, bool verbose, TextWriter? log, CancellationToken cancellationToken)
+    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ParameterPolicy parameterPolicy, VerificationContext? context, bool verbose, TextWriter? log, CancellationToken cancellationToken)
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
         ArgumentNullException.ThrowIfNull(parameterPolicy);
         var policy = parameterPolicy.ToFSharp();
         cancellationToken.ThrowIfCancellationRequested();
-        var writer = log ?? Console.Out;
+        var writer = log;
         // The verifier reports each finished step to this sink, which makes it the place to observe
         // cancellation: the exception unwinds the pure F# pipeline (it holds no resources).
         var sink = FuncConvert.FromAction<string>(line =>
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (verbose) lock (writer) writer.WriteLine(line);
+            if (verbose && writer is not null) lock (writer) writer.WriteLine(line);
         });
-        var r = ProofVerify.batchVerifyManyFilesWithPolicy(
-            policy, ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
+        var verifier = (context ?? new VerificationContext()).Inner.WithPolicy(policy);
+        var r = ProofVerify.batchVerifyManyFilesWith(
+            verifier, ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),
             ListModule.OfSeq(expectedAdaptersPaths.Select(Path.GetFullPath)), sink);
         cancellationToken.ThrowIfCancellationRequested();
         if (r.IsError) throw new ProofVerificationException(ReasonOf(r.ErrorValue.Kind), r.ErrorValue.Message);

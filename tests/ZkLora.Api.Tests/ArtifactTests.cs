@@ -171,11 +171,11 @@ public sealed class ArtifactTests : IDisposable
         var t = new InferenceTranscript([Entry(index: 0), Entry(index: 1), Entry(module: "transformer.h.1.attn.c_attn")]);
         Assert.Equal(3, t.Entries.Count);
         // Same bytes as the F# writer for the same entries.
-        var fs = new Transcript(ListModule.OfSeq(t.Entries.Select(e => new TranscriptEntry(e.SessionId, e.ModuleName, e.InvocationIndex,
+        var fs = new ZkLora.Proofs.InferenceTranscript(ListModule.OfSeq(t.Entries.Select(e => new TranscriptEntry(e.SessionId, e.ModuleName, e.InvocationIndex,
             e.InputShape.ToArray(), e.OutputShape.ToArray(), e.X.Select(r => r.ToArray()).ToArray(), e.Delta.Select(r => r.ToArray()).ToArray(),
             FsFixedPoint.defaultConfig, FsFixedPoint.scaling(2, 1).ResultValue))));
-        Assert.Equal(TranscriptModule.toJson(fs).ResultValue, t.ToJson());
-        Assert.Equal(TranscriptModule.digest(fs).ResultValue, t.Digest);
+        Assert.Equal(InferenceTranscriptModule.toJson(fs).ResultValue, t.ToJson());
+        Assert.Equal(InferenceTranscriptModule.digest(fs).ResultValue, t.Digest);
 
         string p1 = PathOf("t/t1.json"), p2 = PathOf("t2.json");
         t.Write(p1);

@@ -84,7 +84,7 @@ public class Outer
 {
     public class PublicNested
     {
-        public Transcript Make() => throw new NotSupportedException();
+        public ZkLora.Proofs.InferenceTranscript Make() => throw new NotSupportedException();
     }
 
     private class HiddenNested

@@ -69,7 +69,7 @@ public class PublicSurfaceTests
         Reported(ns + "EventLeak.Changed", "event type", "Microsoft.FSharp.Control.FSharpHandler`1");
         Reported(ns + "ProtectedLeak.Secret", "property type", "Microsoft.FSharp.Core.FSharpResult`2");
         Reported(ns + "ProtectedLeak+Inner.Value", "field type", "Microsoft.FSharp.Core.FSharpOption`1");
-        Reported(ns + "Outer+PublicNested.Make()", "return type", "ZkLora.Proofs.Transcript (ZkLora.Proofs)");
+        Reported(ns + "Outer+PublicNested.Make()", "return type", "ZkLora.Proofs.InferenceTranscript (ZkLora.Proofs)");
         Reported(ns + "IndexerLeak.Item", "index parameter 'key'", "Microsoft.FSharp.Core.FSharpOption`1");
 
         // What is not visible is not reported: private and internal members, and protected ones of sealed types.

@@ -23,7 +23,7 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) (iterations:
         | Ok p -> p
         | Error e -> failtestf "prove: %s" e
     let cheat pk circuit inst =
-        match Prover.proveWith { SkipSatisfactionCheck = true } pcs pk circuit inst with
+        match Prover.proveUnchecked pcs pk circuit inst with
         | Ok p -> p
         | Error e -> failtestf "prove (cheating): %s" e
     let roundTrip k circuit inst =
@@ -270,18 +270,32 @@ let vestaSuite = suite "plonk end to end (IPA over Vesta)" VestaIpa.pcs 14 3
 let provingApiTests =
     testList "plonk proving API (Vesta)" [
         test "key cache: hits return the same key, capacity evicts, failures are not cached" {
-            let cache = Proving.KeyCache<string>(2)
+            let cache = Proving.KeyCache<string * int, Proving.VestaProvingKey>(2)
             let mk xs () = squares xs noCheat
-            let a1 = cache.GetOrCreate("sq3", 5, mk [| fp 1L; fp 2L; fp 3L |])
-            let a2 = cache.GetOrCreate("sq3", 5, mk [| fp 1L; fp 2L; fp 3L |])
+            let a1 = Proving.cachedProvingKey cache ("sq3", 5) 5 (mk [| fp 1L; fp 2L; fp 3L |])
+            let a2 = Proving.cachedProvingKey cache ("sq3", 5) 5 (mk [| fp 1L; fp 2L; fp 3L |])
             match a1, a2 with
             | Ok k1, Ok k2 -> Expect.isTrue (obj.ReferenceEquals(k1, k2)) "cached"
             | _ -> failtest "keygen failed"
-            cache.GetOrCreate("sq2", 5, mk [| fp 1L; fp 2L |]) |> ignore
-            cache.GetOrCreate("sq1", 5, mk [| fp 1L |]) |> ignore
+            Proving.cachedProvingKey cache ("sq2", 5) 5 (mk [| fp 1L; fp 2L |]) |> ignore
+            Proving.cachedProvingKey cache ("sq1", 5) 5 (mk [| fp 1L |]) |> ignore
             Expect.equal cache.Count 2 "bounded"
-            Expect.isError (cache.GetOrCreate("too big", 3, mk (Array.create 50 Fp.One))) "k too small"
+            Expect.isError (Proving.cachedProvingKey cache ("too big", 3) 3 (mk (Array.create 50 Fp.One))) "k too small"
             Expect.equal cache.Count 2 "failure not cached"
+        }
+        test "key cache: the least recently used id is evicted (one cache type for proving and verifying keys)" {
+            let cache = Proving.KeyCache<string, int>(2)
+            let created = Collections.Generic.List<string>()
+            let get id = cache.GetOrAdd(id, fun () -> created.Add id; Ok id.Length)
+            get "a" |> ignore
+            get "bb" |> ignore
+            get "a" |> ignore // "a" is now the most recently used
+            get "ccc" |> ignore // evicts "bb", not the older "a"
+            get "a" |> ignore
+            Expect.sequenceEqual created [ "a"; "bb"; "ccc" ] "a stayed cached"
+            get "bb" |> ignore
+            Expect.sequenceEqual created [ "a"; "bb"; "ccc"; "bb" ] "bb was evicted and is created again"
+            Expect.equal cache.Count 2 "bounded"
         }
         test "independent statements prove and verify in parallel" {
             let c0 = squares [| fp 1L; fp 2L |] noCheat

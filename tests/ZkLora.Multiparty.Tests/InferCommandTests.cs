@@ -117,7 +117,7 @@ public class InferCommandTests(DemoFixture fx) : IClassFixture<DemoFixture>
         // Issue 15 item 14: with the default (2 h) this test would hit its own timeout instead.
         using var dir = new TempDir();
         var prover = new NeverEndingProver();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         string transcript = dir.Combine("t.json");
         Assert.Equal(1, await InferAsync(s, transcript, "--text", "Hello World", "--end-timeout", "2"));
         Assert.True(prover.Started.Task.IsCompleted, "end_inference never reached the contributor");

@@ -144,7 +144,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         var probe = new SeamProbe();
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = probe });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = probe });
         s.LoraForward("sess", M1, [1, 32], Rows(1, 1));
         s.LoraForward("sess", M0, [1, 32], Rows(1, 2));
         s.LoraForward("sess", M0, [1, 32], Rows(1, 3));
@@ -168,10 +168,17 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public void The_default_seam_is_the_zero_knowledge_prover()
     {
         using var dir = new TempDir();
-        Assert.Same(ZkProofGenerator.Default, LoRAServer.Create(fx.Adapter, dir.Combine("a")).Prover);
+        var standard = Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("a")).Prover);
+        Assert.Equal(Environment.ProcessorCount, standard.MaxDegreeOfParallelism);
+        Assert.Equal(4, standard.Context.Options.KeyCacheSize);
+        Assert.Equal(4096L << 20, standard.Context.Options.MemoryBudgetBytes);
+        // each server owns its context: two servers share no proving-key cache
+        Assert.NotSame(standard.Context, Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("a2")).Prover).Context);
         var capped = Assert.IsType<ZkProofGenerator>(LoRAServer.Create(fx.Adapter, dir.Combine("b"), new LoRAServerOptions { MaxProofParallelism = 1 }).Prover);
         Assert.Equal(1, capped.MaxDegreeOfParallelism);
         Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("c"), new LoRAServerOptions { MaxProofParallelism = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("d"), new LoRAServerOptions { ProvingKeyCacheSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LoRAServer.Create(fx.Adapter, dir.Combine("e"), new LoRAServerOptions { ProjectionCallsPerProof = -1 }));
     }
 
     [Fact]
@@ -179,10 +186,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         // A dishonest contributor: the delta of (M0, 0) is off by one in its first value.
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions
-        {
-            TestDeltaOverride = (m, i, d) => m == M0 && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 0 && k == 0 ? v + 1 : v).ToArray()).ToArray() : d,
-        });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { DeltaOverride = (m, i, d) => m == M0 && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 0 && k == 0 ? v + 1 : v).ToArray()).ToArray() : d });
         s.LoraForward("sess", M0, [1, 32], Rows(1, 1));
         var e = await Assert.ThrowsAsync<ProofGenerationException>(() => s.EndInferenceAsync("sess"));
         Assert.Contains($"sess.{M0}.0", e.Message);

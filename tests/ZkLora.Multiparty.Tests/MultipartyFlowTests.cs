@@ -3,6 +3,7 @@ using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 using ZkLora.Proofs;
+using InferenceTranscript = ZkLora.Api.InferenceTranscript;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -108,7 +109,7 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Equal(transcript.Digest, read.Digest);
         Assert.Equal(transcript.ToJson(), File.ReadAllText(path));
         // ... and the F# reader, the verifier's, agrees on the digest.
-        Assert.Equal(TranscriptModule.digest(TranscriptModule.readFile(path).ResultValue).ResultValue, read.Digest);
+        Assert.Equal(InferenceTranscriptModule.digest(InferenceTranscriptModule.readFile(path).ResultValue).ResultValue, read.Digest);
 
         // (5) A second pass continues the invocation indices.
         await client.ForwardLossAsync("the dog ran", cts.Token);

@@ -57,7 +57,7 @@ public class ProofProgressTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task Only_a_session_being_proved_has_progress_and_only_its_owner_may_ask()
     {
         using var cts = Timeouts.Test();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = new GatedProver() });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new GatedProver() });
         await using var owner = new ContributorConnection(s.Endpoint);
         await owner.LoraForwardAsync("p1", M0, [1, In], Rows(1), cts.Token);
         var notYet = await Assert.ThrowsAsync<WireProtocolException>(() => owner.ProofProgressAsync("p1", cts.Token));
@@ -80,8 +80,8 @@ public class ProofProgressTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(100));
         var prover = new GatedProver();
         using var cert = TestCertificate.Create();
-        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover },
-            overTls ? new LoRAServerSocketOptions { TlsCertificate = cert.WithKey } : null);
+        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(),
+            overTls ? new LoRAServerSocketOptions { TlsCertificate = cert.WithKey } : null, hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         var endpoint = server.Endpoint with { UseTls = overTls };
         using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
         await using var client = new BaseModelClient(model, [endpoint], CombineMode.AddDelta, "progress-1");

@@ -154,10 +154,10 @@ public class DishonestContributorTests(DemoFixture fx) : IClassFixture<DemoFixtu
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(100));
         string target = DemoModel.AdapterModules[1];
-        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
+        await using var server = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks
         {
             // One value of one call is shifted by 2^-20 (one quantum): invisible in the loss, fatal for the proof.
-            TestDeltaOverride = (m, i, d) => m == target && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 1 && k == 5 ? v + 1 : v).ToArray()).ToArray() : d,
+            DeltaOverride = (m, i, d) => m == target && i == 0 ? d.Select((r, t) => r.Select((v, k) => t == 1 && k == 5 ? v + 1 : v).ToArray()).ToArray() : d,
         });
         using var dir = new TempDir();
         string pinned = dir.Combine("pinned.json");

@@ -102,8 +102,8 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
         string outDir = dir.Combine("out");
         var disk = new FillableDisk();
         var prover = new CountingProver();
-        var options = new LoRAServerOptions { ProofGenerator = prover, StoreFileOpener = disk.Open };
-        await using var first = await RunningServer.StartAsync(fx.Adapter, options, outDir: outDir);
+        var hooks = new LoRAServerTestHooks { ProofGenerator = prover, StoreFileOpener = disk.Open };
+        await using var first = await RunningServer.StartAsync(fx.Adapter, outDir: outDir, hooks: hooks);
         using var conn = await RawConnection.OpenAsync(first.Endpoint, cts.Token);
         string token = await ServerRobustnessTests.OpenAsync(conn, "full", cts.Token);
         await conn.SendFrameAsync(Forward("full", token, "0.5"), cts.Token);
@@ -145,7 +145,7 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
 
         // A restart reads exactly the accepted calls back from the log, and the owner ends the session.
         await first.Socket.StopAsync(cts.Token);
-        await using var second = await RunningServer.StartAsync(fx.Adapter, options, outDir: outDir);
+        await using var second = await RunningServer.StartAsync(fx.Adapter, outDir: outDir, hooks: hooks);
         Assert.Equal(accepted, second.Server.GetRecordedCalls("full").Select(c => c.ToTranscriptEntry().ToString()));
         using var again = await RawConnection.OpenAsync(second.Endpoint, cts.Token);
         await again.SendFrameAsync(End("full", token), cts.Token);
@@ -161,7 +161,7 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var dir = new TempDir();
         string outDir = dir.Combine("out");
         var disk = new FillableDisk();
-        var s1 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { ProofGenerator = new CountingProver(), StoreFileOpener = disk.Open });
+        var s1 = LoRAServer.Create(fx.Adapter, outDir, null, new LoRAServerTestHooks { ProofGenerator = new CountingProver(), StoreFileOpener = disk.Open });
         s1.LoraForward("kept", M0, [1, In], Rows(1));
         disk.Full = true;
         Assert.Contains("cannot record the call durably", Assert.Throws<LoraRequestException>(() => s1.LoraForward("kept", M0, [2, In], Rows(2))).Message);
@@ -171,7 +171,7 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.False(File.Exists(Path.Combine(s1.SessionDirectory, "new.wal")));
         // Restarted while the disk is still full: the log is only read (and its unacknowledged tail,
         // if any, cut off), so the accepted call is back.
-        var s2 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { ProofGenerator = new CountingProver(), StoreFileOpener = disk.Open });
+        var s2 = LoRAServer.Create(fx.Adapter, outDir, null, new LoRAServerTestHooks { ProofGenerator = new CountingProver(), StoreFileOpener = disk.Open });
         Assert.Single(s2.GetRecordedCalls("kept"));
         Assert.DoesNotContain("new", s2.OpenSessionIds);
         disk.Full = false;
@@ -188,7 +188,7 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var cts = Timeouts.Test();
         var prover = new CountingProver();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await ServerRobustnessTests.OpenAsync(conn, "resumed", cts.Token);
         await conn.SendFrameAsync(Forward("resumed", token), cts.Token);
@@ -219,8 +219,8 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var log = new StringWriter();
         await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
         {
-            ProofGenerator = prover, MaxOpenSessionsPerClient = 1, SessionIdleTimeout = TimeSpan.FromMilliseconds(500), Log = log,
-        });
+            MaxOpenSessionsPerClient = 1, SessionIdleTimeout = TimeSpan.FromMilliseconds(500), Log = log,
+        }, hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         var crashed = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await ServerRobustnessTests.OpenAsync(crashed, "orphan", cts.Token);
         await crashed.SendFrameAsync(Forward("orphan", token), cts.Token);
@@ -260,7 +260,7 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await next.SendFrameAsync(Forward("orphan", token), cts.Token);
         Assert.Contains("has ended", ErrorOf(await next.ReceiveAsync(cts.Token)));
         // A restart does not bring it back.
-        var restarted = LoRAServer.Create(fx.Adapter, s.Server.OutputDirectory, new LoRAServerOptions { ProofGenerator = prover });
+        var restarted = LoRAServer.Create(fx.Adapter, s.Server.OutputDirectory, null, new LoRAServerTestHooks { ProofGenerator = prover });
         Assert.True(restarted.IsEnded("orphan"));
         Assert.DoesNotContain("orphan", restarted.OpenSessionIds);
     }

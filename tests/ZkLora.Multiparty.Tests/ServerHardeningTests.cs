@@ -103,7 +103,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public void A_call_whose_proof_would_exceed_the_proving_memory_budget_is_refused_before_it_is_recorded()
     {
         using var dir = new TempDir();
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxProvingMemoryBytes = 1 << 20, ProofGenerator = new FakeProver() });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxProvingMemoryBytes = 1 << 20 }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         var e = Assert.Throws<LoraRequestException>(() => s.LoraForward("p", M0, [1, In], Rows(1)));
         Assert.Contains("above the proving memory budget of 1 MiB", e.Message);
         Assert.Empty(s.GetRecordedCalls("p"));
@@ -115,7 +115,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         int perCall = 2 * (In + 96);
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxTotalRecordedValues = 2 * perCall, ProofGenerator = new FakeProver() });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxTotalRecordedValues = 2 * perCall }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         s.LoraForward("a", M0, [2, In], Rows(2));
         s.LoraForward("b", M0, [2, In], Rows(2));
         var e = Assert.Throws<LoraRequestException>(() => s.LoraForward("c", M0, [2, In], Rows(2)));
@@ -130,7 +130,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         int perCall = In + 96;
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxRecordedValuesPerSession = 2 * perCall, ProofGenerator = new FakeProver() });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxRecordedValuesPerSession = 2 * perCall }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         Assert.Throws<LoraRequestException>(() => s.LoraForward("x", M0, [3, In], Rows(3)));
         Assert.Empty(s.OpenSessionIds); // item 6: a refused call leaves no empty session behind (no squatting)
         s.LoraForward("x", M0, [1, In], Rows(1));
@@ -143,10 +143,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task Sessions_per_client_and_in_total_are_limited()
     {
         using var cts = Timeouts.Test();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
-        {
-            MaxOpenSessionsPerClient = 2, MaxOpenSessions = 3, SessionIdleTimeout = Timeout.InfiniteTimeSpan, ProofGenerator = new FakeProver(),
-        });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { MaxOpenSessionsPerClient = 2, MaxOpenSessions = 3, SessionIdleTimeout = Timeout.InfiniteTimeSpan }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         await ServerRobustnessTests.OpenAsync(conn, "q1", cts.Token);
         await ServerRobustnessTests.OpenAsync(conn, "q2", cts.Token);
@@ -162,10 +159,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task Idle_sessions_expire_their_ids_close_and_their_slots_free()
     {
         using var cts = Timeouts.Test();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
-        {
-            MaxOpenSessions = 1, SessionIdleTimeout = TimeSpan.FromMilliseconds(300), ProofGenerator = new FakeProver(),
-        });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { MaxOpenSessions = 1, SessionIdleTimeout = TimeSpan.FromMilliseconds(300) }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string t1 = await ServerRobustnessTests.OpenAsync(conn, "q1", cts.Token);
         await Task.Delay(1000, cts.Token); // longer than the expiry (expiry happens no earlier than that)
@@ -214,7 +208,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var cts = Timeouts.Test();
         var prover = new FakeProver();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         await using var victim = new ContributorConnection(s.Endpoint);
         Assert.Equal(0, (await victim.LoraForwardAsync("victim", M0, [1, In], Rows(1), cts.Token)).InvocationIndex);
 
@@ -240,7 +234,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public void Tokens_are_256_bit_hex_and_distinct()
     {
         using var dir = new TempDir();
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = new FakeProver(), Durable = false });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { Durable = false }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         var a = s.OpenSession("t1");
         var b = s.OpenSession("t2");
         Assert.Matches("^[0-9a-f]{64}$", a);
@@ -252,17 +246,17 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task Ended_ids_survive_a_restart_so_published_proofs_are_never_rewritten()
     {
         using var dir = new TempDir();
-        var s1 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = new FakeProver() });
+        var s1 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         s1.LoraForward("old", M0, [1, In], Rows(1));
         await s1.EndInferenceAsync("old");
         // A restart (a new server on the same folder) remembers the id.
-        var s2 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = new FakeProver() });
+        var s2 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         Assert.True(s2.IsEnded("old"));
         Assert.Contains("already ended", Assert.Throws<LoraRequestException>(() => s2.OpenSession("old")).Message);
         Assert.Contains("already ended", Assert.Throws<LoraRequestException>(() => s2.LoraForward("old", M0, [1, In], Rows(1))).Message);
         // A session whose artifacts are in proofs/ (and that has no log) counts as ended too.
         File.WriteAllText(Path.Combine(s2.ProofDirectory, $"legacy.{M0}.0.zklora.proof"), "x");
-        var s3 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = new FakeProver() });
+        var s3 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         Assert.True(s3.IsEnded("legacy"));
     }
 
@@ -274,7 +268,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var cts = Timeouts.Test();
         using var dir = new TempDir();
         string outDir = dir.Combine("out");
-        var first = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = new FakeProver() }, outDir: outDir);
+        var first = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() }, outDir: outDir);
         var conn = new ContributorConnection(first.Endpoint);
         await conn.LoraForwardAsync("durable", M0, [1, In], Rows(1, 0.5), cts.Token);
         await conn.LoraForwardAsync("durable", M0, [2, In], Rows(2, -0.25), cts.Token);
@@ -283,7 +277,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await first.Socket.StopAsync(cts.Token);
 
         var prover = new FakeProver();
-        await using var second = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover }, outDir: outDir);
+        await using var second = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = prover }, outDir: outDir);
         Assert.Equal(["durable"], second.Server.OpenSessionIds);
         Assert.Equal(before, second.Server.GetRecordedCalls("durable").Select(c => c.ToTranscriptEntry().ToString()));
         // The client keeps its token; its connection reconnects to the new port through a fresh object.
@@ -304,7 +298,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var cts = Timeouts.Test();
         using var dir = new TempDir();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = new FakeProver() }, outDir: dir.Combine("out"));
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() }, outDir: dir.Combine("out"));
         await using var conn = new ContributorConnection(s.Endpoint);
         await conn.LoraForwardAsync("before", M0, [1, In], Rows(1), cts.Token);
         // The session store becomes unusable (as on a full or failed disk): a file where the folder was.
@@ -323,13 +317,13 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         string outDir = dir.Combine("out");
-        var s1 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { ProofGenerator = new FakeProver() });
+        var s1 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         s1.LoraForward("torn", M0, [1, In], Rows(1));
         File.AppendAllText(Path.Combine(s1.SessionDirectory, "torn.wal"), "call {\"schema_ver"); // a crash mid-write
-        var s2 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { ProofGenerator = new FakeProver() });
+        var s2 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         Assert.Single(s2.GetRecordedCalls("torn"));
         Assert.Equal(1, s2.LoraForward("torn", M0, [1, In], Rows(1)).Call.InvocationIndex);
-        var s3 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { ProofGenerator = new FakeProver() });
+        var s3 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         Assert.Equal(2, s3.GetRecordedCalls("torn").Count);
         await Task.CompletedTask;
     }
@@ -341,7 +335,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var dir = new TempDir();
         string outDir = dir.Combine("out");
         var blocking = new FakeProver(block: true);
-        var s1 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { ProofGenerator = blocking });
+        var s1 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = blocking });
         s1.LoraForward("owed", M0, [1, In], Rows(1));
         s1.LoraForward("owed", DemoModel.AdapterModules[1], [2, In], Rows(2, 0.125));
         using var crash = new CancellationTokenSource();
@@ -405,7 +399,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public void A_shape_whose_size_overflows_is_a_validation_error()
     {
         using var dir = new TempDir();
-        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { ProofGenerator = new FakeProver(), Durable = false });
+        var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { Durable = false }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         var e = Assert.Throws<LoraRequestException>(() => s.LoraForward("o", M0, [1L << 40, 1L << 40, In], []));
         Assert.Contains("rows", e.Message);
         e = Assert.Throws<LoraRequestException>(() => s.LoraForward("o", M0, [long.MaxValue, In], []));
@@ -418,7 +412,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var cts = Timeouts.Test();
         var prover = new FakeProver(block: true);
-        var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = prover });
+        var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await ServerRobustnessTests.OpenAsync(conn, "stop", cts.Token);
         await conn.SendFrameAsync(Forward("stop", token, "[" + Row(In) + "]"), cts.Token);
@@ -437,7 +431,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task End_inference_waits_no_longer_than_the_given_timeout()
     {
         using var cts = Timeouts.Test();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { ProofGenerator = new FakeProver(block: true) });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver(block: true) });
         await using var conn = new ContributorConnection(s.Endpoint);
         await conn.LoraForwardAsync("slow", M0, [1, In], Rows(1), cts.Token);
         var e = await Assert.ThrowsAsync<TimeoutException>(() => conn.EndInferenceAsync("slow", TimeSpan.FromMilliseconds(300), cts.Token));

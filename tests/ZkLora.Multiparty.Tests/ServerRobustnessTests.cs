@@ -217,10 +217,7 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task End_inference_reports_a_call_that_cannot_be_proved_and_keeps_the_session()
     {
         using var cts = Timeouts.Test();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
-        {
-            TestDeltaOverride = (m, i, d) => i == 0 ? d.Select(r => r.Select(v => -v - 1).ToArray()).ToArray() : d,
-        });
+        await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions(), hooks: new LoRAServerTestHooks { DeltaOverride = (m, i, d) => i == 0 ? d.Select(r => r.Select(v => -v - 1).ToArray()).ToArray() : d });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await OpenAsync(conn, "sess", cts.Token);
         await conn.SendFrameAsync(Forward("[" + Row(32) + "]", session: "sess", token: token), cts.Token);

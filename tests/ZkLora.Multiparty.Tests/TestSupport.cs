@@ -24,10 +24,10 @@ internal sealed class RunningServer : IAsyncDisposable
     public LoRAServerSocket Socket { get; }
     public ContributorEndpoint Endpoint => new("127.0.0.1", Socket.LocalEndPoint.Port);
 
-    public static async Task<RunningServer> StartAsync(LoraAdapter adapter, LoRAServerOptions? options = null, LoRAServerSocketOptions? socketOptions = null, string? outDir = null)
+    public static async Task<RunningServer> StartAsync(LoraAdapter adapter, LoRAServerOptions? options = null, LoRAServerSocketOptions? socketOptions = null, string? outDir = null, LoRAServerTestHooks? hooks = null)
     {
         var dir = outDir is null ? new TempDir() : null;
-        var server = LoRAServer.Create(adapter, outDir ?? dir!.Combine("out"), options);
+        var server = LoRAServer.Create(adapter, outDir ?? dir!.Combine("out"), options, hooks ?? new LoRAServerTestHooks());
         var socket = new LoRAServerSocket(server, new IPEndPoint(IPAddress.Loopback, 0), socketOptions);
         await socket.StartAsync();
         return new RunningServer(server, socket, dir);

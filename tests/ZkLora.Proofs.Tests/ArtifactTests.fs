@@ -115,8 +115,8 @@ let roundTrips =
                 Manifest.parse text = Ok m && Manifest.toJson (expectOk (Manifest.parse (reformat text)) "reformatted") = Ok text))
         testPropertyWithConfig cfgRT "transcript: parse (toJson t) = t, stable under reformatting" (
             Prop.forAll (Arb.fromGen genTranscript) (fun t ->
-                let text = expectOk (Transcript.toJson t) "toJson"
-                Transcript.parse text = Ok t && Transcript.toJson (expectOk (Transcript.parse (reformat text)) "reformatted") = Ok text))
+                let text = expectOk (InferenceTranscript.toJson t) "toJson"
+                InferenceTranscript.parse text = Ok t && InferenceTranscript.toJson (expectOk (InferenceTranscript.parse (reformat text)) "reformatted") = Ok text))
         testPropertyWithConfig cfgRT "statement: parse (toJson s) = s, digest stable" (
             Prop.forAll (Arb.fromGen genStatement) (fun s ->
                 let text = expectOk (Statement.toJson s) "toJson"
@@ -169,7 +169,7 @@ let knownAnswers =
                 v
             let m = check "manifest" Manifest.parse Manifest.toJson
             Expect.equal (Manifest.digest m) (Ok(a.GetProperty("manifest").GetProperty("sha256").GetString())) "manifest digest"
-            check "transcript" Transcript.parse Transcript.toJson |> ignore
+            check "transcript" InferenceTranscript.parse InferenceTranscript.toJson |> ignore
             let s = check "statement" Statement.parse Statement.toJson
             let meta = check "meta" ProofMeta.parse ProofMeta.toJson
             let proof = Convert.FromHexString(a.GetProperty("proof_hex").GetString())
@@ -200,14 +200,14 @@ let private sampleEntry =
 let private sampleStatement = expectOk (Statement.ofEntry sampleEntry sampleManifest.Adapters.Head "zklora-lora-v1:test") "statement"
 
 let private manifestText = expectOk (Manifest.toJson sampleManifest) "manifest"
-let private transcriptText = expectOk (Transcript.toJson { Entries = [ sampleEntry ] }) "transcript"
+let private transcriptText = expectOk (InferenceTranscript.toJson { Entries = [ sampleEntry ] }) "transcript"
 let private statementText = expectOk (Statement.toJson sampleStatement) "statement"
 
 let private adapter0 (o: JsonObject) = o["adapters"].AsArray().[0].AsObject()
 let private entry0 (o: JsonObject) = o["entries"].AsArray().[0].AsObject()
 
 let private badManifest edit fragment = expectError (Manifest.parse (mutate manifestText edit)) fragment fragment
-let private badTranscript edit fragment = expectError (Transcript.parse (mutate transcriptText edit)) fragment fragment
+let private badTranscript edit fragment = expectError (InferenceTranscript.parse (mutate transcriptText edit)) fragment fragment
 let private badStatement edit fragment = expectError (Statement.parse (mutate statementText edit)) fragment fragment
 
 let manifestNegatives =
@@ -289,15 +289,17 @@ let statementNegatives =
             let a = sampleManifest.Adapters.Head
             let s = sampleStatement
             Expect.equal (Statement.checkAgainst sampleEntry a s) (Ok()) "matches"
-            expectError (Statement.checkAgainst sampleEntry a { s with X = [| [| 1I; 2I; 3I; 5I |]; s.X[1] |] }) "x (the activations" "x"
-            expectError (Statement.checkAgainst sampleEntry a { s with Delta = [| s.Delta[0]; [| 0I; 0I; 1I |] |] }) "delta" "delta"
-            expectError (Statement.checkAgainst sampleEntry a { s with InvocationIndex = 1L }) "invocation_index" "index"
-            expectError (Statement.checkAgainst sampleEntry a { s with SessionId = "s2" }) "session_id" "session"
-            expectError (Statement.checkAgainst sampleEntry a { s with Rank = 3 }) "rank" "rank"
-            expectError (Statement.checkAgainst sampleEntry a { s with AdapterCommitment = Fp.One }) "adapter_commitment" "commitment"
-            expectError (Statement.checkAgainst sampleEntry a { s with Scaling = { Num = 1I; Den = 1I } }) "scaling" "scaling"
-            expectError (Statement.checkAgainst sampleEntry { a with Shape = { a.Shape with InDim = 5 } } s) "in_dim" "manifest in_dim"
-            expectError (Statement.checkAgainst sampleEntry { a with FixedPoint = { defaultConfig with ScaleBits = 10 } } s) "fixed-point" "config"
+            let entrySide (r: Result<unit, StatementMismatch>) = match r with Error(DiffersFromEntry m) -> Error m | Error(DiffersFromManifest m) -> Ok(failtestf "classified as a manifest mismatch: %s" m) | Ok() -> Ok()
+            let manifestSide (r: Result<unit, StatementMismatch>) = match r with Error(DiffersFromManifest m) -> Error m | Error(DiffersFromEntry m) -> Ok(failtestf "classified as an entry mismatch: %s" m) | Ok() -> Ok()
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with X = [| [| 1I; 2I; 3I; 5I |]; s.X[1] |] }) "x (the activations" "x"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with Delta = [| s.Delta[0]; [| 0I; 0I; 1I |] |] }) "delta" "delta"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with InvocationIndex = 1L }) "invocation_index" "index"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with SessionId = "s2" }) "session_id" "session"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry a { s with Rank = 3 }) "rank" "rank"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry a { s with AdapterCommitment = Fp.One }) "adapter_commitment" "commitment"
+            expectError (entrySide <| Statement.checkAgainst sampleEntry a { s with Scaling = { Num = 1I; Den = 1I } }) "scaling" "scaling"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry { a with Shape = { a.Shape with InDim = 5 } } s) "in_dim" "manifest in_dim"
+            expectError (manifestSide <| Statement.checkAgainst sampleEntry { a with FixedPoint = { defaultConfig with ScaleBits = 10 } } s) "fixed-point" "config"
             expectError (Statement.ofEntry sampleEntry { a with ModuleName = "other" } "c") "not manifest module" "module"
         }
         test "meta: check mismatches" {

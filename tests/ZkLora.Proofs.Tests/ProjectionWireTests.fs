@@ -51,7 +51,10 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options perProof = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof }
+let private options perProof = ProverContext { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof; KeyCacheSize = 4 }
+
+/// The verifier context these tests share (adapter proofs verified once per manifest in it).
+let private verifier = VerifierContext()
 
 /// Writes a manifest and its adapter proofs next to it; returns the manifest path.
 let private writePinned (m: Manifest) (secrets: (string * PrivateAdapter) list) =
@@ -67,7 +70,7 @@ type private Fixture =
     { Manifest: Manifest
       ManifestPath: string
       TranscriptPath: string
-      Transcript: Transcript
+      Transcript: InferenceTranscript
       Secrets: (string * PrivateAdapter) list
       /// one proof per (session, module)
       Grouped: string
@@ -99,7 +102,7 @@ let private fixture =
         Expect.equal p.Length 7 "one proof per call"
         let mPath = writePinned manifest secrets
         let tPath = Path.Combine(Path.GetDirectoryName mPath, "transcript.json")
-        Transcript.writeFile tPath { Entries = calls } |> unwrap
+        InferenceTranscript.writeFile tPath { Entries = calls } |> unwrap
         { Manifest = manifest; ManifestPath = mPath; TranscriptPath = tPath; Transcript = { Entries = calls }; Secrets = secrets
           Grouped = grouped; PerCall = perCall; Weights = [ wa; wb; wc ] })
 
@@ -115,7 +118,7 @@ let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Resul
 
 let private verifyDir (dir: string) =
     let fx = fixture.Value
-    batchVerifyFiles dir fx.TranscriptPath fx.ManifestPath ignore
+    batchVerifyManyFilesWith verifier [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore
 
 /// An attacker who rewrites the meta file for whatever statement and proof bytes are there.
 let private fixMeta (dir: string) (stem: string) =
@@ -157,7 +160,8 @@ let tests =
             Expect.equal s.Proofs 5 "five proofs cover seven calls"
             let s2 = verifyDir fixture.Value.Grouped |> unwrap
             Expect.equal s2.Proofs 5 "again (adapter proofs cached)"
-            Expect.isTrue (adapterProofsVerified fixture.Value.Manifest) "cached by manifest digest"
+            Expect.isTrue (adapterProofsVerified verifier fixture.Value.Manifest) "cached by manifest digest"
+            Expect.isFalse (adapterProofsVerified (VerifierContext()) fixture.Value.Manifest) "another context shares nothing (no process-wide state)"
         }
         test "one batch verifies a PLONK contributor and a projection contributor together" {
             let fx = fixture.Value
@@ -174,7 +178,7 @@ let tests =
             let mPath = Path.Combine(d, "plonk.json")
             Manifest.writeFile mPath plonkManifest |> unwrap
             let tPath = Path.Combine(d, "t.json")
-            Transcript.writeFile tPath { Entries = fx.Transcript.Entries @ [ e ] } |> unwrap
+            InferenceTranscript.writeFile tPath { Entries = fx.Transcript.Entries @ [ e ] } |> unwrap
             let s = batchVerifyManyFiles [ fx.Grouped; plonkDir ] tPath [ fx.ManifestPath; mPath ] ignore |> unwrap
             Expect.equal s.Proofs 6 "five projection proofs and one PLONK proof"
             // the PLONK proof's statement is not accepted where the manifest says projection
@@ -183,7 +187,7 @@ let tests =
                 File.Copy(f, Path.Combine(moved, Path.GetFileName(f).Replace(w.Name, fx.Weights[1].Name).Replace("s1.", "s9.")))
             let tPath2 = Path.Combine(d, "t2.json")
             let e9 = { (call "s9" fx.Weights[1] 0L [| [| BigInteger 17; BigInteger -300 |] |]) with SessionId = "s9" }
-            Transcript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
+            InferenceTranscript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
             batchVerifyFiles moved tPath2 fx.ManifestPath ignore |> expectFailure Tampered "projection statement file"
         }
         test "per-call proofs verify" {
@@ -219,7 +223,7 @@ let tests =
             let t = { Entries = fx.Transcript.Entries |> List.filter (fun e -> not (e.SessionId = "s1" && e.ModuleName = a () && e.InvocationIndex = 2L)) }
             let d = tempDir ()
             let tPath = Path.Combine(d, "t.json")
-            Transcript.writeFile tPath t |> unwrap
+            InferenceTranscript.writeFile tPath t |> unwrap
             batchVerifyFiles fx.Grouped tPath fx.ManifestPath ignore |> expectFailure Coverage "which the transcript does not have"
         }
         test "a proof for another statement (the per-call proof of the group's first call) is rejected" {
@@ -282,7 +286,7 @@ let tests =
             let writeWith (f: byte[] -> byte[]) =
                 let bad = { good with Proofs = good.Proofs |> List.mapi (fun i (n, p) -> n, (if i = 1 then f p else p)) }
                 File.WriteAllText(proofsPath, ProjectionArtifacts.adapterProofsToJson bad |> unwrap)
-            let check () = verifyAdapterProofsFileWithPolicy ParameterPolicy.standard path m ignore
+            let check () = verifyAdapterProofsFile verifier path m ignore
             let p1 = snd good.Proofs[1]
             for pos in [ 0; 33; p1.Length / 2; p1.Length - 1 ] do
                 writeWith (fun p -> let q = Array.copy p in q[pos] <- q[pos] ^^^ 0x04uy; q)
@@ -304,25 +308,25 @@ let tests =
             match check () with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message; Expect.stringContains f.Message "does not exist" "missing"
             | Ok() -> failtest "a missing file accepted"
-            Expect.isFalse (adapterProofsVerified m) "nothing cached"
+            Expect.isFalse (adapterProofsVerified verifier m) "nothing cached"
             // and the good file verifies, once
             File.WriteAllText(proofsPath, ProjectionArtifacts.adapterProofsToJson good |> unwrap)
             check () |> unwrap
-            Expect.isTrue (adapterProofsVerified m) "cached"
+            Expect.isTrue (adapterProofsVerified verifier m) "cached"
         }
         test "adapter proofs for another manifest, or missing a module, are rejected" {
             let fx = fixture.Value
             let entries = fx.Weights |> List.map (fun w -> w.Name, commit w)
             let m = { Adapters = entries |> List.map (fun (_, (e, _)) -> e) }
             let theirs = ProjectionArtifacts.readAdapterProofs (ProjectionArtifacts.adapterProofsPath fx.ManifestPath) |> unwrap
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m theirs ignore with
+            match verifyAdapterProofs verifier m theirs ignore with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message; Expect.stringContains f.Message "not the pinned manifest" "digest"
             | Ok() -> failtest "accepted"
             let md = Manifest.digest m |> unwrap
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m { theirs with ManifestDigest = md } ignore with
+            match verifyAdapterProofs verifier m { theirs with ManifestDigest = md } ignore with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message
             | Ok() -> failtest "other commitments' proofs accepted"
-            match verifyAdapterProofsWithPolicy ParameterPolicy.standard m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) ignore with
+            match verifyAdapterProofs verifier m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) ignore with
             | Error f -> Expect.stringContains f.Message "has no adapter proof" "missing module"
             | Ok() -> failtest "accepted"
         }
@@ -410,10 +414,10 @@ let tests =
             let path = Path.Combine(d, "wide.json")
             Manifest.writeFile path m |> unwrap
             // no adapter-proof file at all: the policy fails first
-            match verifyAdapterProofsFileWithPolicy wide path m ignore with
+            match verifyAdapterProofsFile (contextWithPolicy wide) path m ignore with
             | Error f -> Expect.equal f.Kind OutsidePolicy f.Message; Expect.stringContains f.Message "projection policy" "projection policy"
             | Ok() -> failtest "accepted"
-            match verifyAdapterProofsFileWithPolicy ParameterPolicy.standard path m ignore with
+            match verifyAdapterProofsFile verifier path m ignore with
             | Error f -> Expect.equal f.Kind OutsidePolicy f.Message
             | Ok() -> failtest "accepted"
         }

@@ -47,7 +47,7 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options = { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0 }
+let private options = ProverContext { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0; KeyCacheSize = 4 }
 
 let private prove manifest (mods: Module list) calls dir =
     let adapters = mods |> List.map (fun m -> m.Adapter.ModuleName, m.Private) |> Map.ofList
@@ -58,7 +58,7 @@ let private prove manifest (mods: Module list) calls dir =
 type private Fixture =
     { Dir: string
       Manifest: Manifest
-      Transcript: Transcript
+      Transcript: InferenceTranscript
       Modules: Module list }
 
 let private fixture =
@@ -87,7 +87,7 @@ let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Resul
 let private ma () = fixture.Value.Modules[0].Adapter.ModuleName
 let private mb () = fixture.Value.Modules[1].Adapter.ModuleName
 
-let private withEntry (i: int) (f: TranscriptEntry -> TranscriptEntry) (t: Transcript) =
+let private withEntry (i: int) (f: TranscriptEntry -> TranscriptEntry) (t: InferenceTranscript) =
     { Entries = t.Entries |> List.mapi (fun j e -> if i = j then f e else e) }
 
 let private bump (m: BigInteger[][]) = m |> Array.mapi (fun t r -> r |> Array.mapi (fun k v -> if t = 0 && k = 0 then v + BigInteger.One else v))
@@ -112,7 +112,7 @@ let tests =
             Expect.equal s.Proofs 4 "four proofs"
             Expect.equal s.Circuits 3 "three circuits (a with 1 row, a with 2 rows, b)"
             let d = tempDir ()
-            Transcript.writeFile (Path.Combine(d, "t.json")) fx.Transcript |> unwrap
+            InferenceTranscript.writeFile (Path.Combine(d, "t.json")) fx.Transcript |> unwrap
             Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
             let s2 = batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> unwrap
             Expect.equal s2.Proofs 4 "four proofs from files"
@@ -263,7 +263,7 @@ let tests =
             let fx = fixture.Value
             let d = tempDir ()
             Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
-            let text = Transcript.toJson fx.Transcript |> unwrap
+            let text = InferenceTranscript.toJson fx.Transcript |> unwrap
             let e = fx.Transcript.Entries[0]
             let needle = sprintf "\"x\":[[%O" (e.X[0][0])
             File.WriteAllText(Path.Combine(d, "t.json"), text.Replace(needle, sprintf "\"x\":[[%O" (valueBound defaultConfig + BigInteger.One)))
@@ -362,21 +362,21 @@ let tests =
         test "a config outside the verifier's policy is refused before any proof is read" {
             let fx = fixture.Value
             let narrow = { ParameterPolicy.standard with MaxIntermediateBits = 100 }
-            batchVerifyManyWithPolicy narrow [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy narrow) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore
             |> expectFailure OutsidePolicy "intermediate_bits = 127 is above the verifier's limit 100"
             // an empty proof directory: the policy refusal comes first, not a coverage failure
-            batchVerifyManyWithPolicy narrow [ tempDir () ] fx.Transcript [ fx.Manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy narrow) [ tempDir () ] fx.Transcript [ fx.Manifest ] ignore
             |> expectFailure OutsidePolicy "above the verifier's limit"
             for bad, what in [ { ParameterPolicy.standard with MaxScaleBits = 19 }, "scale_bits = 20"
                                { ParameterPolicy.standard with MaxValueBits = 62 }, "value_bits = 63" ] do
-                batchVerifyManyWithPolicy bad [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure OutsidePolicy what
+                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure OutsidePolicy what
         }
         test "a policy that is itself out of range is an input error" {
             let fx = fixture.Value
             for bad in [ { ParameterPolicy.standard with MaxIntermediateBits = 251 }
                          { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.Zero }
                          { ParameterPolicy.standard with MaxScaleBits = -1 } ] do
-                batchVerifyManyWithPolicy bad [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure InvalidInput "parameter policy"
+                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure InvalidInput "parameter policy"
         }
         test "a scaling outside the policy is refused unless the verifier widens the policy" {
             let rnd = Random 5
@@ -390,12 +390,12 @@ let tests =
             batchVerifyMany [ d ] { Entries = calls } [ manifest ] ignore |> expectFailure OutsidePolicy "den is above the verifier's limit"
             let wide = { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.One <<< 65 }
             let lines = Collections.Generic.List<string>()
-            let s = batchVerifyManyWithPolicy wide [ d ] { Entries = calls } [ manifest ] lines.Add |> unwrap
+            let s = batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = calls } [ manifest ] lines.Add |> unwrap
             Expect.equal s.Proofs 1 "verifies under the widened policy"
             Expect.exists lines (fun l -> l.Contains "module wide.c_attn: fixed-point config (scale_bits 8, value_bits 16, intermediate_bits 40), scaling 3/18446744073709551617") "the log names each module's config and scaling"
             // a transcript entry whose own scaling is outside is refused too (B recorded what A answered)
             let negative = { sc with Num = -((BigInteger.One <<< 64) + BigInteger 2) }
-            batchVerifyManyWithPolicy wide [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] ignore
             |> expectFailure OutsidePolicy "|num| is above the verifier's limit"
         }
         test "the standard policy admits the default and the peers' configs and PEFT scalings" {

@@ -53,6 +53,19 @@ let tests =
             SafeFile.readBytes "test" 1000L p |> expectError "larger than 1000 bytes"
             Expect.isOk (SafeFile.readBytes "test" 1001L p) "exactly the cap is fine"
         }
+        test "failures carry their kind (callers never match the message)" {
+            let d = tempDir ()
+            let big = Path.Combine(d, "big")
+            File.WriteAllBytes(big, Array.zeroCreate 1001)
+            let f = Path.Combine(d, "f")
+            File.WriteAllText(f, "x")
+            let kindOf p = match SafeFile.tryReadBytes "test" 1000L p with Error e -> Some e.Kind | Ok _ -> None
+            Expect.equal (kindOf (Path.Combine(d, "none"))) (Some SafeFile.Missing) "missing"
+            Expect.equal (kindOf big) (Some SafeFile.TooLarge) "too large"
+            Expect.equal (kindOf d) (Some SafeFile.Unreadable) "a directory"
+            Expect.equal (kindOf (Path.Combine(f, "under"))) (Some SafeFile.Unreadable) "a path under a file cannot exist: not 'missing'"
+            Expect.equal (kindOf f) None "a small regular file is read"
+        }
         test "a missing file, a directory and a path under a file get precise messages" {
             let d = tempDir ()
             SafeFile.readBytes "statement" 1000L (Path.Combine(d, "none")) |> expectError "does not exist"

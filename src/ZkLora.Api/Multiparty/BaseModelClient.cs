@@ -8,30 +8,6 @@ using FsFixedPoint = ZkLora.Proofs.FixedPoint;
 
 namespace ZkLora.Api.Multiparty;
 
-/// <summary>How a base-model user combines a contributor's answer with the module's own output.</summary>
-public enum CombineMode
-{
-    /// <summary>module output = base output + delta (the LoRA forward; the default).</summary>
-    AddDelta,
-    /// <summary>module output = the contributor's output (the delta alone replaces the base output).</summary>
-    Replace,
-}
-
-/// <summary>A contributor could not be used: it failed, refused a request or answered inconsistently.</summary>
-public sealed class ContributorException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">What went wrong, naming the contributor and the module.</param>
-    /// <param name="inner">The underlying failure (I/O, timeout, protocol), if any.</param>
-    public ContributorException(string message, Exception? inner = null) : base(message, inner) { }
-}
-
-/// <summary>What one contributor answered to <c>end_inference</c>.</summary>
-/// <param name="Contributor">The contributor.</param>
-/// <param name="Response">Its answer, or null when it failed.</param>
-/// <param name="Error">Its error, or null on success.</param>
-public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInferenceResponse? Response, string? Error);
-
 /// <summary>
 /// The base-model user (party B, docs/design.md §1). It runs the base model locally and patches every
 /// injection point its contributors announce: on each module call it quantizes the input itself,
@@ -363,17 +339,13 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
         if (inShape.Length == 1) inShape = [1, inShape[0]];
         var rows = TensorRows.ToRows(input);
         // B's own quantization of what it sends (the contributor recomputes the same integers).
-        var x = new BigInteger[rows.Length][];
-        for (int r = 0; r < rows.Length; r++)
+        var quantized = ContributorCall.quantizeRows(cfg, rows);
+        if (quantized.IsError)
         {
-            x[r] = new BigInteger[rows[r].Length];
-            for (int i = 0; i < rows[r].Length; i++)
-            {
-                var q = FsFixedPoint.quantize(cfg, rows[r][i]);
-                if (q.IsError) throw new ContributorException($"Module '{name}': input row {r}, element {i} cannot be quantized: {q.ErrorValue}");
-                x[r][i] = q.ResultValue;
-            }
+            var f = quantized.ErrorValue;
+            throw new ContributorException($"Module '{name}': input row {f.Row}, element {f.Column} cannot be quantized: {f.Reason}");
         }
+        var x = quantized.ResultValue;
         long expectedIndex;
         lock (_transcriptGate)
         {
@@ -390,38 +362,27 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
         {
             throw new ContributorException($"Module '{name}' (contributor {conn.Endpoint}): {e.Message}", e);
         }
-        long[] outShape = [.. inShape[..^1], point.OutDim];
-        string Bad(string what) => $"Contributor {conn.Endpoint} answered module '{name}' inconsistently: {what}.";
-        if (resp.SessionId != SessionId || resp.SubmoduleName != point.ModuleName) throw new ContributorException(Bad("session or module name differs from the request"));
-        if (!resp.InputShape.SequenceEqual(inShape)) throw new ContributorException(Bad($"input_shape [{string.Join(", ", resp.InputShape)}] is not the shape sent"));
-        if (!resp.OutputShape.SequenceEqual(outShape)) throw new ContributorException(Bad($"output_shape [{string.Join(", ", resp.OutputShape)}], expected [{string.Join(", ", outShape)}]"));
-        if (resp.InvocationIndex != expectedIndex) throw new ContributorException(Bad($"invocation_index {resp.InvocationIndex}, expected {expectedIndex}"));
-        if (!resp.FixedPoint.ToFSharp().Equals(cfg)) throw new ContributorException(Bad("fixed_point differs from the one announced in init_response"));
-        var scaling = ArtifactCommon.checkScaling("scaling", resp.ScalingNum, resp.ScalingDen);
-        if (scaling.IsError) throw new ContributorException(Bad(scaling.ErrorValue));
-        if (_parameterPolicy.Check(resp.FixedPoint, resp.ScalingNum, resp.ScalingDen) is { } refused)
-            throw new ContributorException($"Contributor {conn.Endpoint} answered module '{name}' with parameters outside the parameter policy: {refused}");
-        var bound = FsFixedPoint.valueBound(cfg);
-        var deltaValues = new double[resp.QDelta.Length][];
-        for (int r = 0; r < resp.QDelta.Length; r++)
+        var request = new ContributorCall.Request(SessionId, point.ModuleName, expectedIndex, inShape, point.OutDim, cfg);
+        var answer = new ContributorCall.Response(resp.SessionId, resp.SubmoduleName, resp.InvocationIndex, resp.InputShape, resp.OutputShape,
+            resp.FixedPoint.ToFSharp(), resp.ScalingNum, resp.ScalingDen, resp.QDelta, resp.Output);
+        var checkedAnswer = ContributorCall.checkResponse(_parameterPolicy.ToFSharp(), request, x, answer);
+        if (checkedAnswer.IsError)
         {
-            deltaValues[r] = new double[point.OutDim];
-            for (int k = 0; k < point.OutDim; k++)
+            throw checkedAnswer.ErrorValue switch
             {
-                var q = resp.QDelta[r][k];
-                if (BigInteger.Abs(q) > bound) throw new ContributorException(Bad($"q_delta[{r}][{k}] is outside the value bound"));
-                double v = FsFixedPoint.dequantize(cfg, q);
-                // The combined output must follow from the recorded integers alone.
-                if (v != resp.Output[r][k])
-                    throw new ContributorException(Bad($"output[{r}][{k}] = {resp.Output[r][k]:R} is not q_delta / 2^{cfg.ScaleBits} = {v:R}"));
-                deltaValues[r][k] = v;
-            }
+                ContributorCall.ResponseFailure.OutsidePolicy p =>
+                    new ContributorException($"Contributor {conn.Endpoint} answered module '{name}' with parameters outside the parameter policy: {p.Item}"),
+                ContributorCall.ResponseFailure.Inconsistent i =>
+                    new ContributorException($"Contributor {conn.Endpoint} answered module '{name}' inconsistently: {i.Item}."),
+                _ => new InvalidOperationException("unknown response failure"),
+            };
         }
+        var (entry, deltaValues) = checkedAnswer.ResultValue;
         lock (_transcriptGate)
         {
             // Recorded under the name the contributor announced (and records the call under).
             // The entry owns these arrays: x is ours and QDelta came off the wire for this call only.
-            _entries.Add(new InferenceTranscriptEntry(new FsEntry(SessionId, point.ModuleName, expectedIndex, inShape, outShape, x, resp.QDelta, cfg, scaling.ResultValue)));
+            _entries.Add(new InferenceTranscriptEntry(entry));
             _nextIndex[name] = expectedIndex + 1;
         }
         var delta = TensorRows.FromRows(deltaValues, baseOutput.shape, baseOutput.dtype);

@@ -9,104 +9,32 @@ using FsManifest = ZkLora.Proofs.Manifest;
 
 namespace ZkLora.Api.Multiparty;
 
-/// <summary>A request from a base-model user cannot be served; the message is sent back to it.</summary>
-public sealed class LoraRequestException : Exception
+/// <summary>
+/// Test-only seams of a <see cref="LoRAServer"/>, kept out of <see cref="LoRAServerOptions"/> so that
+/// production options carry no test hook; only <see cref="LoRAServer.Create(LoraAdapter, string, LoRAServerOptions?, LoRAServerTestHooks)"/>
+/// (internal) takes them.
+/// </summary>
+internal sealed record LoRAServerTestHooks
 {
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">What was wrong with the request.</param>
-    public LoraRequestException(string message) : base(message) { }
+    /// <summary>
+    /// The proving seam (null: the zero-knowledge prover). A job carries the secret witness, and only
+    /// the zero-knowledge prover writes artifacts a verifier accepts, so it is not public.
+    /// </summary>
+    public IProofGenerator? ProofGenerator { get; init; }
+
+    /// <summary>
+    /// Fault injection: rewrites the delta of a call (module, invocation index, exact delta → delta
+    /// returned and recorded). Models a dishonest contributor.
+    /// </summary>
+    public Func<string, long, BigInteger[][], BigInteger[][]>? DeltaOverride { get; init; }
+
+    /// <summary>
+    /// Storage seam: opens the session store's files (write-ahead logs, <c>ended.txt</c>) for
+    /// unbuffered writing (null: a plain <see cref="FileStream"/>). Tests make writes fail as on a full
+    /// disk (ENOSPC) without root.
+    /// </summary>
+    public Func<string, FileMode, FileStream>? StoreFileOpener { get; init; }
 }
-
-/// <summary>Options of a <see cref="LoRAServer"/>.</summary>
-public sealed record LoRAServerOptions
-{
-    /// <summary>Fixed-point configuration (default (20, 63, 127)).</summary>
-    public FixedPointSettings FixedPoint { get; init; } = FixedPointSettings.Default;
-
-    /// <summary>
-    /// The proof backend the adapter is committed for (default <see cref="ProofBackend.Projection"/>). With
-    /// <see cref="ProofBackend.Projection"/> the manifest holds Pedersen commitments, a one-time adapter
-    /// proof is written next to it (<see cref="LoRAServer.WriteManifest"/>), and at <c>end_inference</c> all
-    /// calls of one module in a session are proved together (<c>ZKLORA_PROJECTION_CALLS_PER_PROOF</c> limits
-    /// the calls per proof). <see cref="ProofBackend.Plonk"/> (Poseidon commitment, one PLONK proof per call)
-    /// stays supported; verifiers accept both, chosen by the pinned manifest.
-    /// </summary>
-    public ProofBackend Backend { get; init; } = ProofBackend.Projection;
-
-    /// <summary>Serve only these adapter modules (null: every module of the adapter).</summary>
-    public IReadOnlyCollection<string>? Modules { get; init; }
-
-    /// <summary>
-    /// Most calls proved at once at <c>end_inference</c> (null: <c>ZKLORA_PROVE_PARALLELISM</c>, else the
-    /// processor count; proving is also bounded by a memory estimate, see <c>ZKLORA_PROVE_MEMORY_MB</c>).
-    /// </summary>
-    public int? MaxProofParallelism { get; init; }
-
-    /// <summary>
-    /// Test-only proving seam (null: the zero-knowledge prover). A job carries the secret witness,
-    /// and only the zero-knowledge prover writes artifacts a verifier accepts, so it is not public.
-    /// </summary>
-    internal IProofGenerator? ProofGenerator { get; init; }
-
-    /// <summary>Where proving progress goes when <c>end_inference</c> arrives over the wire (or no progress sink is passed).</summary>
-    public IProgress<ProofProgress>? ProofProgress { get; init; }
-
-    /// <summary>
-    /// Test-only fault injection: rewrites the delta of a call (module, invocation index, exact
-    /// delta → delta returned and recorded). Models a dishonest contributor; never set in production.
-    /// </summary>
-    internal Func<string, long, BigInteger[][], BigInteger[][]>? TestDeltaOverride { get; init; }
-
-    /// <summary>Most sessions open (recorded but not yet proved) at once, over all clients.</summary>
-    public int MaxOpenSessions { get; init; } = 64;
-
-    /// <summary>Most sessions one client (one remote address) may hold open at once.</summary>
-    public int MaxOpenSessionsPerClient { get; init; } = 4;
-
-    /// <summary>Most rows (product of the leading input dimensions) one <c>lora_forward</c> may carry.</summary>
-    public int MaxRowsPerCall { get; init; } = 1024;
-
-    /// <summary>Most quantized values (inputs and deltas) one session may record.</summary>
-    public long MaxRecordedValuesPerSession { get; init; } = 1L << 22;
-
-    /// <summary>Most quantized values recorded over all open sessions together.</summary>
-    public long MaxTotalRecordedValues { get; init; } = 1L << 25;
-
-    /// <summary>
-    /// Proving memory budget in bytes (null: <c>ZKLORA_PROVE_MEMORY_MB</c>, default 4096 MiB). A call
-    /// whose proof is estimated to need more is refused when it arrives (before it is recorded);
-    /// sessions are proved one at a time, with as many proofs in parallel as the budget allows.
-    /// </summary>
-    public long? MaxProvingMemoryBytes { get; init; }
-
-    /// <summary>
-    /// An open session unused this long expires: its recorded calls are discarded (never proved),
-    /// its id is closed for good, and its owner's next request gets an error. Infinite disables it.
-    /// </summary>
-    public TimeSpan SessionIdleTimeout { get; init; } = TimeSpan.FromMinutes(30);
-
-    /// <summary>
-    /// Write-ahead log in <c>{out}/sessions/</c> (default true): every accepted call is flushed to
-    /// disk before it is answered, open sessions survive a restart, and an accepted
-    /// <c>end_inference</c> is finished after a crash.
-    /// </summary>
-    public bool Durable { get; init; } = true;
-
-    /// <summary>Where the server reports recovery and storage problems (null: nowhere). Control characters are escaped.</summary>
-    public TextWriter? Log { get; init; }
-
-    /// <summary>
-    /// Test-only storage seam: opens the session store's files (write-ahead logs, <c>ended.txt</c>)
-    /// for unbuffered writing (null: a plain <see cref="FileStream"/>). Tests make writes fail as on
-    /// a full disk (ENOSPC) without root; never set in production.
-    /// </summary>
-    internal Func<string, FileMode, FileStream>? StoreFileOpener { get; init; }
-}
-
-/// <summary>Result of a served <c>lora_forward</c>.</summary>
-/// <param name="Call">What was recorded.</param>
-/// <param name="Output">The dequantized delta (q / 2^scale_bits), rows × out_dim.</param>
-public sealed record LoraForwardResult(RecordedCall Call, double[][] Output);
 
 /// <summary>
 /// The LoRA contributor (party A, docs/design.md §1). It loads a PEFT adapter, quantizes every served
@@ -129,9 +57,12 @@ public sealed partial class LoRAServer
     private readonly long _provingBudget;
     private long _totalValues;
 
-    private LoRAServer(LoraAdapter adapter, string outputDirectory, LoRAServerOptions options)
+    private readonly LoRAServerTestHooks _hooks;
+
+    private LoRAServer(LoraAdapter adapter, string outputDirectory, LoRAServerOptions options, LoRAServerTestHooks hooks)
     {
         _options = options;
+        _hooks = hooks;
         OutputDirectory = Path.GetFullPath(outputDirectory);
         if (options.FixedPoint is null) throw new ArgumentException("FixedPoint must not be null.", nameof(options));
         _config = options.FixedPoint.ToFSharp();
@@ -144,11 +75,17 @@ public sealed partial class LoRAServer
         if (options.MaxProvingMemoryBytes is < 1) throw new ArgumentOutOfRangeException(nameof(options), "MaxProvingMemoryBytes must be at least 1.");
         if (options.SessionIdleTimeout != Timeout.InfiniteTimeSpan && options.SessionIdleTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), "SessionIdleTimeout must be positive or Timeout.InfiniteTimeSpan.");
-        _provingBudget = options.MaxProvingMemoryBytes ?? ProofBatch.defaultOptions().MemoryBudgetBytes;
-        Prover = options.ProofGenerator
-                 ?? (options.MaxProofParallelism is null && options.MaxProvingMemoryBytes is null
-                     ? ZkProofGenerator.Default
-                     : new ZkProofGenerator(options.MaxProofParallelism, _provingBudget));
+        if (options.ProjectionCallsPerProof < 0) throw new ArgumentOutOfRangeException(nameof(options), "ProjectionCallsPerProof must be at least 0.");
+        if (options.ProvingKeyCacheSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "ProvingKeyCacheSize must be at least 1.");
+        var defaults = ProofBatch.defaultOptions();
+        var proveOptions = new ProofBatch.ProveOptions(
+            options.MaxProofParallelism ?? defaults.MaxDegreeOfParallelism,
+            options.MaxProvingMemoryBytes ?? defaults.MemoryBudgetBytes,
+            options.ProjectionCallsPerProof,
+            options.ProvingKeyCacheSize);
+        _provingBudget = proveOptions.MemoryBudgetBytes;
+        // The server owns its prover context (options and proving-key cache); nothing is process-wide.
+        Prover = hooks.ProofGenerator ?? new ZkProofGenerator(new ProofBatch.ProverContext(proveOptions));
 
         var served = adapter.Modules.ToList();
         if (options.Modules is not null)
@@ -199,7 +136,16 @@ public sealed partial class LoRAServer
     {
         ArgumentNullException.ThrowIfNull(adapter);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
-        return new LoRAServer(adapter, outputDirectory, options ?? new LoRAServerOptions());
+        return new LoRAServer(adapter, outputDirectory, options ?? new LoRAServerOptions(), new LoRAServerTestHooks());
+    }
+
+    /// <summary>As <see cref="Create(LoraAdapter, string, LoRAServerOptions?)"/>, with test-only seams.</summary>
+    internal static LoRAServer Create(LoraAdapter adapter, string outputDirectory, LoRAServerOptions? options, LoRAServerTestHooks hooks)
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
+        ArgumentNullException.ThrowIfNull(hooks);
+        return new LoRAServer(adapter, outputDirectory, options ?? new LoRAServerOptions(), hooks);
     }
 
     /// <summary>
@@ -475,7 +421,7 @@ public sealed partial class LoRAServer
         if (_options.Durable) SessionLog.AppendEnded(SessionDirectory, sessionId, OpenStoreFile);
     }
 
-    private FileStream OpenStoreFile(string path, FileMode mode) => (_options.StoreFileOpener ?? SessionLog.OpenForWrite)(path, mode);
+    private FileStream OpenStoreFile(string path, FileMode mode) => (_hooks.StoreFileOpener ?? SessionLog.OpenForWrite)(path, mode);
 
     /// <summary>Finds a session and checks the caller's right to it; token null means the in-process owner.</summary>
     private Session Authorize(string sessionId, string? token, bool openIfMissing)
@@ -556,36 +502,33 @@ public sealed partial class LoRAServer
         CheckCapacity(session, values);
 
         var cfg = _config;
-        var x = new BigInteger[rows.Length][];
-        for (int r = 0; r < rows.Length; r++)
-        {
-            var row = new BigInteger[shape.InDim];
-            for (int i = 0; i < row.Length; i++)
-            {
-                var q = FsFixedPoint.quantize(cfg, rows[r][i]);
-                if (q.IsError) throw new LoraRequestException($"Module '{moduleName}': input row {r}, element {i}: {q.ErrorValue}");
-                row[i] = q.ResultValue;
-            }
-            x[r] = row;
-        }
         var scaling = module.Entry.Scaling;
-        var dr = FsFixedPoint.deltaRows(cfg, module.A, module.B, x, scaling.Num, scaling.Den);
-        if (dr.IsError) throw new LoraRequestException($"Module '{moduleName}': {dr.ErrorValue}");
-        var delta = dr.ResultValue;
-        long[] outputShape = [.. inputShape[..^1], shape.OutDim];
-        var output = delta.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+        var answered = ContributorCall.answer(cfg, module.A, module.B, scaling, rows);
+        if (answered.IsError)
+        {
+            throw answered.ErrorValue switch
+            {
+                ContributorCall.AnswerFailure.Unquantizable u =>
+                    new LoraRequestException($"Module '{moduleName}': input row {u.Item.Row}, element {u.Item.Column}: {u.Item.Reason}"),
+                ContributorCall.AnswerFailure.DeltaFailed f => new LoraRequestException($"Module '{moduleName}': {f.Item}"),
+                _ => new InvalidOperationException("unknown answer failure"),
+            };
+        }
+        var x = answered.ResultValue.X;
+        var delta = answered.ResultValue.Delta;
+        var output = answered.ResultValue.Output;
 
         lock (session.Gate)
         {
             CheckCapacity(session, values);
             session.NextIndex.TryGetValue(module.Name, out long index);
             var d = delta;
-            if (_options.TestDeltaOverride is { } tamper)
+            if (_hooks.DeltaOverride is { } tamper)
             {
                 d = tamper(module.Name, index, delta);
-                output = d.Select(row => row.Select(v => FsFixedPoint.dequantize(cfg, v)).ToArray()).ToArray();
+                output = ContributorCall.dequantizeRows(cfg, d);
             }
-            var call = new RecordedCall(new FsEntry(sessionId, module.Name, index, inputShape.ToArray(), outputShape, x, d, cfg, scaling));
+            var call = new RecordedCall(ContributorCall.record(sessionId, module.Name, index, inputShape, shape.OutDim, cfg, scaling, x, d));
             var result = new LoraForwardResult(call, output);
             // Everything that can refuse the call happens before anything is committed.
             if (render is not null) rendered = render(result);

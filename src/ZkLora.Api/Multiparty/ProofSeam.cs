@@ -9,47 +9,6 @@ using FsEntry = ZkLora.Proofs.TranscriptEntry;
 namespace ZkLora.Api.Multiparty;
 
 /// <summary>
-/// One module call a contributor answered: the quantized input it computed from the activations
-/// it received, the exact quantized delta it returned, the shapes and the call's index within
-/// (session, module). This is what a proof covers, and it is the contributor-side twin of the
-/// base-model user's <see cref="InferenceTranscriptEntry"/>. Immutable.
-/// </summary>
-public sealed class RecordedCall
-{
-    private readonly InferenceTranscriptEntry _entry;
-
-    internal RecordedCall(FsEntry entry) => _entry = new InferenceTranscriptEntry(entry);
-
-    /// <summary>The session the call belongs to.</summary>
-    public string SessionId => _entry.SessionId;
-    /// <summary>The injection point.</summary>
-    public string ModuleName => _entry.ModuleName;
-    /// <summary>Index of the call within (session, module), from 0.</summary>
-    public long InvocationIndex => _entry.InvocationIndex;
-    /// <summary>Shape of the input as received, e.g. [batch, seq, in_dim].</summary>
-    public IReadOnlyList<long> InputShape => _entry.InputShape;
-    /// <summary>Leading dimensions of the input, then out_dim.</summary>
-    public IReadOnlyList<long> OutputShape => _entry.OutputShape;
-    /// <summary>Quantized input, rows × in_dim.</summary>
-    public IReadOnlyList<IReadOnlyList<BigInteger>> X => _entry.X;
-    /// <summary>Quantized delta, rows × out_dim.</summary>
-    public IReadOnlyList<IReadOnlyList<BigInteger>> Delta => _entry.Delta;
-    /// <summary>Fixed-point configuration.</summary>
-    public FixedPointSettings FixedPoint => _entry.FixedPoint;
-    /// <summary>The module's LoRA scaling (reduced).</summary>
-    public LoraScaling Scaling => _entry.Scaling;
-
-    /// <summary>The call as a transcript entry (what the base-model user's transcript should hold for it).</summary>
-    /// <returns>The entry.</returns>
-    public InferenceTranscriptEntry ToTranscriptEntry() => _entry;
-
-    /// <inheritdoc />
-    public override string ToString() => _entry.ToString();
-
-    internal FsEntry ToFSharp() => _entry.ToFSharp();
-}
-
-/// <summary>
 /// A module of the contributor's adapter, quantized, with the secret salt of its commitment (for the
 /// projection backend: the Pedersen blind r_W): the
 /// private witness a prover needs. It never leaves the contributor's process (it is internal, not
@@ -93,12 +52,6 @@ internal sealed record ProofJob(
     AdapterManifest Manifest,
     IReadOnlyDictionary<string, QuantizedModule> Modules);
 
-/// <summary>Progress of a session's proving.</summary>
-/// <param name="Done">Proofs finished.</param>
-/// <param name="Total">Proofs to write.</param>
-/// <param name="Current">The call just proved (<c>module#index</c>), if any.</param>
-public sealed record ProofProgress(int Done, int Total, string? Current);
-
 /// <summary>
 /// The proving seam of a contributor: at <c>end_inference</c> the server hands a session's recorded
 /// calls to this interface, which writes one statement, proof and meta file per call into
@@ -113,43 +66,32 @@ internal interface IProofGenerator
     Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken);
 }
 
-/// <summary>Proof generation failed for a session (a bad call, a witness that does not open the manifest, an I/O error); nothing misleading was written.</summary>
-public sealed class ProofGenerationException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="message">What failed, naming the call.</param>
-    public ProofGenerationException(string message) : base(message) { }
-}
-
 /// <summary>
 /// The prover of this build: the zero-knowledge LoRA circuit over the Vesta IPA
 /// (<see cref="ProofBatch"/>). For every recorded call of the session it checks the call against
 /// the manifest and the private adapter (the recorded delta must be the adapter's exact output,
 /// the salt must open the commitment), then proves the calls in parallel (bounded by
-/// <c>ZKLORA_PROVE_PARALLELISM</c> or <see cref="LoRAServerOptions.MaxProofParallelism"/>, and a
-/// memory estimate against <c>ZKLORA_PROVE_MEMORY_MB</c>), with proving keys cached by circuit
-/// shape (<c>ZKLORA_KEY_CACHE_SIZE</c>).
+/// <see cref="LoRAServerOptions.MaxProofParallelism"/> and a memory estimate against
+/// <see cref="LoRAServerOptions.MaxProvingMemoryBytes"/>), with proving keys cached by circuit
+/// shape in the prover context the server owns (<see cref="LoRAServerOptions.ProvingKeyCacheSize"/>).
 /// </summary>
 internal sealed class ZkProofGenerator : IProofGenerator
 {
-    private readonly ProofBatch.ProveOptions _options;
+    private readonly ProofBatch.ProverContext _context;
 
-    /// <summary>The shared instance with options from the environment.</summary>
-    public static ZkProofGenerator Default { get; } = new();
-
-    /// <summary>Creates a prover.</summary>
-    /// <param name="maxDegreeOfParallelism">Most statements proved at once (null: from the environment / processor count).</param>
-    /// <param name="memoryBudgetBytes">Proving memory budget (null: from the environment, <c>ZKLORA_PROVE_MEMORY_MB</c>).</param>
-    public ZkProofGenerator(int? maxDegreeOfParallelism = null, long? memoryBudgetBytes = null)
+    /// <summary>Creates a prover over a context (options and proving-key cache) its owner keeps.</summary>
+    /// <param name="context">The prover context.</param>
+    public ZkProofGenerator(ProofBatch.ProverContext context)
     {
-        var d = ProofBatch.defaultOptions();
-        if (maxDegreeOfParallelism is < 1) throw new ArgumentOutOfRangeException(nameof(maxDegreeOfParallelism), "The degree of parallelism must be at least 1.");
-        if (memoryBudgetBytes is < 1) throw new ArgumentOutOfRangeException(nameof(memoryBudgetBytes), "The memory budget must be positive.");
-        _options = new ProofBatch.ProveOptions(maxDegreeOfParallelism ?? d.MaxDegreeOfParallelism, memoryBudgetBytes ?? d.MemoryBudgetBytes, d.ProjectionCallsPerProof);
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
     }
 
     /// <summary>Most statements proved at once.</summary>
-    public int MaxDegreeOfParallelism => _options.MaxDegreeOfParallelism;
+    public int MaxDegreeOfParallelism => _context.Options.MaxDegreeOfParallelism;
+
+    /// <summary>The prover context (options and cached proving keys).</summary>
+    public ProofBatch.ProverContext Context => _context;
 
     /// <inheritdoc />
     /// <exception cref="ProofGenerationException">A call cannot be proved; the message names it and says why.</exception>
@@ -164,7 +106,7 @@ internal sealed class ZkProofGenerator : IProofGenerator
             var report = FuncConvert.FromAction<ProofBatch.ProveProgress>(p =>
                 progress?.Report(new ProofProgress(p.Done, p.Total,
                     p.Finished is null ? null : $"{p.Finished.Value.ModuleName}#{p.Finished.Value.InvocationIndex}")));
-            var r = ProofBatch.proveCalls(_options, job.Manifest.ToFSharp(), adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
+            var r = ProofBatch.proveCalls(_context, job.Manifest.ToFSharp(), adapters, ListModule.OfSeq(calls), job.ProofDirectory, report, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             if (r.IsError) throw new ProofGenerationException(r.ErrorValue);
             return r.ResultValue.Length;

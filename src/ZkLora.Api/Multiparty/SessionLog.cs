@@ -27,7 +27,7 @@ internal sealed class SessionLog
 
     /// <summary>
     /// Opens a file of the store for unbuffered writing: how the server does it. Tests pass another
-    /// opener (<see cref="LoRAServerOptions.StoreFileOpener"/>) whose stream fails as a full disk does.
+    /// opener (<see cref="LoRAServerTestHooks.StoreFileOpener"/>) whose stream fails as a full disk does.
     /// </summary>
     public static FileStream OpenForWrite(string path, FileMode mode) =>
         new(path, mode, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
@@ -75,7 +75,7 @@ internal sealed class SessionLog
 
     public void AppendCall(FsEntry entry)
     {
-        var json = TranscriptModule.toJson(new Transcript(Microsoft.FSharp.Collections.ListModule.OfSeq([entry])));
+        var json = InferenceTranscriptModule.toJson(new ZkLora.Proofs.InferenceTranscript(Microsoft.FSharp.Collections.ListModule.OfSeq([entry])));
         if (json.IsError) throw new IOException($"cannot serialise the call: {json.ErrorValue}");
         Append("call " + json.ResultValue);
     }
@@ -152,7 +152,7 @@ internal sealed class SessionLog
             else if (line == "end_failed") end = false;
             else if (line.StartsWith("call ", StringComparison.Ordinal))
             {
-                var t = TranscriptModule.parse(line[5..]);
+                var t = InferenceTranscriptModule.parse(line[5..]);
                 if (t.IsError || t.ResultValue.Entries.Length != 1) throw new InvalidDataException($"bad call record: {(t.IsError ? t.ErrorValue : "not one entry")}");
                 var e = t.ResultValue.Entries.Head;
                 if (e.SessionId != id) throw new InvalidDataException("a call record of another session");

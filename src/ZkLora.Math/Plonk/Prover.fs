@@ -16,15 +16,16 @@ open ZkLora.Math.Transcript
 open ZkLora.Math.Commitment
 open ZkLora.Math.Poly
 
-/// Options of `proveWith`. `SkipSatisfactionCheck` exists for soundness tests (a prover
-/// that follows the protocol on an unsatisfied witness); never set it otherwise.
+/// How long one phase of a proof took (reported to `ProverOptions.PhaseTimings`).
+type ProverPhase = { Phase: string; Seconds: float }
+
+/// Options of `proveWith`: where phase timings go for profiling (benchmarks pass a sink; None
+/// by default). The witness is always checked first; only the tests' cheating prover
+/// (`proveUnchecked`, internal) skips that.
 type ProverOptions =
-    { SkipSatisfactionCheck: bool }
+    { PhaseTimings: IProgress<ProverPhase> option }
 
-let defaultOptions = { SkipSatisfactionCheck = false }
-
-/// Phase timings for profiling (benchmarks set it; off by default).
-let mutable trace: string -> float -> unit = fun _ _ -> ()
+let defaultOptions = { PhaseTimings = None }
 
 /// Values → coefficients in place (the value arrays are not needed once committed), so
 /// the prover never holds both forms of a column.
@@ -41,7 +42,8 @@ let private sameFixed (a: Fp[][]) (b: Fp[][]) =
 /// the instance values are malformed, or the witness does not satisfy the circuit (the
 /// error then carries the MockProver report, which names the failing gate, lookup or copy
 /// and row but no witness value).
-let proveWith
+let private proveChecked
+    (checkWitness: bool)
     (options: ProverOptions)
     (pcs: ICommitmentScheme<'C>)
     (pk: ProvingKey<'C>)
@@ -54,7 +56,9 @@ let proveWith
     let n = vk.N
     let clock = Diagnostics.Stopwatch.StartNew()
     let mark (phase: string) =
-        trace phase clock.Elapsed.TotalSeconds
+        match options.PhaseTimings with
+        | Some sink -> sink.Report { Phase = phase; Seconds = clock.Elapsed.TotalSeconds }
+        | None -> ()
         clock.Restart()
     match ProofLayout.checkRotations cs k |> Result.bind (fun () -> ProofLayout.checkInstances cs k instances) with
     | Error e -> Error e
@@ -70,7 +74,7 @@ let proveWith
         Error "synthesis produced fixed values or copy constraints that differ from the proving key (the circuit's layout depends on its witness)"
     | Ok a ->
     mark "synthesis"
-    let failures = if options.SkipSatisfactionCheck then [] else MockProver.check cs a
+    let failures = if not checkWitness then [] else MockProver.check cs a
     if not failures.IsEmpty then
         Error(sprintf "the witness does not satisfy the circuit; no proof produced. %s" (MockProver.describe 20 failures))
     else
@@ -192,7 +196,7 @@ let proveWith
     PolyOps.cosetIfft hEvals zeta
     // Coefficients past the pieces vanish exactly when every identity holds on H (when the
     // extended coset is larger than the quotient): a cheap self-check of the prover.
-    if not options.SkipSatisfactionCheck then
+    if checkWitness then
         for i in layout.Pieces * n .. ext - 1 do
             if not hEvals[i].IsZero then
                 invalidOp "prover bug: the combined identity is not divisible by X^n - 1 although the witness satisfies the circuit"
@@ -242,6 +246,16 @@ let proveWith
     Multiopen.prove pcs k w points entries
     mark "multiopen"
     Ok(ProofLayout.withHeader (w.ToArray()))
+
+/// Proves that `circuit` (synthesized with its witness) satisfies the constraint system
+/// of `pk` for the given instance values; the witness is checked first (see `proveChecked`).
+let proveWith (options: ProverOptions) (pcs: ICommitmentScheme<'C>) (pk: ProvingKey<'C>) (circuit: ICircuit<'Config>) (instances: Fp[][]) =
+    proveChecked true options pcs pk circuit instances
+
+/// A prover that follows the protocol on an unsatisfied witness (no satisfaction check):
+/// for soundness tests of the verifier only.
+let internal proveUnchecked (pcs: ICommitmentScheme<'C>) (pk: ProvingKey<'C>) (circuit: ICircuit<'Config>) (instances: Fp[][]) =
+    proveChecked false defaultOptions pcs pk circuit instances
 
 /// Proves with the default options (the witness is checked first).
 let prove (pcs: ICommitmentScheme<'C>) (pk: ProvingKey<'C>) (circuit: ICircuit<'Config>) (instances: Fp[][]) =

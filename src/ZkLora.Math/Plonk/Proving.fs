@@ -36,23 +36,24 @@ let writeVerifyingKey (vk: VestaVerifyingKey) = Keys.writeVerifyingKey VestaIpa.
 /// Parses verifying-key bytes for the circuit whose constraint system is `cs`.
 let readVerifyingKey (cs: ConstraintSystem) (bytes: byte[]) = Keys.readVerifyingKey VestaIpa.pcs cs bytes
 
-/// A bounded, thread-safe cache of proving keys by a caller-chosen shape key (for
-/// example the circuit kind and its dimensions) and k. The least recently used key is
-/// evicted beyond `capacity`. Concurrent requests for one shape generate it once.
+/// A bounded, thread-safe cache of keys (proving or verifying) by a caller-chosen id (for
+/// example the circuit id, which fixes the shape and k). The least recently used key is
+/// evicted beyond `capacity`. Concurrent requests for one id create it once; a failed
+/// creation is not cached. The host owns it (a prover or verifier context), so nothing is
+/// cached process-wide.
 [<Sealed>]
-type KeyCache<'Shape when 'Shape: equality>(capacity: int) =
+type KeyCache<'Id, 'Key when 'Id: equality>(capacity: int) =
     do if capacity < 1 then invalidArg "capacity" "capacity must be at least 1"
     let sync = obj ()
-    let entries = Dictionary<struct ('Shape * int), Lazy<Result<VestaProvingKey, string>>>()
-    let order = LinkedList<struct ('Shape * int)>()
-    let nodes = Dictionary<struct ('Shape * int), LinkedListNode<struct ('Shape * int)>>()
+    let entries = Dictionary<'Id, Lazy<Result<'Key, string>>>(HashIdentity.Structural)
+    let order = LinkedList<'Id>()
+    let nodes = Dictionary<'Id, LinkedListNode<'Id>>(HashIdentity.Structural)
     member _.Capacity = capacity
     member _.Count = lock sync (fun () -> entries.Count)
 
-    /// The key for (shape, k), generated from `circuit` on first use. A failed generation
-    /// is not cached.
-    member _.GetOrCreate(shape: 'Shape, k: int, circuit: unit -> ICircuit<'Config>) : Result<VestaProvingKey, string> =
-        let id = struct (shape, k)
+    /// The key for `id`, created by `create` on first use (once, even when requested
+    /// concurrently). A failed creation is not cached.
+    member _.GetOrAdd(id: 'Id, create: unit -> Result<'Key, string>) : Result<'Key, string> =
         let entry =
             lock sync (fun () ->
                 match entries.TryGetValue id with
@@ -61,7 +62,7 @@ type KeyCache<'Shape when 'Shape: equality>(capacity: int) =
                     nodes[id] <- order.AddFirst id
                     e
                 | _ ->
-                    let e = lazy (keygen (circuit ()) k)
+                    let e = lazy (create ())
                     entries[id] <- e
                     nodes[id] <- order.AddFirst id
                     e)
@@ -82,3 +83,11 @@ type KeyCache<'Shape when 'Shape: equality>(capacity: int) =
                 entries.Remove last |> ignore
                 nodes.Remove last |> ignore)
         result
+
+/// The proving key of `circuit` at 2^k rows from `cache` (generated on first use).
+let cachedProvingKey (cache: KeyCache<'Id, VestaProvingKey>) (id: 'Id) (k: int) (circuit: unit -> ICircuit<'Config>) =
+    cache.GetOrAdd(id, fun () -> keygen (circuit ()) k)
+
+/// The verifying key of `circuit` at 2^k rows from `cache` (derived on first use).
+let cachedVerifyingKey (cache: KeyCache<'Id, VestaVerifyingKey>) (id: 'Id) (k: int) (circuit: unit -> ICircuit<'Config>) =
+    cache.GetOrAdd(id, fun () -> verifyingKey (circuit ()) k)

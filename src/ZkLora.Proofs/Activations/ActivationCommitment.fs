@@ -44,6 +44,7 @@ open System.Globalization
 open System.IO
 open System.Text.Json
 open System.Threading
+open ZkLora.Proofs
 open ZkLora.Proofs.ActivationReader
 
 /// Version tag of the opening format.
@@ -191,14 +192,6 @@ let private nonNegativeInteger (name: string) (e: JsonElement) : Result<int64, s
     let mutable v = 0L
     if raw.Length > 0 && raw |> Seq.forall Char.IsAsciiDigit && e.TryGetInt64(&v) then Ok v
     else Error(sprintf "\"%s\" must be a non-negative integer" name)
-
-/// Minimal Result workflow so the strict parser reads top to bottom.
-type private ResultBuilder() =
-    member _.Bind(r: Result<'a, 'e>, f: 'a -> Result<'b, 'e>) = Result.bind f r
-    member _.Return(x: 'a) : Result<'a, 'e> = Ok x
-    member _.ReturnFrom(r: Result<'a, 'e>) = r
-
-let private result = ResultBuilder()
 
 let private check (condition: bool) (message: string) : Result<unit, string> =
     if condition then Ok() else Error message

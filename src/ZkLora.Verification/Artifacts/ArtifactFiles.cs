@@ -18,16 +18,12 @@ internal static class ArtifactFiles
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         // Only a regular file, at most MaxBytes counted while reading (no FIFO, device or symlink).
-        var r = SafeFile.readBytes(what, MaxBytes, path);
+        var r = SafeFile.tryReadBytes(what, MaxBytes, path);
         if (r.IsOk) return r.ResultValue;
-        string message = r.ErrorValue;
-        if (message.EndsWith(" does not exist", StringComparison.Ordinal)) throw new FileNotFoundException(message, path);
-        if (message.Contains($"larger than {MaxBytes} bytes", StringComparison.Ordinal))
-        {
-            string problem = $"larger than {MaxBytes} bytes";
-            throw new ArtifactFormatException(message, path, problem);
-        }
-        throw new IOException(message);
+        var failure = r.ErrorValue;
+        if (failure.Kind.Tag == SafeFile.ReadFailureKind.Tags.Missing) throw new FileNotFoundException(failure.Message, path);
+        if (failure.Kind.Tag == SafeFile.ReadFailureKind.Tags.TooLarge) throw new ArtifactFormatException(failure.Message, path, $"larger than {MaxBytes} bytes");
+        throw new IOException(failure.Message);
     }
 
     /// <summary>As <see cref="ReadBytes"/> (the read itself is synchronous: artifacts are bounded and local).</summary>

@@ -3,7 +3,7 @@ using System.Numerics;
 using Microsoft.FSharp.Collections;
 using ZkLora.Proofs;
 using FsEntry = ZkLora.Proofs.TranscriptEntry;
-using FsTranscript = ZkLora.Proofs.Transcript;
+using FsTranscript = ZkLora.Proofs.InferenceTranscript;
 
 namespace ZkLora.Api;
 
@@ -105,7 +105,7 @@ public sealed class InferenceTranscriptEntry
         var entry = new FsEntry(sessionId, moduleName, invocationIndex, inputShape.ToArray(), outputShape.ToArray(),
             Copy(x, nameof(x)), Copy(delta, nameof(delta)), fixedPoint.ToFSharp(), s.ResultValue);
         // The transcript reader's rules, applied to a one-entry transcript.
-        var ok = TranscriptModule.validate(new FsTranscript(FSharpList<FsEntry>.Cons(entry, FSharpList<FsEntry>.Empty)));
+        var ok = InferenceTranscriptModule.validate(new FsTranscript(FSharpList<FsEntry>.Cons(entry, FSharpList<FsEntry>.Empty)));
         if (ok.IsError) throw new ArgumentException(ok.ErrorValue.Replace("$.entries[0]", "entry", StringComparison.Ordinal));
         return entry;
     }
@@ -156,7 +156,7 @@ public sealed class InferenceTranscript
     public string ToJson()
     {
         if (_json is { } json) return json;
-        var r = TranscriptModule.toJson(_transcript);
+        var r = InferenceTranscriptModule.toJson(_transcript);
         // Every transcript is valid by construction (validated, read strictly, or recorded by the client).
         if (r.IsError) throw new InvalidOperationException($"The transcript does not validate: {r.ErrorValue}");
         return _json = r.ResultValue;
@@ -169,7 +169,7 @@ public sealed class InferenceTranscript
     public static InferenceTranscript Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        var r = TranscriptModule.parse(json);
+        var r = InferenceTranscriptModule.parse(json);
         if (r.IsError) throw new FormatException($"{What}: {r.ErrorValue}");
         return new InferenceTranscript(r.ResultValue);
     }
@@ -182,7 +182,7 @@ public sealed class InferenceTranscript
     /// <exception cref="UnauthorizedAccessException">It may not be read.</exception>
     /// <exception cref="ArtifactFormatException">It is not a valid transcript (or exceeds the artifact size limit).</exception>
     public static InferenceTranscript Read(string path) =>
-        new(ArtifactFiles.Parse(What, path, ArtifactFiles.ReadBytes(What, path), TranscriptModule.parseBytes));
+        new(ArtifactFiles.Parse(What, path, ArtifactFiles.ReadBytes(What, path), InferenceTranscriptModule.parseBytes));
 
     /// <summary>As <see cref="Read"/>, reading asynchronously.</summary>
     /// <param name="path">The transcript file.</param>
@@ -195,7 +195,7 @@ public sealed class InferenceTranscript
     public static async Task<InferenceTranscript> ReadAsync(string path, CancellationToken cancellationToken = default)
     {
         var bytes = await ArtifactFiles.ReadBytesAsync(What, path, cancellationToken).ConfigureAwait(false);
-        return new InferenceTranscript(ArtifactFiles.Parse(What, path, bytes, TranscriptModule.parseBytes));
+        return new InferenceTranscript(ArtifactFiles.Parse(What, path, bytes, InferenceTranscriptModule.parseBytes));
     }
 
     /// <summary>Writes the canonical JSON, replacing the file (its folder is created if needed).</summary>

@@ -25,7 +25,7 @@ type TranscriptEntry =
 /// B's transcript: `{schema_version, entries:[{session_id, module_name, invocation_index,
 /// input_shape, output_shape, x, delta, fixed_point, scaling_num, scaling_den}]}`, with `x`
 /// and `delta` as nested lists of integers (rows × dim). (session, module, index) is unique.
-type Transcript = { Entries: TranscriptEntry list }
+type InferenceTranscript = { Entries: TranscriptEntry list }
 
 [<RequireQualifiedAccess>]
 module TranscriptEntry =
@@ -77,15 +77,15 @@ module TranscriptEntry =
         }
 
 [<RequireQualifiedAccess>]
-module Transcript =
+module InferenceTranscript =
 
-    let toJsonValue (t: Transcript) =
+    let toJsonValue (t: InferenceTranscript) =
         JObject [ "schema_version", JString transcriptSchema
                   "entries", JArray(t.Entries |> List.map TranscriptEntry.toJsonValue) ]
 
     /// Strict reader: known schema, exact fields, shapes matching value counts, values in
     /// bounds, unique (session, module, index).
-    let ofJsonValue (v: JValue) : Result<Transcript, string> =
+    let ofJsonValue (v: JValue) : Result<InferenceTranscript, string> =
         result {
             let! f = JsonRead.exactObject "$" [ "schema_version"; "entries" ] v
             do! JsonRead.knownId "$.schema_version" "transcript schema" transcriptSchema f["schema_version"]
@@ -97,13 +97,13 @@ module Transcript =
             | None -> return { Entries = entries }
         }
 
-    let validate (t: Transcript) : Result<Transcript, string> = ofJsonValue (toJsonValue t) |> Result.map (fun _ -> t)
-    let toJson (t: Transcript) = validate t |> Result.bind (toJsonValue >> CanonicalJson.toCanonicalString)
-    let digest (t: Transcript) = validate t |> Result.bind (toJsonValue >> CanonicalJson.digest)
+    let validate (t: InferenceTranscript) : Result<InferenceTranscript, string> = ofJsonValue (toJsonValue t) |> Result.map (fun _ -> t)
+    let toJson (t: InferenceTranscript) = validate t |> Result.bind (toJsonValue >> CanonicalJson.toCanonicalString)
+    let digest (t: InferenceTranscript) = validate t |> Result.bind (toJsonValue >> CanonicalJson.digest)
     let parseBytes (utf8: ReadOnlyMemory<byte>) = CanonicalJson.parseBytes utf8 |> Result.bind ofJsonValue
     let parse (text: string) = CanonicalJson.parse text |> Result.bind ofJsonValue
     let readFile (path: string) = ArtifactCommon.readFile "transcript" parseBytes path
-    let writeFile (path: string) (t: Transcript) = ArtifactCommon.writeFile "transcript" path (toJson t)
+    let writeFile (path: string) (t: InferenceTranscript) = ArtifactCommon.writeFile "transcript" path (toJson t)
 
     /// The entry for a proof key, if present.
-    let tryFind (k: ArtifactNames.ProofKey) (t: Transcript) = t.Entries |> List.tryFind (fun e -> TranscriptEntry.key e = k)
+    let tryFind (k: ArtifactNames.ProofKey) (t: InferenceTranscript) = t.Entries |> List.tryFind (fun e -> TranscriptEntry.key e = k)
