@@ -247,6 +247,11 @@ let adapterProofsPath (manifestPath: string) =
     let stem = if name.EndsWith(".json", StringComparison.Ordinal) then name.Substring(0, name.Length - 5) else name
     Path.Combine(dir, stem + ".adapter-proofs.json")
 
+/// The name of a manifest's adapter proofs inside a proof directory, where the contributor also
+/// publishes them: `<manifest sha256>.adapter-proofs.json` (the verifier's fallback when no file
+/// lies next to the pinned manifest; the proofs are checked against the pinned manifest either way).
+let adapterProofsFileName (manifestDigest: string) = manifestDigest + ".adapter-proofs.json"
+
 let adapterProofsToJson (p: AdapterProofs) : Result<string, string> =
     JObject [ "schema_version", JString adapterProofsSchema
               "backend", JString projectionBackend

@@ -318,19 +318,34 @@ let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: Projec
             return log (sprintf "adapter proofs of manifest %s: %d module(s) verify" digest m.Adapters.Length)
     }
 
-/// Reads the adapter proofs written next to a projection manifest file
-/// (`ProjectionArtifacts.adapterProofsPath`) and verifies them, unless that manifest's were
-/// verified before in this context.
-let verifyAdapterProofsFile (context: VerifierContext) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
+/// Reads the adapter proofs of a projection manifest file and verifies them, unless that
+/// manifest's were verified before in this context. The file is the one next to the manifest
+/// (`ProjectionArtifacts.adapterProofsPath`) or, when there is none, `<manifest sha256>.adapter-proofs.json`
+/// in the first proof directory that has it (where `zklora serve` publishes it). Where it comes
+/// from does not matter for soundness: it is verified against the pinned manifest's commitments
+/// and digest; the first existing candidate is the one used (a bad one is a rejection).
+let verifyAdapterProofsFileIn (context: VerifierContext) (proofDirs: string list) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
     let policy = context.Policy
     result {
         if adapterProofsVerified context m then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" manifestPath)
         else
             do! checkManifestPolicy policy m
-            let path = ProjectionArtifacts.adapterProofsPath manifestPath
+            let! digest = Manifest.digest m |> tag InvalidInput
+            let next = ProjectionArtifacts.adapterProofsPath manifestPath
+            let inDirs = proofDirs |> List.map (fun d -> Path.Combine(d, ProjectionArtifacts.adapterProofsFileName digest))
+            let! path =
+                match (next :: inDirs) |> List.tryFind (fun p -> File.Exists p || Directory.Exists p) with
+                | Some p -> Ok p
+                | None ->
+                    fail InvalidAdapterProof
+                        (sprintf "adapter proofs file %s does not exist, nor %s in the proof directories" next (ProjectionArtifacts.adapterProofsFileName digest))
             let! proofs = ProjectionArtifacts.readAdapterProofs path |> tag InvalidAdapterProof
             return! verifyAdapterProofs context m proofs log
     }
+
+/// `verifyAdapterProofsFileIn` with no proof directory: only the file next to the manifest.
+let verifyAdapterProofsFile (context: VerifierContext) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
+    verifyAdapterProofsFileIn context [] manifestPath m log
 
 /// One projection statement, checked and ready for its proof check.
 type private ProjectionChecked =
@@ -543,7 +558,7 @@ let batchVerifyManyFilesWith (context: VerifierContext) (proofDirs: string list)
         do! if t.Entries.IsEmpty then Ok() else unionManifests (List.map snd ms) |> Result.bind (fun u -> checkPolicy policy t u ignore)
         do!
             ms |> traverseAll (fun (p, m) ->
-                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFile context p m log else Ok())
+                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFileIn context proofDirs p m log else Ok())
             |> Result.map ignore
         let! s = batchVerifyManyWith context proofDirs t (List.map snd ms) log
         return { s with Seconds = clock.Elapsed.TotalSeconds }

@@ -31,7 +31,9 @@ public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<Pr
     {
         // four calls (two modules × two forward passes), one proof per module
         Assert.Equal(new EndInferenceResponse("proj-1", 4, 2), fx.Response);
-        Assert.Equal(6, Directory.GetFiles(fx.ProofDirectory).Length);
+        // two proofs × (statement, proof, meta), and the adapter proofs published with them
+        Assert.Equal(7, Directory.GetFiles(fx.ProofDirectory).Length);
+        Assert.True(File.Exists(Path.Combine(fx.ProofDirectory, AdapterManifest.Read(fx.PinnedManifestPath).Digest + ".adapter-proofs.json")));
         var manifest = AdapterManifest.Read(fx.PinnedManifestPath);
         Assert.Equal(ProofBackend.Projection, manifest.ProofBackend);
         Assert.All(manifest.Adapters, a => Assert.Equal(ProofBackend.Projection, a.Backend));

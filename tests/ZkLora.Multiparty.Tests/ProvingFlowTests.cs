@@ -194,7 +194,8 @@ public class DemoCommandTests
         int rc = await ZkLora.Cli.DemoCommand.RunAsync(outDir, DemoModel.SampleText, CancellationToken.None);
         Assert.Equal(0, rc);
         string proofs = Path.Combine(outDir, "contributor", "proofs");
-        Assert.Equal(6, Directory.GetFiles(proofs).Length);
+        // two projection proofs × (statement, proof, meta) and the published adapter proofs
+        Assert.Equal(7, Directory.GetFiles(proofs).Length);
         string transcript = Path.Combine(outDir, "user", "transcript.json");
         string pinned = Path.Combine(outDir, "verifier", "pinned-manifest.json");
         Assert.Equal(2, ProofVerification.BatchVerifyProofs(proofs, transcript, pinned).ProofCount);

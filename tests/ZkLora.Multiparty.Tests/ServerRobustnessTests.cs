@@ -251,9 +251,11 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var manifestPath = Path.Combine(s.Server.OutputDirectory, "manifest.json");
         s.Server.WriteManifest(manifestPath);
         text.Append(File.ReadAllText(manifestPath));
-        // The proof artifacts (statement and meta JSON) are public too.
+        // The proof artifacts (statement and meta JSON) are public too, and so are the published
+        // adapter proofs (default projection backend: <manifest sha256>.adapter-proofs.json).
         var artifacts = Directory.GetFiles(s.Server.ProofDirectory, "*.json");
-        Assert.Equal(2, artifacts.Length);
+        Assert.Equal(3, artifacts.Length);
+        Assert.Single(artifacts, f => f.EndsWith(".adapter-proofs.json", StringComparison.Ordinal));
         foreach (var f in artifacts) text.Append(File.ReadAllText(f));
         foreach (var file in Directory.GetFiles(s.Server.SecretDirectory))
         {

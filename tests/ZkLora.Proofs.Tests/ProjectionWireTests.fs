@@ -190,6 +190,35 @@ let tests =
             InferenceTranscript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
             batchVerifyFiles moved tPath2 fx.ManifestPath ignore |> expectFailure Tampered "projection statement file"
         }
+        test "the adapter proofs are found in a proof directory when none lie next to the pinned manifest" {
+            let fx = fixture.Value
+            let digest = Manifest.digest fx.Manifest |> unwrap
+            let proofsJson = File.ReadAllText(ProjectionArtifacts.adapterProofsPath fx.ManifestPath)
+            // the same manifest, pinned alone in another folder; each case in a fresh context (nothing cached)
+            let pinnedAlone () =
+                let d = tempDir ()
+                let p = Path.Combine(d, "pinned-elsewhere.json")
+                File.Copy(fx.ManifestPath, p)
+                p
+            let withProofsIn (json: string option) =
+                let dir = copyDir fx.Grouped
+                json |> Option.iter (fun j -> File.WriteAllText(Path.Combine(dir, ProjectionArtifacts.adapterProofsFileName digest), j))
+                dir
+            let run dir = batchVerifyManyFilesWith (VerifierContext()) [ dir ] fx.TranscriptPath [ pinnedAlone () ] ignore
+            let s = run (withProofsIn (Some proofsJson)) |> unwrap
+            Expect.equal s.Proofs 5 "verified with the published adapter proofs"
+            run (withProofsIn None) |> expectFailure InvalidAdapterProof (ProjectionArtifacts.adapterProofsFileName digest)
+            // a bad published file is a rejection, not a reason to look further
+            let bad = proofsJson.Replace("\"proof\":\"", "\"proof\":\"00")
+            run (withProofsIn (Some bad)) |> expectFailure InvalidAdapterProof "module"
+            // the file next to the pinned manifest comes first: a bad one there is rejected even with a good published one
+            let d = tempDir ()
+            let p = Path.Combine(d, "pinned.json")
+            File.Copy(fx.ManifestPath, p)
+            File.WriteAllText(ProjectionArtifacts.adapterProofsPath p, bad)
+            batchVerifyManyFilesWith (VerifierContext()) [ withProofsIn (Some proofsJson) ] fx.TranscriptPath [ p ] ignore
+            |> expectFailure InvalidAdapterProof "module"
+        }
         test "per-call proofs verify" {
             let s = verifyDir fixture.Value.PerCall |> unwrap
             Expect.equal s.Proofs 7 "seven proofs"

@@ -195,7 +195,12 @@ public sealed partial class LoRAServer
     /// <summary>The prover <c>end_inference</c> hands sessions to.</summary>
     internal IProofGenerator Prover { get; }
 
-    /// <summary>Writes the manifest as canonical JSON (the folder is created if needed).</summary>
+    /// <summary>
+    /// Writes the manifest as canonical JSON (the folder is created if needed). For a projection
+    /// manifest it also writes the one-time adapter proofs next to it (<see cref="AdapterManifest.AdapterProofsPath"/>)
+    /// and publishes them in <see cref="ProofDirectory"/> as <c>&lt;manifest sha256&gt;.adapter-proofs.json</c>,
+    /// where a verifier that pinned only the manifest finds them.
+    /// </summary>
     /// <param name="path">Where to write it.</param>
     /// <exception cref="IOException">It cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">It may not be written.</exception>
@@ -204,23 +209,30 @@ public sealed partial class LoRAServer
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (Manifest.ProofBackend == ProofBackend.Projection)
         {
-            // The adapter proof next to the manifest: written once, never replaced by other bytes.
+            // The adapter proof next to the manifest, and published with the proofs (the verifier's
+            // fallback: <digest>.adapter-proofs.json in a proof directory): written once, never
+            // replaced by other bytes.
             byte[] proofs = AdapterProofBytes();
-            string target = AdapterManifest.AdapterProofsPath(path);
-            if (File.Exists(target))
-            {
-                var existing = ProjectionArtifacts.readAdapterProofs(target);
-                if (existing.IsError || existing.ResultValue.ManifestDigest != ManifestDigest)
-                    throw new IOException($"{target} exists and is not the adapter proof of manifest {ManifestDigest}; refusing to overwrite it.");
-            }
-            else
-            {
-                ArtifactFiles.CreateParentDirectory(target);
-                var w = ArtifactCommon.writeNewFileAtomic("adapter proofs", target, proofs);
-                if (w.IsError && !File.Exists(target)) throw new IOException(w.ErrorValue);
-            }
+            PublishAdapterProofs(AdapterManifest.AdapterProofsPath(path), proofs);
+            PublishAdapterProofs(Path.Combine(ProofDirectory, ProjectionArtifacts.adapterProofsFileName(ManifestDigest)), proofs);
         }
         Manifest.Write(path);
+    }
+
+    private void PublishAdapterProofs(string target, byte[] proofs)
+    {
+        if (File.Exists(target))
+        {
+            var existing = ProjectionArtifacts.readAdapterProofs(target);
+            if (existing.IsError || existing.ResultValue.ManifestDigest != ManifestDigest)
+                throw new IOException($"{target} exists and is not the adapter proof of manifest {ManifestDigest}; refusing to overwrite it.");
+        }
+        else
+        {
+            ArtifactFiles.CreateParentDirectory(target);
+            var w = ArtifactCommon.writeNewFileAtomic("adapter proofs", target, proofs);
+            if (w.IsError && !File.Exists(target)) throw new IOException(w.ErrorValue);
+        }
     }
 
     private byte[]? _adapterProofs;
