@@ -130,16 +130,24 @@ let private runProjection (samplesOverride: int option) (adapterProof: bool) (ba
         { Digest = Array.create 32 0xAAuy; Shape = shape; Num = num; Den = den; X = xs; Delta = delta; Adapter = c }
     let prove () = match ZkLora.Proofs.Projection.CallProof.prove st secret with Ok p -> p | Error e -> failwith e
     sw.Restart()
+    let cpuFirst = Process.GetCurrentProcess().TotalProcessorTime
     let mutable proof = prove () // the first proof derives the generators (cold)
     let firstS = sw.Elapsed.TotalSeconds
+    let firstCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuFirst).TotalSeconds
+    // --samples 0: the first proof only (for very large statements; warm figures are then NaN)
     let samples = defaultArg samplesOverride 1
     let proc = Process.GetCurrentProcess()
     let cpu0 = proc.TotalProcessorTime
-    let tp = time 0 samples (fun () -> proof <- prove ())
+    let tp =
+        if samples = 0 then { Samples = 0; MedianSeconds = nan; MinSeconds = nan; MaxSeconds = nan }
+        else time 0 samples (fun () -> proof <- prove ())
     proc.Refresh()
-    let proveCpu = (proc.TotalProcessorTime - cpu0).TotalSeconds / float samples
+    let proveCpu = if samples = 0 then nan else (proc.TotalProcessorTime - cpu0).TotalSeconds / float samples
     let verify () = match ZkLora.Proofs.Projection.CallProof.verify st proof with Ok() -> () | Error e -> failwith e
+    let cpuV = proc.TotalProcessorTime
     let tv = time 0 (max 1 samples) verify
+    proc.Refresh()
+    let verifyCpu = (proc.TotalProcessorTime - cpuV).TotalSeconds / float (max 1 samples)
     let bytes = ZkLora.Proofs.Projection.CallProof.encode proof
     let batchLine =
         if batch > 1 then
@@ -161,8 +169,8 @@ let private runProjection (samplesOverride: int option) (adapterProof: bool) (ba
             sprintf "  batch of %d: verify one by one %7.3f s (%6.3f s/proof), verifyMany %7.3f s (%6.3f s/proof)" batch oneS (oneS / float batch) manyS (manyS / float batch)
         else ""
     let peak = peakWorkingSetMiB ()
-    printfn "projection %dx%dx%d rows=%-2d fixed_point=%d,%d,%d commit %6.3f s  first prove %7.2f s  warm prove %7.3f s (cpu %6.3f s)  verify %7.3f s  proof %6d B  peak %6.0f MiB%s%s"
-        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits commitS firstS tp.MedianSeconds proveCpu tv.MedianSeconds bytes.Length peak adapterLine batchLine
+    printfn "projection %dx%dx%d rows=%-2d fixed_point=%d,%d,%d commit %6.3f s  first prove %7.2f s (cpu %7.2f s)  warm prove %7.3f s (cpu %6.3f s)  verify %7.3f s (cpu %6.3f s)  proof %6d B  peak %6.0f MiB%s%s"
+        i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits commitS firstS firstCpu tp.MedianSeconds proveCpu tv.MedianSeconds verifyCpu bytes.Length peak adapterLine batchLine
     sprintf "backend=projection shape=%dx%dx%d rows=%d prove_cold_s=%.3f prove_warm_s=%.3f verify_s=%.4f proof_bytes=%d peak_mb=%.0f"
         i r o t firstS tp.MedianSeconds tv.MedianSeconds bytes.Length peak
 

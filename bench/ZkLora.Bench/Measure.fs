@@ -45,7 +45,8 @@ let peakWorkingSetMiB () : float =
     if IO.File.Exists status then
         IO.File.ReadAllLines status
         |> Array.tryFind (fun l -> l.StartsWith "VmHWM:")
-        |> Option.map (fun l -> float (l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0)
+        // "VmHWM:\t13568772 kB": a tab, then spaces only when the number is short
+        |> Option.map (fun l -> float (l.Split([| ' '; '\t' |], StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0)
         |> Option.defaultWith (fun () -> float (Process.GetCurrentProcess().PeakWorkingSet64) / 1048576.0)
     else
         float (Process.GetCurrentProcess().PeakWorkingSet64) / 1048576.0
