@@ -355,15 +355,11 @@ let verifyAdapterProofs (m: Manifest) (p: AdapterProofs) : Result<unit, string> 
                 }
                 |> Result.mapError (fun e -> sprintf "module '%s': %s" a.ModuleName e))
         // One shared final MSM for all modules; when it fails, module by module to name the culprit.
-        match AdapterProof.verifyMany (items |> List.map snd |> Array.ofList) with
-        | Ok() -> return ()
-        | Error batchError ->
-            let culprit =
-                items |> List.tryPick (fun (name, (s, c, proof)) ->
-                    match AdapterProof.verify s c proof with
-                    | Error e -> Some(sprintf "module '%s': %s" name e)
-                    | Ok() -> None)
-            return! Error(defaultArg culprit batchError)
+        return!
+            items
+            |> batchThenCulprit
+                (fun () -> AdapterProof.verifyMany (items |> List.map snd |> Array.ofList))
+                (fun (name, (s, c, proof)) -> AdapterProof.verify s c proof |> Result.mapError (sprintf "module '%s': %s" name))
     }
 
 // ---------------------------------------------------------------------------------------

@@ -498,15 +498,13 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
             result {
                 let! vk = verifyingKey context items.Head.Plan |> tag InvalidInput
                 let batch = items |> List.map (fun c -> c.Instances, c.Proof) |> Array.ofList
-                match Proving.verifyBatch vk batch with
-                | Ok() -> return log (sprintf "%d proof(s) of circuit %s verify" items.Length cid)
-                | Error batchError ->
-                    let culprit =
-                        items |> List.tryPick (fun c ->
-                            match Proving.verify vk c.Instances c.Proof with
-                            | Ok() -> None
-                            | Error e -> Some(sprintf "%s: the proof does not verify: %s" (describeKey c.Key) e))
-                    return! fail InvalidProof (defaultArg culprit (sprintf "circuit %s: %s" cid batchError))
+                do!
+                    items
+                    |> batchThenCulprit
+                        (fun () -> Proving.verifyBatch vk batch |> Result.mapError (sprintf "circuit %s: %s" cid))
+                        (fun c -> Proving.verify vk c.Instances c.Proof |> Result.mapError (sprintf "%s: the proof does not verify: %s" (describeKey c.Key)))
+                    |> tag InvalidProof
+                return log (sprintf "%d proof(s) of circuit %s verify" items.Length cid)
             }
         let! _ = groups |> traverseAll verifyGroup
         // Projection proofs: decoded strictly for their statement, then verified together with one
@@ -522,16 +520,10 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
             |> traverseAll id
         let items = Array.ofList items
         do!
-            match Projection.CallProof.verifyMany items with
-            | Ok() -> Ok()
-            | Error batchError ->
-                let culprit =
-                    Array.zip (Array.ofList projChecked) items
-                    |> Array.tryPick (fun (c, (st, p)) ->
-                        match Projection.CallProof.verify st p with
-                        | Ok() -> None
-                        | Error e -> Some(projFailure c e))
-                Error(defaultArg culprit { Kind = InvalidProof; Message = sprintf "projection proofs: %s" batchError })
+            Array.zip (Array.ofList projChecked) items
+            |> batchThenCulprit
+                (fun () -> Projection.CallProof.verifyMany items |> Result.mapError (fun e -> { Kind = InvalidProof; Message = sprintf "projection proofs: %s" e }))
+                (fun (c, (st, p)) -> Projection.CallProof.verify st p |> Result.mapError (projFailure c))
         do if not projChecked.IsEmpty then log (sprintf "%d projection proof(s) covering %d call(s) verify" projChecked.Length projEntries.Length)
         let layouts = projChecked |> List.map (fun c -> c.Layout) |> List.distinct
         return { Proofs = checkedItems.Length + projChecked.Length; Circuits = groups.Length + layouts.Length; Seconds = clock.Elapsed.TotalSeconds }

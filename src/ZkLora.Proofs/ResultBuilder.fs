@@ -22,3 +22,17 @@ module internal ResultBuilderInstance =
                 | Ok y -> go (i + 1) (y :: acc) rest
                 | Error e -> Error e
         go 0 [] xs
+
+    /// Batch verification that still names the bad item: `batch ()` decides every item at once
+    /// (one shared final check, cheaper); only when it fails is each item verified alone with
+    /// `single`, and the first item's own error is returned. If every item passes alone, the
+    /// batch's error stands (its shared check failed — possible only for a batch of mixed
+    /// origins, never silently accepted).
+    let batchThenCulprit (batch: unit -> Result<unit, 'e>) (single: 'a -> Result<unit, 'e>) (items: 'a seq) : Result<unit, 'e> =
+        match batch () with
+        | Ok() -> Ok()
+        | Error batchError ->
+            items
+            |> Seq.tryPick (fun item -> match single item with Error e -> Some e | Ok() -> None)
+            |> Option.defaultValue batchError
+            |> Error

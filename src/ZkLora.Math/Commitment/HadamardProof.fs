@@ -99,6 +99,28 @@ module DeferredCheck =
         let points = Array.concat [ for c in checks -> c.Points ]
         { GScalars = g; HScalars = h; Scalars = scalars; Points = points }
 
+    /// Verifies `count` proofs with one shared final MSM: `deferred i` runs proof i's own
+    /// (transcript) checks and returns its final check; the checks are then combined
+    /// (`combine`) and decided at once. Ok iff every proof is accepted, except with
+    /// probability ≤ 1/p. Error names the first proof (as "<what> i") whose own checks fail;
+    /// a failing shared check names no proof (verify one by one to find it).
+    let verifyAll (what: string) (count: int) (deferred: int -> Result<DeferredCheck, string>) : Result<unit, string> =
+        if count <= 0 then Ok()
+        else
+            let checks = Array.zeroCreate<DeferredCheck> count
+            let mutable error = None
+            let mutable i = 0
+            while error.IsNone && i < count do
+                match deferred i with
+                | Error e -> error <- Some(sprintf "%s %d: %s" what i e)
+                | Ok c -> checks[i] <- c
+                i <- i + 1
+            match error with
+            | Some e -> Error e
+            | None ->
+                if isIdentity (combine checks) then Ok()
+                else Error(sprintf "%ss: the batch's shared final check failed" what)
+
 [<RequireQualifiedAccess>]
 module HadamardProof =
     let private checkLayout (l: HadamardLayout) =

@@ -292,22 +292,8 @@ let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof
 /// ≤ 1/p. Error names the first member whose own checks fail; a failing shared check does not
 /// name a member (re-verify one by one for that).
 let verifyMany (items: (AdapterShape * VestaAffine * AdapterRangeProof)[]) : Result<unit, string> =
-    if isNull items || items.Length = 0 then Ok()
-    else
-        let checks = Array.zeroCreate<DeferredCheck> items.Length
-        let mutable error = None
-        let mutable i = 0
-        while error.IsNone && i < items.Length do
-            let s, c, p = items[i]
-            match verifyDeferred s c p with
-            | Error e -> error <- Some(sprintf "adapter proof %d: %s" i e)
-            | Ok chk -> checks[i] <- chk
-            i <- i + 1
-        match error with
-        | Some e -> Error e
-        | None ->
-            if DeferredCheck.isIdentity (DeferredCheck.combine checks) then Ok()
-            else Error "adapter proofs: the batch's shared final check failed"
+    if isNull items then Ok()
+    else DeferredCheck.verifyAll "adapter proof" items.Length (fun i -> let s, c, p = items[i] in verifyDeferred s c p)
 
 /// Strict binary encoding.
 let encode (p: AdapterRangeProof) : byte[] =

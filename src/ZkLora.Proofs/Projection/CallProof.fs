@@ -560,22 +560,8 @@ let verify (st: CallStatement) (proof: CallProof) : Result<unit, string> =
 /// (size ≈ 2·max n, not Σ n). Ok iff every proof is accepted, except with probability
 /// ≤ 1/p per batch; on Error the caller may verify one by one to find the culprit.
 let verifyMany (items: (CallStatement * CallProof)[]) : Result<unit, string> =
-    if isNull items || items.Length = 0 then Ok()
-    else
-        let checks = Array.zeroCreate<DeferredCheck> items.Length
-        let mutable error = None
-        let mutable i = 0
-        while error.IsNone && i < items.Length do
-            let st, p = items[i]
-            match verifyDeferred st p with
-            | Error e -> error <- Some(sprintf "proof %d: %s" i e)
-            | Ok c -> checks[i] <- c
-            i <- i + 1
-        match error with
-        | Some e -> Error e
-        | None ->
-            if DeferredCheck.isIdentity (DeferredCheck.combine checks) then Ok()
-            else Error "call proofs: the batch's shared final check failed"
+    if isNull items then Ok()
+    else DeferredCheck.verifyAll "call proof" items.Length (fun i -> verifyDeferred (fst items[i]) (snd items[i]))
 
 /// Strict binary encoding.
 let encode (p: CallProof) : byte[] =
