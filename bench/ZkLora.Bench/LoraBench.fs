@@ -38,6 +38,9 @@ let private magnitudeBits (cfg: FixedPointConfig) (i: int) (r: int) =
     [ 30; vb - 2; (ib - 2 - l) / 2; (ib - 2 - l + sb) / 3; (vb - 3 - l + 2 * sb) / 3 ] |> List.min |> max 1
 
 let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: int, r: int, o: int, t: int) =
+    // each shape derives its own parameters, so "params" is the cold figure of that k
+    let scheme = VestaIpa.create ()
+    let pcs = scheme :> ICommitmentScheme<VestaAffine>
     let rng = Random 42
     let v (bits: int) = BigInteger(rng.NextInt64(-(1L <<< bits), 1L <<< bits))
     let shape : LoraCircuit.LoraCircuitShape =
@@ -54,23 +57,23 @@ let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: i
     let buildS = sw.Elapsed.TotalSeconds
     let p = input.Plan
     sw.Restart()
-    VestaIpa.scheme.Params p.K |> ignore
+    scheme.Params p.K |> ignore
     let paramsS = sw.Elapsed.TotalSeconds
     sw.Restart()
     let pk =
-        match Keys.keygen VestaIpa.pcs (LoraCircuit.circuit p None) p.K with
+        match Keys.keygen pcs (LoraCircuit.circuit p None) p.K with
         | Ok pk -> pk
         | Error e -> failwithf "keygen: %s" e
     let keygenS = sw.Elapsed.TotalSeconds
     // what a fresh verifier pays to derive the verifying key (parameters already cached)
     let vkS =
         (time 0 3 (fun () ->
-            match Keys.verifyingKey VestaIpa.pcs (LoraCircuit.circuit p None) p.K with
+            match Keys.verifyingKey pcs (LoraCircuit.circuit p None) p.K with
             | Ok _ -> ()
             | Error e -> failwithf "verifying key: %s" e)).MedianSeconds
     let circuit = LoraCircuit.circuit p (Some input.Witness)
     let prove () =
-        match Prover.proveWith proverOptions VestaIpa.pcs pk circuit input.Instances with
+        match Prover.proveWith proverOptions pcs pk circuit input.Instances with
         | Ok proof -> proof
         | Error e -> failwithf "prove: %s" e
     sw.Restart()
@@ -85,15 +88,15 @@ let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: i
     proc.Refresh()
     let proveCpu = (proc.TotalProcessorTime - cpu0).TotalSeconds / float samples
     let verify () =
-        match Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof with
+        match Verifier.verify pcs pk.Vk input.Instances proof with
         | Ok() -> ()
         | Error e -> failwithf "verify: %s" e
     verify ()
     let tv = time 1 (max 5 samples) verify
     // the verifier's two parts: replaying the proof up to the deferred opening check, and the check
     let mutable check = Unchecked.defaultof<IDeferredCheck>
-    let tRead = time 1 (max 5 samples) (fun () -> check <- (match Verifier.verifyDeferred VestaIpa.pcs pk.Vk input.Instances proof with Ok c -> c | Error e -> failwith e))
-    let tDecide = time 1 (max 5 samples) (fun () -> if not (VestaIpa.pcs.Decide [| check |]) then failwith "decide")
+    let tRead = time 1 (max 5 samples) (fun () -> check <- (match Verifier.verifyDeferred pcs pk.Vk input.Instances proof with Ok c -> c | Error e -> failwith e))
+    let tDecide = time 1 (max 5 samples) (fun () -> if not (pcs.Decide [| check |]) then failwith "decide")
     let peak = peakWorkingSetMiB ()
     printfn "%dx%dx%d rows=%-2d fixed_point=%d,%d,%d w=%-2d k=%-2d build %6.2f s  params %6.2f s  keygen %6.2f s  vk keygen %6.3f s  first prove %7.2f s  warm prove %7.3f s (cpu %6.3f s)  verify %7.4f s (replay %7.4f s, final check %7.4f s)  proof %6d B  peak %6.0f MiB"
         i r o t cfg.ScaleBits cfg.ValueBits cfg.IntermediateBits p.LimbBits p.K buildS paramsS keygenS vkS firstS tp.MedianSeconds proveCpu tv.MedianSeconds tRead.MedianSeconds tDecide.MedianSeconds proof.Length peak
@@ -113,22 +116,23 @@ let private runProjection (samplesOverride: int option) (adapterProof: bool) (ba
     let num, den = BigInteger 2, BigInteger.One
     let delta = match deltaRows cfg a b xs num den with Ok d -> d | Error e -> failwithf "contract: %s" e
     let shape : ZkLora.Proofs.Projection.AdapterProof.AdapterShape = { InDim = i; Rank = r; OutDim = o; Config = cfg }
+    let generators = PedersenGenerators() // derived by the first use below (cold), kept for the warm runs
     let sw = Stopwatch.StartNew()
-    let c, secret = match ZkLora.Proofs.Projection.AdapterProof.commit shape a b with Ok x -> x | Error e -> failwith e
+    let c, secret = match ZkLora.Proofs.Projection.AdapterProof.commit generators shape a b with Ok x -> x | Error e -> failwith e
     let commitS = sw.Elapsed.TotalSeconds
     let adapterLine =
         if adapterProof then
             sw.Restart()
-            let ap = match ZkLora.Proofs.Projection.AdapterProof.prove shape c secret with Ok p -> p | Error e -> failwith e
+            let ap = match ZkLora.Proofs.Projection.AdapterProof.prove generators shape c secret with Ok p -> p | Error e -> failwith e
             let apS = sw.Elapsed.TotalSeconds
             sw.Restart()
-            match ZkLora.Proofs.Projection.AdapterProof.verify shape c ap with Ok() -> () | Error e -> failwith e
+            match ZkLora.Proofs.Projection.AdapterProof.verify generators shape c ap with Ok() -> () | Error e -> failwith e
             let avS = sw.Elapsed.TotalSeconds
             sprintf "  adapter proof %7.2f s  verify %7.3f s  %6d B" apS avS (ZkLora.Proofs.Projection.AdapterProof.encode ap).Length
         else ""
     let st : ZkLora.Proofs.Projection.CallProof.CallStatement =
         { Digest = Array.create 32 0xAAuy; Shape = shape; Num = num; Den = den; X = xs; Delta = delta; Adapter = c }
-    let prove () = match ZkLora.Proofs.Projection.CallProof.prove st secret with Ok p -> p | Error e -> failwith e
+    let prove () = match ZkLora.Proofs.Projection.CallProof.prove generators st secret with Ok p -> p | Error e -> failwith e
     sw.Restart()
     let cpuFirst = Process.GetCurrentProcess().TotalProcessorTime
     let mutable proof = prove () // the first proof derives the generators (cold)
@@ -143,7 +147,7 @@ let private runProjection (samplesOverride: int option) (adapterProof: bool) (ba
         else time 0 samples (fun () -> proof <- prove ())
     proc.Refresh()
     let proveCpu = if samples = 0 then nan else (proc.TotalProcessorTime - cpu0).TotalSeconds / float samples
-    let verify () = match ZkLora.Proofs.Projection.CallProof.verify st proof with Ok() -> () | Error e -> failwith e
+    let verify () = match ZkLora.Proofs.Projection.CallProof.verify generators st proof with Ok() -> () | Error e -> failwith e
     let cpuV = proc.TotalProcessorTime
     let tv = time 0 (max 1 samples) verify
     proc.Refresh()
@@ -158,13 +162,13 @@ let private runProjection (samplesOverride: int option) (adapterProof: bool) (ba
                     let xk = Array.init t (fun _ -> Array.init i (fun _ -> v m))
                     let dk = match deltaRows cfg a b xk num den with Ok d -> d | Error e -> failwithf "contract: %s" e
                     let stk = { st with X = xk; Delta = dk; Digest = Array.create 32 (byte k) }
-                    stk, (match ZkLora.Proofs.Projection.CallProof.prove stk secret with Ok p -> p | Error e -> failwith e))
+                    stk, (match ZkLora.Proofs.Projection.CallProof.prove generators stk secret with Ok p -> p | Error e -> failwith e))
             let one = Stopwatch.StartNew()
             for (stk, pk) in items do
-                match ZkLora.Proofs.Projection.CallProof.verify stk pk with Ok() -> () | Error e -> failwith e
+                match ZkLora.Proofs.Projection.CallProof.verify generators stk pk with Ok() -> () | Error e -> failwith e
             let oneS = one.Elapsed.TotalSeconds
             let many = Stopwatch.StartNew()
-            match ZkLora.Proofs.Projection.CallProof.verifyMany items with Ok() -> () | Error e -> failwith e
+            match ZkLora.Proofs.Projection.CallProof.verifyMany generators items with Ok() -> () | Error e -> failwith e
             let manyS = many.Elapsed.TotalSeconds
             sprintf "  batch of %d: verify one by one %7.3f s (%6.3f s/proof), verifyMany %7.3f s (%6.3f s/proof)" batch oneS (oneS / float batch) manyS (manyS / float batch)
         else ""

@@ -102,4 +102,5 @@ let runWith (pcs: ICommitmentScheme<'C>) (paramsFor: int -> unit) (args: string[
 
 /// The mode's entry point: the IPA over Vesta.
 let run (args: string[]) =
-    runWith VestaIpa.pcs (fun k -> VestaIpa.scheme.Params k |> ignore) args
+    let scheme = VestaIpa.create ()
+    runWith scheme (fun k -> scheme.Params k |> ignore) args

@@ -27,8 +27,9 @@ let run (args: string[]) =
         | _ -> Measure.usageError "vecarg: options are [--log L] (vector length 2^L)"
     let n = 1 <<< log
     printfn "vecarg n=2^%d" log
-    let g = PedersenVector.G.Get n
-    let h = PedersenVector.H.Get n
+    let generators = PedersenGenerators()
+    let g = generators.G.Get n
+    let h = generators.H.Get n
     let full = PedersenVector.randomScalars n
     let small = Array.init n (fun i -> Fp.OfUInt64(uint64 ((i * 7919) % 1024)))
     measure "msm n, full-width scalars" (fun () -> PedersenVector.msm (ReadOnlyMemory(g, 0, n)) (ReadOnlyMemory full) |> ignore)
@@ -42,7 +43,7 @@ let run (args: string[]) =
     let b = PedersenVector.randomScalars n
     measure "inner product argument, n" (fun () ->
         use t = Transcript.create "bench"
-        InnerProductArgument.prove t (Fp.Random()) (Fp.Random()) full b |> ignore)
+        InnerProductArgument.prove generators t (Fp.Random()) (Fp.Random()) full b |> ignore)
     // a Hadamard statement: segment = upper half, a_L·a_R = 1 there, one linear relation
     let layout = { Length = n; SegStart = n / 2; SegCount = n / 2 }
     let aR = Array.init (n / 2) (fun i -> small[i] - Fp.OfUInt64 5000UL)
@@ -53,15 +54,15 @@ let run (args: string[]) =
     let k = dot aL dL + dot aR dR
     let alpha = Fp.Random()
     let p0 =
-        PedersenVector.commit aL alpha
+        PedersenVector.commit generators aL alpha
         + PedersenVector.msm (ReadOnlyMemory(h, n / 2, n / 2)) (ReadOnlyMemory aR)
     let mutable proof = Unchecked.defaultof<HadamardProof>
     measure "hadamard-plus-linear proof, n" (fun () ->
         use t = Transcript.create "bench"
-        proof <- HadamardProof.prove t layout aL aR alpha Fp.One dL dR k)
+        proof <- HadamardProof.prove generators t layout aL aR alpha Fp.One dL dR k)
     measure "hadamard-plus-linear verify, n" (fun () ->
         use t = Transcript.create "bench"
-        match HadamardProof.verify t layout p0 Fp.One dL dR k proof with
+        match HadamardProof.verify generators t layout p0 Fp.One dL dR k proof with
         | Ok() -> ()
         | Error e -> failwith e)
     0

@@ -115,7 +115,7 @@ module Manifest =
     /// A projection-backend manifest entry: the Pedersen commitment C_W = Com(A ‖ B; blind) of
     /// docs/projection-protocol.md §3, after the projection policy's shape and config checks and
     /// the weights' check against the adapter range (AdapterProof.adapterRange ⊂ ±value_bound). The blind (uniform, secret) stays with the caller, like a salt.
-    let projectionAdapterOf (moduleName: string) (shape: AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (blind: Fp)
+    let projectionAdapterOf (generators: ZkLora.Math.Commitment.PedersenGenerators) (moduleName: string) (shape: AdapterShape) (cfg: FixedPointConfig) (s: Scaling) (blind: Fp)
                             (a: BigInteger[][]) (b: BigInteger[][]) : Result<ManifestAdapter, string> =
         ArtifactNames.validateModuleName moduleName
         |> Result.bind (fun name ->
@@ -125,7 +125,7 @@ module Manifest =
                 do! Projection.ProjectionCommon.Policy.checkShape shape.InDim shape.Rank shape.OutDim
                 let ps : Projection.AdapterProof.AdapterShape = { InDim = shape.InDim; Rank = shape.Rank; OutDim = shape.OutDim; Config = cfg }
                 do! Projection.AdapterProof.checkWeights ps a b
-                let c = ZkLora.Math.Commitment.PedersenVector.commit (Projection.AdapterProof.weightVector ps a b) blind
+                let c = ZkLora.Math.Commitment.PedersenVector.commit generators (Projection.AdapterProof.weightVector ps a b) blind
                 return { ModuleName = name; Shape = shape; FixedPoint = cfg; Scaling = s; Commitment = PedersenCommitment(Vesta.toAffine c) }
             }
             |> Result.mapError (fun e -> sprintf "module '%s': %s" name e))

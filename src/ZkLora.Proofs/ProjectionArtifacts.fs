@@ -301,19 +301,19 @@ type ProjectionSecret =
       B: BigInteger[][]
       Blind: Fp }
 
-let private opens (a: ManifestAdapter) (w: ProjectionSecret) : Result<VestaAffine, string> =
+let private opens (generators: PedersenGenerators) (a: ManifestAdapter) (w: ProjectionSecret) : Result<VestaAffine, string> =
     result {
         let! c = Manifest.pedersenCommitment a
         let shape = proofShape a.Shape a.FixedPoint
         let ok (m: BigInteger[][]) r k = not (isNull m) && m.Length = r && m |> Array.forall (fun row -> not (isNull row) && row.Length = k)
         do! if ok w.A a.Shape.Rank a.Shape.InDim && ok w.B a.Shape.OutDim a.Shape.Rank then Ok() else Error "A or B does not have the manifest's shape"
-        let mine = Vesta.toAffine (PedersenVector.commit (AdapterProof.weightVector shape w.A w.B) w.Blind)
+        let mine = Vesta.toAffine (PedersenVector.commit generators (AdapterProof.weightVector shape w.A w.B) w.Blind)
         if mine <> c then return! Error(sprintf "module '%s': the private adapter (A, B, blind) does not open the manifest's commitment" a.ModuleName)
         else return c
     }
 
 /// Proves the adapter proofs of every module of a projection manifest (once per adapter).
-let proveAdapterProofs (m: Manifest) (secrets: Map<string, ProjectionSecret>) : Result<AdapterProofs, string> =
+let proveAdapterProofs (generators: PedersenGenerators) (m: Manifest) (secrets: Map<string, ProjectionSecret>) : Result<AdapterProofs, string> =
     result {
         do! if Manifest.backendOf m = Projection then Ok() else Error "the manifest is not a projection-backend manifest"
         let! md = Manifest.digest m
@@ -321,9 +321,9 @@ let proveAdapterProofs (m: Manifest) (secrets: Map<string, ProjectionSecret>) : 
             m.Adapters |> traverse (fun _ a ->
                 result {
                     let! w = match secrets.TryFind a.ModuleName with Some w -> Ok w | None -> Error(sprintf "no private adapter for module '%s'" a.ModuleName)
-                    let! c = opens a w
+                    let! c = opens generators a w
                     let! p =
-                        AdapterProof.prove (proofShape a.Shape a.FixedPoint) c ({ A = w.A; B = w.B; Blind = w.Blind } : AdapterProof.AdapterSecret)
+                        AdapterProof.prove generators (proofShape a.Shape a.FixedPoint) c ({ A = w.A; B = w.B; Blind = w.Blind } : AdapterProof.AdapterSecret)
                         |> Result.mapError (fun e -> sprintf "module '%s': %s" a.ModuleName e)
                     return a.ModuleName, AdapterProof.encode p
                 })
@@ -332,7 +332,7 @@ let proveAdapterProofs (m: Manifest) (secrets: Map<string, ProjectionSecret>) : 
 
 /// Checks the adapter proofs of a projection manifest: bound to its digest, exactly one proof
 /// per adapter, each decoding strictly and verifying against the pinned C_W, shape and config.
-let verifyAdapterProofs (m: Manifest) (p: AdapterProofs) : Result<unit, string> =
+let verifyAdapterProofs (generators: PedersenGenerators) (m: Manifest) (p: AdapterProofs) : Result<unit, string> =
     result {
         do! if Manifest.backendOf m = Projection then Ok() else Error "the manifest is not a projection-backend manifest"
         let! md = Manifest.digest m
@@ -358,8 +358,8 @@ let verifyAdapterProofs (m: Manifest) (p: AdapterProofs) : Result<unit, string> 
         return!
             items
             |> batchThenCulprit
-                (fun () -> AdapterProof.verifyMany (items |> List.map snd |> Array.ofList))
-                (fun (name, (s, c, proof)) -> AdapterProof.verify s c proof |> Result.mapError (sprintf "module '%s': %s" name))
+                (fun () -> AdapterProof.verifyMany generators (items |> List.map snd |> Array.ofList))
+                (fun (name, (s, c, proof)) -> AdapterProof.verify generators s c proof |> Result.mapError (sprintf "module '%s': %s" name))
     }
 
 // ---------------------------------------------------------------------------------------
@@ -393,15 +393,15 @@ let statementOf (a: ManifestAdapter) (entries: TranscriptEntry list) : Result<Pr
 
 /// Proves a group of calls of one module in one session with the private adapter (the
 /// recorded deltas must be the adapter's exact outputs: the core prover refuses otherwise).
-let proveGroup (a: ManifestAdapter) (w: ProjectionSecret) (entries: TranscriptEntry list) : Result<ProvedGroup, string> =
+let proveGroup (generators: PedersenGenerators) (a: ManifestAdapter) (w: ProjectionSecret) (entries: TranscriptEntry list) : Result<ProvedGroup, string> =
     result {
-        let! c = opens a w
+        let! c = opens generators a w
         let! s = statementOf a entries
         let! d = digest s
         let x = s.Calls |> List.map (fun c -> c.X) |> Array.concat
         let delta = s.Calls |> List.map (fun c -> c.Delta) |> Array.concat
         let st = callStatement d s.Shape s.FixedPoint s.Scaling c x delta
-        let! proof = CallProof.prove st ({ A = w.A; B = w.B; Blind = w.Blind } : AdapterProof.AdapterSecret)
+        let! proof = CallProof.prove generators st ({ A = w.A; B = w.B; Blind = w.Blind } : AdapterProof.AdapterSecret)
         return { Statement = s; Digest = d; Proof = CallProof.encode proof }
     }
 

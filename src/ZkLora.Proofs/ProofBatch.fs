@@ -15,6 +15,7 @@ open System.Threading
 open System.Threading.Tasks
 open ZkLora.Math
 open ZkLora.Math.Plonk
+open ZkLora.Math.Commitment
 open ZkLora.Proofs.Circuit
 
 /// The contributor's secret witness for one module: quantized A (rank × in_dim), B
@@ -63,20 +64,27 @@ let defaultOptions () =
       ProjectionCallsPerProof = 0
       KeyCacheSize = 4 }
 
-/// What a prover keeps between batches, owned by its host: its options and the proving keys
-/// by circuit id (a bounded LRU cache, so the second proof of a circuit shape pays no key
-/// generation). Thread-safe. Nothing is kept process-wide: two contexts share nothing.
+/// What a prover keeps between batches, owned by its host: its options, the proving keys by
+/// circuit id (a bounded LRU cache, so the second proof of a circuit shape pays no key
+/// generation) and the public parameters (commitment generators) its proofs needed so far.
+/// Thread-safe. Nothing is kept process-wide: dropping the context frees all of it; two
+/// contexts share only what the host gives both (one `PublicParameters`, to derive the
+/// generators once).
 [<Sealed>]
-type ProverContext(options: ProveOptions) =
+type ProverContext(options: ProveOptions, parameters: PublicParameters) =
     do
         if options.MaxDegreeOfParallelism < 1 then invalidArg "options" "the degree of parallelism must be at least 1"
         if options.MemoryBudgetBytes < 1L then invalidArg "options" "the memory budget must be positive"
         if options.ProjectionCallsPerProof < 0 then invalidArg "options" "calls per projection proof must be ≥ 0"
         if options.KeyCacheSize < 1 then invalidArg "options" "the proving-key cache must hold at least one key"
     let keys = Proving.KeyCache<string, Proving.VestaProvingKey>(options.KeyCacheSize)
-    /// A context with `defaultOptions ()`.
+    /// A context with its own public parameters.
+    new(options: ProveOptions) = ProverContext(options, PublicParameters())
+    /// A context with `defaultOptions ()` and its own public parameters.
     new() = ProverContext(defaultOptions ())
     member _.Options = options
+    /// The commitment parameters (Pedersen generators, PLONK IPA parameters) of this context.
+    member _.Parameters = parameters
     /// The proving keys generated so far, by circuit id.
     member _.ProvingKeys = keys
 
@@ -281,9 +289,9 @@ let proveCalls
             match job with
             | PlonkJob p ->
                 result {
-                    let! pk = Proving.cachedProvingKey context.ProvingKeys p.CircuitId p.Plan.K (fun () -> LoraCircuit.circuit p.Plan None)
+                    let! pk = Proving.cachedProvingKey context.Parameters.Plonk context.ProvingKeys p.CircuitId p.Plan.K (fun () -> LoraCircuit.circuit p.Plan None)
                     let! proof =
-                        Proving.prove pk (LoraCircuit.circuit p.Plan (Some p.Witness)) p.Instances
+                        Proving.prove context.Parameters.Plonk pk (LoraCircuit.circuit p.Plan (Some p.Witness)) p.Instances
                         |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
                     let! sPath, pPath, mPath = writeArtifacts proofDir p proof
                     return { Key = Statement.key p.Statement; CircuitId = p.CircuitId
@@ -292,7 +300,7 @@ let proveCalls
                 }
             | ProjectionJob(a, w, es) ->
                 result {
-                    let! g = ProjectionArtifacts.proveGroup a w es |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
+                    let! g = ProjectionArtifacts.proveGroup context.Parameters.Pedersen a w es |> Result.mapError (fun e -> sprintf "proving failed: %s" e)
                     let! sPath, pPath, mPath = ProjectionArtifacts.writeGroup proofDir g
                     return { Key = ProjectionArtifacts.key g.Statement; CircuitId = jobCircuit job
                              StatementPath = sPath; ProofPath = pPath; MetaPath = mPath

@@ -88,27 +88,36 @@ module VerifierOptions =
 
 /// What a verifier keeps between verifications, owned by its host: verifying keys by circuit
 /// id (a bounded LRU cache: keys are a deterministic function of the circuit, so the verifier
-/// derives them itself) and the digests of projection manifests whose one-time adapter proofs
-/// verified. Thread-safe. Nothing is kept process-wide: two contexts share nothing.
+/// derives them itself), the digests of projection manifests whose one-time adapter proofs
+/// verified, and the public parameters (commitment generators) its verifications needed so far.
+/// Thread-safe. Nothing is kept process-wide: dropping the context frees all of it; two
+/// contexts share only what the host gives both (one `PublicParameters`).
 [<Sealed>]
 type VerifierContext
     private
     (
         options: VerifierOptions,
+        parameters: PublicParameters,
         keys: Proving.KeyCache<string, Proving.VestaVerifyingKey>,
         adapterProofs: Collections.Concurrent.ConcurrentDictionary<string, bool>
     ) =
-    /// A context with `options` and empty caches.
-    new(options: VerifierOptions) =
+    /// A context with `options`, the host's public parameters and empty caches.
+    new(options: VerifierOptions, parameters: PublicParameters) =
         if options.VerifyingKeyCacheSize < 1 then invalidArg "options" "the verifying-key cache must hold at least one key"
+        if isNull (box parameters) then nullArg "parameters"
         VerifierContext(
             options,
+            parameters,
             Proving.KeyCache<string, Proving.VestaVerifyingKey>(options.VerifyingKeyCacheSize),
             Collections.Concurrent.ConcurrentDictionary<string, bool>(StringComparer.Ordinal))
+    /// A context with `options`, its own public parameters and empty caches.
+    new(options: VerifierOptions) = VerifierContext(options, PublicParameters())
     /// A context with the standard options (`VerifierOptions.standard`).
     new() = VerifierContext(VerifierOptions.standard)
     member _.Options = options
     member _.Policy = options.Policy
+    /// The commitment parameters (Pedersen generators, PLONK IPA parameters) of this context.
+    member _.Parameters = parameters
     /// The verifying keys derived so far, by circuit id.
     member _.VerifyingKeys = keys
     /// Digests of the projection manifests whose adapter proofs verified in this context.
@@ -116,7 +125,7 @@ type VerifierContext
     /// The same caches under another parameter policy (a host that verifies with several
     /// policies keeps one set of keys; the policy is still checked on every verification).
     member _.WithPolicy(policy: ParameterPolicy.ParameterPolicy) =
-        VerifierContext({ options with Policy = policy }, keys, adapterProofs)
+        VerifierContext({ options with Policy = policy }, parameters, keys, adapterProofs)
 
 /// A context with the standard options but `policy`.
 let contextWithPolicy (policy: ParameterPolicy.ParameterPolicy) =
@@ -125,7 +134,7 @@ let contextWithPolicy (policy: ParameterPolicy.ParameterPolicy) =
 /// The verifying key of a plan from the context's cache (`Keys.verifyingKey`: only what the
 /// verifying key holds, derived on first use).
 let verifyingKey (context: VerifierContext) (p: LoraCircuit.LoraPlan) : Result<Proving.VestaVerifyingKey, string> =
-    Proving.cachedVerifyingKey context.VerifyingKeys (LoraCircuit.circuitId p) p.K (fun () -> LoraCircuit.circuit p None)
+    Proving.cachedVerifyingKey context.Parameters.Plonk context.VerifyingKeys (LoraCircuit.circuitId p) p.K (fun () -> LoraCircuit.circuit p None)
 
 type private Artifact =
     { Key: ArtifactNames.ProofKey
@@ -313,7 +322,7 @@ let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: Projec
         if verifiedAdapterProofs.ContainsKey digest then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" digest)
         else
             do! checkManifestPolicy policy m
-            do! ProjectionArtifacts.verifyAdapterProofs m proofs |> tag InvalidAdapterProof
+            do! ProjectionArtifacts.verifyAdapterProofs context.Parameters.Pedersen m proofs |> tag InvalidAdapterProof
             verifiedAdapterProofs[digest] <- true
             return log (sprintf "adapter proofs of manifest %s: %d module(s) verify" digest m.Adapters.Length)
     }
@@ -501,8 +510,8 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
                 do!
                     items
                     |> batchThenCulprit
-                        (fun () -> Proving.verifyBatch vk batch |> Result.mapError (sprintf "circuit %s: %s" cid))
-                        (fun c -> Proving.verify vk c.Instances c.Proof |> Result.mapError (sprintf "%s: the proof does not verify: %s" (describeKey c.Key)))
+                        (fun () -> Proving.verifyBatch context.Parameters.Plonk vk batch |> Result.mapError (sprintf "circuit %s: %s" cid))
+                        (fun c -> Proving.verify context.Parameters.Plonk vk c.Instances c.Proof |> Result.mapError (sprintf "%s: the proof does not verify: %s" (describeKey c.Key)))
                     |> tag InvalidProof
                 return log (sprintf "%d proof(s) of circuit %s verify" items.Length cid)
             }
@@ -522,8 +531,8 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
         do!
             Array.zip (Array.ofList projChecked) items
             |> batchThenCulprit
-                (fun () -> Projection.CallProof.verifyMany items |> Result.mapError (fun e -> { Kind = InvalidProof; Message = sprintf "projection proofs: %s" e }))
-                (fun (c, (st, p)) -> Projection.CallProof.verify st p |> Result.mapError (projFailure c))
+                (fun () -> Projection.CallProof.verifyMany context.Parameters.Pedersen items |> Result.mapError (fun e -> { Kind = InvalidProof; Message = sprintf "projection proofs: %s" e }))
+                (fun (c, (st, p)) -> Projection.CallProof.verify context.Parameters.Pedersen st p |> Result.mapError (projFailure c))
         do if not projChecked.IsEmpty then log (sprintf "%d projection proof(s) covering %d call(s) verify" projChecked.Length projEntries.Length)
         let layouts = projChecked |> List.map (fun c -> c.Layout) |> List.distinct
         return { Proofs = checkedItems.Length + projChecked.Length; Circuits = groups.Length + layouts.Length; Seconds = clock.Elapsed.TotalSeconds }

@@ -50,8 +50,8 @@ public sealed record ProofVerificationResult(int ProofCount, int CircuitCount, T
 
 /// <summary>
 /// What a verifier keeps between verifications, owned by its host: the verifying keys derived so far
-/// (by circuit id, least recently used evicted) and the projection manifests whose one-time adapter
-/// proofs verified. Pass one in <see cref="ProofVerificationOptions.Context"/> to reuse them across
+/// (by circuit id, least recently used evicted), the projection manifests whose one-time adapter
+/// proofs verified, and the commitment generators derived so far (<see cref="Parameters"/>). Pass one in <see cref="ProofVerificationOptions.Context"/> to reuse them across
 /// verifications; without one each verification starts empty. Thread-safe; nothing is kept process-wide.
 /// </summary>
 public sealed class VerificationContext
@@ -61,13 +61,19 @@ public sealed class VerificationContext
 
     /// <summary>Creates an empty context.</summary>
     /// <param name="verifyingKeyCacheSize">Verifying keys kept (at least 1; the CLI maps <c>ZKLORA_VK_CACHE_SIZE</c> here).</param>
+    /// <param name="parameters">The commitment parameters to derive generators into (null: the context's own). Share one
+    /// instance between the host's contexts and servers to derive the generators once.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="verifyingKeyCacheSize"/> is below 1.</exception>
-    public VerificationContext(int verifyingKeyCacheSize = DefaultVerifyingKeyCacheSize)
+    public VerificationContext(int verifyingKeyCacheSize = DefaultVerifyingKeyCacheSize, CommitmentParameters? parameters = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(verifyingKeyCacheSize, 1);
         VerifyingKeyCacheSize = verifyingKeyCacheSize;
-        Inner = new ProofVerify.VerifierContext(new ProofVerify.VerifierOptions(ZkLora.Proofs.ParameterPolicy.standard, verifyingKeyCacheSize));
+        Parameters = parameters ?? new CommitmentParameters();
+        Inner = new ProofVerify.VerifierContext(new ProofVerify.VerifierOptions(ZkLora.Proofs.ParameterPolicy.standard, verifyingKeyCacheSize), Parameters.Inner);
     }
+
+    /// <summary>The commitment parameters this context derives its generators into.</summary>
+    public CommitmentParameters Parameters { get; }
 
     /// <summary>Most verifying keys kept.</summary>
     public int VerifyingKeyCacheSize { get; }

@@ -3,6 +3,7 @@
 /// and a cheating prover for every verifier check.
 module ZkLora.Math.Tests.CommitmentPrimitiveTests
 
+open ZkLora.Testing
 open System
 open Expecto
 open FsCheck
@@ -18,8 +19,8 @@ let private randomFp () = Fp.Random()
 let private ipaP (a: Fp[]) (b: Fp[]) (kappa: Fp) (w: Fp) =
     let n = a.Length
     let kp = InnerProductArgument.powers kappa n
-    let g = PedersenVector.G.Get n
-    let h = PedersenVector.H.Get n
+    let g = TestParameters.pedersen.G.Get n
+    let h = TestParameters.pedersen.H.Get n
     let ab = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a b
     PedersenVector.msm (ReadOnlyMemory(g, 0, n)) (ReadOnlyMemory a)
     + PedersenVector.msm (ReadOnlyMemory(h, 0, n)) (ReadOnlyMemory(Array.init n (fun i -> b[i] * kp[i])))
@@ -30,8 +31,8 @@ let private ipaAccepts (p: Vesta) (n: int) (kappa: Fp) (w: Fp) (proof: IpaProof)
     match InnerProductArgument.verify t n kappa w proof with
     | Error _ -> false
     | Ok chk ->
-        let g = PedersenVector.G.Get n
-        let h = PedersenVector.H.Get n
+        let g = TestParameters.pedersen.G.Get n
+        let h = TestParameters.pedersen.H.Get n
         let points = Array.concat [ Array.sub g 0 n; Array.sub h 0 n; chk.Points; [| Vesta.toAffine p |] ]
         let scalars = Array.concat [ chk.GScalars; chk.HScalars; chk.Scalars; [| Fp.One |] ]
         (PedersenVector.msm (ReadOnlyMemory points) (ReadOnlyMemory scalars)).IsIdentity
@@ -62,23 +63,23 @@ let private bitStatement (nonBits: int) (values: int) =
     for i in 0 .. nonBits - 1 do d[i] <- d[i] + extra[i]
     let k = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a d
     let alpha = randomFp ()
-    let p0 = PedersenVector.commit a alpha
+    let p0 = PedersenVector.commit TestParameters.pedersen a alpha
     layout, a, alpha, p0, d, k
 
 let private bitVerify layout p0 d k proof =
     use t = fresh ()
-    BitConstraintProof.verify t layout p0 d k proof
+    BitConstraintProof.verify TestParameters.pedersen t layout p0 d k proof
 
 let private bitProve layout a alpha d k =
     use t = fresh ()
-    BitConstraintProof.prove t layout a alpha d k
+    BitConstraintProof.prove TestParameters.pedersen t layout a alpha d k
 
 let private bitProveUnchecked layout a alpha d k =
     use t = fresh ()
-    BitConstraintProof.proveUnchecked t layout a alpha d k
+    BitConstraintProof.proveUnchecked TestParameters.pedersen t layout a alpha d k
 
 let private productStatement (m: int) =
-    let g = PedersenVector.G.Get(2 * m + 1)
+    let g = TestParameters.pedersen.G.Get(2 * m + 1)
     let gp, gq, gc = Array.sub g 0 m, Array.sub g m m, g[2 * m]
     let p = Array.init m (fun _ -> randomFp ())
     let q = Array.init m (fun _ -> randomFp ())
@@ -111,16 +112,16 @@ let private hadamardStatement (n: int) (segStart: int) (segCount: int) =
 
 /// P0 = ⟨a_L, G⟩ + ⟨a_R, H_seg⟩ + α·h.
 let private hadamardP0 (layout: HadamardLayout) (aL: Fp[]) (aR: Fp[]) (alpha: Fp) =
-    let h = PedersenVector.H.Get layout.Length
-    PedersenVector.commit aL alpha + PedersenVector.msm (ReadOnlyMemory(h, layout.SegStart, layout.SegCount)) (ReadOnlyMemory aR)
+    let h = TestParameters.pedersen.H.Get layout.Length
+    PedersenVector.commit TestParameters.pedersen aL alpha + PedersenVector.msm (ReadOnlyMemory(h, layout.SegStart, layout.SegCount)) (ReadOnlyMemory aR)
 
 let private hadamardVerify layout p0 cSeg dL dR k proof =
     use t = fresh ()
-    HadamardProof.verify t layout p0 cSeg dL dR k proof
+    HadamardProof.verify TestParameters.pedersen t layout p0 cSeg dL dR k proof
 
 let private hadamardProveUnchecked layout aL aR alpha cSeg dL dR k =
     use t = fresh ()
-    HadamardProof.proveUnchecked t layout aL aR alpha cSeg dL dR k
+    HadamardProof.proveUnchecked TestParameters.pedersen t layout aL aR alpha cSeg dL dR k
 
 [<Tests>]
 let tests =
@@ -138,9 +139,9 @@ let tests =
             let a = Array.init 5 (fun _ -> randomFp ())
             let b = Array.init 3 (fun _ -> randomFp ())
             let ra, rb = randomFp (), randomFp ()
-            let sum = PedersenVector.commitAt 0 a ra + PedersenVector.commitAt 5 b rb
-            Expect.isTrue ((PedersenVector.commit (Array.append a b) (ra + rb)).Equals sum) "homomorphic"
-            Expect.isFalse ((PedersenVector.commit a ra).Equals(PedersenVector.commit a rb)) "blind changes the commitment"
+            let sum = PedersenVector.commitAt TestParameters.pedersen 0 a ra + PedersenVector.commitAt TestParameters.pedersen 5 b rb
+            Expect.isTrue ((PedersenVector.commit TestParameters.pedersen (Array.append a b) (ra + rb)).Equals sum) "homomorphic"
+            Expect.isFalse ((PedersenVector.commit TestParameters.pedersen a ra).Equals(PedersenVector.commit TestParameters.pedersen a rb)) "blind changes the commitment"
             let enc = PedersenVector.encode sum
             match PedersenVector.decode (ReadOnlySpan enc) with
             | Ok p -> Expect.isTrue (p.Equals sum) "round trip"
@@ -153,7 +154,7 @@ let tests =
             let a = Array.init n (fun _ -> randomFp ())
             let b = Array.init n (fun _ -> randomFp ())
             let kappa, w = randomFp (), randomFp ()
-            let proof = (use t = fresh () in InnerProductArgument.prove t kappa w a b)
+            let proof = (use t = fresh () in InnerProductArgument.prove TestParameters.pedersen t kappa w a b)
             ipaAccepts (ipaP a b kappa w) n kappa w proof
 
         testCase "inner product argument: tampering is rejected" <| fun () ->
@@ -162,7 +163,7 @@ let tests =
             let b = Array.init n (fun _ -> randomFp ())
             let kappa, w = randomFp (), randomFp ()
             let p = ipaP a b kappa w
-            let proof = (use t = fresh () in InnerProductArgument.prove t kappa w a b)
+            let proof = (use t = fresh () in InnerProductArgument.prove TestParameters.pedersen t kappa w a b)
             Expect.isTrue (ipaAccepts p n kappa w proof) "honest"
             Expect.isFalse (ipaAccepts p n kappa w { proof with A = proof.A + Fp.One }) "a"
             Expect.isFalse (ipaAccepts p n kappa w { proof with B = proof.B + Fp.One }) "b"
@@ -196,7 +197,7 @@ let tests =
             // change to the sum is (2 − a_i)·d_i)
             a2[0] <- a2[0] - ((fpOf 2L - a[i]) * d[i]) * d[0].Invert()
             Expect.equal (Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a2 d) k "constraint kept"
-            let p2 = PedersenVector.commit a2 alpha
+            let p2 = PedersenVector.commit TestParameters.pedersen a2 alpha
             Expect.isError (bitVerify layout p2 d k (bitProveUnchecked layout a2 alpha d k)) "non-bit entry"
             // the linear constraint broken
             Expect.isError (bitVerify layout p0 d (k + Fp.One) (bitProveUnchecked layout a alpha d (k + Fp.One))) "wrong K"
@@ -215,7 +216,7 @@ let tests =
             Expect.isError (bitVerify layout p0 d k { honest with Ipa = { honest.Ipa with A = honest.Ipa.A + Fp.One } }) "ipa a"
             // a transcript with a different prefix derives other challenges
             use t = Transcript.create "another protocol"
-            Expect.isError (BitConstraintProof.verify t layout p0 d k honest) "other transcript"
+            Expect.isError (BitConstraintProof.verify TestParameters.pedersen t layout p0 d k honest) "other transcript"
 
         testProperty "product argument: completeness" <| fun (mb: byte) ->
             let m = 1 + int mb % 9
@@ -246,7 +247,7 @@ let tests =
             let layout, aL, aR, alpha, cSeg, dL, dR, k = hadamardStatement n segStart segCount
             let proof =
                 use t = fresh ()
-                HadamardProof.prove t layout aL aR alpha cSeg dL dR k
+                HadamardProof.prove TestParameters.pedersen t layout aL aR alpha cSeg dL dR k
             hadamardVerify layout (hadamardP0 layout aL aR alpha) cSeg dL dR k proof = Ok()
 
         testCase "hadamard-plus-linear proof: a cheating prover is rejected" <| fun () ->
@@ -286,7 +287,7 @@ let tests =
             // another transcript prefix
             let other =
                 use t = Transcript.create "another prefix"
-                HadamardProof.proveUnchecked t layout aL aR alpha cSeg dL dR k
+                HadamardProof.proveUnchecked TestParameters.pedersen t layout aL aR alpha cSeg dL dR k
             Expect.isError (hadamardVerify layout p0 cSeg dL dR k other) "other transcript"
 
         testCase "deferred checks: combined with random weights, one bad check fails the batch" <| fun () ->
@@ -301,13 +302,13 @@ let tests =
                     | Ok c -> c
                     | Error e -> failwith e
             let a, b, c = mk 32 4 10, mk 64 10 40, mk 16 0 16
-            Expect.isTrue (DeferredCheck.isIdentity (DeferredCheck.combine [| a false; b false; c false |])) "honest batch"
-            Expect.isFalse (DeferredCheck.isIdentity (b true)) "the tampered check alone"
-            Expect.isFalse (DeferredCheck.isIdentity (DeferredCheck.combine [| a false; b true; c false |])) "batch with one tampered"
+            Expect.isTrue (DeferredCheck.isIdentity TestParameters.pedersen (DeferredCheck.combine [| a false; b false; c false |])) "honest batch"
+            Expect.isFalse (DeferredCheck.isIdentity TestParameters.pedersen (b true)) "the tampered check alone"
+            Expect.isFalse (DeferredCheck.isIdentity TestParameters.pedersen (DeferredCheck.combine [| a false; b true; c false |])) "batch with one tampered"
         testCase "generator folding (GLV endomorphism path) equals lo + u·hi" <| fun () ->
             // half ≥ 512 takes the batch-affine GLV path; compare with plain scalar multiplication
             let half = 700
-            let pts = PedersenVector.G.Get(2 * half) |> fun g -> Array.sub g 0 (2 * half)
+            let pts = TestParameters.pedersen.G.Get(2 * half) |> fun g -> Array.sub g 0 (2 * half)
             let scalars =
                 [ InnerProductArgument.roundChallenge (randomFp ()); randomFp (); randomFp (); -Fp.One; Fp.One
                   fpOf 3L; (InnerProductArgument.roundChallenge (randomFp ())).Invert() ]

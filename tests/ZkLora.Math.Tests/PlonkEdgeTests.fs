@@ -5,6 +5,7 @@
 /// through the library's verifier path.
 module ZkLora.Math.Tests.PlonkEdgeTests
 
+open ZkLora.Testing
 open System
 open Expecto
 open FsCheck
@@ -168,8 +169,8 @@ let tests =
             test "a rotation of n (equal to 0 mod n) is refused by keygen, the verifying-key derivation and the MockProver" {
                 let c = rotationCircuit 16
                 Expect.isError (Keys.keygen ideal c 4) "keygen (ideal)"
-                Expect.isError (Keys.keygen VestaIpa.pcs c 4) "keygen (Vesta)"
-                Expect.isError (Keys.verifyingKey VestaIpa.pcs c 4) "verifying key"
+                Expect.isError (Keys.keygen TestParameters.pcs c 4) "keygen (Vesta)"
+                Expect.isError (Keys.verifyingKey TestParameters.pcs c 4) "verifying key"
                 match MockProver.run 4 c [||] with
                 | Ok fs -> failtestf "MockProver accepted the circuit (%d failures)" fs.Length
                 | Error e -> Expect.stringContains e "rotation 16" "names the rotation"
@@ -208,7 +209,7 @@ let tests =
                 let cs = configured c
                 Expect.equal (cs.UsableRows 8) 1 "one usable row at k = 3"
                 Expect.isError (Keys.keygen ideal c 3) "keygen"
-                Expect.isError (Keys.keygen VestaIpa.pcs c 3) "keygen (Vesta)"
+                Expect.isError (Keys.keygen TestParameters.pcs c 3) "keygen (Vesta)"
                 Expect.isError (MockProver.run 3 c [||]) "MockProver"
                 Expect.isOk (Keys.keygen ideal c 4) "k = 4 is fine"
                 // the argument's own rotations alone: a constraint system with only rotation 0
@@ -252,7 +253,7 @@ let tests =
             }
         ]
         garbageSuite "the verifier never throws (ideal oracle)" ideal 4
-        garbageSuite "the verifier never throws (IPA over Vesta)" VestaIpa.pcs 5
+        garbageSuite "the verifier never throws (IPA over Vesta)" TestParameters.pcs 5
         testList "lookup tables and constants" [
             test "a table column used as the constants column is refused at configure time" {
                 // before: every constant became a table entry, and a 4-bit range check
@@ -275,7 +276,7 @@ let tests =
                 | Ok fs -> failtestf "MockProver accepted the circuit (%d failures)" fs.Length
                 | Error e -> Expect.stringContains e "lookup table column" "reason"
                 Expect.isError (Keys.keygen ideal c 6) "keygen"
-                Expect.isError (Keys.keygen VestaIpa.pcs c 6) "keygen (Vesta)"
+                Expect.isError (Keys.keygen TestParameters.pcs c 6) "keygen (Vesta)"
             }
             test "separate table and constants columns still work (and 1 000 000 is not in a 4-bit table)" {
                 let c (value: int64) =

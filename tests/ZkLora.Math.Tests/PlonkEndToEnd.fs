@@ -3,6 +3,7 @@
 /// tampering, wrong keys, cheating provers), zero-knowledge sanity and batching.
 module ZkLora.Math.Tests.PlonkEndToEnd
 
+open ZkLora.Testing
 open System
 open Expecto
 open FsCheck
@@ -264,7 +265,7 @@ let suite (name: string) (pcs: ICommitmentScheme<'C>) (largeK: int) (iterations:
 let testGroupSuite = suite "plonk end to end (IPA over the test group)" (Ipa.IpaCommitmentScheme<Fp>(TestGroup.group, 16)) 12 5
 
 [<Tests>]
-let vestaSuite = suite "plonk end to end (IPA over Vesta)" VestaIpa.pcs 14 3
+let vestaSuite = suite "plonk end to end (IPA over Vesta)" TestParameters.pcs 14 3
 
 [<Tests>]
 let provingApiTests =
@@ -272,15 +273,15 @@ let provingApiTests =
         test "key cache: hits return the same key, capacity evicts, failures are not cached" {
             let cache = Proving.KeyCache<string * int, Proving.VestaProvingKey>(2)
             let mk xs () = squares xs noCheat
-            let a1 = Proving.cachedProvingKey cache ("sq3", 5) 5 (mk [| fp 1L; fp 2L; fp 3L |])
-            let a2 = Proving.cachedProvingKey cache ("sq3", 5) 5 (mk [| fp 1L; fp 2L; fp 3L |])
+            let a1 = Proving.cachedProvingKey TestParameters.pcs cache ("sq3", 5) 5 (mk [| fp 1L; fp 2L; fp 3L |])
+            let a2 = Proving.cachedProvingKey TestParameters.pcs cache ("sq3", 5) 5 (mk [| fp 1L; fp 2L; fp 3L |])
             match a1, a2 with
             | Ok k1, Ok k2 -> Expect.isTrue (obj.ReferenceEquals(k1, k2)) "cached"
             | _ -> failtest "keygen failed"
-            Proving.cachedProvingKey cache ("sq2", 5) 5 (mk [| fp 1L; fp 2L |]) |> ignore
-            Proving.cachedProvingKey cache ("sq1", 5) 5 (mk [| fp 1L |]) |> ignore
+            Proving.cachedProvingKey TestParameters.pcs cache ("sq2", 5) 5 (mk [| fp 1L; fp 2L |]) |> ignore
+            Proving.cachedProvingKey TestParameters.pcs cache ("sq1", 5) 5 (mk [| fp 1L |]) |> ignore
             Expect.equal cache.Count 2 "bounded"
-            Expect.isError (Proving.cachedProvingKey cache ("too big", 3) 3 (mk (Array.create 50 Fp.One))) "k too small"
+            Expect.isError (Proving.cachedProvingKey TestParameters.pcs cache ("too big", 3) 3 (mk (Array.create 50 Fp.One))) "k too small"
             Expect.equal cache.Count 2 "failure not cached"
         }
         test "key cache: the least recently used id is evicted (one cache type for proving and verifying keys)" {
@@ -299,31 +300,31 @@ let provingApiTests =
         }
         test "independent statements prove and verify in parallel" {
             let c0 = squares [| fp 1L; fp 2L |] noCheat
-            let pk = match Proving.keygen c0 5 with Ok pk -> pk | Error e -> failtest e
+            let pk = match Proving.keygen TestParameters.pcs c0 5 with Ok pk -> pk | Error e -> failtest e
             let results =
                 Array.Parallel.init 4 (fun j ->
                     let xs = [| fp (int64 j + 3L); fp (int64 j + 9L) |]
                     let inst = squaresInstances xs
-                    Proving.prove pk (squares xs noCheat) inst |> Result.bind (Proving.verify pk.Vk inst))
+                    Proving.prove TestParameters.pcs pk (squares xs noCheat) inst |> Result.bind (Proving.verify TestParameters.pcs pk.Vk inst))
             Expect.allEqual results (Ok()) "all verify"
         }
         test "verifying key round trip through the Vesta encoding" {
             let c = squares [| fp 4L |] noCheat
-            let pk = match Proving.keygen c 5 with Ok pk -> pk | Error e -> failtest e
-            let bytes = Proving.writeVerifyingKey pk.Vk
-            match Proving.readVerifyingKey pk.Vk.Cs bytes with
+            let pk = match Proving.keygen TestParameters.pcs c 5 with Ok pk -> pk | Error e -> failtest e
+            let bytes = Proving.writeVerifyingKey TestParameters.pcs pk.Vk
+            match Proving.readVerifyingKey TestParameters.pcs pk.Vk.Cs bytes with
             | Ok vk ->
                 let inst = squaresInstances [| fp 4L |]
-                let proof = match Proving.prove pk c inst with Ok p -> p | Error e -> failtest e
-                Expect.equal (Proving.verify vk inst proof) (Ok()) "parsed key verifies"
+                let proof = match Proving.prove TestParameters.pcs pk c inst with Ok p -> p | Error e -> failtest e
+                Expect.equal (Proving.verify TestParameters.pcs vk inst proof) (Ok()) "parsed key verifies"
             | Error e -> failtest e
         }
         test "non-canonical scalars and off-curve points in a proof are named in the error" {
             let xs = [| fp 4L; fp 5L |]
             let c = squares xs noCheat
-            let pk = match Proving.keygen c 5 with Ok pk -> pk | Error e -> failtest e
+            let pk = match Proving.keygen TestParameters.pcs c 5 with Ok pk -> pk | Error e -> failtest e
             let inst = squaresInstances xs
-            let proof = match Proving.prove pk c inst with Ok p -> p | Error e -> failtest e
+            let proof = match Proving.prove TestParameters.pcs pk c inst with Ok p -> p | Error e -> failtest e
             // the first advice commitment starts right after the 5-byte header
             let badPoint = Array.copy proof
             let mutable found = false
@@ -333,7 +334,7 @@ let provingApiTests =
                 let fx = Fq.OfInt64 x
                 if (fx * fx * fx + Fq.OfInt64 5L).Sqrt().IsNone then found <- true else x <- x + 1L
             (Fq.OfInt64 x).ToBytes().CopyTo(badPoint, 5)
-            match Proving.verify pk.Vk inst badPoint with
+            match Proving.verify TestParameters.pcs pk.Vk inst badPoint with
             | Error e -> Expect.stringContains e "advice commitment 0" "which element"
             | Ok() -> failtest "accepted"
             // the first evaluation follows every commitment before x
@@ -346,7 +347,7 @@ let provingApiTests =
             let modulus = Fp.Modulus.ToByteArray(true, false)
             Array.blit modulus 0 badScalar at modulus.Length
             for i in at + modulus.Length .. at + 31 do badScalar[i] <- 0uy
-            match Proving.verify pk.Vk inst badScalar with
+            match Proving.verify TestParameters.pcs pk.Vk inst badScalar with
             | Error e -> Expect.stringContains e "non-canonical" "non-canonical scalar"
             | Ok() -> failtest "accepted"
         }

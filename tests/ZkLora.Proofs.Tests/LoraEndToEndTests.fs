@@ -2,6 +2,7 @@
 /// inner-product argument), and the verifier's rejections.
 module ZkLora.Proofs.Tests.LoraEndToEndTests
 
+open ZkLora.Testing
 open System.Numerics
 open Expecto
 open ZkLora.Math
@@ -30,8 +31,8 @@ let private case (i, r, o, t) (cfg: FixedPointConfig) seed =
     LoraCircuit.build s a b (Fp.Random()) xs digest |> unwrap
 
 let private prove (input: LoraCircuit.LoraProofInput) =
-    let pk = Keys.keygen VestaIpa.pcs (circuit input.Plan None) input.Plan.K |> unwrap
-    let proof = Prover.prove VestaIpa.pcs pk (circuit input.Plan (Some input.Witness)) input.Instances |> unwrap
+    let pk = Keys.keygen TestParameters.pcs (circuit input.Plan None) input.Plan.K |> unwrap
+    let proof = Prover.prove TestParameters.pcs pk (circuit input.Plan (Some input.Witness)) input.Instances |> unwrap
     pk, proof
 
 let private withInstance (input: LoraCircuit.LoraProofInput) (row: int) (f: Fp -> Fp) =
@@ -45,22 +46,22 @@ let tests =
         let small = lazy (let i = case (2, 1, 2, 1) defaultConfig 1 in i, prove i)
         test "2×1×2, one row: proof verifies" {
             let input, (pk, proof) = small.Value
-            Expect.equal (Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof) (Ok()) "verifies"
+            Expect.equal (Verifier.verify TestParameters.pcs pk.Vk input.Instances proof) (Ok()) "verifies"
         }
         test "2×1×2: the verifier's key derivation gives keygen's verifying key, byte for byte" {
             let input, (pk, _) = small.Value
-            let vk = Keys.verifyingKey VestaIpa.pcs (circuit input.Plan None) input.Plan.K |> unwrap
-            Expect.equal (Keys.writeVerifyingKey VestaIpa.pcs vk) (Keys.writeVerifyingKey VestaIpa.pcs pk.Vk) "key bytes"
+            let vk = Keys.verifyingKey TestParameters.pcs (circuit input.Plan None) input.Plan.K |> unwrap
+            Expect.equal (Keys.writeVerifyingKey TestParameters.pcs vk) (Keys.writeVerifyingKey TestParameters.pcs pk.Vk) "key bytes"
             Expect.equal vk.Digest pk.Vk.Digest "digest"
-            let direct (values: Fp[][]) = values |> Array.map (fun v -> VestaIpa.pcs.Encode(VestaIpa.pcs.CommitLagrange(input.Plan.K, v, Fp.Zero)))
-            Expect.equal (vk.SigmaCommitments |> Array.map VestaIpa.pcs.Encode) (direct pk.SigmaValues) "σ commitments"
-            Expect.equal (vk.FixedCommitments |> Array.map VestaIpa.pcs.Encode) (direct pk.FixedValues) "fixed commitments"
+            let direct (values: Fp[][]) = values |> Array.map (fun v -> TestParameters.pcs.Encode(TestParameters.pcs.CommitLagrange(input.Plan.K, v, Fp.Zero)))
+            Expect.equal (vk.SigmaCommitments |> Array.map TestParameters.pcs.Encode) (direct pk.SigmaValues) "σ commitments"
+            Expect.equal (vk.FixedCommitments |> Array.map TestParameters.pcs.Encode) (direct pk.FixedValues) "fixed commitments"
         }
         test "2×1×2: a wrong δ, x, commitment or statement digest is rejected" {
             let input, (pk, proof) = small.Value
             let s = input.Plan.Shape
             let reject what inst =
-                Expect.isError (Verifier.verify VestaIpa.pcs pk.Vk inst proof) what
+                Expect.isError (Verifier.verify TestParameters.pcs pk.Vk inst proof) what
             reject "δ" (withInstance input (instanceRowOfDelta s 0 1) (fun d -> d + Fp.One))
             reject "x" (withInstance input (instanceRowOfX s 0 0) (fun x -> x - Fp.One))
             reject "commitment" (withInstance input 0 (fun c -> c + Fp.One))
@@ -72,14 +73,14 @@ let tests =
             let other = { input.Plan.Shape with Scaling = { Num = BigInteger 1; Den = BigInteger 1 } }
             let p = plan other |> unwrap
             Expect.notEqual (circuitId p) (circuitId input.Plan) "distinct ids"
-            let pk = Keys.keygen VestaIpa.pcs (circuit p None) p.K |> unwrap
-            Expect.isError (Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof) "foreign key"
+            let pk = Keys.keygen TestParameters.pcs (circuit p None) p.K |> unwrap
+            Expect.isError (Verifier.verify TestParameters.pcs pk.Vk input.Instances proof) "foreign key"
         }
         test "3×2×4 with 2 token rows and config 16/32/64: proof verifies" {
             let input = case (3, 2, 4, 2) { ScaleBits = 16; ValueBits = 32; IntermediateBits = 64 } 2
             let pk, proof = prove input
-            Expect.equal (Verifier.verify VestaIpa.pcs pk.Vk input.Instances proof) (Ok()) "verifies"
+            Expect.equal (Verifier.verify TestParameters.pcs pk.Vk input.Instances proof) (Ok()) "verifies"
             let bad = withInstance input (instanceRowOfDelta input.Plan.Shape 1 3) (fun d -> d - Fp.One)
-            Expect.isError (Verifier.verify VestaIpa.pcs pk.Vk bad proof) "wrong δ"
+            Expect.isError (Verifier.verify TestParameters.pcs pk.Vk bad proof) "wrong δ"
         }
     ]

@@ -5,6 +5,7 @@
 /// truncation of adapter and call proofs, swapped commitments, unknown pairs, policy).
 module ZkLora.Proofs.Tests.ProjectionWireTests
 
+open ZkLora.Testing
 open System
 open System.IO
 open System.Numerics
@@ -32,7 +33,7 @@ let private weights (rnd: Random) name (i, r, o) (sc: Scaling) =
 /// Commits the weights under a fresh blind: a new manifest entry (and a new manifest digest).
 let private commit (w: Weights) =
     let blind = Fp.Random()
-    let entry = Manifest.projectionAdapterOf w.Name w.Shape cfg w.Scaling blind w.A w.B |> unwrap
+    let entry = Manifest.projectionAdapterOf TestParameters.pedersen w.Name w.Shape cfg w.Scaling blind w.A w.B |> unwrap
     entry, ({ A = w.A; B = w.B; Salt = blind } : PrivateAdapter)
 
 let private call (session: string) (w: Weights) (index: int64) (xs: BigInteger[][]) : TranscriptEntry =
@@ -51,10 +52,11 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options perProof = ProverContext { MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof; KeyCacheSize = 4 }
+let private options perProof =
+    ProverContext({ MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof; KeyCacheSize = 4 }, TestParameters.shared)
 
 /// The verifier context these tests share (adapter proofs verified once per manifest in it).
-let private verifier = VerifierContext()
+let private verifier = VerifierContext(VerifierOptions.standard, TestParameters.shared)
 
 /// Writes a manifest and its adapter proofs next to it; returns the manifest path.
 let private writePinned (m: Manifest) (secrets: (string * PrivateAdapter) list) =
@@ -62,7 +64,7 @@ let private writePinned (m: Manifest) (secrets: (string * PrivateAdapter) list) 
     let path = Path.Combine(d, "pinned.json")
     Manifest.writeFile path m |> unwrap
     let s = secrets |> List.map (fun (n, p) -> n, ({ A = p.A; B = p.B; Blind = p.Salt } : ProjectionArtifacts.ProjectionSecret)) |> Map.ofList
-    let proofs = ProjectionArtifacts.proveAdapterProofs m s |> unwrap
+    let proofs = ProjectionArtifacts.proveAdapterProofs TestParameters.pedersen m s |> unwrap
     File.WriteAllText(ProjectionArtifacts.adapterProofsPath path, ProjectionArtifacts.adapterProofsToJson proofs |> unwrap)
     path
 
@@ -116,6 +118,27 @@ let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Resul
         Expect.equal f.Kind kind (sprintf "failure kind (message: %s)" f.Message)
         Expect.stringContains f.Message contains "message"
 
+/// Proves and verifies the fixture in contexts that own fresh parameters; returns weak
+/// references to those parameters' generator arrays (not inlined, so no local keeps them).
+[<System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
+let private proveAndVerifyWithOwnParameters (dir: string) =
+    let fx = fixture.Value
+    let proverParameters, verifierParameters = ZkLora.Math.Commitment.PublicParameters(), ZkLora.Math.Commitment.PublicParameters()
+    let prover = ProverContext({ MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0; KeyCacheSize = 4 }, proverParameters)
+    let verifierContext = VerifierContext(VerifierOptions.standard, verifierParameters)
+    Expect.isTrue (obj.ReferenceEquals(prover.Parameters, proverParameters)) "the prover context uses the host's parameters"
+    Expect.isTrue (obj.ReferenceEquals(verifierContext.Parameters, verifierParameters)) "the verifier context uses the host's parameters"
+    Expect.equal (proverParameters.Pedersen.G.Get 0).Length 0 "nothing derived before proving"
+    proveCalls prover fx.Manifest (Map.ofList fx.Secrets) fx.Transcript.Entries dir ignore CancellationToken.None |> unwrap |> ignore
+    let s = batchVerifyManyFilesWith verifierContext [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore |> unwrap
+    Expect.isGreaterThan s.Proofs 0 "proofs verified"
+    let proverPoints, verifierPoints = proverParameters.Pedersen.G.Get 0, verifierParameters.Pedersen.G.Get 0
+    Expect.isGreaterThan proverPoints.Length 0 "the prover derived its generators into its own parameters"
+    Expect.isGreaterThan verifierPoints.Length 0 "the verifier derived its generators into its own parameters"
+    let n = min proverPoints.Length (TestParameters.pedersen.G.Get proverPoints.Length).Length
+    Expect.sequenceEqual (Array.truncate n proverPoints) (Array.truncate n (TestParameters.pedersen.G.Get n)) "every instance derives the same points"
+    WeakReference(proverPoints), WeakReference(verifierPoints)
+
 let private verifyDir (dir: string) =
     let fx = fixture.Value
     batchVerifyManyFilesWith verifier [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore
@@ -144,7 +167,7 @@ let tests =
         testCase "a projection manifest entry refuses weights outside the adapter range, naming it" <| fun () ->
             let lo, hi = Projection.AdapterProof.adapterRange cfg
             let shape : AdapterCommitment.AdapterShape = { InDim = 1; Rank = 1; OutDim = 1 }
-            let entry (w: BigInteger) = Manifest.projectionAdapterOf "m.x" shape cfg { Num = BigInteger.One; Den = BigInteger.One } (Fp.Random()) [| [| w |] |] [| [| BigInteger.One |] |]
+            let entry (w: BigInteger) = Manifest.projectionAdapterOf TestParameters.pedersen "m.x" shape cfg { Num = BigInteger.One; Den = BigInteger.One } (Fp.Random()) [| [| w |] |] [| [| BigInteger.One |] |]
             Expect.isOk (entry lo) "lower end"
             Expect.isOk (entry hi) "upper end"
             for bad in [ hi + BigInteger.One; lo - BigInteger.One; valueBound cfg ] do
@@ -162,6 +185,14 @@ let tests =
             Expect.equal s2.Proofs 5 "again (adapter proofs cached)"
             Expect.isTrue (adapterProofsVerified verifier fixture.Value.Manifest) "cached by manifest digest"
             Expect.isFalse (adapterProofsVerified (VerifierContext()) fixture.Value.Manifest) "another context shares nothing (no process-wide state)"
+        }
+        test "contexts derive generators into the parameters their host gives them, and nothing process-wide keeps them" {
+            let proverPoints, verifierPoints = proveAndVerifyWithOwnParameters (tempDir ())
+            GC.Collect()
+            GC.WaitForPendingFinalizers()
+            GC.Collect()
+            Expect.isFalse proverPoints.IsAlive "the prover's generators are freed with its context and parameters"
+            Expect.isFalse verifierPoints.IsAlive "the verifier's generators are freed with its context and parameters"
         }
         test "one batch verifies a PLONK contributor and a projection contributor together" {
             let fx = fixture.Value

@@ -58,6 +58,7 @@ public sealed partial class LoRAServer
     private long _totalValues;
 
     private readonly LoRAServerTestHooks _hooks;
+    private readonly ZkLora.Math.Commitment.PublicParameters _parameters;
 
     private LoRAServer(LoraAdapter adapter, string outputDirectory, LoRAServerOptions options, LoRAServerTestHooks hooks)
     {
@@ -84,8 +85,10 @@ public sealed partial class LoRAServer
             options.ProjectionCallsPerProof,
             options.ProvingKeyCacheSize);
         _provingBudget = proveOptions.MemoryBudgetBytes;
-        // The server owns its prover context (options and proving-key cache); nothing is process-wide.
-        Prover = hooks.ProofGenerator ?? new ZkProofGenerator(new ProofBatch.ProverContext(proveOptions));
+        // The server owns its prover context (options, proving-key cache and the commitment generators, unless
+        // the host shares its own); nothing is process-wide.
+        _parameters = (options.CommitmentParameters ?? new CommitmentParameters()).ToFSharp();
+        Prover = hooks.ProofGenerator ?? new ZkProofGenerator(new ProofBatch.ProverContext(proveOptions, _parameters));
 
         var served = adapter.Modules.ToList();
         if (options.Modules is not null)
@@ -256,7 +259,7 @@ public sealed partial class LoRAServer
             {
                 var secrets = MapModule.OfSeq(_modules.Values.Select(m =>
                     Tuple.Create(m.Name, new ProjectionArtifacts.ProjectionSecret(m.A, m.B, m.Salt))));
-                var proved = ProjectionArtifacts.proveAdapterProofs(Manifest.ToFSharp(), secrets);
+                var proved = ProjectionArtifacts.proveAdapterProofs(_parameters.Pedersen, Manifest.ToFSharp(), secrets);
                 if (proved.IsError) throw new InvalidOperationException($"The adapter proof cannot be made: {proved.ErrorValue}");
                 var json = ProjectionArtifacts.adapterProofsToJson(proved.ResultValue);
                 if (json.IsError) throw new InvalidOperationException(json.ErrorValue);
@@ -294,7 +297,7 @@ public sealed partial class LoRAServer
         bool projection = _options.Backend == ProofBackend.Projection;
         var salt = LoadOrCreateSalt(projection ? ProjectionArtifacts.blindFileName(m.Name) : AdapterCommitment.saltFileName(m.Name));
         var entry = projection
-            ? ManifestModule.projectionAdapterOf(m.Name, shape, cfg, s.ResultValue, salt, a, b)
+            ? ManifestModule.projectionAdapterOf(_parameters.Pedersen, m.Name, shape, cfg, s.ResultValue, salt, a, b)
             : ManifestModule.adapterOf(m.Name, shape, cfg, s.ResultValue, salt, a, b);
         if (entry.IsError) throw new ArgumentException(entry.ErrorValue);
         return new QuantizedModule(entry.ResultValue, a, b, salt);

@@ -87,4 +87,11 @@ public sealed record LoRAServerOptions
 
     /// <summary>Where the server reports recovery and storage problems (null: nowhere). Control characters are escaped.</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>
+    /// The commitment parameters (generators) the server derives for its manifest, adapter proofs and proofs
+    /// (null: its own, freed with the server). Give several servers of one process one instance to derive
+    /// the generators once.
+    /// </summary>
+    public CommitmentParameters? CommitmentParameters { get; init; }
 }

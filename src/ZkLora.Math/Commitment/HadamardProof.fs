@@ -68,9 +68,9 @@ type DeferredCheck =
 [<RequireQualifiedAccess>]
 module DeferredCheck =
     /// Decides one check with one MSM.
-    let isIdentity (c: DeferredCheck) : bool =
+    let isIdentity (generators: PedersenGenerators) (c: DeferredCheck) : bool =
         let n, m = c.GScalars.Length, c.HScalars.Length
-        let points = Array.concat [ Array.sub (PedersenVector.G.Get n) 0 n; Array.sub (PedersenVector.H.Get m) 0 m; c.Points ]
+        let points = Array.concat [ Array.sub (generators.G.Get n) 0 n; Array.sub (generators.H.Get m) 0 m; c.Points ]
         let scalars = Array.concat [ c.GScalars; c.HScalars; c.Scalars ]
         (PedersenVector.msm (ReadOnlyMemory points) (ReadOnlyMemory scalars)).IsIdentity
 
@@ -104,7 +104,7 @@ module DeferredCheck =
     /// (`combine`) and decided at once. Ok iff every proof is accepted, except with
     /// probability ≤ 1/p. Error names the first proof (as "<what> i") whose own checks fail;
     /// a failing shared check names no proof (verify one by one to find it).
-    let verifyAll (what: string) (count: int) (deferred: int -> Result<DeferredCheck, string>) : Result<unit, string> =
+    let verifyAll (generators: PedersenGenerators) (what: string) (count: int) (deferred: int -> Result<DeferredCheck, string>) : Result<unit, string> =
         if count <= 0 then Ok()
         else
             let checks = Array.zeroCreate<DeferredCheck> count
@@ -118,7 +118,7 @@ module DeferredCheck =
             match error with
             | Some e -> Error e
             | None ->
-                if isIdentity (combine checks) then Ok()
+                if isIdentity generators (combine checks) then Ok()
                 else Error(sprintf "%ss: the batch's shared final check failed" what)
 
 [<RequireQualifiedAccess>]
@@ -145,7 +145,7 @@ module HadamardProof =
             for i in 1 .. count - 1 do p[i] <- p[i - 1] * x
         p
 
-    let private proveWith (check: bool) (t: Transcript) (layout: HadamardLayout) (aL: Fp[]) (aRSeg: Fp[]) (alpha: Fp)
+    let private proveWith (generators: PedersenGenerators) (check: bool) (t: Transcript) (layout: HadamardLayout) (aL: Fp[]) (aRSeg: Fp[]) (alpha: Fp)
                           (cSeg: Fp) (dL: Fp[]) (dRSeg: Fp[]) (k: Fp) : HadamardProof =
         checkLayout layout
         let n = layout.Length
@@ -159,8 +159,8 @@ module HadamardProof =
                 if aL[i] * ar <> target then invalidOp (sprintf "hadamard proof: entry %d breaks the Hadamard relation" i)
             if InnerProductArgument.inner aL 0 dL 0 n + InnerProductArgument.inner aRSeg 0 dRSeg 0 sc <> k then
                 invalidOp "hadamard proof: the linear relation does not hold"
-        let g = PedersenVector.G.Get n
-        let hg = PedersenVector.H.Get n
+        let g = generators.G.Get n
+        let hg = generators.H.Get n
         let hPoint = Vesta.ofAffine PedersenVector.blindingGenerator
         let gPoint = Vesta.ofAffine PedersenVector.valueGenerator
         let sL = PedersenVector.randomScalars n
@@ -205,15 +205,15 @@ module HadamardProof =
         Transcript.absorbScalar t "hadamard mu" mu
         Transcript.absorbScalar t "hadamard t_hat" tHat
         let w = Transcript.squeezeChallenge t "hadamard w"
-        let ipa = InnerProductArgument.prove t (y.Invert()) w l r
+        let ipa = InnerProductArgument.prove generators t (y.Invert()) w l r
         { S = sA; T1 = t1A; T2 = t2A; TauX = tauX; Mu = mu; THat = tHat; Ipa = ipa }
 
     /// Proves the statement for the witness (a_L, a_R on the segment, α) with
     /// P0 = ⟨a_L, G⟩ + ⟨a_R, H_Seg⟩ + α·h. Throws (a caller bug) if the witness does not satisfy it.
-    let prove t layout aL aRSeg alpha cSeg dL dRSeg k = proveWith true t layout aL aRSeg alpha cSeg dL dRSeg k
+    let prove generators t layout aL aRSeg alpha cSeg dL dRSeg k = proveWith generators true t layout aL aRSeg alpha cSeg dL dRSeg k
 
     /// The prover without the witness checks (a cheating prover, for tests of the verifier).
-    let proveUnchecked t layout aL aRSeg alpha cSeg dL dRSeg k = proveWith false t layout aL aRSeg alpha cSeg dL dRSeg k
+    let proveUnchecked generators t layout aL aRSeg alpha cSeg dL dRSeg k = proveWith generators false t layout aL aRSeg alpha cSeg dL dRSeg k
 
     /// Replays the transcript, checks the t-polynomial (a 4-point MSM) and returns the
     /// deferred inner-product check, which includes P0 with scalar 1. Error names the failing check.
@@ -263,7 +263,7 @@ module HadamardProof =
         Ok { GScalars = gScalars; HScalars = hScalars; Scalars = scalars; Points = points }
 
     /// Verifies a proof against P0 (Error names the failing check).
-    let verify t layout p0 cSeg dL dRSeg k proof : Result<unit, string> =
+    let verify (generators: PedersenGenerators) t layout p0 cSeg dL dRSeg k proof : Result<unit, string> =
         match verifyDeferred t layout p0 cSeg dL dRSeg k proof with
         | Error e -> Error e
-        | Ok c -> if DeferredCheck.isIdentity c then Ok() else Error "hadamard proof: the inner product argument check failed"
+        | Ok c -> if DeferredCheck.isIdentity generators c then Ok() else Error "hadamard proof: the inner product argument check failed"

@@ -117,14 +117,14 @@ module InnerProductArgument =
     /// Proves knowledge of a, b (equal power-of-two length n) for
     /// P = ⟨a, G[0..n)⟩ + ⟨b, H'⟩ + ⟨a, b⟩·(uScale·U), H'_i = κ^i·H_i. Writes L_j, R_j into
     /// the transcript (labels "ipa L", "ipa R") and squeezes "ipa u". a and b are not modified.
-    let prove (t: Transcript) (kappa: Fp) (uScale: Fp) (a: Fp[]) (b: Fp[]) : IpaProof =
+    let prove (generators: PedersenGenerators) (t: Transcript) (kappa: Fp) (uScale: Fp) (a: Fp[]) (b: Fp[]) : IpaProof =
         let n = a.Length
         if b.Length <> n then invalidArg "b" "a and b must have the same length"
         if not (isPowerOfTwo n) then invalidArg "a" "the length must be a power of two"
         let av = Array.copy a
         let bv = Array.copy b
-        let mutable gv = Array.sub (PedersenVector.G.Get n) 0 n
-        let mutable hv = Array.sub (PedersenVector.H.Get n) 0 n
+        let mutable gv = Array.sub (generators.G.Get n) 0 n
+        let mutable hv = Array.sub (generators.H.Get n) 0 n
         let kp = powers kappa n
         let wU = Vesta.ofAffine PedersenVector.innerProductGenerator * uScale
         let k = Numerics.BitOperations.Log2(uint32 n)

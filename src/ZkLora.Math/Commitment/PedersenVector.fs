@@ -41,17 +41,32 @@ type GeneratorSequence(domain: string) =
                 points <- next
             points)
 
+module internal PedersenDomain =
+    /// Domain prefix of every generator of the Pedersen vector commitments.
+    [<Literal>]
+    let Root = "zklora/pedersen-vector/v1"
+
+/// The vector generators G_0, G_1, … and H_0, H_1, … of the Pedersen vector commitments, as
+/// one owner holds them: a prover or verifier context (inside `PublicParameters`), a test, a
+/// benchmark. Every instance yields the same points (public, derived from fixed domain strings),
+/// so instances only separate memory: the points an owner needed (up to 2^23 of G for a
+/// 1024-row call, about half a GiB) are freed with it instead of staying resident in the
+/// process. Thread-safe.
+[<Sealed>]
+type PedersenGenerators() =
+    let g = GeneratorSequence(PedersenDomain.Root + "/G")
+    let h = GeneratorSequence(PedersenDomain.Root + "/H")
+    /// The vector generators G_0, G_1, …
+    member _.G = g
+    /// The second vector generators H_0, H_1, … (used by two-vector arguments).
+    member _.H = h
+
 /// Pedersen vector commitments on the project's transparent Vesta generators.
 [<RequireQualifiedAccess>]
 module PedersenVector =
     /// Domain prefix of every generator of this module.
     [<Literal>]
-    let Domain = "zklora/pedersen-vector/v1"
-
-    /// The vector generators G_0, G_1, …
-    let G = GeneratorSequence(Domain + "/G")
-    /// The second vector generators H_0, H_1, … (used by two-vector arguments).
-    let H = GeneratorSequence(Domain + "/H")
+    let Domain = PedersenDomain.Root
     /// The blinding generator h.
     let blindingGenerator : VestaAffine = Vesta.hashToCurve (Domain + "/h") 0u
     /// The value generator g (commitments to single scalars, t-polynomial coefficients).
@@ -75,14 +90,14 @@ module PedersenVector =
         if values.Length = 0 then Vesta.identity else Vesta.msmMemory points values
 
     /// Σ values_i·G_(offset+i) + blind·h (blind multiplied in constant time).
-    let commitAt (offset: int) (values: Fp[]) (blind: Fp) : Vesta =
+    let commitAt (generators: PedersenGenerators) (offset: int) (values: Fp[]) (blind: Fp) : Vesta =
         if offset < 0 then invalidArg "offset" "offset must be non-negative"
-        let gens = G.Get(offset + values.Length)
+        let gens = generators.G.Get(offset + values.Length)
         let body = msm (ReadOnlyMemory(gens, offset, values.Length)) (ReadOnlyMemory values)
         body + Vesta.ofAffine blindingGenerator * blind
 
     /// Σ values_i·G_i + blind·h.
-    let commit (values: Fp[]) (blind: Fp) : Vesta = commitAt 0 values blind
+    let commit (generators: PedersenGenerators) (values: Fp[]) (blind: Fp) : Vesta = commitAt generators 0 values blind
 
     /// The strict 32-byte compressed encoding of a commitment.
     let encode (c: Vesta) : byte[] = Vesta.toBytes c

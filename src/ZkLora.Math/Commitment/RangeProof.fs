@@ -73,7 +73,7 @@ module BitConstraintProof =
     /// Number of IPA rounds for a layout.
     let rounds (l: BitLayout) = Numerics.BitOperations.Log2(uint32 l.Length)
 
-    let private proveWith (check: bool) (t: Transcript) (layout: BitLayout) (a: Fp[]) (alpha: Fp) (d: Fp[]) (k: Fp) : BitConstraintProof =
+    let private proveWith (generators: PedersenGenerators) (check: bool) (t: Transcript) (layout: BitLayout) (a: Fp[]) (alpha: Fp) (d: Fp[]) (k: Fp) : BitConstraintProof =
         checkLayout layout
         let n = layout.Length
         if a.Length <> n || d.Length <> n then invalidArg "a" "a and d must have the layout's length"
@@ -82,8 +82,8 @@ module BitConstraintProof =
             for i in b0 .. b1 - 1 do
                 if not (a[i].IsZero || a[i] = Fp.One) then invalidOp (sprintf "bit-constraint proof: entry %d is not a bit" i)
             if InnerProductArgument.inner a 0 d 0 n <> k then invalidOp "bit-constraint proof: the linear constraint does not hold"
-        let g = PedersenVector.G.Get n
-        let hg = PedersenVector.H.Get n
+        let g = generators.G.Get n
+        let hg = generators.H.Get n
         let hPoint = Vesta.ofAffine PedersenVector.blindingGenerator
         let gPoint = Vesta.ofAffine PedersenVector.valueGenerator
         // A_R = ⟨a_R, H⟩ + α_R·h = ⟨a_bits, H_seg⟩ − ⟨1, H_seg⟩ + α_R·h (two 1-bit MSMs)
@@ -139,22 +139,22 @@ module BitConstraintProof =
         Transcript.absorbScalar t "bits mu" mu
         Transcript.absorbScalar t "bits t_hat" tHat
         let w = Transcript.squeezeChallenge t "bits w"
-        let ipa = InnerProductArgument.prove t (y.Invert()) w l r
+        let ipa = InnerProductArgument.prove generators t (y.Invert()) w l r
         { AR = aRA; S = sA; T1 = t1A; T2 = t2A; TauX = tauX; Mu = mu; THat = tHat; Ipa = ipa }
 
     /// Proves the statement for the witness (a, α) with P0 = ⟨a, G⟩ + α·h. Throws
     /// (a bug in the caller, never an expected failure) if the witness does not satisfy it.
-    let prove (t: Transcript) (layout: BitLayout) (a: Fp[]) (alpha: Fp) (d: Fp[]) (k: Fp) : BitConstraintProof =
-        proveWith true t layout a alpha d k
+    let prove (generators: PedersenGenerators) (t: Transcript) (layout: BitLayout) (a: Fp[]) (alpha: Fp) (d: Fp[]) (k: Fp) : BitConstraintProof =
+        proveWith generators true t layout a alpha d k
 
     /// The same prover without the witness checks: what a cheating prover can run on a false
     /// statement. Tests use it to show that the verifier rejects such proofs; never use it
     /// to produce real proofs.
-    let proveUnchecked (t: Transcript) (layout: BitLayout) (a: Fp[]) (alpha: Fp) (d: Fp[]) (k: Fp) : BitConstraintProof =
-        proveWith false t layout a alpha d k
+    let proveUnchecked (generators: PedersenGenerators) (t: Transcript) (layout: BitLayout) (a: Fp[]) (alpha: Fp) (d: Fp[]) (k: Fp) : BitConstraintProof =
+        proveWith generators false t layout a alpha d k
 
     /// Verifies a proof against P0 (Error names the failing check).
-    let verify (t: Transcript) (layout: BitLayout) (p0: Vesta) (d: Fp[]) (k: Fp) (proof: BitConstraintProof) : Result<unit, string> =
+    let verify (generators: PedersenGenerators) (t: Transcript) (layout: BitLayout) (p0: Vesta) (d: Fp[]) (k: Fp) (proof: BitConstraintProof) : Result<unit, string> =
         checkLayout layout
         let n = layout.Length
         if d.Length <> n then invalidArg "d" "d must have the layout's length"
@@ -202,8 +202,8 @@ module BitConstraintProof =
                 hScalars[i] <- hScalars[i] + z + hs
             else
                 hScalars[i] <- hScalars[i] + hs) |> ignore
-        let g = PedersenVector.G.Get n
-        let hg = PedersenVector.H.Get n
+        let g = generators.G.Get n
+        let hg = generators.H.Get n
         let extraPoints =
             Array.append [| Vesta.toAffine p0; proof.AR; proof.S; PedersenVector.blindingGenerator; PedersenVector.innerProductGenerator |] ipa.Points
         let extraScalars = Array.append [| Fp.One; Fp.One; x; -proof.Mu; w * proof.THat |] ipa.Scalars

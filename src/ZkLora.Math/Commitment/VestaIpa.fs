@@ -27,8 +27,8 @@ let group =
 [<Literal>]
 let MaxK = 24
 
-/// The shared scheme instance (parameters derived once per k, then cached).
-let scheme = Ipa.IpaCommitmentScheme<VestaAffine>(group, MaxK)
-
-/// `scheme` as the proving system's commitment-scheme interface.
-let pcs = scheme :> ICommitmentScheme<VestaAffine>
+/// A new scheme instance: its parameters (2^k generators per k) are derived on first use and
+/// kept by the instance, so whoever owns it (a prover or verifier context, through
+/// `PublicParameters`) decides how long they stay resident. Instances are interchangeable:
+/// the parameters are deterministic, so commitments, keys and proofs agree between them.
+let create () : Ipa.IpaCommitmentScheme<VestaAffine> = Ipa.IpaCommitmentScheme<VestaAffine>(group, MaxK)

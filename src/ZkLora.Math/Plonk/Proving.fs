@@ -1,6 +1,7 @@
 /// The proving system with its production commitment scheme (IPA over Vesta): the entry
 /// points circuit code and the zkLoRA protocol use, plus a bounded key cache so the
-/// second proof of a circuit shape pays no key generation.
+/// second proof of a circuit shape pays no key generation. The scheme instance (its
+/// parameters) is passed in by the caller, who owns it.
 module ZkLora.Math.Plonk.Proving
 
 open System
@@ -10,31 +11,34 @@ open ZkLora.Math.Commitment
 
 type VestaProvingKey = ProvingKey<VestaAffine>
 type VestaVerifyingKey = VerifyingKey<VestaAffine>
+/// The IPA-over-Vesta commitment scheme the keys and proofs are made with; the caller owns it
+/// (`VestaIpa.create`, or `PublicParameters.Plonk` of a prover or verifier context).
+type VestaPcs = ICommitmentScheme<VestaAffine>
 
 /// Keys for `circuit` at 2^k rows (deterministic in the circuit's shape).
-let keygen (circuit: ICircuit<'Config>) (k: int) : Result<VestaProvingKey, string> = Keys.keygen VestaIpa.pcs circuit k
+let keygen (pcs: VestaPcs) (circuit: ICircuit<'Config>) (k: int) : Result<VestaProvingKey, string> = Keys.keygen pcs circuit k
 
 /// The verifying key alone (what a verifier derives; byte-identical to `keygen`'s).
-let verifyingKey (circuit: ICircuit<'Config>) (k: int) : Result<VestaVerifyingKey, string> = Keys.verifyingKey VestaIpa.pcs circuit k
+let verifyingKey (pcs: VestaPcs) (circuit: ICircuit<'Config>) (k: int) : Result<VestaVerifyingKey, string> = Keys.verifyingKey pcs circuit k
 
 /// A proof that `circuit`'s witness satisfies it for `instances`; Error (with the
 /// MockProver report) when it does not.
-let prove (pk: VestaProvingKey) (circuit: ICircuit<'Config>) (instances: Fp[][]) : Result<byte[], string> =
-    Prover.prove VestaIpa.pcs pk circuit instances
+let prove (pcs: VestaPcs) (pk: VestaProvingKey) (circuit: ICircuit<'Config>) (instances: Fp[][]) : Result<byte[], string> =
+    Prover.prove pcs pk circuit instances
 
 /// Verifies a proof.
-let verify (vk: VestaVerifyingKey) (instances: Fp[][]) (proof: byte[]) : Result<unit, string> =
-    Verifier.verify VestaIpa.pcs vk instances proof
+let verify (pcs: VestaPcs) (vk: VestaVerifyingKey) (instances: Fp[][]) (proof: byte[]) : Result<unit, string> =
+    Verifier.verify pcs vk instances proof
 
 /// Verifies many proofs of one circuit with one combined final check.
-let verifyBatch (vk: VestaVerifyingKey) (items: (Fp[][] * byte[])[]) : Result<unit, string> =
-    Verifier.verifyBatch VestaIpa.pcs vk items
+let verifyBatch (pcs: VestaPcs) (vk: VestaVerifyingKey) (items: (Fp[][] * byte[])[]) : Result<unit, string> =
+    Verifier.verifyBatch pcs vk items
 
 /// Canonical verifying-key bytes.
-let writeVerifyingKey (vk: VestaVerifyingKey) = Keys.writeVerifyingKey VestaIpa.pcs vk
+let writeVerifyingKey (pcs: VestaPcs) (vk: VestaVerifyingKey) = Keys.writeVerifyingKey pcs vk
 
 /// Parses verifying-key bytes for the circuit whose constraint system is `cs`.
-let readVerifyingKey (cs: ConstraintSystem) (bytes: byte[]) = Keys.readVerifyingKey VestaIpa.pcs cs bytes
+let readVerifyingKey (pcs: VestaPcs) (cs: ConstraintSystem) (bytes: byte[]) = Keys.readVerifyingKey pcs cs bytes
 
 /// A bounded, thread-safe cache of keys (proving or verifying) by a caller-chosen id (for
 /// example the circuit id, which fixes the shape and k). The least recently used key is
@@ -85,9 +89,9 @@ type KeyCache<'Id, 'Key when 'Id: equality>(capacity: int) =
         result
 
 /// The proving key of `circuit` at 2^k rows from `cache` (generated on first use).
-let cachedProvingKey (cache: KeyCache<'Id, VestaProvingKey>) (id: 'Id) (k: int) (circuit: unit -> ICircuit<'Config>) =
-    cache.GetOrAdd(id, fun () -> keygen (circuit ()) k)
+let cachedProvingKey (pcs: VestaPcs) (cache: KeyCache<'Id, VestaProvingKey>) (id: 'Id) (k: int) (circuit: unit -> ICircuit<'Config>) =
+    cache.GetOrAdd(id, fun () -> keygen pcs (circuit ()) k)
 
 /// The verifying key of `circuit` at 2^k rows from `cache` (derived on first use).
-let cachedVerifyingKey (cache: KeyCache<'Id, VestaVerifyingKey>) (id: 'Id) (k: int) (circuit: unit -> ICircuit<'Config>) =
-    cache.GetOrAdd(id, fun () -> verifyingKey (circuit ()) k)
+let cachedVerifyingKey (pcs: VestaPcs) (cache: KeyCache<'Id, VestaVerifyingKey>) (id: 'Id) (k: int) (circuit: unit -> ICircuit<'Config>) =
+    cache.GetOrAdd(id, fun () -> verifyingKey pcs (circuit ()) k)

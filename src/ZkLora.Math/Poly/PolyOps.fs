@@ -8,7 +8,11 @@ open ZkLora.Math
 
 /// Polynomial operations (coefficients low to high) on plain arrays, backed by Poly/.
 module internal PolyOps =
-    let private domains = ConcurrentDictionary<int, EvaluationDomain<PallasBase>>()
+    // Domains by log size, held through weak references: a domain (its twiddle table, up to
+    // 2^(k−1) field elements) is shared while proofs use it and collected after, instead of
+    // staying resident for the life of the process. Rebuilding one costs O(n) field
+    // multiplications, negligible next to the FFTs it serves.
+    let private domains = ConcurrentDictionary<int, WeakReference<EvaluationDomain<PallasBase>>>()
 
     let private log2 (n: int) =
         let k = Numerics.BitOperations.Log2(uint32 n)
@@ -16,7 +20,17 @@ module internal PolyOps =
         k
 
     /// The (cached) domain of size n (no extension).
-    let domain (n: int) = domains.GetOrAdd(log2 n, fun k -> EvaluationDomain<PallasBase>.Create(k, 0))
+    let domain (n: int) : EvaluationDomain<PallasBase> =
+        let k = log2 n
+        let create () = EvaluationDomain<PallasBase>.Create(k, 0)
+        let weak = domains.GetOrAdd(k, fun _ -> WeakReference<EvaluationDomain<PallasBase>>(create ()))
+        lock weak (fun () ->
+            match weak.TryGetTarget() with
+            | true, d -> d
+            | false, _ ->
+                let d = create ()
+                weak.SetTarget d
+                d)
 
     /// Evaluations at ω^i (i < n) of the polynomial with coefficients `a` (in place).
     let fft (a: Fp[]) = (domain a.Length).FftInPlace a

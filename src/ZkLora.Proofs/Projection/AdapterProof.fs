@@ -106,12 +106,12 @@ let checkWeights (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) =
         | None, None -> Ok()
 
 /// Commits to (A, B) with a fresh CSPRNG blind. The secret must be kept with the salts.
-let commit (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) : Result<VestaAffine * AdapterSecret, string> =
+let commit (generators: PedersenGenerators) (s: AdapterShape) (a: BigInteger[][]) (b: BigInteger[][]) : Result<VestaAffine * AdapterSecret, string> =
     match checkShape s |> Result.bind (fun () -> checkWeights s a b) with
     | Error e -> Error e
     | Ok() ->
         let blind = PedersenVector.randomScalar ()
-        let c = PedersenVector.commit (weightVector s a b) blind
+        let c = PedersenVector.commit generators (weightVector s a b) blind
         Ok(Vesta.toAffine c, { A = a; B = b; Blind = blind })
 
 /// The public layout: weights [0, nW), multiplicities [nW, nW + 2^10), then the limb
@@ -177,7 +177,7 @@ let private challenges (t: Transcript) =
     let eps = Transcript.squeezeChallenge t "adapter epsilon"
     alpha, eps
 
-let private proveWith (omit: string option) (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
+let private proveWith (generators: PedersenGenerators) (omit: string option) (check: bool) (shift: Fp[] option) (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : AdapterRangeProof =
     let layout, per = layoutOf s
     let nW = weightCount s
     let m = s.Config.ValueBits - 1
@@ -193,14 +193,14 @@ let private proveWith (omit: string option) (check: bool) (shift: Fp[] option) (
     let pos = Array.init nW (fun i -> i * per)
     let ell = LogUp.limbsOf bits pos layout.SegCount values
     let mult = LogUp.multiplicities ell
-    let g = PedersenVector.G.Get layout.Length
-    let hg = PedersenVector.H.Get layout.Length
+    let g = generators.G.Get layout.Length
+    let hg = generators.H.Get layout.Length
     let hPt = Vesta.ofAffine PedersenVector.blindingGenerator
     let blind1 = PedersenVector.randomScalar ()
     let limbsPoint =
         PedersenVector.msm (ReadOnlyMemory(g, nW, LogUp.TableSize)) (ReadOnlyMemory mult)
         + PedersenVector.msm (ReadOnlyMemory(hg, layout.SegStart, layout.SegCount)) (ReadOnlyMemory ell) + hPt * blind1
-    let limbsPoint = match shift with Some sh -> limbsPoint + PedersenVector.commitAt 0 sh Fp.Zero | None -> limbsPoint
+    let limbsPoint = match shift with Some sh -> limbsPoint + PedersenVector.commitAt generators 0 sh Fp.Zero | None -> limbsPoint
     let limbsA = Vesta.toAffine limbsPoint
     use t = transcriptWithout omit s commitment limbsA
     let alpha, eps = challenges t
@@ -224,34 +224,34 @@ let private proveWith (omit: string option) (check: bool) (shift: Fp[] option) (
     | None -> ()
     let aR = Array.init layout.SegCount (fun i -> ell[i] - alpha)
     let blind = lw * secret.Blind + blind1 + li * blindI
-    let prove = if check then HadamardProof.prove else HadamardProof.proveUnchecked
+    let prove = if check then HadamardProof.prove generators else HadamardProof.proveUnchecked generators
     { Limbs = limbsA; Inverses = invA; Proof = prove t layout aL aR blind li dL dR k }
 
 /// Proves that the committed weights are within the adapter range (⊂ ±value_bound; once per adapter).
-let prove (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : Result<AdapterRangeProof, string> =
+let prove (generators: PedersenGenerators) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) : Result<AdapterRangeProof, string> =
     match checkShape s |> Result.bind (fun () -> checkWeights s secret.A secret.B) with
     | Error e -> Error e
-    | Ok() -> Ok(proveWith None true None ignore s commitment secret)
+    | Ok() -> Ok(proveWith generators None true None ignore s commitment secret)
 
 /// A cheating prover that skips the weight checks (for tests of the verifier only).
-let internal proveUnchecked (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith None false None ignore s commitment secret
+let internal proveUnchecked (generators: PedersenGenerators) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+    proveWith generators None false None ignore s commitment secret
 
 /// A cheating prover whose limb commitment also carries `shift` on the weight generators, so
 /// that C_W + C_1 would open to (committed weights + shift) (tests only).
-let internal proveShifted (shift: Fp[]) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith None false (Some shift) ignore s commitment secret
+let internal proveShifted (generators: PedersenGenerators) (shift: Fp[]) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+    proveWith generators None false (Some shift) ignore s commitment secret
 
 /// A cheating prover that edits the items (u_i = w_i + o at i) before the limbs are formed; an
 /// item outside [0, 2^(vb−1)) becomes one field element in its first limb (tests only).
-let internal proveWithItems (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
-    proveWith None false None edit s commitment secret
+let internal proveWithItems (generators: PedersenGenerators) (edit: BigInteger[] -> unit) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+    proveWith generators None false None edit s commitment secret
 
 /// An otherwise honest prover whose transcript skips one absorbed part (tests only: shows the
 /// verifier's challenges depend on every part).
-let internal proveOmitting (part: string) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
+let internal proveOmitting (generators: PedersenGenerators) (part: string) (s: AdapterShape) (commitment: VestaAffine) (secret: AdapterSecret) =
     if not (List.contains part absorbedParts) then invalidArg (nameof part) part
-    proveWith (Some part) true None ignore s commitment secret
+    proveWith generators (Some part) true None ignore s commitment secret
 
 /// Runs every check of an adapter proof except its final multi-scalar multiplication, returned as
 /// a DeferredCheck that must be the identity (so a batch can share one MSM: `verifyMany`).
@@ -282,18 +282,18 @@ let verifyDeferred (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRa
             Ok chk
 
 /// Verifies an adapter proof for a commitment.
-let verify (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
+let verify (generators: PedersenGenerators) (s: AdapterShape) (commitment: VestaAffine) (proof: AdapterRangeProof) : Result<unit, string> =
     verifyDeferred s commitment proof
-    |> Result.bind (fun chk -> if DeferredCheck.isIdentity chk then Ok() else Error "adapter proof: the final inner-product check failed")
+    |> Result.bind (fun chk -> if DeferredCheck.isIdentity generators chk then Ok() else Error "adapter proof: the final inner-product check failed")
 
 /// Verifies several adapter proofs with one shared final MSM: each proof's deferred check is
 /// multiplied by an independent uniform CSPRNG weight drawn after all proofs are fixed and the
 /// checks are added (DeferredCheck.combine); a batch with a false member passes with probability
 /// ≤ 1/p. Error names the first member whose own checks fail; a failing shared check does not
 /// name a member (re-verify one by one for that).
-let verifyMany (items: (AdapterShape * VestaAffine * AdapterRangeProof)[]) : Result<unit, string> =
+let verifyMany (generators: PedersenGenerators) (items: (AdapterShape * VestaAffine * AdapterRangeProof)[]) : Result<unit, string> =
     if isNull items then Ok()
-    else DeferredCheck.verifyAll "adapter proof" items.Length (fun i -> let s, c, p = items[i] in verifyDeferred s c p)
+    else DeferredCheck.verifyAll generators "adapter proof" items.Length (fun i -> let s, c, p = items[i] in verifyDeferred s c p)
 
 /// Strict binary encoding.
 let encode (p: AdapterRangeProof) : byte[] =

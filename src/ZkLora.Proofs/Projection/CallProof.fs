@@ -323,8 +323,8 @@ let private scaleSegments (l: Layout) (rank: int) (ls: Fp[]) (f: Fp -> Fp) (v: F
     let s0 = l.Vector.SegStart
     Parallel.For(0, l.Vector.SegCount, fun i -> v[s0 + i] <- v[s0 + i] * fi) |> ignore
 
-let private gensOf (l: Layout) (rank: int) =
-    let g = PedersenVector.G.Get l.Vector.Length
+let private gensOf (generators: PedersenGenerators) (l: Layout) (rank: int) =
+    let g = generators.G.Get l.Vector.Length
     Array.sub g l.POff rank, Array.sub g l.QOff rank, g[l.COff]
 
 /// The range items' values of a call, from the exact contract (layout order).
@@ -387,7 +387,7 @@ type internal Cheat =
 let internal honest =
     { Omit = None; Phase2 = (fun p q c -> p, q, c); WeightShift = None; Limbs = ignore; Mult = ignore; Inv = ignore }
 
-let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layout) (secret: AdapterSecret) (values: BigInteger[]) : CallProof =
+let private proveCore (generators: PedersenGenerators) (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layout) (secret: AdapterSecret) (values: BigInteger[]) : CallProof =
     let s = st.Shape
     let cfg = s.Config
     let n = l.Vector.Length
@@ -398,8 +398,8 @@ let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layou
     cheat.Mult mult
     // C_1 = ⟨m, G_m⟩ + ⟨ℓ, H_seg⟩ + r_1·h: small scalars (the MSM shapes its windows to them)
     let blind1 = PedersenVector.randomScalar ()
-    let g = PedersenVector.G.Get n
-    let hg = PedersenVector.H.Get n
+    let g = generators.G.Get n
+    let hg = generators.H.Get n
     let hPt = Vesta.ofAffine PedersenVector.blindingGenerator
     let limbsPoint =
         let honestPart =
@@ -407,7 +407,7 @@ let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layou
             + PedersenVector.msm (ReadOnlyMemory(hg, s0, segCount)) (ReadOnlyMemory ell) + hPt * blind1
         match cheat.WeightShift with
         | None -> honestPart
-        | Some shift -> honestPart + PedersenVector.commitAt 0 shift Fp.Zero
+        | Some shift -> honestPart + PedersenVector.commitAt generators 0 shift Fp.Zero
     let limbsA = Vesta.toAffine limbsPoint
     use t = transcriptWithout cheat.Omit st limbsA
     let pr = projections t st
@@ -431,7 +431,7 @@ let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layou
         acc)
     let c = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero p q
     let p, q, c = cheat.Phase2 p q c
-    let gp, gq, gc = gensOf l s.Rank
+    let gp, gq, gc = gensOf generators l s.Rank
     let rhoP, rhoQ, gamma = PedersenVector.randomScalar (), PedersenVector.randomScalar (), PedersenVector.randomScalar ()
     let pC = PedersenVector.msm (ReadOnlyMemory gp) (ReadOnlyMemory p) + hPt * rhoP
     let qC = PedersenVector.msm (ReadOnlyMemory gq) (ReadOnlyMemory q) + hPt * rhoQ
@@ -472,23 +472,23 @@ let private proveCore (check: bool) (cheat: Cheat) (st: CallStatement) (l: Layou
     Parallel.For(0, segCount, fun i -> aR[i] <- ell[i] - pr.Alpha) |> ignore
     let alpha = ls[0] * secret.Blind + blind1 + ls[1] * rhoP + ls[2] * rhoQ + ls[3] * gamma + ls[4] * blindI
     let cproof =
-        if check then HadamardProof.prove t l.Vector aL aR alpha ls[4] dL dR k
-        else HadamardProof.proveUnchecked t l.Vector aL aR alpha ls[4] dL dR k
+        if check then HadamardProof.prove generators t l.Vector aL aR alpha ls[4] dL dR k
+        else HadamardProof.proveUnchecked generators t l.Vector aL aR alpha ls[4] dL dR k
     { Limbs = limbsA; Inverses = invA; P = pA; Q = qA; V = vA; Product = product; Constraint = cproof }
 
 /// Proves a call: checks the statement as the verifier will, recomputes every
 /// intermediate with the exact contract (Error if the recorded δ differs) and proves.
-let prove (st: CallStatement) (secret: AdapterSecret) : Result<CallProof, string> =
+let prove (generators: PedersenGenerators) (st: CallStatement) (secret: AdapterSecret) : Result<CallProof, string> =
     match checkStatement st with
     | Error e -> Error e
     | Ok l ->
         match witness st l secret with
         | Error e -> Error e
-        | Ok values -> Ok(proveCore true honest st l secret values)
+        | Ok values -> Ok(proveCore generators true honest st l secret values)
 
 /// A cheating prover for tests: runs the protocol on given (possibly false) item values
 /// without any check.
-let internal proveWithValues (cheat: Cheat) (st: CallStatement) (secret: AdapterSecret) (edit: BigInteger[] -> unit) : Result<CallProof, string> =
+let internal proveWithValues (generators: PedersenGenerators) (cheat: Cheat) (st: CallStatement) (secret: AdapterSecret) (edit: BigInteger[] -> unit) : Result<CallProof, string> =
     match checkStatement st with
     | Error e -> Error e
     | Ok l ->
@@ -506,13 +506,13 @@ let internal proveWithValues (cheat: Cheat) (st: CallStatement) (secret: Adapter
                     | Ok v -> v
                     | Error e -> failwith e
         edit values
-        Ok(proveCore false cheat st l secret values)
+        Ok(proveCore generators false cheat st l secret values)
 
 /// The layout facts a test needs to edit a witness.
 let internal layoutOf (st: CallStatement) = checkStatement st
 
 /// Verifies a proof up to its final multi-scalar multiplication (returned deferred).
-let private verifyDeferred (st: CallStatement) (proof: CallProof) : Result<DeferredCheck, string> =
+let private verifyDeferred (generators: PedersenGenerators) (st: CallStatement) (proof: CallProof) : Result<DeferredCheck, string> =
     match checkStatement st with
     | Error e -> Error e
     | Ok l ->
@@ -520,7 +520,7 @@ let private verifyDeferred (st: CallStatement) (proof: CallProof) : Result<Defer
         use t = transcriptFor st proof.Limbs
         let pr = projections t st
         absorbPhase2 t proof.Inverses proof.P proof.Q proof.V
-        let gp, gq, gc = gensOf l s.Rank
+        let gp, gq, gc = gensOf generators l s.Rank
         match ProductArgument.verify t gp gq gc (Vesta.ofAffine proof.P) (Vesta.ofAffine proof.Q) (Vesta.ofAffine proof.V) proof.Product with
         | Error e -> Error("call proof: " + e)
         | Ok() ->
@@ -549,19 +549,19 @@ let private verifyDeferred (st: CallStatement) (proof: CallProof) : Result<Defer
                 Ok chk
 
 /// Verifies a call proof (Error says which check failed).
-let verify (st: CallStatement) (proof: CallProof) : Result<unit, string> =
-    match verifyDeferred st proof with
+let verify (generators: PedersenGenerators) (st: CallStatement) (proof: CallProof) : Result<unit, string> =
+    match verifyDeferred generators st proof with
     | Error e -> Error e
-    | Ok chk -> if DeferredCheck.isIdentity chk then Ok() else Error "call proof: the final inner-product check failed"
+    | Ok chk -> if DeferredCheck.isIdentity generators chk then Ok() else Error "call proof: the final inner-product check failed"
 
 /// Verifies several call proofs with one shared final multi-scalar multiplication: every
 /// proof's transcript checks run alone, then the final checks are combined with independent
 /// random weights (CSPRNG) into one MSM whose generator terms add up position by position
 /// (size ≈ 2·max n, not Σ n). Ok iff every proof is accepted, except with probability
 /// ≤ 1/p per batch; on Error the caller may verify one by one to find the culprit.
-let verifyMany (items: (CallStatement * CallProof)[]) : Result<unit, string> =
+let verifyMany (generators: PedersenGenerators) (items: (CallStatement * CallProof)[]) : Result<unit, string> =
     if isNull items then Ok()
-    else DeferredCheck.verifyAll "call proof" items.Length (fun i -> verifyDeferred (fst items[i]) (snd items[i]))
+    else DeferredCheck.verifyAll generators "call proof" items.Length (fun i -> verifyDeferred generators (fst items[i]) (snd items[i]))
 
 /// Strict binary encoding.
 let encode (p: CallProof) : byte[] =
