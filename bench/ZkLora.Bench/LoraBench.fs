@@ -6,6 +6,7 @@
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --shape 768x2x256 --rows 1 [--fixed-point 16,32,64]
 ///   dotnet run -c Release --project bench/ZkLora.Bench -- lora --all                (adds 768×2×256 and 768×4×2304 × 16)
 ///   … --trace prints the prover's per-phase times (stderr); --samples N sets the warm proofs timed
+///   (0 with --backend projection: the first proof only; the PLONK path times at least one)
 ///
 /// Per shape: plan (w, k), witness + commitment, parameters (once per k), key generation,
 /// proving cold (parameters + key generation + first proof, as on a first call) and warm
@@ -80,7 +81,7 @@ let private runShape (samplesOverride: int option) (cfg: FixedPointConfig) (i: i
     let mutable proof = prove () // the first proof: with parameters and keygen, the cold figure
     let firstS = sw.Elapsed.TotalSeconds
     let coldS = paramsS + keygenS + firstS
-    let samples = match samplesOverride with Some s -> s | None -> if p.K <= 12 then 3 else 1
+    let samples = match samplesOverride with Some s -> max 1 s | None -> if p.K <= 12 then 3 else 1
     // CPU time next to wall time: on a shared machine it shows what the run was granted
     let proc = Process.GetCurrentProcess()
     let cpu0 = proc.TotalProcessorTime
@@ -224,7 +225,7 @@ let run (args: string[]) =
             batch <- max 1 (int args[i + 1])
             i <- i + 2
         | "--samples" when i + 1 < args.Length ->
-            samples <- Some(max 1 (int args[i + 1]))
+            samples <- Some(max 0 (int args[i + 1])) // 0: first proof only (projection backend)
             i <- i + 2
         | "--trace" ->
             proverOptions <- { PhaseTimings = Some { new IProgress<Prover.ProverPhase> with member _.Report p = eprintfn "    %-22s %8.3f s" p.Phase p.Seconds } }
