@@ -37,47 +37,6 @@ let private ipaAccepts (p: Vesta) (n: int) (kappa: Fp) (w: Fp) (proof: IpaProof)
         let scalars = Array.concat [ chk.GScalars; chk.HScalars; chk.Scalars; [| Fp.One |] ]
         (PedersenVector.msm (ReadOnlyMemory points) (ReadOnlyMemory scalars)).IsIdentity
 
-/// A random bit-constraint statement: `nonBits` free entries, then `bits` Boolean entries
-/// that decompose (8-bit) the first free entries, as a range proof would; d ties them with
-/// random weights; returns (layout, a, alpha, P0, d, K).
-let private bitStatement (nonBits: int) (values: int) =
-    let bitsPer = 8
-    let used = nonBits + values * bitsPer
-    let n = max 1 (1 <<< (32 - Numerics.BitOperations.LeadingZeroCount(uint32 (max 1 used - 1))))
-    let n = if used <= 1 then 1 else n
-    let layout = { Length = n; BitStart = nonBits; BitCount = values * bitsPer }
-    let a = Array.create n Fp.Zero
-    for i in 0 .. nonBits - 1 do a[i] <- fpOf (int64 (rnd.Next(0, 256)))
-    let d = Array.create n Fp.Zero
-    for v in 0 .. values - 1 do
-        // entry v (a free entry when v < nonBits, else the constant 0) = Σ 2^k bit
-        let value = if v < nonBits then int (a[v].ToBigInteger()) else 0
-        let weight = randomFp ()
-        if v < nonBits then d[v] <- d[v] + weight
-        for k in 0 .. bitsPer - 1 do
-            let bit = (value >>> k) &&& 1
-            a[nonBits + v * bitsPer + k] <- fpOf (int64 bit)
-            d[nonBits + v * bitsPer + k] <- -(weight * fpOf (1L <<< k))
-    // an extra random linear term on the free entries with a matching K
-    let extra = Array.init nonBits (fun _ -> randomFp ())
-    for i in 0 .. nonBits - 1 do d[i] <- d[i] + extra[i]
-    let k = Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a d
-    let alpha = randomFp ()
-    let p0 = PedersenVector.commit TestParameters.pedersen a alpha
-    layout, a, alpha, p0, d, k
-
-let private bitVerify layout p0 d k proof =
-    use t = fresh ()
-    BitConstraintProof.verify TestParameters.pedersen t layout p0 d k proof
-
-let private bitProve layout a alpha d k =
-    use t = fresh ()
-    BitConstraintProof.prove TestParameters.pedersen t layout a alpha d k
-
-let private bitProveUnchecked layout a alpha d k =
-    use t = fresh ()
-    BitConstraintProof.proveUnchecked TestParameters.pedersen t layout a alpha d k
-
 let private productStatement (m: int) =
     let g = TestParameters.pedersen.G.Get(2 * m + 1)
     let gp, gq, gc = Array.sub g 0 m, Array.sub g m m, g[2 * m]
@@ -177,46 +136,6 @@ let tests =
             Expect.isFalse (ipaAccepts bad n kappa w proof) "inner product off by one"
             use t = fresh ()
             Expect.isError (InnerProductArgument.verify t 16 kappa w proof) "wrong round count"
-
-        testProperty "bit-constraint proof: completeness over layouts" <| fun (nb: byte) (nv: byte) ->
-            let nonBits = int nb % 5
-            let values = int nv % 4
-            let layout, a, alpha, p0, d, k = bitStatement nonBits values
-            let proof = bitProve layout a alpha d k
-            bitVerify layout p0 d k proof = Ok()
-
-        testCase "bit-constraint proof: a cheating prover is rejected" <| fun () ->
-            let layout, a, alpha, p0, d, k = bitStatement 3 3
-            let honest = bitProve layout a alpha d k
-            Expect.equal (bitVerify layout p0 d k honest) (Ok()) "honest"
-            // a non-bit entry (2) in the Boolean segment, with the linear constraint kept true
-            let a2 = Array.copy a
-            let i = layout.BitStart + 1
-            a2[i] <- fpOf 2L
-            // keep ⟨a, d⟩ = K by adjusting a free entry with d ≠ 0 (the bit was 0 or 1: the
-            // change to the sum is (2 − a_i)·d_i)
-            a2[0] <- a2[0] - ((fpOf 2L - a[i]) * d[i]) * d[0].Invert()
-            Expect.equal (Array.fold2 (fun acc x y -> acc + x * y) Fp.Zero a2 d) k "constraint kept"
-            let p2 = PedersenVector.commit TestParameters.pedersen a2 alpha
-            Expect.isError (bitVerify layout p2 d k (bitProveUnchecked layout a2 alpha d k)) "non-bit entry"
-            // the linear constraint broken
-            Expect.isError (bitVerify layout p0 d (k + Fp.One) (bitProveUnchecked layout a alpha d (k + Fp.One))) "wrong K"
-            Expect.isError (bitVerify layout p0 d (k + Fp.One) honest) "honest proof, other K"
-            let d2 = Array.copy d
-            d2[0] <- d2[0] + Fp.One
-            Expect.isError (bitVerify layout p0 d2 k honest) "other d"
-            Expect.isError (bitVerify layout (p0 + Vesta.generator) d k honest) "other P0"
-            Expect.isError (bitVerify { layout with BitCount = layout.BitCount - 1 } p0 d k honest) "other layout"
-            // field tampering
-            Expect.isError (bitVerify layout p0 d k { honest with THat = honest.THat + Fp.One }) "t_hat"
-            Expect.isError (bitVerify layout p0 d k { honest with TauX = honest.TauX + Fp.One }) "tau_x"
-            Expect.isError (bitVerify layout p0 d k { honest with Mu = honest.Mu + Fp.One }) "mu"
-            Expect.isError (bitVerify layout p0 d k { honest with AR = honest.S }) "A_R"
-            Expect.isError (bitVerify layout p0 d k { honest with T1 = honest.T2 }) "T1"
-            Expect.isError (bitVerify layout p0 d k { honest with Ipa = { honest.Ipa with A = honest.Ipa.A + Fp.One } }) "ipa a"
-            // a transcript with a different prefix derives other challenges
-            use t = Transcript.create "another protocol"
-            Expect.isError (BitConstraintProof.verify TestParameters.pedersen t layout p0 d k honest) "other transcript"
 
         testProperty "product argument: completeness" <| fun (mb: byte) ->
             let m = 1 + int mb % 9
