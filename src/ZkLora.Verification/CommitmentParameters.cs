@@ -21,6 +21,6 @@ public sealed class CommitmentParameters
 
     internal PublicParameters Inner { get; } = new();
 
-    /// <summary>The F# parameters object (for hosts that call the F# libraries directly).</summary>
-    public PublicParameters ToFSharp() => Inner;
+    /// <summary>The F# parameters object (the F# libraries take it directly; F# hosts use <see cref="PublicParameters"/>).</summary>
+    internal PublicParameters ToFSharp() => Inner;
 }

@@ -86,6 +86,25 @@ public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<Pr
     }
 
     [Fact]
+    public void Servers_and_verifiers_derive_generators_into_the_commitment_parameters_their_host_gives_them()
+    {
+        var shared = new CommitmentParameters();
+        var generators = shared.ToFSharp().Pedersen.G;
+        Assert.Empty(generators.Get(0));
+        var first = LoRAServer.Create(fx.Adapter, fx.Combine("params-a-" + Guid.NewGuid().ToString("N")), ProjectionSessionFixture.Options with { CommitmentParameters = shared });
+        var derived = generators.Get(0);
+        Assert.NotEmpty(derived); // the manifest's commitments were made with the host's generators
+        var second = LoRAServer.Create(fx.Adapter, fx.Combine("params-b-" + Guid.NewGuid().ToString("N")), ProjectionSessionFixture.Options with { CommitmentParameters = shared });
+        Assert.Same(derived, generators.Get(0)); // the second server derived nothing again
+        Assert.NotEqual(first.ManifestDigest, second.ManifestDigest); // fresh blinds: only the generators are shared
+        var context = new VerificationContext(parameters: shared);
+        Assert.Same(shared, context.Parameters);
+        Assert.NotSame(shared, new VerificationContext().Parameters);
+        var r = ProofVerification.BatchVerifyProofs([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], new ProofVerificationOptions { Context = context });
+        Assert.Equal(2, r.ProofCount);
+    }
+
+    [Fact]
     public void New_manifests_use_the_projection_backend_by_default()
     {
         Assert.Equal(ProofBackend.Projection, new LoRAServerOptions().Backend);
