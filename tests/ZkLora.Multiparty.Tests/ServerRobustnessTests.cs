@@ -41,7 +41,9 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.NotNull(json);
         using var d = JsonDocument.Parse(json!);
         Assert.Equal("error", d.RootElement.GetProperty("type").GetString());
-        Assert.Equal(2, d.RootElement.EnumerateObject().Count());
+        // zklora.wire.v3: type, a code of the closed set (WireErrorCodeTests checks which), the message.
+        Assert.Equal(["type", "code", "error"], d.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.True(WireErrorCodes.TryParse(d.RootElement.GetProperty("code").GetString(), out _), json);
         return d.RootElement.GetProperty("error").GetString()!;
     }
 
