@@ -279,6 +279,21 @@ public class WireErrorCodeTests(DemoFixture fx) : IClassFixture<DemoFixture>
     }
 
     [Fact]
+    public void The_protocol_reference_lists_every_code_in_its_table()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "wire-protocol.md"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var rows = File.ReadAllLines(Path.Combine(dir!.FullName, "docs", "wire-protocol.md"))
+            .Where(l => l.StartsWith("| `", StringComparison.Ordinal))
+            .Select(l => l.Split('`')[1])
+            .Where(n => WireErrorCodes.TryParse(n, out _))
+            .ToList();
+        var names = Enum.GetValues<WireErrorCode>().Where(c => c != WireErrorCode.Unspecified).Select(c => c.ToWireName());
+        Assert.Equal(names.Order(StringComparer.Ordinal), rows.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Request_errors_carry_their_code_before_the_server_sends_them()
     {
         WireErrorCode Rejected(string json) => Assert.Throws<WireProtocolException>(() => WireMessages.ParseRequest(Encoding.UTF8.GetBytes(json))).Code;
