@@ -368,6 +368,23 @@ public class WireErrorCodeTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Contains("speaks protocol 'zklora.wire.v1'; this client speaks zklora.wire.v3 or zklora.wire.v2", e.Message);
     }
 
+    [Fact(Timeout = 120000)]
+    public async Task A_failed_end_inference_outcome_carries_the_contributors_code()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(100));
+        await using var s = await StartAsync(prover: Prover.Throwing(new ProofGenerationException("call x cannot be proved")));
+        using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
+        await using var client = new BaseModelClient(model, [s.Endpoint], CombineMode.AddDelta, "fails-1");
+        await client.InitAndPatchAsync(cts.Token);
+        await client.ForwardLossAsync(DemoModel.SampleText, cts.Token);
+        var failed = Assert.Single(await client.EndInferenceAsync(cts.Token));
+        Assert.Null(failed.Response);
+        Assert.Equal(WireErrorCode.ProofFailed, failed.ErrorCode);
+        Assert.Contains("call x cannot be proved", failed.Error);
+        // The session stays open (proof_failed): a second end_inference is answered again, with the same code.
+        Assert.Equal(WireErrorCode.ProofFailed, Assert.Single(await client.EndInferenceAsync(cts.Token)).ErrorCode);
+    }
+
     // ---------------------------------------------------------------- the progress poller and older contributors
 
     /// <summary>

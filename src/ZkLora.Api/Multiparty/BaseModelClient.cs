@@ -437,7 +437,10 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
             }
             catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException or InvalidOperationException)
             {
-                return new EndInferenceOutcome(conn.Endpoint, null, WireMessages.Escape(e.Message, 4096));
+                return new EndInferenceOutcome(conn.Endpoint, null, WireMessages.Escape(e.Message, 4096))
+                {
+                    ErrorCode = e is WireProtocolException { IsErrorResponse: true } w ? w.Code : WireErrorCode.Unspecified,
+                };
             }
             finally
             {
