@@ -48,7 +48,7 @@ public static class WireMessages
     // ------------------------------------------------------------------ requests (contributor side)
 
     /// <summary>Parses a request frame strictly (default limits: at most <see cref="MaxInputValues"/> input values).</summary>
-    /// <exception cref="WireProtocolException">The frame is not a valid request; the message says why.</exception>
+    /// <exception cref="WireProtocolException">The frame is not a valid request; the message says why, and <see cref="WireProtocolException.Code"/> is the code its error frame is sent with (<see cref="WireErrorCode.InvalidRequest"/>, <see cref="WireErrorCode.UnknownRequestType"/>, <see cref="WireErrorCode.InvalidInput"/> or <see cref="WireErrorCode.BudgetExceeded"/>).</exception>
     public static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8) => ParseRequest(utf8, MaxInputValues, long.MaxValue);
 
     /// <summary>
@@ -363,7 +363,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads an <c>open_session_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static OpenSessionResponse ParseOpenSessionResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "open_session_response";
@@ -501,7 +501,7 @@ public static class WireMessages
     // ------------------------------------------------------------------ responses (client side)
 
     /// <summary>Reads an <c>init_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static InitResponse ParseInitResponse(ReadOnlyMemory<byte> utf8)
     {
         using var doc = ParseResponse(utf8, "init_response");
@@ -524,7 +524,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads a <c>lora_forward_response</c>, checking every array against the shapes it states.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static LoraForwardResponse ParseLoraForwardResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "lora_forward_response";
@@ -586,7 +586,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads an <c>end_inference_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static EndInferenceResponse ParseEndInferenceResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "end_inference_response";
@@ -597,7 +597,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads a <c>proof_progress_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static ProofProgressResponse ParseProofProgressResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "proof_progress_response";
