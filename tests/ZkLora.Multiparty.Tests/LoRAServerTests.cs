@@ -37,7 +37,7 @@ public class LoRAServerTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var dir = new TempDir();
         // PLONK (Poseidon commitment with a salt) — recommitted below; the default backend is checked at the end.
-        var plonkOptions = new LoRAServerOptions { Backend = ProofBackend.Plonk };
+        var plonkOptions = TestServerOptions.Plonk;
         var s1 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), plonkOptions);
         var s2 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), plonkOptions);
         Assert.Equal(s1.ManifestDigest, s2.ManifestDigest); // same persisted salts

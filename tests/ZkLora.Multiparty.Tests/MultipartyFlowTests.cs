@@ -46,8 +46,8 @@ public class MultipartyFlowTests(DemoFixture fx) : IClassFixture<DemoFixture>
         // PLONK (one proof per call), so that a union manifest of both contributors can be pinned below: a
         // projection manifest's adapter proofs are bound to its own digest (ProjectionFlowTests covers two
         // projection contributors, each pinned by its own manifest).
-        await using var a = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { Modules = [M0], Backend = ProofBackend.Plonk });
-        await using var b = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions { Modules = [M1], Backend = ProofBackend.Plonk });
+        await using var a = await RunningServer.StartAsync(fx.Adapter, TestServerOptions.Plonk with { Modules = [M0] });
+        await using var b = await RunningServer.StartAsync(fx.Adapter, TestServerOptions.Plonk with { Modules = [M1] });
         using var model = Gpt2Model.Load(fx.Paths.ModelDirectory);
         await using var client = new BaseModelClient(model, [a.Endpoint, b.Endpoint], CombineMode.AddDelta, "flow-1");
         await client.InitAndPatchAsync(cts.Token);

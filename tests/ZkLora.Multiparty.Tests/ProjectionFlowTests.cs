@@ -77,7 +77,7 @@ public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<Pr
         again.WriteManifest(pinned);
         Assert.Equal(File.ReadAllBytes(AdapterManifest.AdapterProofsPath(fx.PinnedManifestPath)), File.ReadAllBytes(AdapterManifest.AdapterProofsPath(pinned)));
         // A PLONK server's manifest is another manifest: it is not written over a projection one's adapter proof.
-        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")), new LoRAServerOptions { Backend = ProofBackend.Plonk });
+        var plonk = LoRAServer.Create(fx.Adapter, fx.Combine("plonk-" + Guid.NewGuid().ToString("N")), TestServerOptions.Plonk);
         Assert.Equal(ProofBackend.Plonk, plonk.Manifest.ProofBackend);
         string dir = fx.Combine("foreign-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);

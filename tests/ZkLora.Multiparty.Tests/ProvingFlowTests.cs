@@ -18,7 +18,7 @@ public sealed class ProvedSessionFixture : DemoSessionFixture
     protected override IReadOnlyList<string> Texts => [DemoModel.SampleText];
     protected override TimeSpan Timeout => TimeSpan.FromMinutes(3);
     // The PLONK backend (one proof per call); ProjectionFlowTests covers the default projection backend.
-    protected override LoRAServerOptions ServerOptions => new() { ProofProgress = new Sink(Progress), Backend = ProofBackend.Plonk };
+    protected override LoRAServerOptions ServerOptions => TestServerOptions.Plonk with { ProofProgress = new Sink(Progress) };
 
     private sealed class Sink(List<ProofProgress> list) : IProgress<ProofProgress>
     {
@@ -72,7 +72,7 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
     public void A_manifest_swapped_after_inference_is_rejected()
     {
         // The same adapter committed under fresh salts: same shapes, config and scaling, other commitments.
-        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")), new LoRAServerOptions { Backend = ProofBackend.Plonk });
+        var other = LoRAServer.Create(fx.Adapter, fx.Combine("other-" + Guid.NewGuid().ToString("N")), TestServerOptions.Plonk);
         string swapped = fx.Combine("swapped-" + Guid.NewGuid().ToString("N") + ".json");
         other.WriteManifest(swapped);
         Assert.NotEqual(AdapterManifest.Read(fx.PinnedManifestPath).Digest, other.ManifestDigest);

@@ -34,6 +34,15 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         return d.RootElement.GetProperty("error").GetString()!;
     }
 
+    /// <summary>The message of an error frame whose code is <paramref name="code"/>.</summary>
+    private static string ErrorOf(string? json, WireErrorCode code)
+    {
+        string message = ErrorOf(json);
+        using var d = JsonDocument.Parse(json!);
+        Assert.Equal(code.ToWireName(), d.RootElement.GetProperty("code").GetString());
+        return message;
+    }
+
     private static string TypeOf(string? json)
     {
         Assert.NotNull(json);
@@ -66,11 +75,11 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         string token = await ServerRobustnessTests.OpenAsync(conn, "big", cts.Token);
         var input = "[" + string.Join(",", Enumerable.Repeat(Row(In), 9)) + "]";
         await conn.SendFrameAsync(Forward("big", token, input), cts.Token);
-        Assert.Contains("above the limit of 8 rows per call", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains("above the limit of 8 rows per call", ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.BudgetExceeded));
         // [batch, seq, in] is counted the same way.
         var nested = "[" + string.Join(",", Enumerable.Repeat("[" + string.Join(",", Enumerable.Repeat(Row(In), 3)) + "]", 3)) + "]";
         await conn.SendFrameAsync(Forward("big", token, nested), cts.Token);
-        Assert.Contains("above the limit of 8 rows per call", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains("above the limit of 8 rows per call", ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.BudgetExceeded));
         Assert.Empty(s.Server.GetRecordedCalls("big"));
         await conn.SendFrameAsync(Forward("big", token, "[" + string.Join(",", Enumerable.Repeat(Row(In), 8)) + "]"), cts.Token);
         Assert.Equal("lora_forward_response", TypeOf(await conn.ReceiveAsync(cts.Token)));
@@ -85,7 +94,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.True(limit < 1 << 20, $"limit {limit}"); // 16 rows of 32 values, not 64 MiB
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         await conn.SendBytesAsync(RawConnection.Header((ulong)limit + 1), cts.Token);
-        Assert.Contains($"exceeds the limit of {limit} bytes", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains($"exceeds the limit of {limit} bytes", ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.FrameTooLarge));
     }
 
     [Fact]
@@ -106,6 +115,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { MaxProvingMemoryBytes = 1 << 20 }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         var e = Assert.Throws<LoraRequestException>(() => s.LoraForward("p", M0, [1, In], Rows(1)));
         Assert.Contains("above the proving memory budget of 1 MiB", e.Message);
+        Assert.Equal(WireErrorCode.BudgetExceeded, e.Code);
         Assert.Empty(s.GetRecordedCalls("p"));
         Assert.Empty(s.OpenSessionIds); // the refused call did not even open the session
     }
@@ -120,6 +130,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         s.LoraForward("b", M0, [2, In], Rows(2));
         var e = Assert.Throws<LoraRequestException>(() => s.LoraForward("c", M0, [2, In], Rows(2)));
         Assert.Contains("MaxTotalRecordedValues", e.Message);
+        Assert.Equal(WireErrorCode.Busy, e.Code);
         Assert.Empty(s.GetRecordedCalls("c"));
         await s.EndInferenceAsync("a");
         Assert.Equal(0, s.LoraForward("c", M0, [2, In], Rows(2)).Call.InvocationIndex);
@@ -135,7 +146,9 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Empty(s.OpenSessionIds); // item 6: a refused call leaves no empty session behind (no squatting)
         s.LoraForward("x", M0, [1, In], Rows(1));
         s.LoraForward("x", M0, [1, In], Rows(1));
-        Assert.Contains("MaxRecordedValuesPerSession", Assert.Throws<LoraRequestException>(() => s.LoraForward("x", M0, [1, In], Rows(1))).Message);
+        var full = Assert.Throws<LoraRequestException>(() => s.LoraForward("x", M0, [1, In], Rows(1)));
+        Assert.Contains("MaxRecordedValuesPerSession", full.Message);
+        Assert.Equal(WireErrorCode.BudgetExceeded, full.Code);
         Assert.Equal(2, s.GetRecordedCalls("x").Count);
     }
 
@@ -148,10 +161,12 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await ServerRobustnessTests.OpenAsync(conn, "q1", cts.Token);
         await ServerRobustnessTests.OpenAsync(conn, "q2", cts.Token);
         await conn.SendFrameAsync("{\"type\":\"open_session\",\"session_id\":\"q3\"}", cts.Token);
-        Assert.Contains("per-client limit", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains("per-client limit", ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.Busy));
         // In-process sessions count towards the total only.
         s.Server.LoraForward("local", M0, [1, In], Rows(1));
-        Assert.Contains("the server's limit", Assert.Throws<LoraRequestException>(() => s.Server.OpenSession("q4")).Message);
+        var limit = Assert.Throws<LoraRequestException>(() => s.Server.OpenSession("q4"));
+        Assert.Contains("the server's limit", limit.Message);
+        Assert.Equal(WireErrorCode.Busy, limit.Code);
         Assert.Equal(3, s.Server.OpenSessionIds.Count);
     }
 
@@ -165,7 +180,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await Task.Delay(1000, cts.Token); // longer than the expiry (expiry happens no earlier than that)
         await ServerRobustnessTests.OpenAsync(conn, "q5", cts.Token); // the only slot is free again
         await conn.SendFrameAsync(Forward("q1", t1, "[" + Row(In) + "]"), cts.Token);
-        Assert.Contains("expired", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains("expired", ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.SessionEnded));
         Assert.True(s.Server.IsEnded("q1"));
         Assert.False(File.Exists(Path.Combine(s.Server.SessionDirectory, "q1.wal")));
     }
@@ -178,7 +193,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await ServerRobustnessTests.OpenAsync(conn, "r", cts.Token);
         await conn.SendFrameAsync(Forward("r", token, "[" + string.Join(",", Enumerable.Repeat(Row(In), 4)) + "]"), cts.Token);
-        Assert.Contains("nothing was recorded", ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        Assert.Contains("nothing was recorded", ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.BudgetExceeded));
         Assert.Empty(s.Server.GetRecordedCalls("r"));
         await conn.SendFrameAsync(Forward("r", token, "[" + Row(In) + "]"), cts.Token);
         var ok = await conn.ReceiveAsync(cts.Token);
@@ -198,7 +213,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await b.SendFrameAsync("{\"type\":\"init_request\"}", cts.Token);
         Assert.Equal("init_response", TypeOf(await b.ReceiveAsync(cts.Token)));
         using var c = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
-        Assert.Contains("Too many connections from your address", ErrorOf(await c.ReceiveAsync(cts.Token)));
+        Assert.Contains("Too many connections from your address", ErrorOf(await c.ReceiveAsync(cts.Token), WireErrorCode.Busy));
     }
 
     // ---------------------------------------------------------------- items 4, 5: authorization, ended ids
@@ -222,7 +237,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
             ErrorOf(await attacker.ReceiveAsync(cts.Token));
         }
         await attacker.SendFrameAsync("{\"type\":\"open_session\",\"session_id\":\"victim\"}", cts.Token);
-        Assert.Contains("already open", ErrorOf(await attacker.ReceiveAsync(cts.Token)));
+        Assert.Contains("already open", ErrorOf(await attacker.ReceiveAsync(cts.Token), WireErrorCode.SessionExists));
 
         Assert.Single(s.Server.GetRecordedCalls("victim"));
         Assert.Equal(0, prover.Sessions);
@@ -239,7 +254,9 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var b = s.OpenSession("t2");
         Assert.Matches("^[0-9a-f]{64}$", a);
         Assert.NotEqual(a, b);
-        Assert.Contains("not the one open_session returned", Assert.Throws<LoraRequestException>(() => s.LoraForwardCore("t1", b, M0, [1, In], Rows(1), null, out _)).Message);
+        var wrong = Assert.Throws<LoraRequestException>(() => s.LoraForwardCore("t1", b, M0, [1, In], Rows(1), null, out _));
+        Assert.Contains("not the one open_session returned", wrong.Message);
+        Assert.Equal(WireErrorCode.InvalidSessionToken, wrong.Code);
     }
 
     [Fact]
@@ -252,8 +269,11 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         // A restart (a new server on the same folder) remembers the id.
         var s2 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         Assert.True(s2.IsEnded("old"));
-        Assert.Contains("already ended", Assert.Throws<LoraRequestException>(() => s2.OpenSession("old")).Message);
-        Assert.Contains("already ended", Assert.Throws<LoraRequestException>(() => s2.LoraForward("old", M0, [1, In], Rows(1))).Message);
+        foreach (var ended in new[] { Assert.Throws<LoraRequestException>(() => s2.OpenSession("old")), Assert.Throws<LoraRequestException>(() => s2.LoraForward("old", M0, [1, In], Rows(1))) })
+        {
+            Assert.Contains("already ended", ended.Message);
+            Assert.Equal(WireErrorCode.SessionEnded, ended.Code);
+        }
         // A session whose artifacts are in proofs/ (and that has no log) counts as ended too.
         File.WriteAllText(Path.Combine(s2.ProofDirectory, $"legacy.{M0}.0.zklora.proof"), "x");
         var s3 = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions(), hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
@@ -306,7 +326,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         File.WriteAllText(s.Server.SessionDirectory, "not a folder");
         using var raw = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         await raw.SendFrameAsync("{\"type\":\"open_session\",\"session_id\":\"after\"}", cts.Token);
-        Assert.Contains("cannot store the session durably", ErrorOf(await raw.ReceiveAsync(cts.Token)));
+        Assert.Contains("cannot store the session durably", ErrorOf(await raw.ReceiveAsync(cts.Token), WireErrorCode.StorageUnavailable));
         Assert.DoesNotContain("after", s.Server.OpenSessionIds);
         await raw.SendFrameAsync("{\"type\":\"init_request\"}", cts.Token);
         Assert.Equal("init_response", TypeOf(await raw.ReceiveAsync(cts.Token)));
@@ -402,8 +422,10 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         var s = LoRAServer.Create(fx.Adapter, dir.Combine("out"), new LoRAServerOptions { Durable = false }, hooks: new LoRAServerTestHooks { ProofGenerator = new FakeProver() });
         var e = Assert.Throws<LoraRequestException>(() => s.LoraForward("o", M0, [1L << 40, 1L << 40, In], []));
         Assert.Contains("rows", e.Message);
+        Assert.Equal(WireErrorCode.BudgetExceeded, e.Code);
         e = Assert.Throws<LoraRequestException>(() => s.LoraForward("o", M0, [long.MaxValue, In], []));
         Assert.Contains("rows", e.Message);
+        Assert.Equal(WireErrorCode.BudgetExceeded, e.Code);
         Assert.Empty(s.OpenSessionIds);
     }
 
@@ -420,7 +442,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         await conn.SendFrameAsync(End("stop", token), cts.Token);
         await prover.Started.Task.WaitAsync(cts.Token);
         var stopping = s.Socket.StopAsync(cts.Token);
-        string error = ErrorOf(await conn.ReceiveAsync(cts.Token));
+        string error = ErrorOf(await conn.ReceiveAsync(cts.Token), WireErrorCode.ShuttingDown);
         Assert.Contains("shutting down", error);
         Assert.Contains("when the server restarts", error);
         await stopping;

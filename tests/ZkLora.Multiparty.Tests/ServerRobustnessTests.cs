@@ -41,8 +41,17 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.NotNull(json);
         using var d = JsonDocument.Parse(json!);
         Assert.Equal("error", d.RootElement.GetProperty("type").GetString());
-        Assert.Equal(2, d.RootElement.EnumerateObject().Count());
+        // zklora.wire.v3: type, a code of the closed set (WireErrorCodeTests checks which), the message.
+        Assert.Equal(["type", "code", "error"], d.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.True(WireErrorCodes.TryParse(d.RootElement.GetProperty("code").GetString(), out _), json);
         return d.RootElement.GetProperty("error").GetString()!;
+    }
+
+    private static WireErrorCode CodeOf(string? json)
+    {
+        using var d = JsonDocument.Parse(json!);
+        Assert.True(WireErrorCodes.TryParse(d.RootElement.GetProperty("code").GetString(), out var code), json);
+        return code;
     }
 
     private static async Task AssertServesAsync(RunningServer s, CancellationToken ct, RawConnection? on = null)
@@ -57,40 +66,42 @@ public class ServerRobustnessTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Equal("lora_forward_response", TypeOf((await conn.ReceiveAsync(ct))!));
     }
 
-    public static TheoryData<string, string> BadRequests => new()
+    public static TheoryData<string, string, WireErrorCode> BadRequests => new()
     {
-        { "{", "not valid JSON" },
-        { "\"just a string\"", "must be a JSON object" },
-        { "{\"type\":\"init_request\",\"extra\":true}", "unknown member 'extra'" },
-        { "{\"type\":\"prove_everything\"}", "Unknown request type 'prove_everything'" },
-        { Forward("[" + Row(32) + "]", module: "transformer.h.9.attn.c_attn"), "Unknown module 'transformer.h.9.attn.c_attn'" },
-        { Forward("[" + Row(32) + "]", module: "lm_head"), "Unknown module 'lm_head'" },
-        { Forward("[" + Row(31) + "]"), "takes input of shape [rows, 32]" },
-        { Forward("[[" + Row(33) + "]]"), "takes input of shape [rows, 32]" },
-        { Forward("[" + Row(32) + "," + Row(31) + "]"), "rectangular" },
-        { Forward("[" + Row(32, "NaN") + "]"), "not valid JSON" },
-        { Forward("[" + Row(32, "\"NaN\"") + "]"), "must be a number, got a string" },
-        { Forward("[" + Row(32, "1e999") + "]"), "not a finite double" },
-        { Forward("[" + Row(32, "-Infinity") + "]"), "not valid JSON" },
-        { Forward("[" + Row(32, "1e300") + "]"), "outside the value bound" },
-        { Forward("[" + Row(32) + "]", session: "../etc"), "session id" },
-        { End("never-used", "x"), "Unknown session 'never-used'" },
-        { Forward("[" + Row(32) + "]", token: "wrong"), "the session token is not the one open_session returned" },
-        { End("s1", "wrong"), "the session token is not the one open_session returned" },
-        { Forward("[" + Row(32) + "]", session: "not-opened", token: "x"), "Unknown session 'not-opened': open it with open_session first" },
-        { "{\"type\":\"open_session\",\"session_id\":\"s1\"}", "is already open" },
+        { "{", "not valid JSON", WireErrorCode.InvalidRequest },
+        { "\"just a string\"", "must be a JSON object", WireErrorCode.InvalidRequest },
+        { "{\"type\":\"init_request\",\"extra\":true}", "unknown member 'extra'", WireErrorCode.InvalidRequest },
+        { "{\"type\":\"prove_everything\"}", "Unknown request type 'prove_everything'", WireErrorCode.UnknownRequestType },
+        { Forward("[" + Row(32) + "]", module: "transformer.h.9.attn.c_attn"), "Unknown module 'transformer.h.9.attn.c_attn'", WireErrorCode.UnknownModule },
+        { Forward("[" + Row(32) + "]", module: "lm_head"), "Unknown module 'lm_head'", WireErrorCode.UnknownModule },
+        { Forward("[" + Row(31) + "]"), "takes input of shape [rows, 32]", WireErrorCode.InvalidInput },
+        { Forward("[[" + Row(33) + "]]"), "takes input of shape [rows, 32]", WireErrorCode.InvalidInput },
+        { Forward("[" + Row(32) + "," + Row(31) + "]"), "rectangular", WireErrorCode.InvalidInput },
+        { Forward("[" + Row(32, "NaN") + "]"), "not valid JSON", WireErrorCode.InvalidRequest },
+        { Forward("[" + Row(32, "\"NaN\"") + "]"), "must be a number, got a string", WireErrorCode.InvalidInput },
+        { Forward("[" + Row(32, "1e999") + "]"), "not a finite double", WireErrorCode.InvalidInput },
+        { Forward("[" + Row(32, "-Infinity") + "]"), "not valid JSON", WireErrorCode.InvalidRequest },
+        { Forward("[" + Row(32, "1e300") + "]"), "outside the value bound", WireErrorCode.InvalidInput },
+        { Forward("[" + Row(32) + "]", session: "../etc"), "session id", WireErrorCode.InvalidRequest },
+        { End("never-used", "x"), "Unknown session 'never-used'", WireErrorCode.UnknownSession },
+        { Forward("[" + Row(32) + "]", token: "wrong"), "the session token is not the one open_session returned", WireErrorCode.InvalidSessionToken },
+        { End("s1", "wrong"), "the session token is not the one open_session returned", WireErrorCode.InvalidSessionToken },
+        { Forward("[" + Row(32) + "]", session: "not-opened", token: "x"), "Unknown session 'not-opened': open it with open_session first", WireErrorCode.UnknownSession },
+        { "{\"type\":\"open_session\",\"session_id\":\"s1\"}", "is already open", WireErrorCode.SessionExists },
     };
 
     [Theory(Timeout = 60000)]
     [MemberData(nameof(BadRequests))]
-    public async Task Bad_requests_get_an_error_and_the_connection_and_server_keep_serving(string request, string expected)
+    public async Task Bad_requests_get_an_error_and_the_connection_and_server_keep_serving(string request, string expected, WireErrorCode code)
     {
         using var cts = Timeouts.Test();
         await using var s = await RunningServer.StartAsync(fx.Adapter);
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await OpenAsync(conn, "s1", cts.Token);
         await conn.SendFrameAsync(request.Replace("{TOKEN}", token), cts.Token);
-        Assert.Contains(expected, ErrorOf(await conn.ReceiveAsync(cts.Token)));
+        string? answer = await conn.ReceiveAsync(cts.Token);
+        Assert.Contains(expected, ErrorOf(answer));
+        Assert.Equal(code, CodeOf(answer));
         await AssertServesAsync(s, cts.Token, on: conn);
         await AssertServesAsync(s, cts.Token);
         Assert.Empty(s.Server.GetRecordedCalls("s1"));

@@ -2,11 +2,22 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 using Xunit;
 
 namespace ZkLora.Multiparty.Tests;
+
+/// <summary>Contributor options the tests share.</summary>
+internal static class TestServerOptions
+{
+    /// <summary>
+    /// A contributor on the PLONK backend (one proof per call), everything else default. The options
+    /// are an immutable record: derive variants with <c>with</c> (e.g. <c>Plonk with { Modules = [m] }</c>).
+    /// </summary>
+    public static LoRAServerOptions Plonk { get; } = new() { Backend = ProofBackend.Plonk };
+}
 
 /// <summary>A running contributor on a loopback port chosen by the system.</summary>
 internal sealed class RunningServer : IAsyncDisposable

@@ -40,7 +40,7 @@ public sealed partial class ToolTests(LocalFeed feed)
         Assert.True(info.ExitCode == 0, info.Describe());
         Assert.StartsWith($"zkLoRA for .NET {LocalFeed.Version}", info.StdOut);
         Assert.Contains("native runtime loads", info.StdOut);
-        Assert.Contains("zklora.wire.v2", info.StdOut);
+        Assert.Contains("zklora.wire.v3", info.StdOut);
 
         var demo = await Processes.RunAsync(zklora, ["demo"], feed.Root, Step);
         Assert.True(demo.ExitCode == 0, demo.Describe());

@@ -437,7 +437,10 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
             }
             catch (Exception e) when (e is IOException or TimeoutException or WireProtocolException or InvalidOperationException)
             {
-                return new EndInferenceOutcome(conn.Endpoint, null, WireMessages.Escape(e.Message, 4096));
+                return new EndInferenceOutcome(conn.Endpoint, null, WireMessages.Escape(e.Message, 4096))
+                {
+                    ErrorCode = e is WireProtocolException { IsErrorResponse: true } w ? w.Code : WireErrorCode.Unspecified,
+                };
             }
             finally
             {
@@ -452,7 +455,8 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
     /// Receives each contributor's proving progress while <see cref="EndInferenceAsync"/> waits
     /// (from a pool thread; null, the default: none). Every <see cref="ProgressPollInterval"/> the
     /// client asks each contributor (<c>proof_progress</c>, on a short-lived second connection) and
-    /// reports what changed; a contributor that does not know <c>proof_progress</c> is not reported.
+    /// reports what changed; a contributor that does not know <c>proof_progress</c> (it answers
+    /// <see cref="WireErrorCode.UnknownRequestType"/>) is not asked again.
     /// </summary>
     public IProgress<ContributorProofProgress>? ProofProgress { get; set; }
 
@@ -472,13 +476,17 @@ public sealed class BaseModelClient : IAsyncDisposable, IDisposable
                 {
                     r = await conn.ProofProgressAsync(SessionId, stop).ConfigureAwait(false);
                 }
-                catch (WireProtocolException e) when (e.Message.Contains("Unknown request type", StringComparison.Ordinal))
+                catch (WireProtocolException e) when (e.Code == WireErrorCode.UnknownRequestType)
                 {
                     return; // a contributor from before proof_progress: it still answers end_inference
                 }
                 catch (Exception e) when (e is WireProtocolException or IOException or TimeoutException)
                 {
-                    continue; // not accepted yet, or just finished; the end_inference answer decides
+                    // Not accepted yet (session_not_proving), just finished (session_ended), a passing
+                    // failure, or a codeless error from a zklora.wire.v2 contributor: a v2 contributor
+                    // that knows proof_progress answers it, and one that does not costs one short
+                    // request per interval until the end_inference answer, which decides either way.
+                    continue;
                 }
                 if (r != last)
                 {

@@ -264,8 +264,10 @@ public sealed class ContributorConnection : IAsyncDisposable, IDisposable
     /// <summary>
     /// Asks how far the proving of a session whose <c>end_inference</c> is in flight has come. Uses a
     /// short-lived connection of its own, so it can be called while this connection waits for the
-    /// <c>end_inference</c> answer. A contributor that predates <c>proof_progress</c> answers
-    /// "Unknown request type" (a <see cref="WireProtocolException"/>).
+    /// <c>end_inference</c> answer. A contributor that predates <c>proof_progress</c> answers with an
+    /// error (a <see cref="WireProtocolException"/> whose <see cref="WireProtocolException.Code"/> is
+    /// <see cref="WireErrorCode.UnknownRequestType"/>, or <see cref="WireErrorCode.Unspecified"/> from a
+    /// <c>zklora.wire.v2</c> contributor).
     /// </summary>
     /// <param name="sessionId">The session (opened through this connection: its token is presented).</param>
     /// <param name="cancellationToken">Cancels the request.</param>

@@ -12,4 +12,13 @@ namespace ZkLora.Api.Multiparty;
 /// <param name="Contributor">The contributor.</param>
 /// <param name="Response">Its answer, or null when it failed.</param>
 /// <param name="Error">Its error, or null on success.</param>
-public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInferenceResponse? Response, string? Error);
+public sealed record EndInferenceOutcome(ContributorEndpoint Contributor, EndInferenceResponse? Response, string? Error)
+{
+    /// <summary>
+    /// When the contributor answered with an error frame, its code (e.g. <see cref="WireErrorCode.ProofFailed"/>:
+    /// the session stays open and can be ended again); <see cref="WireErrorCode.Unspecified"/> on success, for a
+    /// failure that was not an error frame (connection, timeout, malformed answer), and for a
+    /// <c>zklora.wire.v2</c> contributor's codeless error.
+    /// </summary>
+    public WireErrorCode ErrorCode { get; init; }
+}

@@ -363,7 +363,7 @@ public sealed partial class LoRAServer
     private static void CheckId(string sessionId)
     {
         var sid = ArtifactNames.validateSessionId(sessionId);
-        if (sid.IsError) throw new LoraRequestException(sid.ErrorValue);
+        if (sid.IsError) throw new LoraRequestException(sid.ErrorValue, WireErrorCode.InvalidRequest);
     }
 
     private Session Open(string sessionId, string? client, byte[]? tokenHash, bool existingIsError)
@@ -373,15 +373,15 @@ public sealed partial class LoRAServer
             ExpireIdleLocked();
             if (_sessions.TryGetValue(sessionId, out var s))
             {
-                if (existingIsError) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already open; choose a new session id.");
+                if (existingIsError) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already open; choose a new session id.", WireErrorCode.SessionExists);
                 return s;
             }
             if (_endedSessions.Contains(sessionId))
-                throw new LoraRequestException($"Session '{Quote(sessionId)}' has ended: it already ended or expired, and session ids are never reused, since proof file names derive from them. Use a new session id.");
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' has ended: it already ended or expired, and session ids are never reused, since proof file names derive from them. Use a new session id.", WireErrorCode.SessionEnded);
             if (_sessions.Count >= _options.MaxOpenSessions)
-                throw new LoraRequestException($"Too many open sessions ({_options.MaxOpenSessions}, the server's limit); try again after a session ends or expires.");
+                throw new LoraRequestException($"Too many open sessions ({_options.MaxOpenSessions}, the server's limit); try again after a session ends or expires.", WireErrorCode.Busy);
             if (client is not null && _sessions.Values.Count(x => x.Client == client) >= _options.MaxOpenSessionsPerClient)
-                throw new LoraRequestException($"Too many open sessions from this client ({_options.MaxOpenSessionsPerClient}, the per-client limit); end one first.");
+                throw new LoraRequestException($"Too many open sessions from this client ({_options.MaxOpenSessionsPerClient}, the per-client limit); end one first.", WireErrorCode.Busy);
             s = new Session { Id = sessionId, TokenHash = tokenHash, Client = client };
             if (_options.Durable)
             {
@@ -393,7 +393,7 @@ public sealed partial class LoRAServer
                 {
                     // Disk full, a read-only or missing store: no session without its log.
                     Log($"session '{Quote(sessionId)}': cannot create its log: {e.Message}");
-                    throw new LoraRequestException($"The server cannot store the session durably ({e.GetType().Name}); nothing was opened, try again later.");
+                    throw new LoraRequestException($"The server cannot store the session durably ({e.GetType().Name}); nothing was opened, try again later.", WireErrorCode.StorageUnavailable);
                 }
             }
             _sessions.Add(sessionId, s);
@@ -448,12 +448,12 @@ public sealed partial class LoRAServer
             ExpireIdleLocked();
             _sessions.TryGetValue(sessionId, out s);
             if (s is null && _endedSessions.Contains(sessionId))
-                throw new LoraRequestException($"Session '{Quote(sessionId)}' has ended: it already ended, or expired after {_options.SessionIdleTimeout.TotalMinutes:0.#} idle minutes; use a new session id.");
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' has ended: it already ended, or expired after {_options.SessionIdleTimeout.TotalMinutes:0.#} idle minutes; use a new session id.", WireErrorCode.SessionEnded);
         }
         if (s is null)
         {
             if (token is not null || !openIfMissing)
-                throw new LoraRequestException($"Unknown session '{Quote(sessionId)}': open it with open_session first.");
+                throw new LoraRequestException($"Unknown session '{Quote(sessionId)}': open it with open_session first.", WireErrorCode.UnknownSession);
             return Open(sessionId, null, null, existingIsError: false);
         }
         if (token is not null)
@@ -462,7 +462,7 @@ public sealed partial class LoRAServer
             // caller learns nothing about the session beyond that it may not use it.
             var presented = HashToken(token);
             if (s.TokenHash is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(presented, s.TokenHash))
-                throw new LoraRequestException($"Session '{Quote(sessionId)}': the session token is not the one open_session returned for it.");
+                throw new LoraRequestException($"Session '{Quote(sessionId)}': the session token is not the one open_session returned for it.", WireErrorCode.InvalidSessionToken);
         }
         return s;
     }
@@ -492,11 +492,11 @@ public sealed partial class LoRAServer
         rendered = null;
         CheckId(sessionId);
         if (moduleName is null || !_modules.TryGetValue(moduleName, out var module))
-            throw new LoraRequestException($"Unknown module '{Quote(moduleName ?? "")}'; this contributor serves {string.Join(", ", _modules.Keys)}.");
+            throw new LoraRequestException($"Unknown module '{Quote(moduleName ?? "")}'; this contributor serves {string.Join(", ", _modules.Keys)}.", WireErrorCode.UnknownModule);
         var shape = module.Entry.Shape;
         string ShapeText() => string.Join(", ", inputShape);
         if (inputShape.Length is not (2 or 3) || inputShape.Any(d => d < 1) || inputShape[^1] != shape.InDim)
-            throw new LoraRequestException($"Module '{moduleName}' takes input of shape [rows, {shape.InDim}] or [batch, seq, {shape.InDim}], got [{ShapeText()}].");
+            throw new LoraRequestException($"Module '{moduleName}' takes input of shape [rows, {shape.InDim}] or [batch, seq, {shape.InDim}], got [{ShapeText()}].", WireErrorCode.InvalidInput);
         // Every leading dimension is at most MaxRowsPerCall before any product is formed, so the
         // products below cannot overflow.
         int maxRows = _options.MaxRowsPerCall;
@@ -504,13 +504,13 @@ public sealed partial class LoRAServer
         foreach (var d in inputShape[..^1])
         {
             if (d > maxRows || (rowCount *= d) > maxRows)
-                throw new LoraRequestException($"Module '{moduleName}': input of shape [{ShapeText()}] has more than {maxRows} rows, the limit per call (MaxRowsPerCall); split it into several calls.");
+                throw new LoraRequestException($"Module '{moduleName}': input of shape [{ShapeText()}] has more than {maxRows} rows, the limit per call (MaxRowsPerCall); split it into several calls.", WireErrorCode.BudgetExceeded);
         }
         if (rows.Length != rowCount || rows.Any(r => r is null || r.Length != shape.InDim))
-            throw new LoraRequestException($"Module '{moduleName}': {rows.Length} input rows do not fill shape [{ShapeText()}] ({rowCount} rows of {shape.InDim} values).");
+            throw new LoraRequestException($"Module '{moduleName}': {rows.Length} input rows do not fill shape [{ShapeText()}] ({rowCount} rows of {shape.InDim} values).", WireErrorCode.InvalidInput);
         long values = rowCount * (shape.InDim + shape.OutDim);
         if (values > _options.MaxRecordedValuesPerSession)
-            throw new LoraRequestException($"Module '{moduleName}': one call of {rowCount} rows records {values} values, more than a session may hold ({_options.MaxRecordedValuesPerSession}); send fewer rows per call.");
+            throw new LoraRequestException($"Module '{moduleName}': one call of {rowCount} rows records {values} values, more than a session may hold ({_options.MaxRecordedValuesPerSession}); send fewer rows per call.", WireErrorCode.BudgetExceeded);
         EstimateProofBytes(module, (int)rowCount);
 
         var session = Authorize(sessionId, token, openIfMissing: true);
@@ -524,8 +524,8 @@ public sealed partial class LoRAServer
             throw answered.ErrorValue switch
             {
                 ContributorCall.AnswerFailure.Unquantizable u =>
-                    new LoraRequestException($"Module '{moduleName}': input row {u.Item.Row}, element {u.Item.Column}: {u.Item.Reason}"),
-                ContributorCall.AnswerFailure.DeltaFailed f => new LoraRequestException($"Module '{moduleName}': {f.Item}"),
+                    new LoraRequestException($"Module '{moduleName}': input row {u.Item.Row}, element {u.Item.Column}: {u.Item.Reason}", WireErrorCode.InvalidInput),
+                ContributorCall.AnswerFailure.DeltaFailed f => new LoraRequestException($"Module '{moduleName}': {f.Item}", WireErrorCode.InvalidInput),
                 _ => new InvalidOperationException("unknown answer failure"),
             };
         }
@@ -553,7 +553,7 @@ public sealed partial class LoRAServer
             if (total > _options.MaxTotalRecordedValues)
             {
                 Interlocked.Add(ref _totalValues, -values);
-                throw new LoraRequestException($"The server holds {total - values} recorded values, and this call's {values} would pass its limit of {_options.MaxTotalRecordedValues} (MaxTotalRecordedValues); try again after sessions end.");
+                throw new LoraRequestException($"The server holds {total - values} recorded values, and this call's {values} would pass its limit of {_options.MaxTotalRecordedValues} (MaxTotalRecordedValues); try again after sessions end.", WireErrorCode.Busy);
             }
             try
             {
@@ -564,7 +564,7 @@ public sealed partial class LoRAServer
             {
                 Interlocked.Add(ref _totalValues, -values);
                 Log($"session '{Quote(sessionId)}': cannot write its log: {e.Message}");
-                throw new LoraRequestException($"The server cannot record the call durably ({e.GetType().Name}); nothing was recorded, try again later.");
+                throw new LoraRequestException($"The server cannot record the call durably ({e.GetType().Name}); nothing was recorded, try again later.", WireErrorCode.StorageUnavailable);
             }
             session.NextIndex[module.Name] = index + 1;
             session.Values += values;
@@ -578,15 +578,15 @@ public sealed partial class LoRAServer
     {
         lock (session.Gate)
         {
-            if (session.Closed) throw new LoraRequestException($"Session '{Quote(session.Id)}' has ended or expired; use a new session id.");
-            if (session.Proving) throw new LoraRequestException($"Session '{Quote(session.Id)}' is being proved; no more calls can join it.");
+            if (session.Closed) throw new LoraRequestException($"Session '{Quote(session.Id)}' has ended or expired; use a new session id.", WireErrorCode.SessionEnded);
+            if (session.Proving) throw new LoraRequestException($"Session '{Quote(session.Id)}' is being proved; no more calls can join it.", WireErrorCode.SessionProving);
             if (session.Values + values > _options.MaxRecordedValuesPerSession)
-                throw new LoraRequestException($"Session '{Quote(session.Id)}' would record more than {_options.MaxRecordedValuesPerSession} values (MaxRecordedValuesPerSession); end it and start a new session.");
+                throw new LoraRequestException($"Session '{Quote(session.Id)}' would record more than {_options.MaxRecordedValuesPerSession} values (MaxRecordedValuesPerSession); end it and start a new session.", WireErrorCode.BudgetExceeded);
         }
         {
             long held = Interlocked.Read(ref _totalValues);
             if (held + values > _options.MaxTotalRecordedValues)
-                throw new LoraRequestException($"The server holds {held} recorded values, and this call's {values} would pass its limit of {_options.MaxTotalRecordedValues} (MaxTotalRecordedValues); try again after sessions end.");
+                throw new LoraRequestException($"The server holds {held} recorded values, and this call's {values} would pass its limit of {_options.MaxTotalRecordedValues} (MaxTotalRecordedValues); try again after sessions end.", WireErrorCode.Busy);
         }
     }
 
@@ -604,19 +604,19 @@ public sealed partial class LoRAServer
         if (e.Commitment.IsPedersenCommitment)
         {
             if (!ProjectionArtifacts.fitsPolicy(e.Shape, e.FixedPoint, e.Scaling, rows))
-                throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved (above the projection backend's limits); send fewer rows per call.");
+                throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved (above the projection backend's limits); send fewer rows per call.", WireErrorCode.BudgetExceeded);
             long pb = ProjectionArtifacts.estimatedProofBytes(e.Shape, e.FixedPoint, e.Scaling, rows);
             lock (_estimates) _estimates[(module.Name, rows)] = pb;
             return Check(pb);
         }
         var plan = ZkLora.Proofs.Circuit.LoraCircuit.plan(new ZkLora.Proofs.Circuit.LoraCircuit.LoraCircuitShape(e.Shape.InDim, e.Shape.Rank, e.Shape.OutDim, rows, e.FixedPoint, e.Scaling));
-        if (plan.IsError) throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved ({plan.ErrorValue}); send fewer rows per call.");
+        if (plan.IsError) throw new LoraRequestException($"Module '{module.Name}': a call of {rows} rows cannot be proved ({plan.ErrorValue}); send fewer rows per call.", WireErrorCode.BudgetExceeded);
         long bytes = ProofBatch.estimatedProofBytes(plan.ResultValue);
         lock (_estimates) _estimates[(module.Name, rows)] = bytes;
         return Check(bytes);
 
         long Check(long b) => b <= _provingBudget ? b
-            : throw new LoraRequestException($"Module '{module.Name}': proving a call of {rows} rows needs about {b / (1 << 20)} MiB, above the proving memory budget of {_provingBudget / (1 << 20)} MiB; send fewer rows per call.");
+            : throw new LoraRequestException($"Module '{module.Name}': proving a call of {rows} rows needs about {b / (1 << 20)} MiB, above the proving memory budget of {_provingBudget / (1 << 20)} MiB; send fewer rows per call.", WireErrorCode.BudgetExceeded);
     }
 
     /// <summary>A snapshot of a session's recorded calls (empty if the session is unknown).</summary>
@@ -657,9 +657,9 @@ public sealed partial class LoRAServer
         List<RecordedCall> calls;
         lock (session.Gate)
         {
-            if (session.Closed) throw new LoraRequestException($"Session '{Quote(sessionId)}' has already ended.");
-            if (session.Proving) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already being proved.");
-            if (session.Calls.Count == 0) throw new LoraRequestException($"Session '{Quote(sessionId)}' has no recorded call; there is nothing to prove.");
+            if (session.Closed) throw new LoraRequestException($"Session '{Quote(sessionId)}' has already ended.", WireErrorCode.SessionEnded);
+            if (session.Proving) throw new LoraRequestException($"Session '{Quote(sessionId)}' is already being proved.", WireErrorCode.SessionProving);
+            if (session.Calls.Count == 0) throw new LoraRequestException($"Session '{Quote(sessionId)}' has no recorded call; there is nothing to prove.", WireErrorCode.NothingToProve);
             // Durable before proving starts: after a crash the server finishes this session by itself.
             // A log that cannot take the record (a full disk) refuses end_inference and leaves the
             // session open as it was, so the owner can end it once there is room.
@@ -670,7 +670,7 @@ public sealed partial class LoRAServer
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Log($"session '{Quote(sessionId)}': cannot log end_inference: {e.Message}");
-                throw new LoraRequestException($"The server cannot log end_inference durably ({e.GetType().Name}); nothing was started and the session stays open: try again later.");
+                throw new LoraRequestException($"The server cannot log end_inference durably ({e.GetType().Name}); nothing was started and the session stays open: try again later.", WireErrorCode.StorageUnavailable);
             }
             session.Proving = true;
             calls = session.Calls.OrderBy(c => c.ModuleName, StringComparer.Ordinal).ThenBy(c => c.InvocationIndex).ToList();
@@ -704,7 +704,7 @@ public sealed partial class LoRAServer
         lock (session.Gate)
         {
             if (!session.Proving)
-                throw new LoraRequestException($"Session '{Quote(sessionId)}' is not being proved: no end_inference has been accepted for it.");
+                throw new LoraRequestException($"Session '{Quote(sessionId)}' is not being proved: no end_inference has been accepted for it.", WireErrorCode.SessionNotProving);
             return session.Progress is { } p
                 ? new ProofProgressResponse(sessionId, "proving", p.Done, p.Total)
                 : new ProofProgressResponse(sessionId, "queued", 0, 0);

@@ -10,7 +10,7 @@ namespace ZkLora.Api.Multiparty;
 /// The contributor's TCP endpoint (docs/wire-protocol.md): frames of 8-byte big-endian length + UTF-8 JSON,
 /// one request and one response per frame, several requests per connection. Connections are
 /// served concurrently up to a limit; every bad frame or request is answered with
-/// <c>{"type":"error","error":…}</c> and the server keeps serving (a connection is closed only when
+/// <c>{"type":"error","code":…,"error":…}</c> and the server keeps serving (a connection is closed only when
 /// its byte stream can no longer be trusted: an oversized or truncated frame, or a read timeout).
 /// Disposing stops it; a disposed endpoint cannot be started again.
 /// </summary>
@@ -250,7 +250,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                 Log($"#{id} {peer}: refused, {_options.MaxConnections} connections already open");
                 // Over TLS the refusal would cost a handshake, which is what a flood is after: close at once.
                 if (_tls is null)
-                    await TrySendAsync(stream, WireMessages.ErrorBytes($"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
+                    await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.Busy, $"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
                 return;
             }
             lock (_gate)
@@ -266,7 +266,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             {
                 Log($"#{id} {peer}: refused, {_options.MaxConnectionsPerClient} connections from this address already open");
                 if (_tls is null)
-                    await TrySendAsync(stream, WireMessages.ErrorBytes($"Too many connections from your address ({_options.MaxConnectionsPerClient}); close one or try again later."), stop).ConfigureAwait(false);
+                    await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.Busy, $"Too many connections from your address ({_options.MaxConnectionsPerClient}); close one or try again later."), stop).ConfigureAwait(false);
                 return;
             }
             if (_tls is not null)
@@ -304,14 +304,14 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     catch (WireFrameException e)
                     {
                         Log($"#{id} {peer}: bad frame: {e.Message}");
-                        await TrySendAsync(stream, WireMessages.ErrorBytes(e.Message), stop).ConfigureAwait(false);
+                        await TrySendAsync(stream, WireMessages.ErrorBytes(e.Code, e.Message), stop).ConfigureAwait(false);
                         if (e.StreamDesynchronized) return;
                         continue;
                     }
                     catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
                         Log($"#{id} {peer}: read timeout");
-                        await TrySendAsync(stream, WireMessages.ErrorBytes($"Read timeout: the request frame did not arrive completely within {_options.ReadTimeout.TotalSeconds:0} s; closing the connection."), stop).ConfigureAwait(false);
+                        await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.ReadTimeout, $"Read timeout: the request frame did not arrive completely within {_options.ReadTimeout.TotalSeconds:0} s; closing the connection."), stop).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -370,7 +370,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             if (first[0] == 0)
             {
                 Log($"#{id} {peer}: refused, a plain (non-TLS) frame on a TLS server");
-                await TrySendAsync(stream, WireMessages.ErrorBytes("This contributor requires TLS: connect with TLS (zklora infer --tls, or a tls://host:port contributor)."), stop).ConfigureAwait(false);
+                await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.TlsRequired, "This contributor requires TLS: connect with TLS (zklora infer --tls, or a tls://host:port contributor)."), stop).ConfigureAwait(false);
                 // Closing with the client's frame unread would reset the connection, and the client,
                 // perhaps still sending, would see "broken pipe" instead of the answer: end our side,
                 // then discard what it sends (at most 1 MiB, within the handshake timeout) until it closes.
@@ -443,7 +443,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                             c.InputShape, c.OutputShape, r.Output, c.Delta, c.Scaling.Num, c.Scaling.Den, r.Call.FixedPoint));
                         // Refused before the call is committed: nothing is recorded, the index does not advance.
                         return bytes.Length <= limit ? bytes
-                            : throw new LoraRequestException($"The response would be {bytes.Length} bytes, above the {limit}-byte frame limit; nothing was recorded. Send fewer rows per call.");
+                            : throw new LoraRequestException($"The response would be {bytes.Length} bytes, above the {limit}-byte frame limit; nothing was recorded. Send fewer rows per call.", WireErrorCode.BudgetExceeded);
                     }, out var rendered);
                     return rendered!;
                 }
@@ -458,19 +458,19 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                 case ProofProgressRequest pp:
                     return WireMessages.ProofProgressResponseBytes(_server.GetProofProgress(pp.SessionId, pp.SessionToken));
                 default:
-                    return WireMessages.ErrorBytes("Unsupported request.");
+                    return WireMessages.ErrorBytes(WireErrorCode.InternalError, "Unsupported request.");
             }
         }
-        catch (WireProtocolException e) { return Refuse(e.Message); }
-        catch (LoraRequestException e) { return Refuse(e.Message); }
+        catch (WireProtocolException e) { return Refuse(e.Code, e.Message); }
+        catch (LoraRequestException e) { return Refuse(e.Code, e.Message); }
         catch (ProofGenerationException e)
         {
-            return Refuse($"end_inference: {e.Message}; the session's calls stay recorded.");
+            return Refuse(WireErrorCode.ProofFailed, $"end_inference: {e.Message}; the session's calls stay recorded.");
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             Log($"#{id} {peer}: shutting down during a request");
-            return WireMessages.ErrorBytes(ending is not null && _server.Durable
+            return WireMessages.ErrorBytes(WireErrorCode.ShuttingDown, ending is not null && _server.Durable
                 ? "The server is shutting down. end_inference was accepted and logged: the proofs will be written when the server restarts."
                 : "The server is shutting down.");
         }
@@ -479,13 +479,13 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             // A bug or an environment failure (disk full while writing proofs, ...): report it to the
             // peer without a stack trace and keep serving.
             Log($"#{id} {peer}: internal error: {e}");
-            return WireMessages.ErrorBytes($"Internal server error ({e.GetType().Name}): {e.Message}");
+            return WireMessages.ErrorBytes(WireErrorCode.InternalError, $"Internal server error ({e.GetType().Name}): {e.Message}");
         }
 
-        byte[] Refuse(string message)
+        byte[] Refuse(WireErrorCode code, string message)
         {
             Log($"#{id} {peer}: error: {message}");
-            return WireMessages.ErrorBytes(message);
+            return WireMessages.ErrorBytes(code, message);
         }
     }
 

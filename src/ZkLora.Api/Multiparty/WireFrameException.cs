@@ -15,6 +15,19 @@ public sealed class WireFrameException : IOException
     public WireFrameException(string message, bool streamDesynchronized) : base(message) =>
         StreamDesynchronized = streamDesynchronized;
 
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What was wrong with the frame.</param>
+    /// <param name="streamDesynchronized">True when the next bytes on the stream are not a frame header.</param>
+    /// <param name="code">The code a server answers it with (<see cref="WireErrorCode.InvalidFrame"/> or <see cref="WireErrorCode.FrameTooLarge"/>).</param>
+    public WireFrameException(string message, bool streamDesynchronized, WireErrorCode code) : base(message)
+    {
+        StreamDesynchronized = streamDesynchronized;
+        Code = code;
+    }
+
+    /// <summary>What was wrong, for machines: <see cref="WireErrorCode.FrameTooLarge"/> for an oversized frame, <see cref="WireErrorCode.InvalidFrame"/> for an empty or truncated one.</summary>
+    public WireErrorCode Code { get; }
+
     /// <summary>True when the stream cannot be read further (the connection must be closed after replying).</summary>
     public bool StreamDesynchronized { get; }
 }

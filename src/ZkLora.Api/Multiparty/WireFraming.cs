@@ -38,12 +38,12 @@ public static class WireFraming
         int got = await ReadAtMostAsync(stream, header, cancellationToken).ConfigureAwait(false);
         if (got == 0) return null;
         if (got < HeaderBytes)
-            throw new WireFrameException($"The connection closed inside a frame header ({got} of {HeaderBytes} length bytes received).", true);
+            throw new WireFrameException($"The connection closed inside a frame header ({got} of {HeaderBytes} length bytes received).", true, WireErrorCode.InvalidFrame);
         ulong length = BinaryPrimitives.ReadUInt64BigEndian(header);
         if (length == 0)
-            throw new WireFrameException("Empty frame: the length prefix is 0; every frame must carry a JSON message.", false);
+            throw new WireFrameException("Empty frame: the length prefix is 0; every frame must carry a JSON message.", false, WireErrorCode.InvalidFrame);
         if (length > (ulong)maxFrameBytes)
-            throw new WireFrameException($"Frame of {length} bytes exceeds the limit of {maxFrameBytes} bytes.", true);
+            throw new WireFrameException($"Frame of {length} bytes exceeds the limit of {maxFrameBytes} bytes.", true, WireErrorCode.FrameTooLarge);
         // Grow the buffer as bytes arrive, so a peer that announces a large frame and sends
         // nothing costs at most InitialBufferBytes, not the announced size.
         int size = (int)length;
@@ -54,7 +54,7 @@ public static class WireFraming
             got = await ReadAtMostAsync(stream, payload.AsMemory(filled), cancellationToken).ConfigureAwait(false);
             filled += got;
             if (filled < payload.Length)
-                throw new WireFrameException($"The connection closed inside a frame ({filled} of {size} payload bytes received).", true);
+                throw new WireFrameException($"The connection closed inside a frame ({filled} of {size} payload bytes received).", true, WireErrorCode.InvalidFrame);
             if (filled == size) return payload;
             Array.Resize(ref payload, (int)System.Math.Min(size, 2L * payload.Length));
         }

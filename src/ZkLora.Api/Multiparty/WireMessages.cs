@@ -11,7 +11,7 @@ namespace ZkLora.Api.Multiparty;
 /// (<see cref="WireFraming"/>). Every message is an object with a <c>type</c> member; readers are
 /// strict (exact member sets, exact types), so a typo is an error rather than a silent default.
 /// <list type="bullet">
-/// <item><c>{"type":"init_request"}</c> → <c>{"type":"init_response","protocol":"zklora.wire.v2",
+/// <item><c>{"type":"init_request"}</c> → <c>{"type":"init_response","protocol":"zklora.wire.v3",
 /// "manifest_digest":"64 hex","fixed_point":{"scale_bits","value_bits","intermediate_bits"},
 /// "injection_points":[{"module_name","in_dim","out_dim","rank"}]}</c></item>
 /// <item><c>{"type":"open_session","session_id"}</c> → <c>{"type":"open_session_response","session_id","session_token"}</c></item>
@@ -25,13 +25,20 @@ namespace ZkLora.Api.Multiparty;
 /// "session_id","recorded_calls","proofs_written"}</c></item>
 /// <item><c>{"type":"proof_progress","session_id","session_token"}</c> → <c>{"type":"proof_progress_response",
 /// "session_id","state","done","total"}</c> (state <c>queued</c> or <c>proving</c>)</item>
-/// <item>any failure → <c>{"type":"error","error":"message"}</c></item>
+/// <item>any failure → <c>{"type":"error","code":"snake_case code","error":"message"}</c> (<see cref="WireErrorCode"/>; no <c>code</c> from a <c>zklora.wire.v2</c> contributor)</item>
 /// </list>
 /// </summary>
 public static class WireMessages
 {
-    /// <summary>The protocol id sent in <c>init_response</c>.</summary>
-    public const string ProtocolId = "zklora.wire.v2";
+    /// <summary>The protocol id sent in <c>init_response</c>: v3 is v2 with a <c>code</c> in every error frame.</summary>
+    public const string ProtocolId = "zklora.wire.v3";
+
+    /// <summary>
+    /// The protocol ids a client accepts in <c>init_response</c>: <see cref="ProtocolId"/>, and
+    /// <c>zklora.wire.v2</c>, whose requests and responses are the same and whose error frames carry
+    /// no code (read as <see cref="WireErrorCode.Unspecified"/>).
+    /// </summary>
+    public static IReadOnlyList<string> AcceptedProtocolIds { get; } = [ProtocolId, "zklora.wire.v2"];
 
     /// <summary>Most values one <c>lora_forward</c> input may hold.</summary>
     public const long MaxInputValues = 1L << 24;
@@ -41,7 +48,7 @@ public static class WireMessages
     // ------------------------------------------------------------------ requests (contributor side)
 
     /// <summary>Parses a request frame strictly (default limits: at most <see cref="MaxInputValues"/> input values).</summary>
-    /// <exception cref="WireProtocolException">The frame is not a valid request; the message says why.</exception>
+    /// <exception cref="WireProtocolException">The frame is not a valid request; the message says why, and <see cref="WireProtocolException.Code"/> is the code its error frame is sent with (<see cref="WireErrorCode.InvalidRequest"/>, <see cref="WireErrorCode.UnknownRequestType"/>, <see cref="WireErrorCode.InvalidInput"/> or <see cref="WireErrorCode.BudgetExceeded"/>).</exception>
     public static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8) => ParseRequest(utf8, MaxInputValues, long.MaxValue);
 
     /// <summary>
@@ -52,18 +59,22 @@ public static class WireMessages
     internal static WireRequest ParseRequest(ReadOnlyMemory<byte> utf8, long maxValues, long maxRows)
     {
         if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
-            throw new WireProtocolException("The request frame is not valid UTF-8.");
+            throw Invalid("The request frame is not valid UTF-8.");
         try
         {
             return ReadRequest(utf8.Span, maxValues, maxRows);
         }
         catch (JsonException e)
         {
-            throw new WireProtocolException($"The request frame is not valid JSON: {e.Message}");
+            throw Invalid($"The request frame is not valid JSON: {e.Message}");
         }
     }
 
     private const int MaxTokenLength = 128;
+
+    private static WireProtocolException Invalid(string message) => new(message, WireErrorCode.InvalidRequest);
+
+    private static WireProtocolException BadInput(string message) => new(message, WireErrorCode.InvalidInput);
 
     private static readonly string[] RequestTypes = ["init_request", "open_session", "lora_forward", "end_inference", "proof_progress"];
 
@@ -80,13 +91,13 @@ public static class WireMessages
     private static WireRequest ReadRequest(ReadOnlySpan<byte> utf8, long maxValues, long maxRows)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
-        if (!reader.Read()) throw new WireProtocolException("The request frame is not valid JSON: it is empty.");
+        if (!reader.Read()) throw Invalid("The request frame is not valid JSON: it is empty.");
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             string kind = Kind(reader.TokenType);
             reader.Skip();
             while (reader.Read()) { } // reports trailing garbage as invalid JSON
-            throw new WireProtocolException($"The request must be a JSON object with a 'type' member, got {kind}.");
+            throw Invalid($"The request must be a JSON object with a 'type' member, got {kind}.");
         }
         // Members in any order: strings are kept, the input is parsed as it streams by, anything
         // else is skipped (its kind kept for the message).
@@ -109,7 +120,7 @@ public static class WireMessages
             {
                 // Short strings only: every string member of a request is an id or a name.
                 if (reader.HasValueSequence ? reader.ValueSequence.Length > 4096 : reader.ValueSpan.Length > 4096)
-                    throw new WireProtocolException($"request: member '{Printable(name)}' is longer than 4096 bytes.");
+                    throw Invalid($"request: member '{Printable(name)}' is longer than 4096 bytes.");
                 strings[name] = reader.GetString()!;
             }
             else if (inputWanted && reader.TokenType == JsonTokenType.StartArray) input = ReadInput(ref reader, maxValues, maxRows);
@@ -117,29 +128,29 @@ public static class WireMessages
         }
         while (reader.Read()) { } // the end of the root object, then trailing content is invalid JSON
 
-        if (!kinds.TryGetValue("type", out var typeKind)) throw new WireProtocolException("The request has no 'type' member.");
-        if (!strings.TryGetValue("type", out var type)) throw new WireProtocolException($"The request's 'type' must be a string, got {typeKind}.");
+        if (!kinds.TryGetValue("type", out var typeKind)) throw Invalid("The request has no 'type' member.");
+        if (!strings.TryGetValue("type", out var type)) throw Invalid($"The request's 'type' must be a string, got {typeKind}.");
         if (!RequestTypes.Contains(type))
-            throw new WireProtocolException($"Unknown request type '{Printable(type)}'; expected init_request, open_session, lora_forward, end_inference or proof_progress.");
+            throw new WireProtocolException($"Unknown request type '{Printable(type)}'; expected init_request, open_session, lora_forward, end_inference or proof_progress.", WireErrorCode.UnknownRequestType);
         var allowed = MembersOf(type);
         foreach (var n in kinds.Keys)
             if (!allowed.Contains(n, StringComparer.Ordinal))
-                throw new WireProtocolException($"{type}: unknown member '{Printable(n)}' (allowed: {string.Join(", ", allowed)}).");
-        if (duplicate is not null) throw new WireProtocolException($"{type}: member '{Printable(duplicate)}' appears twice.");
+                throw Invalid($"{type}: unknown member '{Printable(n)}' (allowed: {string.Join(", ", allowed)}).");
+        if (duplicate is not null) throw Invalid($"{type}: member '{Printable(duplicate)}' appears twice.");
         foreach (var n in allowed)
-            if (!kinds.ContainsKey(n)) throw new WireProtocolException($"{type}: missing member '{n}'.");
-        string Text(string n) => strings.TryGetValue(n, out var v) ? v : throw new WireProtocolException($"{type}: '{n}' must be a string, got {kinds[n]}.");
+            if (!kinds.ContainsKey(n)) throw Invalid($"{type}: missing member '{n}'.");
+        string Text(string n) => strings.TryGetValue(n, out var v) ? v : throw Invalid($"{type}: '{n}' must be a string, got {kinds[n]}.");
         string Session()
         {
             string sid = Text("session_id");
             var ok = ArtifactNames.validateSessionId(sid);
-            if (ok.IsError) throw new WireProtocolException($"{type}: {Printable(ok.ErrorValue)}");
+            if (ok.IsError) throw Invalid($"{type}: {Printable(ok.ErrorValue)}");
             return sid;
         }
         string Token()
         {
             string tok = Text("session_token");
-            if (tok.Length is 0 or > MaxTokenLength) throw new WireProtocolException($"{type}: 'session_token' must be 1–{MaxTokenLength} characters (the token open_session returned).");
+            if (tok.Length is 0 or > MaxTokenLength) throw Invalid($"{type}: 'session_token' must be 1–{MaxTokenLength} characters (the token open_session returned).");
             return tok;
         }
         switch (type)
@@ -158,7 +169,7 @@ public static class WireMessages
                 string token = Token();
                 string module = Text("submodule_name");
                 if (input is null)
-                    throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth 0 ({kinds["input"]}).");
+                    throw BadInput($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth 0 ({kinds["input"]}).");
                 return new LoraForwardRequest(session, token, module, input.Value.Shape, input.Value.Rows);
             }
         }
@@ -173,14 +184,14 @@ public static class WireMessages
         {
             if (!reader.Read()) throw new JsonException("unexpected end of data");
             if (reader.TokenType == JsonTokenType.EndArray)
-                throw new WireProtocolException($"lora_forward: 'input' has an empty array at depth {depth - 1}; every dimension must be at least 1.");
+                throw BadInput($"lora_forward: 'input' has an empty array at depth {depth - 1}; every dimension must be at least 1.");
             if (reader.TokenType != JsonTokenType.StartArray) break;
             depth++;
             if (depth > 3)
-                throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {depth} or more.");
+                throw BadInput($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {depth} or more.");
         }
         if (depth is not (2 or 3))
-            throw new WireProtocolException($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {depth}.");
+            throw BadInput($"lora_forward: 'input' must be a nested array [rows][in_dim] or [batch][seq][in_dim] of numbers; it has depth {depth}.");
         // The reader is on the first value of the first row. Dimensions are fixed by the first
         // array at each depth; every later array must match.
         var rows = new List<double[]>();
@@ -188,28 +199,28 @@ public static class WireMessages
         var first = new List<double>();
         string Shape() => depth == 2 ? $"[{rows.Count}+, {width}]" : $"[{batch}+, {seq}, {width}]";
         WireProtocolException NotRectangular(string path) =>
-            new($"lora_forward: 'input{path}' does not match the first array at its depth (the input must be rectangular, shape {Shape()}).");
+            BadInput($"lora_forward: 'input{path}' does not match the first array at its depth (the input must be rectangular, shape {Shape()}).");
         double Value(ref Utf8JsonReader r, string path)
         {
             if (r.TokenType != JsonTokenType.Number)
             {
                 if (r.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject) throw NotRectangular(path);
-                throw new WireProtocolException($"lora_forward: 'input{path}' must be a number, got {Kind(r.TokenType)}.");
+                throw BadInput($"lora_forward: 'input{path}' must be a number, got {Kind(r.TokenType)}.");
             }
             if (!r.TryGetDouble(out double x) || !double.IsFinite(x))
             {
                 string raw = Encoding.UTF8.GetString(r.HasValueSequence ? System.Buffers.BuffersExtensions.ToArray(r.ValueSequence) : r.ValueSpan.ToArray());
-                throw new WireProtocolException($"lora_forward: 'input{path}' = {Printable(raw)} is not a finite double (NaN and infinities are rejected).");
+                throw BadInput($"lora_forward: 'input{path}' = {Printable(raw)} is not a finite double (NaN and infinities are rejected).");
             }
             if (++values > maxValues)
-                throw new WireProtocolException($"lora_forward: 'input' holds more than {maxValues} values, more than the limit {maxValues}.");
+                throw new WireProtocolException($"lora_forward: 'input' holds more than {maxValues} values, more than the limit {maxValues}.", WireErrorCode.BudgetExceeded);
             return x;
         }
         // Reads one row; the reader is on the row's first value, and ends on its EndArray.
         double[] Row(ref Utf8JsonReader r, string path)
         {
             if (rows.Count >= maxRows)
-                throw new WireProtocolException($"lora_forward: 'input' holds more than {maxRows} rows, above the limit of {maxRows} rows per call.");
+                throw new WireProtocolException($"lora_forward: 'input' holds more than {maxRows} rows, above the limit of {maxRows} rows per call.", WireErrorCode.BudgetExceeded);
             if (width < 0)
             {
                 int i = 0;
@@ -352,7 +363,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads an <c>open_session_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static OpenSessionResponse ParseOpenSessionResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "open_session_response";
@@ -367,15 +378,36 @@ public static class WireMessages
 
     // ------------------------------------------------------------------ responses (contributor side)
 
-    /// <summary><c>{"type":"error","error":message}</c>.</summary>
+    /// <summary>
+    /// <c>{"type":"error","error":message}</c>: an error frame without a code, as a <c>zklora.wire.v2</c>
+    /// contributor sends (clients read its code as <see cref="WireErrorCode.Unspecified"/>). A
+    /// <c>zklora.wire.v3</c> contributor sends every error with a code: <see cref="ErrorBytes(WireErrorCode, string)"/>.
+    /// </summary>
     /// <remarks>Control characters in the message are escaped (<c>\u001b</c>), so an echoed id cannot inject terminal or log sequences.</remarks>
-    public static byte[] ErrorBytes(string message) => Write(w =>
+    public static byte[] ErrorBytes(string message) => ErrorBytes(WireErrorCode.Unspecified, message);
+
+    /// <summary>
+    /// <c>{"type":"error","code":code,"error":message}</c>, the code written as its wire name
+    /// (<see cref="WireErrorCodes.ToWireName"/>); <see cref="WireErrorCode.Unspecified"/> writes the
+    /// frame without <c>code</c>.
+    /// </summary>
+    /// <param name="code">Why, for machines.</param>
+    /// <param name="message">Why, for people (at most 4096 characters are sent).</param>
+    /// <returns>The frame's payload.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="code"/> is not a defined code.</exception>
+    /// <remarks>Control characters in the message are escaped (<c>\u001b</c>), so an echoed id cannot inject terminal or log sequences.</remarks>
+    public static byte[] ErrorBytes(WireErrorCode code, string message)
     {
-        w.WriteStartObject();
-        w.WriteString("type", "error");
-        w.WriteString("error", Escape(message ?? "", 4096));
-        w.WriteEndObject();
-    });
+        string? name = code == WireErrorCode.Unspecified ? null : code.ToWireName();
+        return Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "error");
+            if (name is not null) w.WriteString("code", name);
+            w.WriteString("error", Escape(message ?? "", 4096));
+            w.WriteEndObject();
+        });
+    }
 
     /// <summary>The <c>init_response</c> for a contributor.</summary>
     public static byte[] InitResponseBytes(InitResponse r)
@@ -469,14 +501,15 @@ public static class WireMessages
     // ------------------------------------------------------------------ responses (client side)
 
     /// <summary>Reads an <c>init_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static InitResponse ParseInitResponse(ReadOnlyMemory<byte> utf8)
     {
         using var doc = ParseResponse(utf8, "init_response");
         var root = doc.RootElement;
         ExactMembers(root, "init_response", "type", "protocol", "manifest_digest", "fixed_point", "injection_points");
         string protocol = Str(root, "protocol", "init_response");
-        if (protocol != ProtocolId) throw new WireProtocolException($"The contributor speaks protocol '{Printable(protocol)}'; this client speaks {ProtocolId}.");
+        if (!AcceptedProtocolIds.Contains(protocol, StringComparer.Ordinal))
+            throw new WireProtocolException($"The contributor speaks protocol '{Printable(protocol)}'; this client speaks {string.Join(" or ", AcceptedProtocolIds)}.");
         string digest = Str(root, "manifest_digest", "init_response");
         var cfg = ReadFixedPoint(root.GetProperty("fixed_point"), "init_response");
         var pointsEl = root.GetProperty("injection_points");
@@ -491,7 +524,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads a <c>lora_forward_response</c>, checking every array against the shapes it states.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static LoraForwardResponse ParseLoraForwardResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "lora_forward_response";
@@ -553,7 +586,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads an <c>end_inference_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static EndInferenceResponse ParseEndInferenceResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "end_inference_response";
@@ -564,7 +597,7 @@ public static class WireMessages
     }
 
     /// <summary>Reads a <c>proof_progress_response</c>.</summary>
-    /// <exception cref="WireProtocolException">An error response (its message), or a malformed response.</exception>
+    /// <exception cref="WireProtocolException">An error response (its message and <see cref="WireProtocolException.Code"/>, <see cref="WireProtocolException.IsErrorResponse"/> set), or a malformed response.</exception>
     public static ProofProgressResponse ParseProofProgressResponse(ReadOnlyMemory<byte> utf8)
     {
         const string what = "proof_progress_response";
@@ -623,11 +656,7 @@ public static class WireMessages
         try
         {
             string type = TypeOf(doc.RootElement, "response");
-            if (type == "error")
-            {
-                string message = doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString()! : "(no message)";
-                throw new WireProtocolException($"The contributor answered with an error: {Escape(message, 4096)}");
-            }
+            if (type == "error") throw ReadError(doc.RootElement);
             if (type != expectedType) throw new WireProtocolException($"Expected a {expectedType}, got a '{Printable(type)}' message.");
             return doc;
         }
@@ -636,6 +665,37 @@ public static class WireMessages
             doc.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The exception for an error frame: <c>type</c>, <c>error</c> (a string) and, from a
+    /// <c>zklora.wire.v3</c> contributor, <c>code</c> (one of <see cref="WireErrorCode"/>'s wire names);
+    /// without <c>code</c> (a <c>zklora.wire.v2</c> contributor) the code is <see cref="WireErrorCode.Unspecified"/>.
+    /// A frame with any other member, a repeated member, or a code that is not a string of the set is
+    /// a malformed response.
+    /// </summary>
+    private static WireProtocolException ReadError(JsonElement root)
+    {
+        const string what = "error response";
+        string? said = root.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? Escape(e.GetString()!, 4096) : null;
+        string Malformed(string why) => $"The contributor's {what} is malformed: {why}" + (said is null ? "" : $" (it said: {said})");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in root.EnumerateObject())
+        {
+            if (p.Name is not ("type" or "code" or "error"))
+                return new WireProtocolException(Malformed($"unknown member '{Printable(p.Name)}' (allowed: type, code, error)."));
+            if (!seen.Add(p.Name)) return new WireProtocolException(Malformed($"member '{p.Name}' appears twice."));
+        }
+        if (said is null)
+            return new WireProtocolException(Malformed(seen.Contains("error") ? $"'error' must be a string, got {Kind(e)}." : "missing member 'error'."));
+        var code = WireErrorCode.Unspecified;
+        if (root.TryGetProperty("code", out var c))
+        {
+            if (c.ValueKind != JsonValueKind.String) return new WireProtocolException(Malformed($"'code' must be a string, got {Kind(c)}."));
+            if (!WireErrorCodes.TryParse(c.GetString(), out code))
+                return new WireProtocolException(Malformed($"unknown error code '{Printable(c.GetString()!)}'."));
+        }
+        return new WireProtocolException($"The contributor answered with an error: {said}", code, isErrorResponse: true);
     }
 
     private static string TypeOf(JsonElement root, string what)
