@@ -133,7 +133,7 @@ let private proveAndVerifyWithOwnParameters (dir: string) =
     Expect.isTrue (obj.ReferenceEquals(verifierContext.Parameters, verifierParameters)) "the verifier context uses the host's parameters"
     Expect.equal (proverParameters.Pedersen.G.Get 0).Length 0 "nothing derived before proving"
     proveCalls prover fx.Manifest (Map.ofList fx.Secrets) fx.Transcript.Entries dir ignore CancellationToken.None |> unwrap |> ignore
-    let s = batchVerifyManyFilesWith verifierContext [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore |> unwrap
+    let s = batchVerifyManyFilesWith verifierContext [ dir ] fx.TranscriptPath [ fx.ManifestPath ] NullLogger.Instance |> unwrap
     Expect.isGreaterThan s.Proofs 0 "proofs verified"
     let proverPoints, verifierPoints = proverParameters.Pedersen.G.Get 0, verifierParameters.Pedersen.G.Get 0
     Expect.isGreaterThan proverPoints.Length 0 "the prover derived its generators into its own parameters"
