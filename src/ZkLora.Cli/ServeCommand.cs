@@ -76,7 +76,8 @@ internal static class ServeCommand
                 if (!(idleMinutes >= 0 && idleMinutes <= int.MaxValue / 60000.0)) throw new ArgumentException("--session-idle-timeout must be a non-negative number of minutes.");
                 long? memoryMb = parse.GetValue(proveMemory);
                 if (memoryMb is < 1 or > (1L << 40)) throw new ArgumentException("--prove-memory-mb must be positive.");
-                var log = parse.GetValue(quiet) ? null : parse.InvocationConfiguration.Error;
+                // The libraries log through ILogger; its lines go to stderr as plain text (none with --quiet).
+                var log = parse.GetValue(quiet) ? null : PlainLineLogger.Serve(parse.InvocationConfiguration.Error);
                 var progress = new ServeProgress(output, asJson, terminal: ReferenceEquals(output, Console.Out) && ServeProgress.ConsoleIsInteractive);
                 string? certPath = parse.GetValue(tlsCert);
                 if (certPath is null && parse.GetValue(tlsKey) is not null) throw new ArgumentException("--tls-key needs --tls-cert.");
@@ -95,7 +96,7 @@ internal static class ServeCommand
                         MaxOpenSessionsPerClient = parse.GetValue(maxSessionsPerClient),
                         MaxProvingMemoryBytes = memoryMb * (1L << 20),
                         SessionIdleTimeout = idleMinutes == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(idleMinutes),
-                        Log = log,
+                        Logger = log,
                         Backend = BackendOption.Read(parse, backend),
                         ProofProgress = progress,
                     }));
@@ -109,7 +110,7 @@ internal static class ServeCommand
                     IdleTimeout = Seconds(parse.GetValue(idleTimeout), "--idle-timeout"),
                     ReadTimeout = Seconds(parse.GetValue(readTimeout), "--read-timeout"),
                     WriteTimeout = Seconds(parse.GetValue(writeTimeout), "--write-timeout"),
-                    Log = log,
+                    Logger = log,
                     TlsCertificate = tls.Certificate,
                     TlsIntermediates = tls.Intermediates,
                     TlsHandshakeTimeout = handshakeTimeout,

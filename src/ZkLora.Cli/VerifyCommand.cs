@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using ZkLora.Api;
 
@@ -181,12 +182,13 @@ internal static class VerifyCommand
                 // verifier's verbose lines, not printed).
                 r = AnsiConsole.Status().Start("verifying…", ctx =>
                     ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
-                        new ProofVerificationOptions { ParameterPolicy = policy, Verbose = true, Log = new StatusWriter(ctx), Context = context }));
+                        new ProofVerificationOptions { ParameterPolicy = policy, Logger = new StatusLogger(ctx), Context = context }));
             }
             else
             {
+                // --verbose: the verifier's messages as plain lines (as before the library logged through ILogger).
                 r = ProofVerification.BatchVerifyProofs(proofDirs, transcript, adapters,
-                    new ProofVerificationOptions { ParameterPolicy = policy, Verbose = verbose, Log = log, Context = context });
+                    new ProofVerificationOptions { ParameterPolicy = policy, Logger = verbose ? new PlainLineLogger(log, maxChars: int.MaxValue) : null, Context = context });
             }
             return new Outcome(ExitCodes.Ok, r, default, "", null);
         }
@@ -200,14 +202,18 @@ internal static class VerifyCommand
         }
     }
 
-    /// <summary>Shows each line written as the status of a Spectre.Console spinner.</summary>
-    private sealed class StatusWriter(StatusContext status) : TextWriter
+    /// <summary>Shows each message the verifier logs as the status of a Spectre.Console spinner.</summary>
+    private sealed class StatusLogger(StatusContext status) : ILogger
     {
-        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public override void WriteLine(string? value)
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information && logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (value is not null) status.Status(Markup.Escape("verifying: " + (value.Length > 60 ? value[..60] + "…" : value)));
+            if (!IsEnabled(logLevel)) return;
+            string value = PlainLineLogger.Escape(formatter(state, exception), int.MaxValue);
+            status.Status(Markup.Escape("verifying: " + (value.Length > 60 ? value[..60] + "…" : value)));
         }
     }
 

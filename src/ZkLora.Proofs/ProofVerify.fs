@@ -19,6 +19,10 @@
 /// - the proof verifies for instances rebuilt from the TRANSCRIPT values, the pinned
 ///   commitment and the recomputed digest, under a key derived from the recomputed circuit.
 /// Nothing here needs the weights, the salts or TorchSharp.
+///
+/// Every verifying function takes the host's `ILogger` (`NullLogger.Instance` for none): it receives
+/// one structured message per step that passed (information) and per thing skipped (warning),
+/// see `VerifyLog`; failures are the returned `Error`, not log messages. Nothing is written to the console.
 module ZkLora.Proofs.ProofVerify
 
 open System
@@ -28,6 +32,8 @@ open ZkLora.Math
 open ZkLora.Math.Plonk
 open ZkLora.Proofs.Circuit
 open ZkLora.Math.Commitment
+open Microsoft.Extensions.Logging
+open Microsoft.Extensions.Logging.Abstractions
 
 /// Why verification failed.
 type VerifyFailureKind =
@@ -228,8 +234,6 @@ let private checkOne (entry: TranscriptEntry) (manifest: Manifest) (a: Artifact)
         return { Key = a.Key; Plan = plan; Instances = inst; Proof = proof }
     }
 
-/// Verifies a proof directory against a transcript and the pinned manifest. `log` receives
-/// one line per step when the caller wants details.
 /// Artifacts of several proof directories (one per contributor); a key found in two
 /// directories is a duplicate statement.
 let private scanAll (proofDirs: string list) : Result<Map<ArtifactNames.ProofKey, Artifact>, VerifyFailure> =
@@ -268,9 +272,7 @@ let private projectionPolicy (a: ManifestAdapter) : Result<unit, string> =
 
 /// The policy check of every module the transcript uses: the parameters of its calls and of
 /// its pinned manifest entry. Logs each module's config and scaling once.
-let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: InferenceTranscript) (manifest: Manifest) (log: string -> unit) =
-    let describe (c: FixedPoint.FixedPointConfig) (s: FixedPoint.Scaling) =
-        sprintf "fixed-point config (scale_bits %d, value_bits %d, intermediate_bits %d), scaling %O/%O" c.ScaleBits c.ValueBits c.IntermediateBits s.Num s.Den
+let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: InferenceTranscript) (manifest: Manifest) (logger: ILogger) =
     let modules = transcript.Entries |> List.map (fun e -> e.ModuleName) |> List.distinct
     result {
         do! ParameterPolicy.validate policy |> Result.map ignore |> tag InvalidInput
@@ -287,7 +289,7 @@ let private checkPolicy (policy: ParameterPolicy.ParameterPolicy) (transcript: I
                 | None -> Ok() // reported as a manifest mismatch with the statement's context
                 | Some a ->
                     match ParameterPolicy.check policy a.FixedPoint a.Scaling |> Result.bind (fun () -> projectionPolicy a) with
-                    | Ok() -> Ok(log (sprintf "module %s: %s" name (describe a.FixedPoint a.Scaling)))
+                    | Ok() -> Ok(VerifyLog.modulePolicyChecked logger name a.FixedPoint a.Scaling)
                     | Error m -> fail OutsidePolicy (sprintf "pinned manifest entry '%s': %s" name m))
             |> Result.map ignore
     }
@@ -313,18 +315,18 @@ let adapterProofsVerified (context: VerifierContext) (m: Manifest) =
 
 /// Verifies the one-time adapter proofs of a projection manifest (the context's policy first),
 /// once per manifest digest in the context; later calls with the same manifest return at once.
-let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: ProjectionArtifacts.AdapterProofs) (log: string -> unit) : Result<unit, VerifyFailure> =
+let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: ProjectionArtifacts.AdapterProofs) (logger: ILogger) : Result<unit, VerifyFailure> =
     let policy = context.Policy
     let verifiedAdapterProofs = context.VerifiedAdapterProofs
     result {
         do! if Manifest.backendOf m = ArtifactCommon.Projection then Ok() else fail InvalidInput "the manifest is not a projection-backend manifest: it has no adapter proofs"
         let! digest = Manifest.digest m |> tag InvalidInput
-        if verifiedAdapterProofs.ContainsKey digest then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" digest)
+        if verifiedAdapterProofs.ContainsKey digest then return VerifyLog.adapterProofsVerifiedBefore logger digest
         else
             do! checkManifestPolicy policy m
             do! ProjectionArtifacts.verifyAdapterProofs context.Parameters.Pedersen m proofs |> tag InvalidAdapterProof
             verifiedAdapterProofs[digest] <- true
-            return log (sprintf "adapter proofs of manifest %s: %d module(s) verify" digest m.Adapters.Length)
+            return VerifyLog.adapterProofsVerify logger digest m.Adapters.Length
     }
 
 /// Reads the adapter proofs of a projection manifest file and verifies them, unless that
@@ -333,10 +335,10 @@ let verifyAdapterProofs (context: VerifierContext) (m: Manifest) (proofs: Projec
 /// in the first proof directory that has it (where `zklora serve` publishes it). Where it comes
 /// from does not matter for soundness: it is verified against the pinned manifest's commitments
 /// and digest; the first existing candidate is the one used (a bad one is a rejection).
-let verifyAdapterProofsFileIn (context: VerifierContext) (proofDirs: string list) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
+let verifyAdapterProofsFileIn (context: VerifierContext) (proofDirs: string list) (manifestPath: string) (m: Manifest) (logger: ILogger) : Result<unit, VerifyFailure> =
     let policy = context.Policy
     result {
-        if adapterProofsVerified context m then return log (sprintf "adapter proofs of manifest %s: verified before (cached)" manifestPath)
+        if adapterProofsVerified context m then return VerifyLog.adapterProofsVerifiedBefore logger manifestPath
         else
             do! checkManifestPolicy policy m
             let! digest = Manifest.digest m |> tag InvalidInput
@@ -349,12 +351,12 @@ let verifyAdapterProofsFileIn (context: VerifierContext) (proofDirs: string list
                     fail InvalidAdapterProof
                         (sprintf "adapter proofs file %s does not exist, nor %s in the proof directories" next (ProjectionArtifacts.adapterProofsFileName digest))
             let! proofs = ProjectionArtifacts.readAdapterProofs path |> tag InvalidAdapterProof
-            return! verifyAdapterProofs context m proofs log
+            return! verifyAdapterProofs context m proofs logger
     }
 
 /// `verifyAdapterProofsFileIn` with no proof directory: only the file next to the manifest.
-let verifyAdapterProofsFile (context: VerifierContext) (manifestPath: string) (m: Manifest) (log: string -> unit) : Result<unit, VerifyFailure> =
-    verifyAdapterProofsFileIn context [] manifestPath m log
+let verifyAdapterProofsFile (context: VerifierContext) (manifestPath: string) (m: Manifest) (logger: ILogger) : Result<unit, VerifyFailure> =
+    verifyAdapterProofsFileIn context [] manifestPath m logger
 
 /// One projection statement, checked and ready for its proof check.
 type private ProjectionChecked =
@@ -446,13 +448,13 @@ let private projectionCoverage (entries: TranscriptEntry list) (statements: (Art
 /// Verifies the proof directories of one or more contributors against B's transcript and the
 /// union of the pinned manifests, refusing parameters outside the context's policy before any
 /// proof file is read; verifying keys and verified adapter proofs come from (and stay in) the context.
-let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (logger: ILogger) : Result<VerifySummary, VerifyFailure> =
     let policy = context.Policy
     let clock = Diagnostics.Stopwatch.StartNew()
     result {
         do! if transcript.Entries.IsEmpty then fail InvalidInput "the transcript has no entries: there is nothing to verify" else Ok()
         let! manifest = unionManifests manifests
-        do! checkPolicy policy transcript manifest log
+        do! checkPolicy policy transcript manifest logger
         do!
             manifests
             |> traverseAll (fun m ->
@@ -464,7 +466,7 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
         let! artifacts = scanAll proofDirs
         let sessions = transcript.Entries |> List.map (fun e -> e.SessionId) |> Set.ofList
         let relevant, other = artifacts |> Map.partition (fun k _ -> sessions.Contains k.SessionId)
-        do if not other.IsEmpty then log (sprintf "ignoring %d artifact(s) of sessions not in the transcript" other.Count)
+        do if not other.IsEmpty then VerifyLog.otherSessions logger other.Count
         let isProjection (moduleName: string) =
             match Manifest.tryFind moduleName manifest with
             | Some a -> ArtifactCommon.backendOfCommitment a.Commitment = ArtifactCommon.Projection
@@ -489,7 +491,7 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
             plonkEntries
             |> traverseAll (fun e ->
                 let r = checkOne e manifest plonkArtifacts[TranscriptEntry.key e]
-                if Result.isOk r then log (sprintf "statement %s matches the transcript and the pinned manifest" (describeKey (TranscriptEntry.key e)))
+                if Result.isOk r then VerifyLog.statementChecked logger (TranscriptEntry.key e)
                 r)
         let entryMap = projEntries |> List.map (fun e -> TranscriptEntry.key e, e) |> Map.ofList
         let! projChecked =
@@ -497,7 +499,7 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
             |> traverseAll (fun item ->
                 let r = checkProjection entryMap manifest item
                 match r with
-                | Ok c -> log (sprintf "statement %s (%d call(s)) matches the transcript and the pinned manifest" (describeKey c.PKey) (snd item).Calls.Length)
+                | Ok c -> VerifyLog.projectionStatementChecked logger c.PKey (snd item).Calls.Length
                 | Error _ -> ()
                 r)
         // Proofs: one batch per circuit (shared final check); a failed batch is re-checked
@@ -513,7 +515,7 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
                         (fun () -> Proving.verifyBatch context.Parameters.Plonk vk batch |> Result.mapError (sprintf "circuit %s: %s" cid))
                         (fun c -> Proving.verify context.Parameters.Plonk vk c.Instances c.Proof |> Result.mapError (sprintf "%s: the proof does not verify: %s" (describeKey c.Key)))
                     |> tag InvalidProof
-                return log (sprintf "%d proof(s) of circuit %s verify" items.Length cid)
+                return VerifyLog.circuitVerifies logger items.Length cid
             }
         let! _ = groups |> traverseAll verifyGroup
         // Projection proofs: decoded strictly for their statement, then verified together with one
@@ -533,22 +535,22 @@ let batchVerifyManyWith (context: VerifierContext) (proofDirs: string list) (tra
             |> batchThenCulprit
                 (fun () -> Projection.CallProof.verifyMany context.Parameters.Pedersen items |> Result.mapError (fun e -> { Kind = InvalidProof; Message = sprintf "projection proofs: %s" e }))
                 (fun (c, (st, p)) -> Projection.CallProof.verify context.Parameters.Pedersen st p |> Result.mapError (projFailure c))
-        do if not projChecked.IsEmpty then log (sprintf "%d projection proof(s) covering %d call(s) verify" projChecked.Length projEntries.Length)
+        do if not projChecked.IsEmpty then VerifyLog.projectionVerifies logger projChecked.Length projEntries.Length
         let layouts = projChecked |> List.map (fun c -> c.Layout) |> List.distinct
         return { Proofs = checkedItems.Length + projChecked.Length; Circuits = groups.Length + layouts.Length; Seconds = clock.Elapsed.TotalSeconds }
     }
 
 /// `batchVerifyManyWith` in a fresh context with the standard options (nothing is kept
 /// between calls: a projection manifest's adapter proofs must be verified in a context first).
-let batchVerifyMany (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
-    batchVerifyManyWith (VerifierContext()) proofDirs transcript manifests log
+let batchVerifyMany (proofDirs: string list) (transcript: InferenceTranscript) (manifests: Manifest list) (logger: ILogger) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyWith (VerifierContext()) proofDirs transcript manifests logger
 
 /// One contributor: one proof directory and its pinned manifest.
-let batchVerify (proofDir: string) (transcript: InferenceTranscript) (manifest: Manifest) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
-    batchVerifyMany [ proofDir ] transcript [ manifest ] log
+let batchVerify (proofDir: string) (transcript: InferenceTranscript) (manifest: Manifest) (logger: ILogger) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyMany [ proofDir ] transcript [ manifest ] logger
 
 /// `batchVerifyManyWith` over files: the transcript and the pinned manifests are read strictly first.
-let batchVerifyManyFilesWith (context: VerifierContext) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
+let batchVerifyManyFilesWith (context: VerifierContext) (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (logger: ILogger) : Result<VerifySummary, VerifyFailure> =
     let policy = context.Policy
     let clock = Diagnostics.Stopwatch.StartNew()
     result {
@@ -556,19 +558,19 @@ let batchVerifyManyFilesWith (context: VerifierContext) (proofDirs: string list)
         let! ms = manifestPaths |> traverseAll (fun p -> Manifest.readFile p |> tag InvalidInput |> Result.map (fun m -> p, m))
         // The one-time adapter proofs of projection manifests: after the whole policy check
         // (transcript and manifests), once per manifest digest.
-        do! if t.Entries.IsEmpty then Ok() else unionManifests (List.map snd ms) |> Result.bind (fun u -> checkPolicy policy t u ignore)
+        do! if t.Entries.IsEmpty then Ok() else unionManifests (List.map snd ms) |> Result.bind (fun u -> checkPolicy policy t u NullLogger.Instance)
         do!
             ms |> traverseAll (fun (p, m) ->
-                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFileIn context proofDirs p m log else Ok())
+                if Manifest.backendOf m = ArtifactCommon.Projection then verifyAdapterProofsFileIn context proofDirs p m logger else Ok())
             |> Result.map ignore
-        let! s = batchVerifyManyWith context proofDirs t (List.map snd ms) log
+        let! s = batchVerifyManyWith context proofDirs t (List.map snd ms) logger
         return { s with Seconds = clock.Elapsed.TotalSeconds }
     }
 
 /// `batchVerifyManyFilesWith` in a fresh context with the standard options.
-let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
-    batchVerifyManyFilesWith (VerifierContext()) proofDirs transcriptPath manifestPaths log
+let batchVerifyManyFiles (proofDirs: string list) (transcriptPath: string) (manifestPaths: string list) (logger: ILogger) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyFilesWith (VerifierContext()) proofDirs transcriptPath manifestPaths logger
 
 /// `batchVerify` over files.
-let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (log: string -> unit) : Result<VerifySummary, VerifyFailure> =
-    batchVerifyManyFiles [ proofDir ] transcriptPath [ manifestPath ] log
+let batchVerifyFiles (proofDir: string) (transcriptPath: string) (manifestPath: string) (logger: ILogger) : Result<VerifySummary, VerifyFailure> =
+    batchVerifyManyFiles [ proofDir ] transcriptPath [ manifestPath ] logger

@@ -1,5 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.FSharp.Collections;
-using Microsoft.FSharp.Core;
 using ZkLora.Proofs;
 
 namespace ZkLora.Api;
@@ -84,18 +85,21 @@ public sealed class VerificationContext
     internal ProofVerify.VerifierContext Inner { get; }
 }
 
-/// <summary>How <see cref="ProofVerification"/> verifies: the parameter policy, the verifier context and the verbose log.</summary>
+/// <summary>How <see cref="ProofVerification"/> verifies: the parameter policy, the verifier context and the logger.</summary>
 public sealed record ProofVerificationOptions
 {
     /// <summary>The bounds on every module's fixed-point configuration and scaling, checked before any proof is read
     /// (default <see cref="ParameterPolicy.Standard"/>).</summary>
     public ParameterPolicy ParameterPolicy { get; init; } = ParameterPolicy.Standard;
 
-    /// <summary>Write one line per step to <see cref="Log"/>, including each module's configuration and scaling.</summary>
-    public bool Verbose { get; init; }
-
-    /// <summary>Where verbose lines go (null: nowhere; the library writes nothing to the console itself).</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>
+    /// Receives one message per verification step that passed (<see cref="LogLevel.Information"/>: each module's
+    /// configuration and scaling, each statement, each batch of proofs) and per thing skipped (<see cref="LogLevel.Warning"/>),
+    /// with named values (<c>Module</c>, <c>SessionId</c>, <c>Invocation</c>, <c>CircuitId</c>, …). A rejection is the
+    /// <see cref="ProofVerificationException"/>, not a log message. Null: <see cref="NullLogger.Instance"/>; the library
+    /// writes nothing to the console itself.
+    /// </summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>The verifier context whose verifying keys and verified adapter proofs are reused (null: a fresh one for this verification).</summary>
     public VerificationContext? Context { get; init; }
@@ -118,15 +122,16 @@ public static class ProofVerification
     /// <param name="proofDir">The contributor's proof directory.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPath">The adapter manifest pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
-    /// <param name="log">Where verbose lines go (null: nowhere).</param>
+    /// <param name="logger">Receives one message per step (see <see cref="ProofVerificationOptions.Logger"/>; null: none).</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
-    public static ProofVerificationResult BatchVerifyProofs(string proofDir, string transcriptPath, string expectedAdaptersPath, bool verbose = false, TextWriter? log = null)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters",
+        Justification = "The shape of the 0.1.0 overloads they replace (verbose and log became logger); the single- and multi-directory overloads differ in the types of their first and third parameters, so no call is ambiguous.")]
+    public static ProofVerificationResult BatchVerifyProofs(string proofDir, string transcriptPath, string expectedAdaptersPath, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(proofDir);
         ArgumentException.ThrowIfNullOrWhiteSpace(expectedAdaptersPath);
-        return BatchVerifyProofs([proofDir], transcriptPath, [expectedAdaptersPath], verbose, log);
+        return BatchVerifyProofs([proofDir], transcriptPath, [expectedAdaptersPath], logger);
     }
 
     /// <summary>
@@ -137,12 +142,13 @@ public static class ProofVerification
     /// <param name="proofDirs">One proof directory per contributor.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
-    /// <param name="log">Where verbose lines go (null: nowhere).</param>
+    /// <param name="logger">Receives one message per step (see <see cref="ProofVerificationOptions.Logger"/>; null: none).</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
-    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null) =>
-        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, null, verbose, log, CancellationToken.None);
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters",
+        Justification = "The shape of the 0.1.0 overloads they replace (verbose and log became logger); the single- and multi-directory overloads differ in the types of their first and third parameters, so no call is ambiguous.")]
+    public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ILogger? logger = null) =>
+        Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, null, logger, CancellationToken.None);
 
     /// <summary>
     /// Verifies the proof directories of several contributors with explicit <paramref name="options"/>
@@ -151,50 +157,52 @@ public static class ProofVerification
     /// <param name="proofDirs">One proof directory per contributor.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
-    /// <param name="options">The parameter policy and the verbose log.</param>
+    /// <param name="options">The parameter policy, the verifier context and the logger.</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The policy's own bounds are out of range.</exception>
     public static ProofVerificationResult BatchVerifyProofs(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ProofVerificationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Context, options.Verbose, options.Log, CancellationToken.None);
+        return Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Context, options.Logger, CancellationToken.None);
     }
 
-    /// <summary>As <see cref="BatchVerifyProofs(string, string, string, bool, TextWriter?)"/>, on the thread pool, with cancellation.</summary>
+    /// <summary>As <see cref="BatchVerifyProofs(string, string, string, ILogger?)"/>, on the thread pool, with cancellation.</summary>
     /// <param name="proofDir">The contributor's proof directory.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPath">The adapter manifest pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
-    /// <param name="log">Where verbose lines go (null: nowhere).</param>
+    /// <param name="logger">Receives one message per step (see <see cref="ProofVerificationOptions.Logger"/>; null: none).</param>
     /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(string proofDir, string transcriptPath, string expectedAdaptersPath, bool verbose = false, TextWriter? log = null, CancellationToken cancellationToken = default)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters",
+        Justification = "The shape of the 0.1.0 overloads they replace (verbose and log became logger); the single- and multi-directory overloads differ in the types of their first and third parameters, so no call is ambiguous.")]
+    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(string proofDir, string transcriptPath, string expectedAdaptersPath, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(proofDir);
         ArgumentException.ThrowIfNullOrWhiteSpace(expectedAdaptersPath);
-        return BatchVerifyProofsAsync([proofDir], transcriptPath, [expectedAdaptersPath], verbose, log, cancellationToken);
+        return BatchVerifyProofsAsync([proofDir], transcriptPath, [expectedAdaptersPath], logger, cancellationToken);
     }
 
     /// <summary>
-    /// As <see cref="BatchVerifyProofs(IReadOnlyList{string}, string, IReadOnlyList{string}, bool, TextWriter?)"/>,
+    /// As <see cref="BatchVerifyProofs(IReadOnlyList{string}, string, IReadOnlyList{string}, ILogger?)"/>,
     /// on the thread pool, with cancellation.
     /// </summary>
     /// <param name="proofDirs">One proof directory per contributor.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
-    /// <param name="verbose">Write one line per step to <paramref name="log"/>.</param>
-    /// <param name="log">Where verbose lines go (null: nowhere).</param>
+    /// <param name="logger">Receives one message per step (see <see cref="ProofVerificationOptions.Logger"/>; null: none).</param>
     /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, bool verbose = false, TextWriter? log = null, CancellationToken cancellationToken = default)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters",
+        Justification = "The shape of the 0.1.0 overloads they replace (verbose and log became logger); the single- and multi-directory overloads differ in the types of their first and third parameters, so no call is ambiguous.")]
+    public static Task<ProofVerificationResult> BatchVerifyProofsAsync(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
-        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, null, verbose, log, cancellationToken), cancellationToken);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, ParameterPolicy.Standard, null, logger, cancellationToken), cancellationToken);
     }
 
     /// <summary>
@@ -204,7 +212,7 @@ public static class ProofVerification
     /// <param name="proofDirs">One proof directory per contributor.</param>
     /// <param name="transcriptPath">The base-model user's transcript.</param>
     /// <param name="expectedAdaptersPaths">Each contributor's manifest, pinned before inference.</param>
-    /// <param name="options">The parameter policy and the verbose log.</param>
+    /// <param name="options">The parameter policy, the verifier context and the logger.</param>
     /// <param name="cancellationToken">Observed before the files are read, after each statement is checked and after each circuit's proofs are verified.</param>
     /// <returns>The number of proofs and the total time.</returns>
     /// <exception cref="ProofVerificationException">Any check failed; <see cref="ProofVerificationException.Reason"/> says which.</exception>
@@ -213,7 +221,7 @@ public static class ProofVerification
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
         ArgumentNullException.ThrowIfNull(options);
-        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Context, options.Verbose, options.Log, cancellationToken), cancellationToken);
+        return Task.Run(() => Verify(proofDirs, transcriptPath, expectedAdaptersPaths, options.ParameterPolicy, options.Context, options.Logger, cancellationToken), cancellationToken);
     }
 
     private static void CheckArguments(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths)
@@ -225,20 +233,15 @@ public static class ProofVerification
         if (expectedAdaptersPaths.Count == 0 || expectedAdaptersPaths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Give at least one pinned manifest, none empty.", nameof(expectedAdaptersPaths));
     }
 
-    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ParameterPolicy parameterPolicy, VerificationContext? context, bool verbose, TextWriter? log, CancellationToken cancellationToken)
+    private static ProofVerificationResult Verify(IReadOnlyList<string> proofDirs, string transcriptPath, IReadOnlyList<string> expectedAdaptersPaths, ParameterPolicy parameterPolicy, VerificationContext? context, ILogger? logger, CancellationToken cancellationToken)
     {
         CheckArguments(proofDirs, transcriptPath, expectedAdaptersPaths);
         ArgumentNullException.ThrowIfNull(parameterPolicy);
         var policy = parameterPolicy.ToFSharp();
         cancellationToken.ThrowIfCancellationRequested();
-        var writer = log;
-        // The verifier reports each finished step to this sink, which makes it the place to observe
+        // The verifier reports each finished step to its logger, which makes it the place to observe
         // cancellation: the exception unwinds the pure F# pipeline (it holds no resources).
-        var sink = FuncConvert.FromAction<string>(line =>
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (verbose && writer is not null) lock (writer) writer.WriteLine(line);
-        });
+        var sink = new CancellationObservingLogger(logger ?? NullLogger.Instance, cancellationToken);
         var verifier = (context ?? new VerificationContext()).Inner.WithPolicy(policy);
         var r = ProofVerify.batchVerifyManyFilesWith(
             verifier, ListModule.OfSeq(proofDirs.Select(Path.GetFullPath)), Path.GetFullPath(transcriptPath),

@@ -123,7 +123,10 @@ public class ServeLimitFlagsTests : IDisposable
             guard.CancelAfter(TimeSpan.FromSeconds(45));
             await AssertClosedByServerAsync(idle, guard.Token);
         }
-        await served.Log.WaitForLineAsync(l => l.Contains("idle for 1 s, closing"), TimeSpan.FromSeconds(30));
+        string idleLine = await served.Log.WaitForLineAsync(l => l.Contains("idle for 1 s, closing"), TimeSpan.FromSeconds(30));
+        // The server libraries log through ILogger; `serve` writes each message as the plain line it always wrote.
+        Assert.Matches(@"^\[zklora serve \d\d:\d\d:\d\d\] #\d+ 127\.0\.0\.1:\d+: idle for 1 s, closing$", idleLine);
+        Assert.Matches(@"(?m)^\[zklora serve \d\d:\d\d:\d\d\] listening on [^ ]+:" + served.Port + "\r?$", served.Log.Text);
 
         // --read-timeout: a frame that never completes is answered with the configured limit, then closed.
         using (var slow = await ConnectAsync(served.Port, cts.Token))
@@ -165,7 +168,9 @@ public class ServeLimitFlagsTests : IDisposable
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
         guard.CancelAfter(TimeSpan.FromSeconds(90));
         await AssertClosedByServerAsync(stalled, guard.Token);
-        await served.Log.WaitForLineAsync(l => l.Contains("TLS handshake not completed within 1 s"), TimeSpan.FromSeconds(30));
+        string line = await served.Log.WaitForLineAsync(l => l.Contains("TLS handshake not completed within 1 s"), TimeSpan.FromSeconds(30));
+        Assert.Matches(@"^\[zklora serve \d\d:\d\d:\d\d\] #\d+ 127\.0\.0\.1:\d+: TLS handshake not completed within 1 s, closing$", line);
+        Assert.Matches(@"(?m)^\[zklora serve \d\d:\d\d:\d\d\] listening on [^ ]+:" + served.Port + " \\(TLS\\)\r?$", served.Log.Text);
     }
 
     [Fact(Timeout = 240000)]

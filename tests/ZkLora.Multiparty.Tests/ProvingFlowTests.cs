@@ -1,4 +1,6 @@
 using System.Numerics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using ZkLora.Api;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
@@ -46,24 +48,34 @@ public class ProvingFlowTests(ProvedSessionFixture fx) : IClassFixture<ProvedSes
         var r = await ProofVerification.BatchVerifyProofsAsync(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath);
         Assert.Equal((2, 1), (r.ProofCount, r.CircuitCount));
 
-        // Cancelled at the first verbose line (the parameter policy's report of the first module,
-        // written before any statement or proof is read): the proofs are never verified.
+        // Cancelled at the first logged step (the parameter policy's report of the first module,
+        // logged before any statement or proof is read): the proofs are never verified.
         using var cts = new CancellationTokenSource();
-        var log = new CancellingWriter(cts);
+        var log = new CancellingLogger(cts);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], verbose: true, log, cts.Token));
+            ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], log, cts.Token));
         Assert.Single(log.Lines);
         Assert.StartsWith("module ", log.Lines[0]);
+
+        // A host logger that filters every step out still sees cancellation observed between steps.
+        using var cts2 = new CancellationTokenSource();
+        cts2.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], NullLogger.Instance, cts2.Token));
     }
 
-    /// <summary>Records verbose lines and cancels on the first one.</summary>
-    private sealed class CancellingWriter(CancellationTokenSource cts) : StringWriter
+    /// <summary>Records logged messages and cancels on the first one.</summary>
+    private sealed class CancellingLogger(CancellationTokenSource cts) : ILogger
     {
         public List<string> Lines { get; } = new();
 
-        public override void WriteLine(string? value)
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            Lines.Add(value ?? "");
+            Lines.Add(formatter(state, exception));
             cts.Cancel();
         }
     }
@@ -124,13 +136,30 @@ public class ParameterPolicyVerificationTests(ProvedSessionFixture fx) : IClassF
     }
 
     [Fact]
-    public async Task The_verbose_log_names_each_modules_config_and_scaling()
+    public async Task The_logger_receives_each_modules_config_and_scaling_and_each_step_as_structured_information()
     {
-        var log = new StringWriter();
+        var log = new CapturingLogger();
         var r = await ProofVerification.BatchVerifyProofsAsync([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath],
-            new ProofVerificationOptions { Verbose = true, Log = log }, CancellationToken.None);
+            new ProofVerificationOptions { Logger = log }, CancellationToken.None);
         Assert.Equal(2, r.ProofCount);
-        Assert.Contains("fixed-point config (scale_bits 20, value_bits 63, intermediate_bits 127), scaling 2/1", log.ToString());
+        Assert.All(log.Entries, e => Assert.Equal(LogLevel.Information, e.Level));
+        var transcript = InferenceTranscript.Read(fx.TranscriptPath);
+        var modules = transcript.Entries.Select(e => e.ModuleName).Distinct().Order().ToList();
+        var policy = log.Entries.Where(e => e.EventId.Name == "ModulePolicy").ToList();
+        Assert.Equal(modules, policy.Select(e => (string)e.Values["Module"]!).Order());
+        Assert.All(policy, e =>
+        {
+            Assert.Equal((20, 63, 127), ((int)e.Values["ScaleBits"]!, (int)e.Values["ValueBits"]!, (int)e.Values["IntermediateBits"]!));
+            Assert.Equal($"module {e.Values["Module"]}: fixed-point config (scale_bits 20, value_bits 63, intermediate_bits 127), scaling 2/1", e.Message);
+        });
+        // every statement and the proofs, keyed by their values
+        var statements = log.Entries.Where(e => e.EventId.Name is "StatementMatches" or "ProjectionStatementMatches").ToList();
+        Assert.NotEmpty(statements);
+        Assert.All(statements, e => Assert.Contains((string)e.Values["Module"]!, modules));
+        Assert.All(statements, e => Assert.Equal(transcript.Entries[0].SessionId, e.Values["SessionId"]));
+        Assert.Contains(log.Entries, e => e.EventId.Name is "CircuitProofsVerify" or "ProjectionProofsVerify");
+        // without a logger nothing is logged anywhere, and the result is the same
+        Assert.Equal(2, ProofVerification.BatchVerifyProofs(fx.ProofDirectory, fx.TranscriptPath, fx.PinnedManifestPath).ProofCount);
     }
 
     [Fact]

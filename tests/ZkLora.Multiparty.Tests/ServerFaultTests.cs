@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 using Xunit;
@@ -161,11 +162,26 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
         using var dir = new TempDir();
         string outDir = dir.Combine("out");
         var disk = new FillableDisk();
-        var s1 = LoRAServer.Create(fx.Adapter, outDir, null, new LoRAServerTestHooks { ProofGenerator = new CountingProver(), StoreFileOpener = disk.Open });
+        var log = new CapturingLogger();
+        var s1 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { Logger = log },
+            new LoRAServerTestHooks { ProofGenerator = new CountingProver(), StoreFileOpener = disk.Open });
         s1.LoraForward("kept", M0, [1, In], Rows(1));
+        Assert.Empty(log.Entries);
         disk.Full = true;
         Assert.Contains("cannot record the call durably", Assert.Throws<LoraRequestException>(() => s1.LoraForward("kept", M0, [2, In], Rows(2))).Message);
         Assert.Contains("cannot store the session durably", Assert.Throws<LoraRequestException>(() => s1.LoraForward("new", M0, [1, In], Rows(1))).Message);
+        // The operator is told, at error level, with the session as a value (the client only hears "try again later").
+        Assert.Collection(log.Entries,
+            e =>
+            {
+                Assert.Equal((LogLevel.Error, "SessionLogWriteFailed", "kept"), (e.Level, e.EventId.Name, e.Values["SessionId"]));
+                Assert.StartsWith("session 'kept': cannot write its log: ", e.Message);
+            },
+            e =>
+            {
+                Assert.Equal((LogLevel.Error, "SessionLogCreateFailed", "new"), (e.Level, e.EventId.Name, e.Values["SessionId"]));
+                Assert.StartsWith("session 'new': cannot create its log: ", e.Message);
+            });
         // The failed open left no session and no log behind that a restart would mistake for one.
         Assert.DoesNotContain("new", s1.OpenSessionIds);
         Assert.False(File.Exists(Path.Combine(s1.SessionDirectory, "new.wal")));
@@ -216,10 +232,10 @@ public class ServerFaultTests(DemoFixture fx) : IClassFixture<DemoFixture>
     {
         using var cts = Timeouts.Test();
         var prover = new CountingProver();
-        var log = new StringWriter();
+        var log = new CapturingLogger();
         await using var s = await RunningServer.StartAsync(fx.Adapter, new LoRAServerOptions
         {
-            MaxOpenSessionsPerClient = 1, SessionIdleTimeout = TimeSpan.FromMilliseconds(500), Log = log,
+            MaxOpenSessionsPerClient = 1, SessionIdleTimeout = TimeSpan.FromMilliseconds(500), Logger = log,
         }, hooks: new LoRAServerTestHooks { ProofGenerator = prover });
         var crashed = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         string token = await ServerRobustnessTests.OpenAsync(crashed, "orphan", cts.Token);

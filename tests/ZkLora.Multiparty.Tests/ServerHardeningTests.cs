@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using ZkLora.Api.Multiparty;
 using ZkLora.Model;
 using Xunit;
@@ -366,9 +367,21 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         crash.Cancel(); // the process dies; nothing more of s1 runs
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ending);
 
-        // Restart with the real prover: it finishes the session by itself.
-        var s2 = LoRAServer.Create(fx.Adapter, outDir);
+        // Restart with the real prover: it finishes the session by itself, and tells the host's logger.
+        var log = new CapturingLogger();
+        var s2 = LoRAServer.Create(fx.Adapter, outDir, new LoRAServerOptions { Logger = log });
         await s2.Recovery.WaitAsync(cts.Token);
+        Assert.Collection(log.Entries,
+            e =>
+            {
+                Assert.Equal((LogLevel.Information, "RecoveryStarted", (object?)1), (e.Level, e.EventId.Name, e.Values["Sessions"]));
+                Assert.Equal("recovery: finishing 1 session(s) whose end_inference was accepted before a restart", e.Message);
+            },
+            e =>
+            {
+                Assert.Equal((LogLevel.Information, "RecoveryProved", (object?)"owed", (object?)2), (e.Level, e.EventId.Name, e.Values["SessionId"], e.Values["Proofs"]));
+                Assert.Equal("recovery: session 'owed': 2 proofs written", e.Message);
+            });
         Assert.True(s2.IsEnded("owed"));
         Assert.Empty(s2.OpenSessionIds);
         var files = Directory.GetFiles(s2.ProofDirectory).Select(Path.GetFileName).Order().ToList();
@@ -379,7 +392,7 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
         string t = Path.Combine(dir.Path, "t.json"), m = Path.Combine(dir.Path, "m.json");
         transcript.Write(t);
         s2.WriteManifest(m);
-        var r = ZkLora.Api.ProofVerification.BatchVerifyProofs([s2.ProofDirectory], t, [m], false);
+        var r = ZkLora.Api.ProofVerification.BatchVerifyProofs([s2.ProofDirectory], t, [m]);
         Assert.Equal(2, r.ProofCount);
     }
 
@@ -389,8 +402,11 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
     public async Task Control_characters_are_escaped_in_error_frames_the_log_and_the_client()
     {
         using var cts = Timeouts.Test();
+        // What the socket logs, as values (escaped by the library) and as the lines `zklora serve` writes.
         var log = new StringWriter();
-        await using var s = await RunningServer.StartAsync(fx.Adapter, socketOptions: new LoRAServerSocketOptions { Log = log });
+        var captured = new CapturingLogger();
+        await using var s = await RunningServer.StartAsync(fx.Adapter,
+            socketOptions: new LoRAServerSocketOptions { Logger = new TeeLogger(captured, ZkLora.Cli.PlainLineLogger.Serve(log)) });
         using var conn = await RawConnection.OpenAsync(s.Endpoint, cts.Token);
         const string evil = "a\\r\\nb\\u001b[31mred\\u0007\\u2028";
         await conn.SendFrameAsync($"{{\"type\":\"open_session\",\"session_id\":\"{evil}\"}}", cts.Token);
@@ -404,6 +420,12 @@ public class ServerHardeningTests(DemoFixture fx) : IClassFixture<DemoFixture>
             Assert.DoesNotContain(text, c => char.IsControl(c) || c == '\u2028');
             Assert.Contains("\\u001b", text);
         }
+        Assert.NotEmpty(captured.Entries);
+        Assert.All(captured.Entries, e =>
+        {
+            Assert.DoesNotContain(e.Message, c => char.IsControl(c) || c == '\u2028');
+            Assert.All(e.Values.Values.OfType<string>(), v => Assert.DoesNotContain(v, c => char.IsControl(c) || c == '\u2028'));
+        });
         string logged = log.ToString();
         Assert.DoesNotContain('\u001b', logged);
         Assert.DoesNotContain('\r', logged);

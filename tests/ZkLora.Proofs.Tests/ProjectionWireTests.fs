@@ -17,6 +17,9 @@ open ZkLora.Proofs
 open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.ProofBatch
 open ZkLora.Proofs.ProofVerify
+open Microsoft.Extensions.Logging
+open Microsoft.Extensions.Logging.Abstractions
+open ZkLora.Tests.CapturingLogger
 
 let private unwrap r = match r with Ok v -> v | Error e -> failtestf "unexpected error: %A" e
 
@@ -130,7 +133,7 @@ let private proveAndVerifyWithOwnParameters (dir: string) =
     Expect.isTrue (obj.ReferenceEquals(verifierContext.Parameters, verifierParameters)) "the verifier context uses the host's parameters"
     Expect.equal (proverParameters.Pedersen.G.Get 0).Length 0 "nothing derived before proving"
     proveCalls prover fx.Manifest (Map.ofList fx.Secrets) fx.Transcript.Entries dir ignore CancellationToken.None |> unwrap |> ignore
-    let s = batchVerifyManyFilesWith verifierContext [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore |> unwrap
+    let s = batchVerifyManyFilesWith verifierContext [ dir ] fx.TranscriptPath [ fx.ManifestPath ] NullLogger.Instance |> unwrap
     Expect.isGreaterThan s.Proofs 0 "proofs verified"
     let proverPoints, verifierPoints = proverParameters.Pedersen.G.Get 0, verifierParameters.Pedersen.G.Get 0
     Expect.isGreaterThan proverPoints.Length 0 "the prover derived its generators into its own parameters"
@@ -141,7 +144,7 @@ let private proveAndVerifyWithOwnParameters (dir: string) =
 
 let private verifyDir (dir: string) =
     let fx = fixture.Value
-    batchVerifyManyFilesWith verifier [ dir ] fx.TranscriptPath [ fx.ManifestPath ] ignore
+    batchVerifyManyFilesWith verifier [ dir ] fx.TranscriptPath [ fx.ManifestPath ] NullLogger.Instance
 
 /// An attacker who rewrites the meta file for whatever statement and proof bytes are there.
 let private fixMeta (dir: string) (stem: string) =
@@ -210,8 +213,23 @@ let tests =
             Manifest.writeFile mPath plonkManifest |> unwrap
             let tPath = Path.Combine(d, "t.json")
             InferenceTranscript.writeFile tPath { Entries = fx.Transcript.Entries @ [ e ] } |> unwrap
-            let s = batchVerifyManyFiles [ fx.Grouped; plonkDir ] tPath [ fx.ManifestPath; mPath ] ignore |> unwrap
+            let logger = CapturingLogger()
+            let s = batchVerifyManyFiles [ fx.Grouped; plonkDir ] tPath [ fx.ManifestPath; mPath ] logger |> unwrap
             Expect.equal s.Proofs 6 "five projection proofs and one PLONK proof"
+            // what the host's logger received: every step of both backends, at information level
+            let entries = logger.Entries
+            Expect.all entries (fun e -> e.Level = LogLevel.Information) "information only"
+            let named name = entries |> List.filter (fun e -> e.EventId.Name = name)
+            let digest = Manifest.digest fx.Manifest |> unwrap
+            Expect.equal (named "AdapterProofsVerified" |> List.map (fun e -> e.Values["ManifestDigest"] :?> string, e.Values["Modules"] :?> int))
+                [ digest, fx.Manifest.Adapters.Length ] "the projection manifest's adapter proofs, once"
+            let projection = named "ProjectionStatementMatches"
+            Expect.equal (projection |> List.sumBy (fun e -> e.Values["Calls"] :?> int)) fx.Transcript.Entries.Length "projection statements cover every projection call"
+            Expect.all projection (fun e -> fx.Manifest.Adapters |> List.exists (fun a -> a.ModuleName = (e.Values["Module"] :?> string))) "Module is a pinned projection module"
+            Expect.equal (named "ProjectionProofsVerify" |> List.map (fun e -> e.Message))
+                [ sprintf "%d projection proof(s) covering %d call(s) verify" (s.Proofs - 1) fx.Transcript.Entries.Length ] "one line for the projection batch"
+            Expect.equal (named "StatementMatches" |> List.map (fun e -> e.Values["Module"] :?> string)) [ w.Name ] "the PLONK statement"
+            Expect.equal (named "CircuitProofsVerify" |> List.map (fun e -> e.Values["Proofs"] :?> int)) [ 1 ] "the PLONK batch"
             // the PLONK proof's statement is not accepted where the manifest says projection
             let moved = copyDir fx.Grouped
             for f in Directory.GetFiles plonkDir do
@@ -219,7 +237,7 @@ let tests =
             let tPath2 = Path.Combine(d, "t2.json")
             let e9 = { (call "s9" fx.Weights[1] 0L [| [| BigInteger 17; BigInteger -300 |] |]) with SessionId = "s9" }
             InferenceTranscript.writeFile tPath2 { Entries = fx.Transcript.Entries @ [ e9 ] } |> unwrap
-            batchVerifyFiles moved tPath2 fx.ManifestPath ignore |> expectFailure Tampered "projection statement file"
+            batchVerifyFiles moved tPath2 fx.ManifestPath NullLogger.Instance |> expectFailure Tampered "projection statement file"
         }
         test "the adapter proofs are found in a proof directory when none lie next to the pinned manifest" {
             let fx = fixture.Value
@@ -235,7 +253,7 @@ let tests =
                 let dir = copyDir fx.Grouped
                 json |> Option.iter (fun j -> File.WriteAllText(Path.Combine(dir, ProjectionArtifacts.adapterProofsFileName digest), j))
                 dir
-            let run dir = batchVerifyManyFilesWith (VerifierContext()) [ dir ] fx.TranscriptPath [ pinnedAlone () ] ignore
+            let run dir = batchVerifyManyFilesWith (VerifierContext()) [ dir ] fx.TranscriptPath [ pinnedAlone () ] NullLogger.Instance
             let s = run (withProofsIn (Some proofsJson)) |> unwrap
             Expect.equal s.Proofs 5 "verified with the published adapter proofs"
             run (withProofsIn None) |> expectFailure InvalidAdapterProof (ProjectionArtifacts.adapterProofsFileName digest)
@@ -247,7 +265,7 @@ let tests =
             let p = Path.Combine(d, "pinned.json")
             File.Copy(fx.ManifestPath, p)
             File.WriteAllText(ProjectionArtifacts.adapterProofsPath p, bad)
-            batchVerifyManyFilesWith (VerifierContext()) [ withProofsIn (Some proofsJson) ] fx.TranscriptPath [ p ] ignore
+            batchVerifyManyFilesWith (VerifierContext()) [ withProofsIn (Some proofsJson) ] fx.TranscriptPath [ p ] NullLogger.Instance
             |> expectFailure InvalidAdapterProof "module"
         }
         test "per-call proofs verify" {
@@ -284,7 +302,7 @@ let tests =
             let d = tempDir ()
             let tPath = Path.Combine(d, "t.json")
             InferenceTranscript.writeFile tPath t |> unwrap
-            batchVerifyFiles fx.Grouped tPath fx.ManifestPath ignore |> expectFailure Coverage "which the transcript does not have"
+            batchVerifyFiles fx.Grouped tPath fx.ManifestPath NullLogger.Instance |> expectFailure Coverage "which the transcript does not have"
         }
         test "a proof for another statement (the per-call proof of the group's first call) is rejected" {
             let d = copyDir fixture.Value.Grouped
@@ -346,7 +364,7 @@ let tests =
             let writeWith (f: byte[] -> byte[]) =
                 let bad = { good with Proofs = good.Proofs |> List.mapi (fun i (n, p) -> n, (if i = 1 then f p else p)) }
                 File.WriteAllText(proofsPath, ProjectionArtifacts.adapterProofsToJson bad |> unwrap)
-            let check () = verifyAdapterProofsFile verifier path m ignore
+            let check () = verifyAdapterProofsFile verifier path m NullLogger.Instance
             let p1 = snd good.Proofs[1]
             for pos in [ 0; 33; p1.Length / 2; p1.Length - 1 ] do
                 writeWith (fun p -> let q = Array.copy p in q[pos] <- q[pos] ^^^ 0x04uy; q)
@@ -379,14 +397,14 @@ let tests =
             let entries = fx.Weights |> List.map (fun w -> w.Name, commit w)
             let m = { Adapters = entries |> List.map (fun (_, (e, _)) -> e) }
             let theirs = ProjectionArtifacts.readAdapterProofs (ProjectionArtifacts.adapterProofsPath fx.ManifestPath) |> unwrap
-            match verifyAdapterProofs verifier m theirs ignore with
+            match verifyAdapterProofs verifier m theirs NullLogger.Instance with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message; Expect.stringContains f.Message "not the pinned manifest" "digest"
             | Ok() -> failtest "accepted"
             let md = Manifest.digest m |> unwrap
-            match verifyAdapterProofs verifier m { theirs with ManifestDigest = md } ignore with
+            match verifyAdapterProofs verifier m { theirs with ManifestDigest = md } NullLogger.Instance with
             | Error f -> Expect.equal f.Kind InvalidAdapterProof f.Message
             | Ok() -> failtest "other commitments' proofs accepted"
-            match verifyAdapterProofs verifier m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) ignore with
+            match verifyAdapterProofs verifier m ({ ManifestDigest = md; Proofs = List.tail theirs.Proofs } : ProjectionArtifacts.AdapterProofs) NullLogger.Instance with
             | Error f -> Expect.stringContains f.Message "has no adapter proof" "missing module"
             | Ok() -> failtest "accepted"
         }
@@ -394,7 +412,7 @@ let tests =
             let fx = fixture.Value
             let entries = fx.Weights |> List.map (fun w -> w.Name, commit w)
             let m = { Adapters = entries |> List.map (fun (_, (e, _)) -> e) }
-            batchVerify fx.Grouped fx.Transcript m ignore |> expectFailure InvalidAdapterProof "have not been verified"
+            batchVerify fx.Grouped fx.Transcript m NullLogger.Instance |> expectFailure InvalidAdapterProof "have not been verified"
         }
         test "a manifest with the commitments of two modules swapped is rejected" {
             let fx = fixture.Value
@@ -408,7 +426,7 @@ let tests =
             let byName = Map.ofList ps.Proofs
             let relabeled : ProjectionArtifacts.AdapterProofs = { ManifestDigest = Manifest.digest swapped |> unwrap; Proofs = [ ad[0].ModuleName, byName[ad[0].ModuleName]; ad[1].ModuleName, byName[ad[2].ModuleName]; ad[2].ModuleName, byName[ad[1].ModuleName] ] }
             File.WriteAllText(ProjectionArtifacts.adapterProofsPath path, ProjectionArtifacts.adapterProofsToJson relabeled |> unwrap)
-            batchVerifyFiles fx.Grouped fx.TranscriptPath path ignore |> expectFailure ManifestMismatch "adapter_commitment"
+            batchVerifyFiles fx.Grouped fx.TranscriptPath path NullLogger.Instance |> expectFailure ManifestMismatch "adapter_commitment"
             // statements rewritten to the swapped commitments: the proofs were made for the others
             let dd = copyDir fx.Grouped
             for stem in [ sprintf "s1.%s.0" (b ()); sprintf "s1.%s.0" (c ()); sprintf "s2.%s.0" (b ()) ] do
@@ -417,7 +435,7 @@ let tests =
                 let target = swapped.Adapters |> List.find (fun x -> x.ModuleName = st.ModuleName)
                 File.WriteAllText(s, ProjectionArtifacts.toJson { st with Commitment = Manifest.pedersenCommitment target |> unwrap } |> unwrap)
                 fixMeta dd stem
-            batchVerifyFiles dd fx.TranscriptPath path ignore |> expectFailure InvalidProof "does not verify"
+            batchVerifyFiles dd fx.TranscriptPath path NullLogger.Instance |> expectFailure InvalidProof "does not verify"
         }
         test "projection statements are read strictly" {
             let s, _, _ = files fixture.Value.Grouped (sprintf "s1.%s.0" (a ()))
@@ -474,10 +492,10 @@ let tests =
             let path = Path.Combine(d, "wide.json")
             Manifest.writeFile path m |> unwrap
             // no adapter-proof file at all: the policy fails first
-            match verifyAdapterProofsFile (contextWithPolicy wide) path m ignore with
+            match verifyAdapterProofsFile (contextWithPolicy wide) path m NullLogger.Instance with
             | Error f -> Expect.equal f.Kind OutsidePolicy f.Message; Expect.stringContains f.Message "projection policy" "projection policy"
             | Ok() -> failtest "accepted"
-            match verifyAdapterProofsFile verifier path m ignore with
+            match verifyAdapterProofsFile verifier path m NullLogger.Instance with
             | Error f -> Expect.equal f.Kind OutsidePolicy f.Message
             | Ok() -> failtest "accepted"
         }

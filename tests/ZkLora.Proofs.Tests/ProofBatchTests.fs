@@ -13,6 +13,9 @@ open ZkLora.Proofs.FixedPoint
 open ZkLora.Proofs.AdapterCommitment
 open ZkLora.Proofs.ProofBatch
 open ZkLora.Proofs.ProofVerify
+open Microsoft.Extensions.Logging
+open Microsoft.Extensions.Logging.Abstractions
+open ZkLora.Tests.CapturingLogger
 
 let private unwrap r = match r with Ok v -> v | Error e -> failtestf "unexpected error: %A" e
 
@@ -108,14 +111,53 @@ let tests =
     testSequenced <| testList "batch prove / verify" [
         test "the fixture's proofs verify (files and in memory)" {
             let fx = fixture.Value
-            let s = batchVerify fx.Dir fx.Transcript fx.Manifest ignore |> unwrap
+            let s = batchVerify fx.Dir fx.Transcript fx.Manifest NullLogger.Instance |> unwrap
             Expect.equal s.Proofs 4 "four proofs"
             Expect.equal s.Circuits 3 "three circuits (a with 1 row, a with 2 rows, b)"
             let d = tempDir ()
             InferenceTranscript.writeFile (Path.Combine(d, "t.json")) fx.Transcript |> unwrap
             Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
-            let s2 = batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> unwrap
+            let s2 = batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) NullLogger.Instance |> unwrap
             Expect.equal s2.Proofs 4 "four proofs from files"
+        }
+        test "the verifier logs each step to the host's ILogger: structured values, information level, the CLI's line texts" {
+            let fx = fixture.Value
+            let logger = CapturingLogger()
+            batchVerify fx.Dir fx.Transcript fx.Manifest logger |> unwrap |> ignore
+            let entries = logger.Entries
+            Expect.all entries (fun e -> e.Level = LogLevel.Information) "every step that passed is information"
+            Expect.isEmpty (logger.Entries |> List.filter (fun e -> e.Level >= LogLevel.Warning)) "nothing skipped, nothing failed"
+            let named name = entries |> List.filter (fun e -> e.EventId.Name = name)
+            // one policy message per module, with its name and parameters as values
+            let policy = named "ModulePolicy"
+            Expect.equal (policy |> List.map (fun e -> e.Values["Module"] :?> string) |> List.sort)
+                (fx.Modules |> List.map (fun m -> m.Adapter.ModuleName) |> List.sort) "one ModulePolicy message per module, Module = its name"
+            let a = fx.Modules.Head.Adapter
+            let pa = policy |> List.find (fun e -> e.Values["Module"] :?> string = a.ModuleName)
+            Expect.equal (pa.Values["ScaleBits"] :?> int) a.FixedPoint.ScaleBits "ScaleBits value"
+            Expect.equal (pa.Values["ScalingDen"] :?> BigInteger) a.Scaling.Den "ScalingDen value"
+            Expect.equal pa.Message
+                (sprintf "module %s: fixed-point config (scale_bits %d, value_bits %d, intermediate_bits %d), scaling %O/%O"
+                    a.ModuleName a.FixedPoint.ScaleBits a.FixedPoint.ValueBits a.FixedPoint.IntermediateBits a.Scaling.Num a.Scaling.Den)
+                "the rendered text is the line zklora verify --verbose printed before"
+            // one statement message per transcript entry, keyed by session, module and invocation
+            let statements = named "StatementMatches"
+            Expect.equal (statements |> List.map (fun e -> e.Values["SessionId"] :?> string, e.Values["Module"] :?> string, e.Values["Invocation"] :?> int64) |> List.sort)
+                (fx.Transcript.Entries |> List.map (fun e -> e.SessionId, e.ModuleName, e.InvocationIndex) |> List.sort) "one per entry"
+            let e0 = fx.Transcript.Entries.Head
+            Expect.contains logger.Messages (sprintf "statement %s.%s.%d matches the transcript and the pinned manifest" e0.SessionId e0.ModuleName e0.InvocationIndex) "statement line"
+            // one message per circuit batch, the proofs counted
+            let circuits = named "CircuitProofsVerify"
+            Expect.equal circuits.Length 3 "three circuits"
+            Expect.equal (circuits |> List.sumBy (fun e -> e.Values["Proofs"] :?> int)) 4 "four proofs over the batches"
+            Expect.all circuits (fun e -> e.Message.EndsWith(sprintf "proof(s) of circuit %s verify" (e.Values["CircuitId"] :?> string))) "circuit line"
+        }
+        test "a rejection is the returned error, not a log message" {
+            let fx = fixture.Value
+            let t = { Entries = fx.Transcript.Entries |> List.mapi (fun i e -> if i = 0 then { e with Delta = bump e.Delta } else e) }
+            let logger = CapturingLogger()
+            batchVerify fx.Dir t fx.Manifest logger |> expectFailure StatementMismatch "delta"
+            Expect.isEmpty (logger.Entries |> List.filter (fun e -> e.Level >= LogLevel.Warning)) "no warning or error logged: the host reports the failure"
         }
         test "artifacts use the docs/design.md §4.5 names and the meta binds statement and proof" {
             let fx = fixture.Value
@@ -130,74 +172,74 @@ let tests =
             let d = copyDir fx.Dir
             for suffix in [ ArtifactNames.statementSuffix; ArtifactNames.proofSuffix; ArtifactNames.metaSuffix ] do
                 File.Delete(fileOf d suffix "s1" (mb ()) 0L)
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "has no proof artifacts"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Coverage "has no proof artifacts"
         }
         test "a missing proof file (statement present) is rejected" {
             let fx = fixture.Value
             let d = copyDir fx.Dir
             File.Delete(fileOf d ArtifactNames.proofSuffix "s1" (ma ()) 1L)
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "proof file is missing"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Coverage "proof file is missing"
         }
         test "an extra statement (no transcript row) is rejected" {
             let fx = fixture.Value
             let t = { Entries = fx.Transcript.Entries |> List.filter (fun e -> not (e.ModuleName = ma () && e.InvocationIndex = 2L)) }
-            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure Coverage "extra statement"
+            batchVerify fx.Dir t fx.Manifest NullLogger.Instance |> expectFailure Coverage "extra statement"
         }
         test "a duplicate statement (one call's statement under another call's name) is rejected" {
             let fx = fixture.Value
             let d = copyDir fx.Dir
             for suffix in [ ArtifactNames.statementSuffix; ArtifactNames.proofSuffix; ArtifactNames.metaSuffix ] do
                 File.Copy(fileOf d suffix "s1" (ma ()) 0L, fileOf d suffix "s1" (ma ()) 1L, true)
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "duplicate"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Coverage "duplicate"
         }
         test "a statement whose x differs from the transcript is rejected" {
             let fx = fixture.Value
             let t = fx.Transcript |> withEntry 0 (fun e -> { e with X = bump e.X })
-            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "x"
+            batchVerify fx.Dir t fx.Manifest NullLogger.Instance |> expectFailure StatementMismatch "x"
         }
         test "a statement whose delta differs from the transcript is rejected" {
             let fx = fixture.Value
             let t = fx.Transcript |> withEntry 3 (fun e -> { e with Delta = bump e.Delta })
-            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "delta"
+            batchVerify fx.Dir t fx.Manifest NullLogger.Instance |> expectFailure StatementMismatch "delta"
         }
         test "a statement for another session or index than its transcript row is rejected" {
             let fx = fixture.Value
             let d = copyDir fx.Dir
             let p = fileOf d ArtifactNames.statementSuffix "s1" (ma ()) 0L
             rewriteStatement p (fun s -> { s with InvocationIndex = 7L })
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Coverage "covers s1"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Coverage "covers s1"
         }
         test "a statement with a different circuit id is rejected" {
             let fx = fixture.Value
             let d = copyDir fx.Dir
             let p = fileOf d ArtifactNames.statementSuffix "s1" (ma ()) 0L
             rewriteStatement p (fun s -> { s with CircuitId = s.CircuitId + "x" })
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure StatementMismatch "circuit id"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure StatementMismatch "circuit id"
         }
         test "a transcript row whose shape or scaling differs from the statement is rejected" {
             let fx = fixture.Value
             let t = fx.Transcript |> withEntry 0 (fun e -> { e with InputShape = [| 1L; 1L; 1L; e.InputShape[2] |]; OutputShape = [| 1L; 1L; 1L; e.OutputShape[2] |] })
-            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "input_shape"
+            batchVerify fx.Dir t fx.Manifest NullLogger.Instance |> expectFailure StatementMismatch "input_shape"
         }
         test "a module absent from the pinned manifest is rejected" {
             let fx = fixture.Value
             let m = { Adapters = [ fx.Modules[0].Adapter ] }
-            batchVerify fx.Dir fx.Transcript m ignore |> expectFailure ManifestMismatch "not in the pinned manifest"
+            batchVerify fx.Dir fx.Transcript m NullLogger.Instance |> expectFailure ManifestMismatch "not in the pinned manifest"
         }
         test "a manifest with another commitment (another salt) is rejected" {
             let fx = fixture.Value
             let mod0 = fx.Modules[0]
             let other = Manifest.adapterOf mod0.Adapter.ModuleName mod0.Adapter.Shape mod0.Adapter.FixedPoint mod0.Adapter.Scaling (newSalt ()) mod0.Private.A mod0.Private.B |> unwrap
             let m = { Adapters = [ other; fx.Modules[1].Adapter ] }
-            batchVerify fx.Dir fx.Transcript m ignore |> expectFailure ManifestMismatch "adapter_commitment"
+            batchVerify fx.Dir fx.Transcript m NullLogger.Instance |> expectFailure ManifestMismatch "adapter_commitment"
         }
         test "a manifest with another rank, config or scaling is rejected" {
             let fx = fixture.Value
             let a0 = fx.Modules[0].Adapter
             let withA a = { Adapters = [ a; fx.Modules[1].Adapter ] }
-            batchVerify fx.Dir fx.Transcript (withA { a0 with Shape = { a0.Shape with Rank = 3 } }) ignore |> expectFailure ManifestMismatch "rank"
-            batchVerify fx.Dir fx.Transcript (withA { a0 with FixedPoint = { a0.FixedPoint with ScaleBits = 19 } }) ignore |> expectFailure ManifestMismatch "fixed-point"
-            batchVerify fx.Dir fx.Transcript (withA { a0 with Scaling = { Num = BigInteger 1; Den = BigInteger 3 } }) ignore |> expectFailure ManifestMismatch "scaling"
+            batchVerify fx.Dir fx.Transcript (withA { a0 with Shape = { a0.Shape with Rank = 3 } }) NullLogger.Instance |> expectFailure ManifestMismatch "rank"
+            batchVerify fx.Dir fx.Transcript (withA { a0 with FixedPoint = { a0.FixedPoint with ScaleBits = 19 } }) NullLogger.Instance |> expectFailure ManifestMismatch "fixed-point"
+            batchVerify fx.Dir fx.Transcript (withA { a0 with Scaling = { Num = BigInteger 1; Den = BigInteger 3 } }) NullLogger.Instance |> expectFailure ManifestMismatch "scaling"
         }
         test "a tampered statement file (digest no longer matches) is rejected" {
             let fx = fixture.Value
@@ -209,7 +251,7 @@ let tests =
             let needle = sprintf "\"x\":[[%O" v
             Expect.stringContains text needle "x in the file"
             File.WriteAllText(p, text.Replace(needle, sprintf "\"x\":[[%O" (v + BigInteger.One)))
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Tampered "statement_digest"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Tampered "statement_digest"
         }
         test "a tampered meta file is rejected" {
             let fx = fixture.Value
@@ -218,7 +260,7 @@ let tests =
             let m = ProofMeta.readFile p |> unwrap
             let flipped = (if m.ProofDigest[0] = '0' then "1" else "0") + m.ProofDigest.Substring 1
             ProofMeta.writeFile p { m with ProofDigest = flipped } |> unwrap
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Tampered "proof_digest"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Tampered "proof_digest"
         }
         test "a tampered proof file is rejected (meta digest)" {
             let fx = fixture.Value
@@ -227,7 +269,7 @@ let tests =
             let bytes = File.ReadAllBytes p
             bytes[bytes.Length / 2] <- bytes[bytes.Length / 2] ^^^ 1uy
             File.WriteAllBytes(p, bytes)
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure Tampered "proof_digest"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure Tampered "proof_digest"
         }
         test "a tampered proof with a matching meta does not verify" {
             let fx = fixture.Value
@@ -237,7 +279,7 @@ let tests =
             bytes[bytes.Length - 40] <- bytes[bytes.Length - 40] ^^^ 4uy
             File.WriteAllBytes(p, bytes)
             rewriteMeta d "s1" (mb ()) 0L
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure InvalidProof "does not verify"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure InvalidProof "does not verify"
         }
         test "proofs swapped between two calls of one circuit (metas rewritten) do not verify" {
             let fx = fixture.Value
@@ -249,15 +291,15 @@ let tests =
             File.WriteAllBytes(p1, b0)
             rewriteMeta d "s1" (ma ()) 0L
             rewriteMeta d "s1" (ma ()) 1L
-            batchVerify d fx.Transcript fx.Manifest ignore |> expectFailure InvalidProof "does not verify"
+            batchVerify d fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure InvalidProof "does not verify"
         }
         test "x or delta outside ±value_bound is rejected natively" {
             let fx = fixture.Value
             let vb = valueBound defaultConfig
             let tx = fx.Transcript |> withEntry 0 (fun e -> { e with X = e.X |> Array.map (Array.map (fun _ -> vb + BigInteger.One)) })
-            batchVerify fx.Dir tx fx.Manifest ignore |> expectFailure OutOfBounds "outside ±value_bound"
+            batchVerify fx.Dir tx fx.Manifest NullLogger.Instance |> expectFailure OutOfBounds "outside ±value_bound"
             let td = fx.Transcript |> withEntry 3 (fun e -> { e with Delta = e.Delta |> Array.map (Array.map (fun _ -> -vb - BigInteger.One)) })
-            batchVerify fx.Dir td fx.Manifest ignore |> expectFailure OutOfBounds "outside ±value_bound"
+            batchVerify fx.Dir td fx.Manifest NullLogger.Instance |> expectFailure OutOfBounds "outside ±value_bound"
         }
         test "an out-of-bound value in a transcript file is rejected when it is read" {
             let fx = fixture.Value
@@ -267,17 +309,17 @@ let tests =
             let e = fx.Transcript.Entries[0]
             let needle = sprintf "\"x\":[[%O" (e.X[0][0])
             File.WriteAllText(Path.Combine(d, "t.json"), text.Replace(needle, sprintf "\"x\":[[%O" (valueBound defaultConfig + BigInteger.One)))
-            batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) ignore |> expectFailure InvalidInput "x"
+            batchVerifyFiles fx.Dir (Path.Combine(d, "t.json")) (Path.Combine(d, "m.json")) NullLogger.Instance |> expectFailure InvalidInput "x"
         }
         test "an empty transcript or a missing proof directory is an error" {
             let fx = fixture.Value
-            batchVerify fx.Dir { Entries = [] } fx.Manifest ignore |> expectFailure InvalidInput "no entries"
-            batchVerify (Path.Combine(fx.Dir, "nope")) fx.Transcript fx.Manifest ignore |> expectFailure InvalidInput "does not exist"
+            batchVerify fx.Dir { Entries = [] } fx.Manifest NullLogger.Instance |> expectFailure InvalidInput "no entries"
+            batchVerify (Path.Combine(fx.Dir, "nope")) fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure InvalidInput "does not exist"
         }
         test "special files in the proof directory: a REJECTED reason, no hang, no exception (issue 15, item 7)" {
             if not (OperatingSystem.IsWindows()) then
                 let fx = fixture.Value
-                let guard (d: string) = SafeFileTests.notHanging (fun () -> batchVerify d fx.Transcript fx.Manifest ignore)
+                let guard (d: string) = SafeFileTests.notHanging (fun () -> batchVerify d fx.Transcript fx.Manifest NullLogger.Instance)
                 // meta replaced by a FIFO: opening it must not wait for a writer
                 let d1 = copyDir fx.Dir
                 let m = fileOf d1 ArtifactNames.metaSuffix "s1" (mb ()) 0L
@@ -306,10 +348,10 @@ let tests =
             let fx = fixture.Value
             let f = Path.Combine(tempDir (), "file")
             File.WriteAllText(f, "x")
-            batchVerify f fx.Transcript fx.Manifest ignore |> expectFailure InvalidInput "is a file, not a directory"
+            batchVerify f fx.Transcript fx.Manifest NullLogger.Instance |> expectFailure InvalidInput "is a file, not a directory"
             let d = tempDir ()
             Manifest.writeFile (Path.Combine(d, "m.json")) fx.Manifest |> unwrap
-            batchVerifyFiles fx.Dir d (Path.Combine(d, "m.json")) ignore |> expectFailure InvalidInput "is a directory, not a file"
+            batchVerifyFiles fx.Dir d (Path.Combine(d, "m.json")) NullLogger.Instance |> expectFailure InvalidInput "is a directory, not a file"
         }
         test "a transcript row with another row count is a statement mismatch, not a bound violation (item 13)" {
             let fx = fixture.Value
@@ -317,7 +359,7 @@ let tests =
                 fx.Transcript |> withEntry 0 (fun e ->
                     { e with InputShape = [| 1L; 2L; e.InputShape[2] |]; OutputShape = [| 1L; 2L; e.OutputShape[2] |]
                              X = Array.append e.X e.X; Delta = Array.append e.Delta e.Delta })
-            batchVerify fx.Dir t fx.Manifest ignore |> expectFailure StatementMismatch "input_shape"
+            batchVerify fx.Dir t fx.Manifest NullLogger.Instance |> expectFailure StatementMismatch "input_shape"
         }
         test "two contributors: their directories and manifests together verify; a statement in two directories is a duplicate" {
             let fx = fixture.Value
@@ -328,11 +370,11 @@ let tests =
                 File.Copy(f, Path.Combine((if name.Contains(ma ()) then da else db), name))
             let m1 = { Adapters = [ fx.Modules[0].Adapter ] }
             let m2 = { Adapters = [ fx.Modules[1].Adapter ] }
-            let s = batchVerifyMany [ da; db ] fx.Transcript [ m1; m2 ] ignore |> unwrap
+            let s = batchVerifyMany [ da; db ] fx.Transcript [ m1; m2 ] NullLogger.Instance |> unwrap
             Expect.equal s.Proofs 4 "all four"
-            batchVerifyMany [ da; db ] fx.Transcript [ m1 ] ignore |> expectFailure ManifestMismatch "not in the pinned manifest"
-            batchVerifyMany [ da; db; fx.Dir ] fx.Transcript [ m1; m2 ] ignore |> expectFailure Coverage "duplicate statement"
-            batchVerifyMany [ da; db ] fx.Transcript [ m1; m2; m1 ] ignore |> expectFailure InvalidInput "pinned by more than one manifest"
+            batchVerifyMany [ da; db ] fx.Transcript [ m1 ] NullLogger.Instance |> expectFailure ManifestMismatch "not in the pinned manifest"
+            batchVerifyMany [ da; db; fx.Dir ] fx.Transcript [ m1; m2 ] NullLogger.Instance |> expectFailure Coverage "duplicate statement"
+            batchVerifyMany [ da; db ] fx.Transcript [ m1; m2; m1 ] NullLogger.Instance |> expectFailure InvalidInput "pinned by more than one manifest"
         }
         test "artifacts of other sessions are ignored" {
             let fx = fixture.Value
@@ -340,8 +382,13 @@ let tests =
             for f in Directory.GetFiles d do
                 let name = Path.GetFileName f
                 File.Copy(f, Path.Combine(d, "other" + name.Substring 2))
-            let s = batchVerify d fx.Transcript fx.Manifest ignore |> unwrap
+            let logger = CapturingLogger()
+            let s = batchVerify d fx.Transcript fx.Manifest logger |> unwrap
             Expect.equal s.Proofs 4 "only the transcript's session"
+            let skipped = logger.Entries |> List.filter (fun e -> e.Level = LogLevel.Warning)
+            Expect.equal (skipped |> List.map (fun e -> e.EventId.Name, e.Values["Artifacts"] :?> int))
+                [ "OtherSessionsIgnored", fx.Transcript.Entries.Length ] "one warning counting the skipped artifacts (one per copied statement)"
+            Expect.equal skipped.Head.Message (sprintf "ignoring %d artifact(s) of sessions not in the transcript" fx.Transcript.Entries.Length) "warning line"
         }
         test "the prover refuses a call whose recorded delta is not the adapter's output" {
             let fx = fixture.Value
@@ -362,21 +409,21 @@ let tests =
         test "a config outside the verifier's policy is refused before any proof is read" {
             let fx = fixture.Value
             let narrow = { ParameterPolicy.standard with MaxIntermediateBits = 100 }
-            batchVerifyManyWith (contextWithPolicy narrow) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy narrow) [ fx.Dir ] fx.Transcript [ fx.Manifest ] NullLogger.Instance
             |> expectFailure OutsidePolicy "intermediate_bits = 127 is above the verifier's limit 100"
             // an empty proof directory: the policy refusal comes first, not a coverage failure
-            batchVerifyManyWith (contextWithPolicy narrow) [ tempDir () ] fx.Transcript [ fx.Manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy narrow) [ tempDir () ] fx.Transcript [ fx.Manifest ] NullLogger.Instance
             |> expectFailure OutsidePolicy "above the verifier's limit"
             for bad, what in [ { ParameterPolicy.standard with MaxScaleBits = 19 }, "scale_bits = 20"
                                { ParameterPolicy.standard with MaxValueBits = 62 }, "value_bits = 63" ] do
-                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure OutsidePolicy what
+                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] NullLogger.Instance |> expectFailure OutsidePolicy what
         }
         test "a policy that is itself out of range is an input error" {
             let fx = fixture.Value
             for bad in [ { ParameterPolicy.standard with MaxIntermediateBits = 251 }
                          { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.Zero }
                          { ParameterPolicy.standard with MaxScaleBits = -1 } ] do
-                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] ignore |> expectFailure InvalidInput "parameter policy"
+                batchVerifyManyWith (contextWithPolicy bad) [ fx.Dir ] fx.Transcript [ fx.Manifest ] NullLogger.Instance |> expectFailure InvalidInput "parameter policy"
         }
         test "a scaling outside the policy is refused unless the verifier widens the policy" {
             let rnd = Random 5
@@ -387,15 +434,15 @@ let tests =
             let manifest = { Adapters = [ m.Adapter ] }
             let d = tempDir ()
             prove manifest [ m ] calls d |> unwrap |> ignore
-            batchVerifyMany [ d ] { Entries = calls } [ manifest ] ignore |> expectFailure OutsidePolicy "den is above the verifier's limit"
+            batchVerifyMany [ d ] { Entries = calls } [ manifest ] NullLogger.Instance |> expectFailure OutsidePolicy "den is above the verifier's limit"
             let wide = { ParameterPolicy.standard with MaxScalingDenominator = BigInteger.One <<< 65 }
-            let lines = Collections.Generic.List<string>()
-            let s = batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = calls } [ manifest ] lines.Add |> unwrap
+            let logger = CapturingLogger()
+            let s = batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = calls } [ manifest ] logger |> unwrap
             Expect.equal s.Proofs 1 "verifies under the widened policy"
-            Expect.exists lines (fun l -> l.Contains "module wide.c_attn: fixed-point config (scale_bits 8, value_bits 16, intermediate_bits 40), scaling 3/18446744073709551617") "the log names each module's config and scaling"
+            Expect.exists logger.Messages (fun l -> l.Contains "module wide.c_attn: fixed-point config (scale_bits 8, value_bits 16, intermediate_bits 40), scaling 3/18446744073709551617") "the log names each module's config and scaling"
             // a transcript entry whose own scaling is outside is refused too (B recorded what A answered)
             let negative = { sc with Num = -((BigInteger.One <<< 64) + BigInteger 2) }
-            batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] ignore
+            batchVerifyManyWith (contextWithPolicy wide) [ d ] { Entries = [ { calls.Head with Scaling = negative } ] } [ manifest ] NullLogger.Instance
             |> expectFailure OutsidePolicy "|num| is above the verifier's limit"
         }
         test "the standard policy admits the default and the peers' configs and PEFT scalings" {
@@ -426,7 +473,7 @@ let tests =
                     proveCalls options manifest (Map [ m.Adapter.ModuleName, m.Private ]) calls d progress.Add CancellationToken.None |> unwrap
                 Expect.equal written.Length 2 "two proofs"
                 Expect.equal (progress |> Seq.map (fun p -> p.Done) |> Seq.max) 2 "progress reaches the total"
-                let s = batchVerify d { Entries = calls } manifest ignore |> unwrap
+                let s = batchVerify d { Entries = calls } manifest NullLogger.Instance |> unwrap
                 Expect.equal s.Proofs 2 (sprintf "config %A, shape %A" cfg shape)
         }
     ]

@@ -1,4 +1,6 @@
 using System.Numerics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.FSharp.Collections;
 using ZkLora.Model;
 using ZkLora.Proofs;
@@ -392,7 +394,7 @@ public sealed partial class LoRAServer
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     // Disk full, a read-only or missing store: no session without its log.
-                    Log($"session '{Quote(sessionId)}': cannot create its log: {e.Message}");
+                    ServerLog.SessionLogCreateFailed(Logger, Quote(sessionId), e.Message);
                     throw new LoraRequestException($"The server cannot store the session durably ({e.GetType().Name}); nothing was opened, try again later.", WireErrorCode.StorageUnavailable);
                 }
             }
@@ -563,7 +565,7 @@ public sealed partial class LoRAServer
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Interlocked.Add(ref _totalValues, -values);
-                Log($"session '{Quote(sessionId)}': cannot write its log: {e.Message}");
+                ServerLog.SessionLogWriteFailed(Logger, Quote(sessionId), e.Message);
                 throw new LoraRequestException($"The server cannot record the call durably ({e.GetType().Name}); nothing was recorded, try again later.", WireErrorCode.StorageUnavailable);
             }
             session.NextIndex[module.Name] = index + 1;
@@ -669,7 +671,7 @@ public sealed partial class LoRAServer
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Log($"session '{Quote(sessionId)}': cannot log end_inference: {e.Message}");
+                ServerLog.EndInferenceLogFailed(Logger, Quote(sessionId), e.Message);
                 throw new LoraRequestException($"The server cannot log end_inference durably ({e.GetType().Name}); nothing was started and the session stays open: try again later.", WireErrorCode.StorageUnavailable);
             }
             session.Proving = true;
@@ -784,7 +786,7 @@ public sealed partial class LoRAServer
         foreach (var id in SessionLog.ReadEnded(SessionDirectory)) _endedSessions.Add(id);
         var owed = new List<(Session, List<RecordedCall>)>();
         var logged = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var restored in SessionLog.ReadAll(SessionDirectory, Log, OpenStoreFile))
+        foreach (var restored in SessionLog.ReadAll(SessionDirectory, Logger, OpenStoreFile))
         {
             if (_endedSessions.Contains(restored.SessionId)) { restored.Log.Delete(); continue; }
             logged.Add(restored.SessionId);
@@ -811,7 +813,7 @@ public sealed partial class LoRAServer
         }
         if (owed.Count > 0)
         {
-            Log($"recovery: finishing {owed.Count} session(s) whose end_inference was accepted before a restart");
+            ServerLog.RecoveryStarted(Logger, owed.Count);
             Recovery = Task.Run(async () =>
             {
                 foreach (var (s, calls) in owed)
@@ -819,7 +821,7 @@ public sealed partial class LoRAServer
                     try
                     {
                         int n = await ProveAsync(s, calls, null, CancellationToken.None).ConfigureAwait(false);
-                        Log($"recovery: session '{Quote(s.Id)}': {n} proofs written");
+                        ServerLog.RecoveryProved(Logger, Quote(s.Id), n);
                     }
                     catch (Exception e) when (e is ProofGenerationException or IOException or UnauthorizedAccessException)
                     {
@@ -828,7 +830,7 @@ public sealed partial class LoRAServer
                             s.Proving = false;
                             TryAppendEndFailed(s);
                         }
-                        Log($"recovery: session '{Quote(s.Id)}' could not be proved: {WireMessages.Escape(e.Message, 1000)}; it stays open");
+                        ServerLog.RecoveryFailed(Logger, Quote(s.Id), WireMessages.Escape(e.Message, 1000));
                     }
                 }
             });
@@ -848,14 +850,9 @@ public sealed partial class LoRAServer
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log($"session '{Quote(session.Id)}': cannot log that its proving failed: {e.Message}");
+            ServerLog.EndFailedLogFailed(Logger, Quote(session.Id), e.Message);
         }
     }
 
-    private void Log(string message)
-    {
-        var log = _options.Log;
-        if (log is null) return;
-        lock (log) log.WriteLine($"[zklora serve {DateTime.UtcNow:HH:mm:ss}] {WireMessages.Escape(message, 4096)}");
-    }
+    private ILogger Logger => _options.Logger ?? NullLogger.Instance;
 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.FSharp.Collections;
 using ZkLora.Model;
 using ZkLora.Proofs;
@@ -85,8 +87,13 @@ public sealed record LoRAServerOptions
     /// </summary>
     public bool Durable { get; init; } = true;
 
-    /// <summary>Where the server reports recovery and storage problems (null: nowhere). Control characters are escaped.</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>
+    /// Receives what the server reports (null: <see cref="NullLogger.Instance"/>, nothing): recovery after a restart
+    /// (information), an unreadable session log (warning), storage failures and sessions that could not be proved
+    /// (error), as structured messages with named values (<c>SessionId</c>, <c>Error</c>, …) and stable event ids
+    /// (201–208). Values a peer chose have their control characters escaped. Proving progress goes to <see cref="ProofProgress"/>.
+    /// </summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>
     /// The commitment parameters (generators) the server derives for its manifest, adapter proofs and proofs

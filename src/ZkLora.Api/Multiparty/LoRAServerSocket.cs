@@ -3,6 +3,8 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ZkLora.Api.Multiparty;
 
@@ -146,7 +148,8 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             _stopping = new CancellationTokenSource();
             _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
         }
-        Log($"listening on {LocalEndPoint}{(UsesTls ? " (TLS)" : "")}");
+        if (UsesTls) ServerLog.ListeningTls(Logger, LocalEndPoint);
+        else ServerLog.Listening(Logger, LocalEndPoint);
         return Task.CompletedTask;
     }
 
@@ -183,7 +186,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             _listener = null;
             _acceptLoop = null;
         }
-        Log("stopped");
+        ServerLog.Stopped(Logger);
     }
 
     /// <summary>Stops the server (see <see cref="StopAsync"/>); it cannot be started again.</summary>
@@ -218,7 +221,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             catch (SocketException e) when (stop.IsCancellationRequested || e.SocketErrorCode == SocketError.OperationAborted) { break; }
             catch (SocketException e)
             {
-                Log($"accept failed: {e.Message}");
+                ServerLog.AcceptFailed(Logger, e.Message);
                 continue;
             }
             long id = Interlocked.Increment(ref _connectionCounter);
@@ -247,7 +250,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             stream = client.GetStream();
             if (!slot)
             {
-                Log($"#{id} {peer}: refused, {_options.MaxConnections} connections already open");
+                ServerLog.RefusedBusy(Logger, id, peer, _options.MaxConnections);
                 // Over TLS the refusal would cost a handshake, which is what a flood is after: close at once.
                 if (_tls is null)
                     await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.Busy, $"The server is busy: {_options.MaxConnections} connections are open; try again later."), stop).ConfigureAwait(false);
@@ -264,7 +267,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             }
             if (!counted)
             {
-                Log($"#{id} {peer}: refused, {_options.MaxConnectionsPerClient} connections from this address already open");
+                ServerLog.RefusedPerClient(Logger, id, peer, _options.MaxConnectionsPerClient);
                 if (_tls is null)
                     await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.Busy, $"Too many connections from your address ({_options.MaxConnectionsPerClient}); close one or try again later."), stop).ConfigureAwait(false);
                 return;
@@ -274,7 +277,8 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                 stream = await HandshakeAsync(client, (NetworkStream)stream, id, peer, stop).ConfigureAwait(false);
                 if (stream is null) return;
             }
-            Log($"#{id} {peer}: connected{(_tls is null ? "" : $" ({((SslStream)stream).SslProtocol})")}");
+            if (_tls is null) ServerLog.Connected(Logger, id, peer);
+            else ServerLog.ConnectedTls(Logger, id, peer, ((SslStream)stream).SslProtocol);
             while (!stop.IsCancellationRequested)
             {
                 // Wait for the next request's first byte (a zero-byte read completes when data is
@@ -289,7 +293,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     }
                     catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
-                        Log($"#{id} {peer}: idle for {_options.IdleTimeout.TotalSeconds:0} s, closing");
+                        ServerLog.IdleClosing(Logger, id, peer, _options.IdleTimeout.TotalSeconds);
                         return;
                     }
                 }
@@ -303,14 +307,14 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                     }
                     catch (WireFrameException e)
                     {
-                        Log($"#{id} {peer}: bad frame: {e.Message}");
+                        ServerLog.BadFrame(Logger, id, peer, ServerLog.Printable(e.Message));
                         await TrySendAsync(stream, WireMessages.ErrorBytes(e.Code, e.Message), stop).ConfigureAwait(false);
                         if (e.StreamDesynchronized) return;
                         continue;
                     }
                     catch (OperationCanceledException) when (!stop.IsCancellationRequested)
                     {
-                        Log($"#{id} {peer}: read timeout");
+                        ServerLog.ReadTimeout(Logger, id, peer);
                         await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.ReadTimeout, $"Read timeout: the request frame did not arrive completely within {_options.ReadTimeout.TotalSeconds:0} s; closing the connection."), stop).ConfigureAwait(false);
                         return;
                     }
@@ -327,12 +331,12 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
-            Log($"#{id} {peer}: connection error: {e.Message}");
+            ServerLog.ConnectionError(Logger, id, peer, ServerLog.Printable(e.Message));
         }
         catch (Exception e)
         {
             // Never let one connection's failure fault the server.
-            Log($"#{id} {peer}: unexpected error: {e}");
+            ServerLog.UnexpectedError(Logger, id, peer, e);
         }
         finally
         {
@@ -348,7 +352,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             }
             if (stream is SslStream ssl) await ssl.DisposeAsync().ConfigureAwait(false);
             client.Dispose();
-            Log($"#{id} {peer}: closed");
+            ServerLog.Closed(Logger, id, peer);
         }
     }
 
@@ -369,7 +373,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
             if (n == 0) return null;
             if (first[0] == 0)
             {
-                Log($"#{id} {peer}: refused, a plain (non-TLS) frame on a TLS server");
+                ServerLog.PlainFrameOnTls(Logger, id, peer);
                 await TrySendAsync(stream, WireMessages.ErrorBytes(WireErrorCode.TlsRequired, "This contributor requires TLS: connect with TLS (zklora infer --tls, or a tls://host:port contributor)."), stop).ConfigureAwait(false);
                 // Closing with the client's frame unread would reset the connection, and the client,
                 // perhaps still sending, would see "broken pipe" instead of the answer: end our side,
@@ -407,12 +411,12 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            Log($"#{id} {peer}: TLS handshake not completed within {_options.TlsHandshakeTimeout.TotalSeconds:0.###} s, closing");
+            ServerLog.TlsHandshakeTimeout(Logger, id, peer, _options.TlsHandshakeTimeout.TotalSeconds);
             return null;
         }
         catch (Exception e) when (e is AuthenticationException or IOException or SocketException)
         {
-            Log($"#{id} {peer}: TLS handshake failed: {e.Message}");
+            ServerLog.TlsHandshakeFailed(Logger, id, peer, ServerLog.Printable(e.Message));
             return null;
         }
     }
@@ -430,7 +434,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                 case OpenSessionRequest o:
                 {
                     string token = _server.OpenSession(o.SessionId, address);
-                    Log($"#{id} {peer}: session '{o.SessionId}' opened");
+                    ServerLog.SessionOpened(Logger, id, peer, ServerLog.Printable(o.SessionId));
                     return WireMessages.OpenSessionResponseBytes(new OpenSessionResponse(o.SessionId, token));
                 }
                 case LoraForwardRequest f:
@@ -450,9 +454,9 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
                 case EndInferenceRequest e:
                 {
                     ending = e.SessionId;
-                    Log($"#{id} {peer}: end_inference for session '{e.SessionId}'");
+                    ServerLog.EndInferenceReceived(Logger, id, peer, ServerLog.Printable(e.SessionId));
                     var r = await _server.EndInferenceCoreAsync(e.SessionId, e.SessionToken, null, stop).ConfigureAwait(false);
-                    Log($"#{id} {peer}: session '{e.SessionId}': {r.RecordedCalls} calls, {r.ProofsWritten} proofs written");
+                    ServerLog.SessionProved(Logger, id, peer, ServerLog.Printable(e.SessionId), r.RecordedCalls, r.ProofsWritten);
                     return WireMessages.EndInferenceResponseBytes(r);
                 }
                 case ProofProgressRequest pp:
@@ -469,7 +473,7 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            Log($"#{id} {peer}: shutting down during a request");
+            ServerLog.ShuttingDownDuringRequest(Logger, id, peer);
             return WireMessages.ErrorBytes(WireErrorCode.ShuttingDown, ending is not null && _server.Durable
                 ? "The server is shutting down. end_inference was accepted and logged: the proofs will be written when the server restarts."
                 : "The server is shutting down.");
@@ -478,13 +482,13 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         {
             // A bug or an environment failure (disk full while writing proofs, ...): report it to the
             // peer without a stack trace and keep serving.
-            Log($"#{id} {peer}: internal error: {e}");
+            ServerLog.InternalError(Logger, id, peer, e);
             return WireMessages.ErrorBytes(WireErrorCode.InternalError, $"Internal server error ({e.GetType().Name}): {e.Message}");
         }
 
         byte[] Refuse(WireErrorCode code, string message)
         {
-            Log($"#{id} {peer}: error: {message}");
+            ServerLog.RequestRefused(Logger, id, peer, ServerLog.Printable(message));
             return WireMessages.ErrorBytes(code, message);
         }
     }
@@ -504,11 +508,6 @@ public sealed class LoRAServerSocket : IAsyncDisposable, IDisposable
         }
     }
 
-    private void Log(string message)
-    {
-        var log = _options.Log;
-        if (log is null) return;
-        // Peers choose ids, module names and bytes that end up here: control characters are escaped.
-        lock (log) log.WriteLine($"[zklora serve {DateTime.UtcNow:HH:mm:ss}] {WireMessages.Escape(message, 8192)}");
-    }
+    // Peers choose ids, module names and bytes that end up in log values: ServerLog.Printable escapes them.
+    private ILogger Logger => _options.Logger ?? NullLogger.Instance;
 }

@@ -3,6 +3,8 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ZkLora.Api.Multiparty;
 
@@ -33,8 +35,14 @@ public sealed record LoRAServerSocketOptions
     /// <summary>Time allowed to send one response.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Where to log connections and errors (null: no log).</summary>
-    public TextWriter? Log { get; init; }
+    /// <summary>
+    /// Receives the endpoint's log (null: <see cref="NullLogger.Instance"/>, nothing): listening and stopping,
+    /// connections, sessions opened and proved (information), refused connections, bad frames, timeouts and refused
+    /// requests (warning), accept failures and internal errors (error, with the exception), as structured messages
+    /// with named values (<c>ConnectionId</c>, <c>Peer</c>, <c>SessionId</c>, <c>Error</c>, …) and stable event ids
+    /// (101–123). Values a peer chose have their control characters escaped.
+    /// </summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>
     /// The server certificate, with its private key, for TLS (null: plain TCP). Every connection

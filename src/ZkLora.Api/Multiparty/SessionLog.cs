@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Logging;
 using ZkLora.Proofs;
 using FsEntry = ZkLora.Proofs.TranscriptEntry;
 
@@ -111,8 +112,8 @@ internal sealed class SessionLog
 
     public sealed record Restored(string SessionId, byte[]? TokenHash, string? Client, List<FsEntry> Calls, bool EndAccepted, SessionLog Log);
 
-    /// <summary>Every session log of the directory; an unreadable log is renamed to <c>.corrupt</c> and reported.</summary>
-    public static List<Restored> ReadAll(string dir, Action<string> report, Func<string, FileMode, FileStream> open)
+    /// <summary>Every session log of the directory; an unreadable log is renamed to <c>.corrupt</c> and reported to <paramref name="logger"/>.</summary>
+    public static List<Restored> ReadAll(string dir, ILogger logger, Func<string, FileMode, FileStream> open)
     {
         var result = new List<Restored>();
         foreach (var path in Directory.EnumerateFiles(dir, "*.wal"))
@@ -125,7 +126,7 @@ internal sealed class SessionLog
             }
             catch (Exception e) when (e is InvalidDataException or IOException or FormatException or UnauthorizedAccessException)
             {
-                report($"recovery: session log {path} is unreadable ({e.Message}); moved aside to .corrupt");
+                ServerLog.SessionLogUnreadable(logger, path, ServerLog.Printable(e.Message));
                 try { File.Move(path, path + ".corrupt", overwrite: true); } catch (IOException) { }
             }
         }
