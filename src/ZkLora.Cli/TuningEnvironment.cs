@@ -25,6 +25,29 @@ internal static class TuningEnvironment
     /// <summary>Verifying keys a verifier keeps (<c>ZKLORA_VK_CACHE_SIZE</c>, default 16).</summary>
     internal static int VerifyingKeyCacheSize => Read("ZKLORA_VK_CACHE_SIZE", 1) ?? VerificationContext.DefaultVerifyingKeyCacheSize;
 
+    /// <summary>
+    /// Where derived commitment generators are kept between runs (<c>ZKLORA_GENERATOR_CACHE</c>: a directory, or
+    /// <c>off</c>; default <c>$XDG_CACHE_HOME/zklora/generators</c>, else <c>~/.cache/zklora/generators</c>; null when
+    /// off or no home is known). Stored points are checked when loaded, so the directory needs no trust.
+    /// </summary>
+    internal static string? GeneratorCacheDirectory
+    {
+        get
+        {
+            string? set = Environment.GetEnvironmentVariable("ZKLORA_GENERATOR_CACHE");
+            if (string.Equals(set, "off", StringComparison.OrdinalIgnoreCase)) return null;
+            if (!string.IsNullOrWhiteSpace(set)) return set;
+            string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            string root = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathFullyQualified(xdg)
+                ? xdg
+                : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) is { Length: > 0 } home ? Path.Combine(home, ".cache") : "";
+            return root.Length == 0 ? null : Path.Combine(root, "zklora", "generators");
+        }
+    }
+
+    /// <summary>Commitment parameters backed by <see cref="GeneratorCacheDirectory"/>.</summary>
+    internal static CommitmentParameters NewCommitmentParameters() => new(GeneratorCacheDirectory);
+
     /// <summary>The server options with the proving variables applied where the command line set nothing.</summary>
     internal static LoRAServerOptions Apply(LoRAServerOptions options) => options with
     {
@@ -32,10 +55,11 @@ internal static class TuningEnvironment
         MaxProvingMemoryBytes = options.MaxProvingMemoryBytes ?? ProveMemoryBytes,
         ProjectionCallsPerProof = ProjectionCallsPerProof,
         ProvingKeyCacheSize = KeyCacheSize,
+        CommitmentParameters = options.CommitmentParameters ?? NewCommitmentParameters(),
     };
 
-    /// <summary>A verifier context sized by <c>ZKLORA_VK_CACHE_SIZE</c>.</summary>
-    internal static VerificationContext NewVerificationContext() => new(VerifyingKeyCacheSize);
+    /// <summary>A verifier context sized by <c>ZKLORA_VK_CACHE_SIZE</c>, its generators kept in <see cref="GeneratorCacheDirectory"/>.</summary>
+    internal static VerificationContext NewVerificationContext() => new(VerifyingKeyCacheSize, NewCommitmentParameters());
 
     private static int? Read(string name, int minimum) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out int n) && n >= minimum ? n : null;

@@ -16,10 +16,27 @@ namespace ZkLora.Api;
 /// </remarks>
 public sealed class CommitmentParameters
 {
-    /// <summary>Creates an instance that has derived nothing yet.</summary>
-    public CommitmentParameters() { }
+    /// <summary>Creates an instance that has derived nothing yet and keeps its points in memory only.</summary>
+    public CommitmentParameters() : this(null) { }
 
-    internal PublicParameters Inner { get; } = new();
+    /// <summary>
+    /// Creates an instance that also keeps the projection backend's generators in
+    /// <paramref name="generatorCacheDirectory"/> between processes (null: memory only). Stored points are
+    /// checked when loaded (each must be the hash-to-curve output of its own index), so the directory needs
+    /// no trust: a tampered file can only make proofs fail, never let a false one verify. Loading is about
+    /// ten times faster than deriving. Problems with the directory never fail a proof; the points are then derived.
+    /// </summary>
+    /// <param name="generatorCacheDirectory">The directory (created when first written), or null.</param>
+    public CommitmentParameters(string? generatorCacheDirectory)
+    {
+        GeneratorCacheDirectory = string.IsNullOrWhiteSpace(generatorCacheDirectory) ? null : Path.GetFullPath(generatorCacheDirectory);
+        Inner = GeneratorCacheDirectory is null ? new PublicParameters() : new PublicParameters(new GeneratorStore(GeneratorCacheDirectory));
+    }
+
+    /// <summary>Where generators are kept between processes (null: memory only).</summary>
+    public string? GeneratorCacheDirectory { get; }
+
+    internal PublicParameters Inner { get; }
 
     /// <summary>The F# parameters object (the F# libraries take it directly; F# hosts use <see cref="PublicParameters"/>).</summary>
     internal PublicParameters ToFSharp() => Inner;

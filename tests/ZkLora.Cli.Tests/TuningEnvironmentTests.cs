@@ -44,6 +44,35 @@ public class TuningEnvironmentTests
     }
 
     [Fact]
+    public void The_generator_cache_variable_chooses_the_directory_or_turns_it_off()
+    {
+        string?[] saved = [Environment.GetEnvironmentVariable("ZKLORA_GENERATOR_CACHE"), Environment.GetEnvironmentVariable("XDG_CACHE_HOME")];
+        try
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "zklora-gencache-" + Guid.NewGuid().ToString("N"));
+            Environment.SetEnvironmentVariable("ZKLORA_GENERATOR_CACHE", dir);
+            Assert.Equal(dir, TuningEnvironment.Apply(new LoRAServerOptions()).CommitmentParameters!.GeneratorCacheDirectory);
+            Assert.Equal(dir, TuningEnvironment.NewVerificationContext().Parameters.GeneratorCacheDirectory);
+            Environment.SetEnvironmentVariable("ZKLORA_GENERATOR_CACHE", "off");
+            Assert.Null(TuningEnvironment.Apply(new LoRAServerOptions()).CommitmentParameters!.GeneratorCacheDirectory);
+            Assert.Null(TuningEnvironment.NewVerificationContext().Parameters.GeneratorCacheDirectory);
+            Environment.SetEnvironmentVariable("ZKLORA_GENERATOR_CACHE", null);
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", "/var/cache/someone");
+            Assert.Equal(Path.Combine("/var/cache/someone", "zklora", "generators"), TuningEnvironment.GeneratorCacheDirectory);
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", "relative/ignored");
+            Assert.Equal(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "zklora", "generators"), TuningEnvironment.GeneratorCacheDirectory);
+            // parameters the host already chose are kept
+            var mine = new CommitmentParameters();
+            Assert.Same(mine, TuningEnvironment.Apply(new LoRAServerOptions { CommitmentParameters = mine }).CommitmentParameters);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ZKLORA_GENERATOR_CACHE", saved[0]);
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", saved[1]);
+        }
+    }
+
+    [Fact]
     public void Unset_or_malformed_variables_mean_the_defaults()
     {
         foreach (var values in new[] { new string?[] { null, null, null, null, null }, ["0", "-1", "-1", "0", "x"], ["", "", "", "", ""] })

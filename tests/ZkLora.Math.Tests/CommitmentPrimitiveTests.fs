@@ -94,6 +94,59 @@ let tests =
             Expect.sequenceEqual (Array.sub b 0 37) (Vesta.generators "zklora/test/sequence" 37) "element i is Hash(domain, i)"
             Expect.notEqual PedersenVector.blindingGenerator PedersenVector.valueGenerator "independent generators"
 
+        testCase "generator store: stored points load checked and equal the derived ones; a bad file is ignored and replaced" <| fun () ->
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), "zklora-genstore-" + Guid.NewGuid().ToString("N"))
+            try
+                let domain = "zklora/test/store"
+                let plain = GeneratorSequence(domain).Get 600 |> Array.truncate 600
+                let store = GeneratorStore(dir)
+                GeneratorSequence(domain, Some store).Get 300 |> ignore // derives 512 and saves them
+                Expect.equal store.LoadedPoints 0L "nothing to load at first"
+                let file = IO.Directory.GetFiles dir |> Array.exactlyOne
+                let fresh () =
+                    let s = GeneratorStore(dir)
+                    let points = GeneratorSequence(domain, Some s).Get 600 |> Array.truncate 600
+                    Expect.sequenceEqual points plain "the points are the derived ones"
+                    s
+                let s2 = fresh () // loads 512, derives up to 1024, saves 1024
+                Expect.equal s2.LoadedPoints 512L "the stored prefix was loaded"
+                Expect.isNone s2.LastError "no problem"
+                let good = IO.File.ReadAllBytes file
+                let hdr = good.Length - 1024 * 33
+                Expect.isGreaterThan hdr 0 "header, then 1024 entries of 33 bytes"
+                Expect.equal (fresh ()).LoadedPoints 1024L "a later process loads the stored points (to the next power of two)"
+                let rejects (what: string) (tamper: byte[] -> byte[]) =
+                    IO.File.WriteAllBytes(file, tamper (Array.copy good))
+                    let s = fresh ()
+                    Expect.equal s.LoadedPoints 0L (what + ": the file is not used")
+                    Expect.isSome s.LastError (what + ": the problem is reported")
+                    Expect.equal (IO.File.ReadAllBytes file) good (what + ": the file is replaced by the derived points")
+                let entry i = hdr + i * 33
+                rejects "another y (the negation: on the curve, wrong parity)" (fun b ->
+                    let y = FieldElement<VestaBase>.TryReadBytes(ReadOnlySpan(b, entry 7 + 1, 32)) |> Result.defaultWith failwith
+                    (-y).WriteBytes(Span(b, entry 7 + 1, 32))
+                    b)
+                rejects "another attempt counter for the same y" (fun b -> b[entry 9] <- b[entry 9] + 1uy; b)
+                rejects "a non-canonical y (≥ p)" (fun b -> (Span(b, entry 11 + 1, 32)).Fill 0xFFuy; b)
+                rejects "a truncated file" (fun b -> Array.sub b 0 (b.Length - 1))
+                rejects "another domain's header" (fun b -> b[hdr - 5] <- b[hdr - 5] ^^^ 1uy; b)
+                rejects "another announced count" (fun b -> b[hdr - 1] <- b[hdr - 1] + 1uy; b)
+            finally
+                if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)
+
+        testCase "a stored point is accepted only as the hash output of its own index and attempt" <| fun () ->
+            let domain = "zklora/test/attempts"
+            let prefix = HashToCurve<VestaBase, PallasBase>.Prefix domain
+            let out = Array.zeroCreate<byte> 65
+            for i in 0u .. 20u do
+                let struct (p, c) = HashToCurve<VestaBase, PallasBase>.HashWithCounter(Array.copy prefix, i, out)
+                Expect.equal p (Vesta.hashToCurve domain i) "the counter-returning derivation is the derivation"
+                Expect.equal (HashToCurve<VestaBase, PallasBase>.CheckAttempt(Array.copy prefix, i, c, p.Y, out)) (ValueSome p) "its own attempt"
+                Expect.equal (HashToCurve<VestaBase, PallasBase>.CheckAttempt(Array.copy prefix, i, c, -p.Y, out)) ValueNone "the other y"
+                Expect.equal (HashToCurve<VestaBase, PallasBase>.CheckAttempt(Array.copy prefix, i + 1u, c, p.Y, out)) ValueNone "another index"
+                Expect.equal (HashToCurve<VestaBase, PallasBase>.CheckAttempt(Array.copy prefix, i, c + 1u, p.Y, out)) ValueNone "another attempt"
+                Expect.equal (HashToCurve<VestaBase, PallasBase>.CheckAttempt(HashToCurve<VestaBase, PallasBase>.Prefix "zklora/test/other", i, c, p.Y, out)) ValueNone "another domain"
+
         testCase "Pedersen commitments on disjoint segments add to the concatenation" <| fun () ->
             let a = Array.init 5 (fun _ -> randomFp ())
             let b = Array.init 3 (fun _ -> randomFp ())

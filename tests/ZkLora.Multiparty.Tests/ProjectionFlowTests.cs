@@ -105,6 +105,25 @@ public class ProjectionFlowTests(ProjectionSessionFixture fx) : IClassFixture<Pr
     }
 
     [Fact]
+    public void A_generator_cache_directory_is_filled_by_one_process_and_loaded_by_the_next()
+    {
+        string dir = fx.Combine("generators-" + Guid.NewGuid().ToString("N"));
+        var first = new CommitmentParameters(dir);
+        Assert.Equal(Path.GetFullPath(dir), first.GeneratorCacheDirectory);
+        LoRAServer.Create(fx.Adapter, fx.Combine("cache-a-" + Guid.NewGuid().ToString("N")), ProjectionSessionFixture.Options with { CommitmentParameters = first });
+        Assert.Single(Directory.GetFiles(dir)); // G, for the manifest's commitments (H comes with proofs)
+        Assert.Equal(0L, first.ToFSharp().Pedersen.Store.Value.LoadedPoints);
+        // a later host (new parameters, same directory) loads the points instead of deriving them, and verifies with them
+        var second = new CommitmentParameters(dir);
+        var context = new VerificationContext(parameters: second);
+        var r = ProofVerification.BatchVerifyProofs([fx.ProofDirectory], fx.TranscriptPath, [fx.PinnedManifestPath], new ProofVerificationOptions { Context = context });
+        Assert.Equal(2, r.ProofCount);
+        Assert.True(second.ToFSharp().Pedersen.Store.Value.LoadedPoints > 0);
+        Assert.Null(second.ToFSharp().Pedersen.Store.Value.LastError);
+        Assert.Null(new CommitmentParameters().GeneratorCacheDirectory);
+    }
+
+    [Fact]
     public void New_manifests_use_the_projection_backend_by_default()
     {
         Assert.Equal(ProofBackend.Projection, new LoRAServerOptions().Backend);

@@ -18,11 +18,17 @@ open ZkLora.Math
 
 /// An indexed sequence of independent generators for one domain: element i is
 /// `HashToCurve(domain, i)` whatever prefix length was derived, so a longer derivation
-/// extends a shorter one. Derived on demand and cached (thread-safe).
+/// extends a shorter one. Derived on demand and cached (thread-safe); with a store, points
+/// already stored are loaded (each checked, see `GeneratorStore`) instead of derived, and
+/// newly derived ones are stored.
 [<Sealed>]
-type GeneratorSequence(domain: string) =
+type GeneratorSequence(domain: string, store: GeneratorStore option) =
     let sync = obj ()
     let mutable points: VestaAffine[] = [||]
+    let mutable counters: uint32[] = [||]
+
+    /// A sequence without a store (every point is derived).
+    new(domain: string) = GeneratorSequence(domain, None)
 
     /// The domain string the points are hashed from.
     member _.Domain = domain
@@ -35,10 +41,22 @@ type GeneratorSequence(domain: string) =
             if points.Length < count then
                 let target = max count (if count <= 1 then 1 else 1 <<< (32 - Numerics.BitOperations.LeadingZeroCount(uint32 (count - 1))))
                 let next = Array.zeroCreate<VestaAffine> target
+                let nextCounters = Array.zeroCreate<uint32> target
                 Array.blit points 0 next 0 points.Length
-                let from = points.Length
-                Parallel.For(from, target, fun i -> next[i] <- Vesta.hashToCurve domain (uint32 i)) |> ignore
+                Array.blit counters 0 nextCounters 0 counters.Length
+                let mutable from = points.Length
+                match store with
+                | Some s ->
+                    let loaded, loadedCounters = s.TryLoad(domain, from, target - from)
+                    Array.blit loaded 0 next from loaded.Length
+                    Array.blit loadedCounters 0 nextCounters from loadedCounters.Length
+                    from <- from + loaded.Length
+                | None -> ()
+                if from < target then
+                    HashToCurve<VestaBase, PallasBase>.DeriveInto(domain, next, nextCounters, from, target)
+                    store |> Option.iter (fun s -> s.Save(domain, next, nextCounters, target))
                 points <- next
+                counters <- nextCounters
             points)
 
 module internal PedersenDomain =
@@ -53,9 +71,13 @@ module internal PedersenDomain =
 /// 1024-row call, about half a GiB) are freed with it instead of staying resident in the
 /// process. Thread-safe.
 [<Sealed>]
-type PedersenGenerators() =
-    let g = GeneratorSequence(PedersenDomain.Root + "/G")
-    let h = GeneratorSequence(PedersenDomain.Root + "/H")
+type PedersenGenerators(store: GeneratorStore option) =
+    let g = GeneratorSequence(PedersenDomain.Root + "/G", store)
+    let h = GeneratorSequence(PedersenDomain.Root + "/H", store)
+    /// Generators derived in this process only (no store).
+    new() = PedersenGenerators(None)
+    /// The store points are loaded from and saved to, if any.
+    member _.Store = store
     /// The vector generators G_0, G_1, …
     member _.G = g
     /// The second vector generators H_0, H_1, … (used by two-vector arguments).

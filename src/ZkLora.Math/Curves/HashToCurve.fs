@@ -40,8 +40,9 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
         d.CopyTo(buf, 8 + dst.Length)
         buf
 
-    /// One attempt loop for index i; `buf` comes from Prefix and `out` has 65 bytes.
-    static member internal HashWith(buf: byte[], index: uint32, out: byte[]) : Affine<'B, 'S> =
+    /// One attempt loop for index i; `buf` comes from Prefix and `out` has 65 bytes. Returns
+    /// the point and the counter of the attempt that succeeded.
+    static member internal HashWithCounter(buf: byte[], index: uint32, out: byte[]) : struct (Affine<'B, 'S> * uint32) =
         let tail = buf.Length - 8
         BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan tail, index)
         let mutable counter = 0u
@@ -53,11 +54,30 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
             match FastSqrt<'B>.Sqrt(CurveMath.rhs x CurveConstants<'B, 'S>.B) with
             | ValueSome y ->
                 let y = if CurveMath.parity y = uint64 (out[64] &&& 1uy) then y else -y
-                result <- ValueSome(Affine<'B, 'S>(x, y))
+                result <- ValueSome(struct (Affine<'B, 'S>(x, y), counter))
             | ValueNone ->
                 if counter = UInt32.MaxValue then failwith "hash-to-curve: counter exhausted (probability 2^-(2^32))"
                 counter <- counter + 1u
         result.Value
+
+    static member internal HashWith(buf: byte[], index: uint32, out: byte[]) : Affine<'B, 'S> =
+        let struct (p, _) = HashToCurve<'B, 'S>.HashWithCounter(buf, index, out)
+        p
+
+    /// The point attempt `counter` of index i yields, given its y (canonical): Some when the
+    /// attempt's x (from the hash) and y lie on the curve and y has the attempt's parity bit —
+    /// i.e. the point is this hash's output for (domain, index) at that attempt — else None.
+    /// One hash and a curve-equation check, no square root: how a stored generator is checked
+    /// without deriving it again. (It does not check that earlier attempts failed: any attempt's
+    /// output is as good a random-oracle point for the index; see `GeneratorStore`.)
+    static member internal CheckAttempt(buf: byte[], index: uint32, counter: uint32, y: FieldElement<'B>, out: byte[]) : Affine<'B, 'S> voption =
+        let tail = buf.Length - 8
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan tail, index)
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(tail + 4), counter)
+        Blake3.Hasher.Hash(ReadOnlySpan buf, Span out)
+        let x = FieldElement<'B>.OfUniformBytes(ReadOnlySpan(out, 0, 64))
+        let p = Affine<'B, 'S>(x, y)
+        if not x.IsZero && p.IsOnCurve && CurveMath.parity y = uint64 (out[64] &&& 1uy) then ValueSome p else ValueNone
 
     /// The point for (domain, index).
     static member Hash(domain: string, index: uint32) : Affine<'B, 'S> =
@@ -67,15 +87,23 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
     /// message buffer). Output i equals Hash(domain, i).
     static member Generators(domain: string, count: int) : Affine<'B, 'S>[] =
         if count < 0 then invalidArg "count" "count must be non-negative"
-        let prefix = HashToCurve<'B, 'S>.Prefix domain
-        let result = Array.zeroCreate<Affine<'B, 'S>> count
-        if count > 0 then
-            let chunk = max 64 (count / (8 * Environment.ProcessorCount))
-            Parallel.ForEach(Partitioner.Create(0, count, chunk), fun (range: int * int) ->
+        let points = Array.zeroCreate<Affine<'B, 'S>> count
+        HashToCurve<'B, 'S>.DeriveInto(domain, points, Array.zeroCreate count, 0, count)
+        points
+
+    /// Derives indices [from, until) into `points` and their successful attempt counters into
+    /// `counters` (in parallel); entry i equals Hash(domain, i).
+    static member internal DeriveInto(domain: string, points: Affine<'B, 'S>[], counters: uint32[], from: int, until: int) =
+        if from < 0 || until > points.Length || until > counters.Length || from > until then invalidArg "until" "range outside the arrays"
+        if until > from then
+            let prefix = HashToCurve<'B, 'S>.Prefix domain
+            let chunk = max 64 ((until - from) / (8 * Environment.ProcessorCount))
+            Parallel.ForEach(Partitioner.Create(from, until, chunk), fun (range: int * int) ->
                 let lo, hi = range
                 let buf = Array.copy prefix
                 let out = Array.zeroCreate<byte> 65
                 for i in lo .. hi - 1 do
-                    result[i] <- HashToCurve<'B, 'S>.HashWith(buf, uint32 i, out))
+                    let struct (p, c) = HashToCurve<'B, 'S>.HashWithCounter(buf, uint32 i, out)
+                    points[i] <- p
+                    counters[i] <- c)
             |> ignore
-        result
