@@ -428,7 +428,12 @@ internal static class InferCommand
                     w.WriteNumber("recorded_calls", r.RecordedCalls);
                     w.WriteNumber("proofs_written", r.ProofsWritten);
                 }
-                else w.WriteString("error", o.Error);
+                else
+                {
+                    w.WriteString("error", o.Error);
+                    // the contributor's wire error code when it answered with one (docs/wire-protocol.md)
+                    if (o.ErrorCode != WireErrorCode.Unspecified) w.WriteString("error_code", o.ErrorCode.ToWireName());
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();

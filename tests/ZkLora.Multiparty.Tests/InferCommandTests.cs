@@ -111,6 +111,31 @@ public class InferCommandTests(DemoFixture fx) : IClassFixture<DemoFixture>
         }
     }
 
+    /// <summary>A prover that refuses every session, as a contributor that cannot prove a call would.</summary>
+    private sealed class RefusingProver : IProofGenerator
+    {
+        public Task<int> ProveSessionAsync(ProofJob job, IProgress<ProofProgress>? progress, CancellationToken cancellationToken) =>
+            throw new ProofGenerationException("call s.m.0: the recorded delta is not the adapter's output");
+    }
+
+    [Fact(Timeout = 240000)]
+    public async Task Infer_json_reports_the_contributors_wire_error_code_when_proving_fails()
+    {
+        using var dir = new TempDir();
+        await using var s = await RunningServer.StartAsync(fx.Adapter, hooks: new LoRAServerTestHooks { ProofGenerator = new RefusingProver() });
+        var output = new StringWriter();
+        int code = await ZkLora.Cli.ZkLoraCommand.RunAsync(
+            ["infer", "--base-model", fx.Paths.ModelDirectory, "--port", s.Socket.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+             "--transcript", dir.Combine("t.json"), "--text", "Hello World", "--json"],
+            new System.CommandLine.InvocationConfiguration { Output = output, Error = new StringWriter() }, CancellationToken.None);
+        Assert.Equal(1, code);
+        using var json = JsonDocument.Parse(output.ToString().Trim());
+        var end = Assert.Single(json.RootElement.GetProperty("end_inference").EnumerateArray().ToList());
+        Assert.False(end.GetProperty("ok").GetBoolean());
+        Assert.Equal("proof_failed", end.GetProperty("error_code").GetString());
+        Assert.Contains("the recorded delta is not the adapter's output", end.GetProperty("error").GetString());
+    }
+
     [Fact(Timeout = 240000)]
     public async Task Infer_end_timeout_stops_waiting_for_a_contributor_that_never_answers_end_inference()
     {
