@@ -333,6 +333,17 @@ public class WireErrorCodeTests(DemoFixture fx) : IClassFixture<DemoFixture>
         Assert.Equal(WireErrorCode.Busy, Assert.Throws<WireProtocolException>(() => WireMessages.ParseInitResponse(reordered)).Code);
     }
 
+    [Fact]
+    public void A_contributor_exception_exposes_the_code_of_the_error_frame_behind_it()
+    {
+        var frame = Assert.Throws<WireProtocolException>(() => WireMessages.ParseEndInferenceResponse(WireMessages.ErrorBytes(WireErrorCode.UnknownModule, "no such module")));
+        Assert.Equal(WireErrorCode.UnknownModule, new ContributorException("Module 'x' (contributor c): …", frame).Code);
+        // a refusal this side made, an I/O failure, or no inner failure: not the contributor's code
+        Assert.Equal(WireErrorCode.Unspecified, new ContributorException("m", new WireProtocolException("bad request", WireErrorCode.InvalidRequest)).Code);
+        Assert.Equal(WireErrorCode.Unspecified, new ContributorException("m", new IOException("reset")).Code);
+        Assert.Equal(WireErrorCode.Unspecified, new ContributorException("m").Code);
+    }
+
     public static TheoryData<string, string> MalformedErrors => new()
     {
         { "{\"type\":\"error\",\"code\":\"launch_missiles\",\"error\":\"e\"}", "unknown error code 'launch_missiles'" },
