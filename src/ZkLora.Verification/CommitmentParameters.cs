@@ -20,7 +20,7 @@ public sealed class CommitmentParameters
     public CommitmentParameters() : this(null) { }
 
     /// <summary>
-    /// Creates an instance that also keeps the projection backend's generators in
+    /// Creates an instance that also keeps its generators (both backends') in
     /// <paramref name="generatorCacheDirectory"/> between processes (null: memory only). Stored points are
     /// checked when loaded (each must be the hash-to-curve output of its own index), so the directory needs
     /// no trust: a tampered file can only make proofs fail, never let a false one verify. Loading is about

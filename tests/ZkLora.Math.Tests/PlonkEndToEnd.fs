@@ -352,3 +352,29 @@ let provingApiTests =
             | Ok() -> failtest "accepted"
         }
     ]
+
+[<Tests>]
+let storedParameters =
+    testList "plonk with stored IPA parameters" [
+        test "IPA parameters from a generator store give the same keys and proofs, and the next process loads them" {
+            let dir = IO.Path.Combine(IO.Path.GetTempPath(), "zklora-ipastore-" + Guid.NewGuid().ToString("N"))
+            try
+                let circuit = dotProduct [| 3L; 255L; 7L |] [| 9L; 2L; 200L |] noCheat
+                let instances = [| [| dotResult [| 3L; 255L; 7L |] [| 9L; 2L; 200L |] |] |]
+                let fromStore () =
+                    let store = GeneratorStore dir
+                    store, PublicParameters(store).Plonk
+                let _, first = fromStore ()
+                let pk = Proving.keygen first circuit 9 |> Result.defaultWith failwith
+                Expect.equal (Proving.writeVerifyingKey first pk.Vk) (Proving.writeVerifyingKey TestParameters.pcs (Proving.verifyingKey TestParameters.pcs circuit 9 |> Result.defaultWith failwith)) "the same verifying key as derived parameters"
+                let proof = Proving.prove first pk circuit instances |> Result.defaultWith failwith
+                Expect.equal (Proving.verify TestParameters.pcs pk.Vk instances proof) (Ok()) "a proof made with stored parameters verifies with derived ones"
+                let store, second = fromStore ()
+                let vk = Proving.verifyingKey second circuit 9 |> Result.defaultWith failwith
+                Expect.equal (Proving.verify second vk instances proof) (Ok()) "and with parameters loaded by a later process"
+                Expect.isGreaterThanOrEqual store.LoadedPoints 512L "the later process loaded the 2^9 generators"
+                Expect.isNone store.LastError "no problem"
+            finally
+                if IO.Directory.Exists dir then IO.Directory.Delete(dir, true)
+        }
+    ]

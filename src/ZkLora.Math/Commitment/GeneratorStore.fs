@@ -1,7 +1,7 @@
 /// A directory where derived commitment generators persist between processes.
 ///
 /// Deriving a generator (hash-to-curve: try-and-increment with a square root) costs about 22 µs
-/// of CPU; a verifier of an n-entry projection proof needs 2n of them, so a fresh process spends
+/// of CPU; a verifier of an n-entry projection proof needs 2n of them (a PLONK verifier 2^k), so a fresh process spends
 /// most of a small verification deriving them. A store keeps, per generator domain, the points
 /// derived so far as (attempt counter, y): loading one costs one BLAKE3 hash and a curve-equation
 /// check, about 20× less, and needs no square root.

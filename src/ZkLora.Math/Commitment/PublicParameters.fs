@@ -21,11 +21,14 @@ open ZkLora.Math
 [<Sealed>]
 type PublicParameters(store: GeneratorStore option) =
     let pedersen = PedersenGenerators(store)
-    let plonk = VestaIpa.create ()
+    let plonk =
+        match store with
+        | None -> VestaIpa.create ()
+        | Some s -> VestaIpa.createWith (fun domain count -> GeneratorSequence(domain, Some s).Get count |> Array.truncate count)
     /// Parameters derived in this process only.
     new() = PublicParameters(None)
-    /// Parameters whose Pedersen generators are loaded from (each checked) and saved to `store`
-    /// (the PLONK backend's IPA parameters are always derived).
+    /// Parameters whose generators (Pedersen and, per k, the PLONK backend's IPA parameters) are
+    /// loaded from (each checked) and saved to `store`.
     new(store: GeneratorStore) = PublicParameters(Some store)
     /// The Pedersen vector generators G, H (projection backend).
     member _.Pedersen : PedersenGenerators = pedersen

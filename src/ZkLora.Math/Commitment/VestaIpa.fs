@@ -7,8 +7,10 @@ module ZkLora.Math.Commitment.VestaIpa
 open System
 open ZkLora.Math
 
-/// Vesta as the IPA's group (affine points; arithmetic through projective coordinates).
-let group =
+/// Vesta as the IPA's group (affine points; arithmetic through projective coordinates), its
+/// generators obtained from `generators domain count` (which must return `Vesta.generators`'
+/// points: hash-to-curve outputs of each index — derived, or loaded and checked).
+let groupWith (generators: string -> int -> VestaAffine[]) =
     { new IGroup<VestaAffine> with
         member _.Name = "vesta"
         member _.Zero = VestaAffine.Identity
@@ -21,7 +23,10 @@ let group =
         member _.EncodedSize = 32
         member _.Encode a = a.ToBytes()
         member _.Decode bytes = VestaAffine.TryReadBytes bytes
-        member _.Generators(domain, count) = Vesta.generators domain count }
+        member _.Generators(domain, count) = generators domain count }
+
+/// Vesta as the IPA's group, generators derived in the process.
+let group = groupWith (fun domain count -> Vesta.generators domain count)
 
 /// Largest supported k.
 [<Literal>]
@@ -32,3 +37,7 @@ let MaxK = 24
 /// `PublicParameters`) decides how long they stay resident. Instances are interchangeable:
 /// the parameters are deterministic, so commitments, keys and proofs agree between them.
 let create () : Ipa.IpaCommitmentScheme<VestaAffine> = Ipa.IpaCommitmentScheme<VestaAffine>(group, MaxK)
+
+/// `create`, with the generators taken from `generators` (see `groupWith`).
+let createWith (generators: string -> int -> VestaAffine[]) : Ipa.IpaCommitmentScheme<VestaAffine> =
+    Ipa.IpaCommitmentScheme<VestaAffine>(groupWith generators, MaxK)
