@@ -123,8 +123,10 @@ module InnerProductArgument =
         if not (isPowerOfTwo n) then invalidArg "a" "the length must be a power of two"
         let av = Array.copy a
         let bv = Array.copy b
-        let mutable gv = Array.sub (generators.G.Get n) 0 n
-        let mutable hv = Array.sub (generators.H.Get n) 0 n
+        // The cached generator arrays themselves (possibly longer than n): the first round reads
+        // entries [0, n) and the folds write new arrays, so no copy of 2n points is needed.
+        let mutable gv = generators.G.Get n
+        let mutable hv = generators.H.Get n
         let kp = powers kappa n
         let wU = Vesta.ofAffine PedersenVector.innerProductGenerator * uScale
         let k = Numerics.BitOperations.Log2(uint32 n)
