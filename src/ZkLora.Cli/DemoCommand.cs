@@ -69,8 +69,10 @@ internal static class DemoCommand
                 : $"GPT-2 {DemoModel.Layers} layers, n_embd {DemoModel.EmbeddingSize}; LoRA r={DemoModel.LoraRank} on {string.Join(", ", DemoModel.AdapterModules)}");
 
             Console.WriteLine("2. Contributor (A): quantizing and committing to the adapter");
+            // One process plays every party: the public generators are derived (or loaded) once for all of them.
+            var parameters = TuningEnvironment.NewCommitmentParameters();
             var server = LoRAServer.Load(paths.AdapterDirectory, Path.Combine(root, "contributor"), paths.ModelDirectory,
-                TuningEnvironment.Apply(new LoRAServerOptions { ProofProgress = new ProgressSink(p => onProgress(p)), Backend = backend }));
+                TuningEnvironment.Apply(new LoRAServerOptions { ProofProgress = new ProgressSink(p => onProgress(p)), Backend = backend, CommitmentParameters = parameters }));
             string pinned = Path.Combine(root, "verifier", "pinned-manifest.json");
             server.WriteManifest(pinned);
             Done($"manifest pinned by the verifier BEFORE inference: {pinned}\n   manifest sha256: {server.ManifestDigest}" +
@@ -124,7 +126,7 @@ internal static class DemoCommand
 
             Console.WriteLine("6. Verifier: proofs against B's transcript and the pinned manifest");
             var result = ProofVerification.BatchVerifyProofs([server.ProofDirectory], transcript, [pinned],
-                new ProofVerificationOptions { Context = TuningEnvironment.NewVerificationContext() });
+                new ProofVerificationOptions { Context = TuningEnvironment.NewVerificationContext(parameters) });
             Console.WriteLine($"   Done verifying {result.ProofCount} proofs. Total time: {result.TotalTime.TotalSeconds.ToString("F3", CultureInfo.InvariantCulture)} s");
             step.Restart();
             Console.WriteLine($"Demo succeeded in {Seconds(total.Elapsed)}.");

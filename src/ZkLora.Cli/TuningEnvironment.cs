@@ -58,8 +58,10 @@ internal static class TuningEnvironment
         CommitmentParameters = options.CommitmentParameters ?? NewCommitmentParameters(),
     };
 
-    /// <summary>A verifier context sized by <c>ZKLORA_VK_CACHE_SIZE</c>, its generators kept in <see cref="GeneratorCacheDirectory"/>.</summary>
-    internal static VerificationContext NewVerificationContext() => new(VerifyingKeyCacheSize, NewCommitmentParameters());
+    /// <summary>A verifier context sized by <c>ZKLORA_VK_CACHE_SIZE</c>, its generators in <paramref name="parameters"/>
+    /// (null: new ones kept in <see cref="GeneratorCacheDirectory"/>).</summary>
+    internal static VerificationContext NewVerificationContext(CommitmentParameters? parameters = null) =>
+        new(VerifyingKeyCacheSize, parameters ?? NewCommitmentParameters());
 
     private static int? Read(string name, int minimum) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out int n) && n >= minimum ? n : null;
