@@ -25,7 +25,8 @@ open ZkLora.Math
 type GeneratorSequence(domain: string, store: GeneratorStore option) =
     let sync = obj ()
     let mutable points: VestaAffine[] = [||]
-    let mutable counters: uint32[] = [||]
+    // the attempt counters a store saves with the points (kept only when there is a store)
+    let mutable counters: uint32[] = if store.IsSome then [||] else null
 
     /// A sequence without a store (every point is derived).
     new(domain: string) = GeneratorSequence(domain, None)
@@ -41,22 +42,22 @@ type GeneratorSequence(domain: string, store: GeneratorStore option) =
             if points.Length < count then
                 let target = max count (if count <= 1 then 1 else 1 <<< (32 - Numerics.BitOperations.LeadingZeroCount(uint32 (count - 1))))
                 let next = Array.zeroCreate<VestaAffine> target
-                let nextCounters = Array.zeroCreate<uint32> target
                 Array.blit points 0 next 0 points.Length
-                Array.blit counters 0 nextCounters 0 counters.Length
                 let mutable from = points.Length
                 match store with
                 | Some s ->
+                    let nextCounters = Array.zeroCreate<uint32> target
+                    Array.blit counters 0 nextCounters 0 counters.Length
                     let loaded, loadedCounters = s.TryLoad(domain, from, target - from)
                     Array.blit loaded 0 next from loaded.Length
                     Array.blit loadedCounters 0 nextCounters from loadedCounters.Length
                     from <- from + loaded.Length
-                | None -> ()
-                if from < target then
-                    HashToCurve<VestaBase, PallasBase>.DeriveInto(domain, next, nextCounters, from, target)
-                    store |> Option.iter (fun s -> s.Save(domain, next, nextCounters, target))
+                    if from < target then
+                        HashToCurve<VestaBase, PallasBase>.DeriveInto(domain, next, nextCounters, from, target)
+                        s.Save(domain, next, nextCounters, target)
+                    counters <- nextCounters
+                | None -> HashToCurve<VestaBase, PallasBase>.DeriveInto(domain, next, null, from, target)
                 points <- next
-                counters <- nextCounters
             points)
 
 module internal PedersenDomain =

@@ -88,13 +88,13 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
     static member Generators(domain: string, count: int) : Affine<'B, 'S>[] =
         if count < 0 then invalidArg "count" "count must be non-negative"
         let points = Array.zeroCreate<Affine<'B, 'S>> count
-        HashToCurve<'B, 'S>.DeriveInto(domain, points, Array.zeroCreate count, 0, count)
+        HashToCurve<'B, 'S>.DeriveInto(domain, points, null, 0, count)
         points
 
-    /// Derives indices [from, until) into `points` and their successful attempt counters into
-    /// `counters` (in parallel); entry i equals Hash(domain, i).
+    /// Derives indices [from, until) into `points` and, unless `counters` is null, their
+    /// successful attempt counters into `counters` (in parallel); entry i equals Hash(domain, i).
     static member internal DeriveInto(domain: string, points: Affine<'B, 'S>[], counters: uint32[], from: int, until: int) =
-        if from < 0 || until > points.Length || until > counters.Length || from > until then invalidArg "until" "range outside the arrays"
+        if from < 0 || until > points.Length || (not (isNull counters) && until > counters.Length) || from > until then invalidArg "until" "range outside the arrays"
         if until > from then
             let prefix = HashToCurve<'B, 'S>.Prefix domain
             let chunk = max 64 ((until - from) / (8 * Environment.ProcessorCount))
@@ -105,5 +105,5 @@ type HashToCurve<'B, 'S when 'B :> IFieldParams and 'B: struct and 'S :> IFieldP
                 for i in lo .. hi - 1 do
                     let struct (p, c) = HashToCurve<'B, 'S>.HashWithCounter(buf, uint32 i, out)
                     points[i] <- p
-                    counters[i] <- c)
+                    if not (isNull counters) then counters[i] <- c)
             |> ignore
