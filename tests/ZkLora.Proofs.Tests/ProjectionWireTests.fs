@@ -55,8 +55,10 @@ let private copyDir (src: string) =
     for f in Directory.GetFiles src do File.Copy(f, Path.Combine(d, Path.GetFileName f))
     d
 
-let private options perProof =
-    ProverContext({ MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof; KeyCacheSize = 4 }, TestParameters.shared)
+let private optionsWith parameters perProof =
+    ProverContext({ MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = perProof; KeyCacheSize = 4 }, parameters)
+
+let private options perProof = optionsWith TestParameters.shared perProof
 
 /// The verifier context these tests share (adapter proofs verified once per manifest in it).
 let private verifier = VerifierContext(VerifierOptions.standard, TestParameters.shared)
@@ -127,7 +129,7 @@ let private expectFailure (kind: VerifyFailureKind) (contains: string) (r: Resul
 let private proveAndVerifyWithOwnParameters (dir: string) =
     let fx = fixture.Value
     let proverParameters, verifierParameters = ZkLora.Math.Commitment.PublicParameters(), ZkLora.Math.Commitment.PublicParameters()
-    let prover = ProverContext({ MaxDegreeOfParallelism = 2; MemoryBudgetBytes = 1L <<< 32; ProjectionCallsPerProof = 0; KeyCacheSize = 4 }, proverParameters)
+    let prover = optionsWith proverParameters 0
     let verifierContext = VerifierContext(VerifierOptions.standard, verifierParameters)
     Expect.isTrue (obj.ReferenceEquals(prover.Parameters, proverParameters)) "the prover context uses the host's parameters"
     Expect.isTrue (obj.ReferenceEquals(verifierContext.Parameters, verifierParameters)) "the verifier context uses the host's parameters"
